@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/ops"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func newConfigCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{Use: "config", Short: "Validate and show the configuration", Args: cobra.NoArgs}
+	validate := &cobra.Command{
+		Use:   "validate",
+		Short: "Check the configuration file and report every problem with file, line and key",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			path := config.Lookup(a.configPath)
+			if path == "" {
+				return fmt.Errorf("no configuration file found (looked at --config, $KDECK_CONFIG, ./kdeck.toml, $XDG_CONFIG_HOME/kdeck/config.toml)")
+			}
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			if err := validateJobs(cfg); err != nil {
+				return err
+			}
+			return a.emit(map[string]any{"path": cfg.Path, "valid": true, "clusters": cfg.ClusterNames()}, func(w io.Writer) {
+				fmt.Fprintf(w, "%s is valid: %d cluster(s), %d connector(s), %d mirror(s), %d stream job(s)\n",
+					cfg.Path, len(cfg.Clusters), len(cfg.Connectors), len(cfg.Mirrors), len(cfg.Streams))
+			})
+		},
+	}
+	show := &cobra.Command{
+		Use:   "show",
+		Short: "Print the configuration in use, secrets redacted",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			if a.output == "json" {
+				s, err := cfg.Redacted()
+				if err != nil {
+					return err
+				}
+				return writeJSON(a.out, map[string]any{"path": cfg.Path, "toml": s})
+			}
+			s, err := cfg.Redacted()
+			if err != nil {
+				return err
+			}
+			if cfg.Path == "" {
+				fmt.Fprintln(a.out, "# no configuration file found: commands use 127.0.0.1:9092 (or -b)")
+			} else {
+				fmt.Fprintf(a.out, "# %s\n", cfg.Path)
+			}
+			fmt.Fprint(a.out, s)
+			return nil
+		},
+	}
+	cmd.AddCommand(validate, show)
+	return cmd
+}
+
+// validateJobs lets the runtimes check their job tables; runtime issues
+// register their validators here.
+func validateJobs(cfg *config.Config) error {
+	for _, v := range jobValidators {
+		if err := v(cfg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+var jobValidators []func(*config.Config) error
+
+func newDevCmd(a *app) *cobra.Command {
+	var port int
+	var ephemeral bool
+	var dataDir string
+	var noDemo bool
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run the embedded default: an in-process Kafka cluster with a live demo channel",
+		Long: `Run the embedded default headless: a Kafka-protocol cluster (franz-go's kfake)
+on 127.0.0.1 that any Kafka client can use, seeded with demo topics, a demo
+producer and consumer groups that lag. Topics, records and committed offsets
+persist under the data dir unless --ephemeral. Runs until interrupted.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			if !ephemeral && dataDir == "" {
+				dataDir = filepath.Join(cfg.DataDir(), "embedded")
+			}
+			if ephemeral {
+				dataDir = ""
+			}
+			start := time.Now()
+			e, err := ops.StartEmbedded(cmd.Context(), ops.EmbeddedOptions{Port: port, DataDir: dataDir, Demo: !noDemo})
+			if err != nil {
+				return err
+			}
+			defer e.Close()
+			if a.output == "json" {
+				_ = writeJSON(a.out, map[string]any{"bootstrap": e.Addr(), "data_dir": dataDir, "startup_ms": time.Since(start).Milliseconds()})
+			} else {
+				fmt.Fprintf(a.out, "kdeck dev: embedded cluster 'local' listening on %s (started in %v)\n", e.Addr(), time.Since(start).Round(time.Millisecond))
+				if dataDir != "" {
+					fmt.Fprintf(a.out, "data persists in %s (use --ephemeral to keep it in memory)\n", dataDir)
+				}
+				fmt.Fprintf(a.out, "try: kdeck -b %s groups   |   kcat -b %s -L\n", e.Addr(), e.Addr())
+			}
+			<-cmd.Context().Done()
+			fmt.Fprintln(a.err, "kdeck dev: shutting down")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.IntVar(&port, "port", 9092, "port on 127.0.0.1; 0 picks a free one")
+	f.BoolVar(&ephemeral, "ephemeral", false, "keep everything in memory")
+	f.StringVar(&dataDir, "data-dir", "", "where the cluster persists (default: DATA_DIR/embedded)")
+	f.BoolVar(&noDemo, "no-demo", false, "do not seed or run the demo channel")
+	return cmd
+}
+
+func newVersionCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:   "version",
+		Short: "Print kdeck's version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			info := map[string]string{"version": version, "go": runtime.Version()}
+			if bi, ok := debug.ReadBuildInfo(); ok {
+				for _, d := range bi.Deps {
+					if d.Path == "github.com/twmb/franz-go" {
+						info["franz_go"] = d.Version
+					}
+				}
+				for _, s := range bi.Settings {
+					if s.Key == "vcs.revision" {
+						info["commit"] = s.Value
+					}
+				}
+			}
+			return a.emit(info, func(w io.Writer) {
+				fmt.Fprintf(w, "kdeck %s (%s, franz-go %s)\n", info["version"], info["go"], info["franz_go"])
+			})
+		},
+	}
+}
+
+func newCompletionCmd(a *app) *cobra.Command {
+	return &cobra.Command{
+		Use:       "completion bash|zsh|fish",
+		Short:     "Print a shell completion script (names of clusters, topics and groups complete from the live cluster)",
+		Args:      cobra.ExactArgs(1),
+		ValidArgs: []string{"bash", "zsh", "fish"},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			root := cmd.Root()
+			switch args[0] {
+			case "bash":
+				return root.GenBashCompletionV2(a.out, true)
+			case "zsh":
+				return root.GenZshCompletion(a.out)
+			case "fish":
+				return root.GenFishCompletion(a.out, true)
+			}
+			return usagef("unknown shell %q: use bash, zsh or fish", args[0])
+		},
+	}
+}
+
+// completion helpers ask the live cluster with a short timeout.
+func (a *app) completeCtx(cmd *cobra.Command) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(cmd.Context(), 2*time.Second)
+}
+
+func (a *app) completeClusters(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	return cfg.ClusterNames(), cobra.ShellCompDirectiveNoFileComp
+}
+
+func (a *app) completeTopics(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ctx, cancel := a.completeCtx(cmd)
+	defer cancel()
+	a.err = io.Discard
+	svc, err := a.service(ctx)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ts, err := svc.ListTopics(ctx, "", ops.ListTopicsOptions{})
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	out := make([]string, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, t.Name)
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}
+
+func (a *app) completeGroups(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	ctx, cancel := a.completeCtx(cmd)
+	defer cancel()
+	a.err = io.Discard
+	svc, err := a.service(ctx)
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	gs, err := svc.ListGroups(ctx, "")
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	out := make([]string, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, g.Group)
+	}
+	return out, cobra.ShellCompDirectiveNoFileComp
+}

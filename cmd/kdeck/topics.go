@@ -1,0 +1,155 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kdeck/kdeck/ops"
+)
+
+func newTopicsCmd(a *app) *cobra.Command {
+	var internal bool
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List topics with partitions, replication factor and record counts",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			ts, err := svc.ListTopics(cmd.Context(), "", ops.ListTopicsOptions{Internal: internal})
+			if err != nil {
+				return err
+			}
+			return a.emit(ts, func(w io.Writer) {
+				t := newTable("TOPIC", "PARTITIONS", "RF", "RECORDS", "INTERNAL").Right(1, 2, 3).Flex(0)
+				for _, x := range ts {
+					in := ""
+					if x.Internal {
+						in = "yes"
+					}
+					t.Row(x.Name, x.Partitions, x.ReplicationFactor, x.Records, in)
+				}
+				t.Write(w)
+			})
+		},
+	}
+	list.Flags().BoolVar(&internal, "internal", false, "include internal topics")
+
+	topics := &cobra.Command{
+		Use:   "topics",
+		Short: "List, describe, create and delete topics",
+		Args:  cobra.NoArgs,
+		RunE:  list.RunE,
+	}
+	topics.Flags().BoolVar(&internal, "internal", false, "include internal topics")
+
+	describe := &cobra.Command{
+		Use:               "describe TOPIC",
+		Short:             "Show a topic's partitions (leader, replicas, ISR, offsets) and configs",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeTopics,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			td, err := svc.DescribeTopic(cmd.Context(), "", args[0])
+			if err != nil {
+				return err
+			}
+			return a.emit(td, func(w io.Writer) {
+				fmt.Fprintf(w, "Topic: %s  ID: %s  Partitions: %d  RF: %d  Records: %d\n\n", td.Name, td.ID, len(td.Partitions), td.ReplicationFactor, td.Records)
+				t := newTable("PARTITION", "LEADER", "REPLICAS", "ISR", "LOG START", "LOG END", "RECORDS").Right(0, 1, 4, 5, 6)
+				for _, p := range td.Partitions {
+					n := int64(-1)
+					if p.LogEndOffset >= 0 && p.LogStartOffset >= 0 {
+						n = p.LogEndOffset - p.LogStartOffset
+					}
+					t.Row(p.Partition, p.Leader, ints(p.Replicas), ints(p.ISR), dash(p.LogStartOffset), dash(p.LogEndOffset), dash(n))
+				}
+				t.Write(w)
+				var nondefault []ops.ConfigEntry
+				for _, c := range td.Configs {
+					if c.Source != "DEFAULT_CONFIG" {
+						nondefault = append(nondefault, c)
+					}
+				}
+				fmt.Fprintf(w, "\nConfigs (%d set, %d default; -o json for all):\n", len(nondefault), len(td.Configs)-len(nondefault))
+				ct := newTable("NAME", "VALUE", "SOURCE").Flex(1)
+				for _, c := range nondefault {
+					ct.Row(c.Name, c.Value, c.Source)
+				}
+				ct.Write(w)
+			})
+		},
+	}
+
+	var partitions int32
+	var rf int16
+	var configs []string
+	create := &cobra.Command{
+		Use:   "create TOPIC",
+		Short: "Create a topic",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfgs := map[string]string{}
+			for _, kv := range configs {
+				k, v, ok := strings.Cut(kv, "=")
+				if !ok || k == "" {
+					return usagef("--config %q is not key=value", kv)
+				}
+				cfgs[k] = v
+			}
+			if partitions < 0 {
+				return usagef("--partitions must be positive, got %d", partitions)
+			}
+			if rf < 0 {
+				return usagef("--replication-factor must be positive, got %d", rf)
+			}
+			svc, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := svc.CreateTopic(cmd.Context(), "", ops.CreateTopicRequest{Name: args[0], Partitions: partitions, ReplicationFactor: rf, Configs: cfgs}); err != nil {
+				return err
+			}
+			return a.emit(map[string]any{"created": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "created topic %s\n", args[0]) })
+		},
+	}
+	create.Flags().Int32VarP(&partitions, "partitions", "p", 0, "number of partitions (default: the broker's)")
+	create.Flags().Int16VarP(&rf, "replication-factor", "r", 0, "replication factor (default: the broker's)")
+	create.Flags().StringArrayVar(&configs, "config", nil, "topic config key=value, repeatable")
+
+	del := &cobra.Command{
+		Use:               "delete TOPIC",
+		Short:             "Delete a topic",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeTopics,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := svc.DeleteTopic(cmd.Context(), "", args[0]); err != nil {
+				return err
+			}
+			return a.emit(map[string]any{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "deleted topic %s\n", args[0]) })
+		},
+	}
+	topics.AddCommand(list, describe, create, del)
+	return topics
+}
+
+func ints(v []int32) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(int(x))
+	}
+	return strings.Join(s, ",")
+}

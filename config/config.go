@@ -1,0 +1,436 @@
+// Package config loads kdeck's TOML configuration: clusters, ops settings and
+// the jobs (connectors, mirrors, stream jobs) a worker hosts.
+//
+// Lookup order is --config, $KDECK_CONFIG, ./kdeck.toml, then
+// $XDG_CONFIG_HOME/kdeck/config.toml (or ~/.config/kdeck/config.toml). When
+// none is found, Load returns a configuration with no file and callers fall
+// back to the embedded default.
+//
+//	cfg, err := config.Load(config.Lookup(flagPath))
+//	if err != nil {
+//		return err // *config.Errors: every problem with file, line and key
+//	}
+//	cl, err := cfg.ClusterByName("prod")
+//
+// Secrets are read from *_env or *_file keys at resolve time and are never
+// printed: Redacted returns a copy safe to show.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// DefaultBroker is the bootstrap address used when no configuration is found.
+const DefaultBroker = "127.0.0.1:9092"
+
+// DefaultClusterName names the cluster built from -b or from DefaultBroker.
+const DefaultClusterName = "local"
+
+// Config is a whole kdeck configuration file.
+type Config struct {
+	// Path is the file the configuration came from, "" when none was found.
+	Path string `toml:"-"`
+
+	DefaultCluster string              `toml:"default_cluster"`
+	Clusters       map[string]*Cluster `toml:"clusters"`
+	Ops            Ops                 `toml:"ops"`
+	Server         Server              `toml:"server"`
+	TUI            TUI                 `toml:"tui"`
+
+	// Connectors, Mirrors and Streams are the job tables. Their keys depend
+	// on the job's class, so they are kept as generic tables and validated by
+	// the runtime that owns them (see Job).
+	Connectors []Job `toml:"connectors"`
+	Mirrors    []Job `toml:"mirrors"`
+	Streams    []Job `toml:"streams"`
+}
+
+// Job is one [[connectors]], [[mirrors]] or [[streams]] table, kept as the
+// decoded TOML table so that each runtime validates its own keys. Line is the
+// line of the table header, for error messages.
+type Job struct {
+	Table map[string]any
+	Line  int
+}
+
+// Name returns the job's name key, or "".
+func (j Job) Name() string { s, _ := j.Table["name"].(string); return s }
+
+// Cluster is one [clusters.NAME] table.
+type Cluster struct {
+	Name     string   `toml:"-"`
+	Brokers  []string `toml:"brokers"`
+	ClientID string   `toml:"client_id"`
+	SASL     *SASL    `toml:"sasl"`
+	TLS      *TLS     `toml:"tls"`
+	// DialTimeout bounds every connection attempt; default 5s.
+	DialTimeout Duration `toml:"dial_timeout"`
+	// RequestTimeout bounds every admin request; default 10s.
+	RequestTimeout Duration `toml:"request_timeout"`
+}
+
+// SASL configures SASL authentication: mechanism PLAIN, SCRAM-SHA-256 or
+// SCRAM-SHA-512. The password comes from Password (discouraged), PasswordEnv
+// or PasswordFile.
+type SASL struct {
+	Mechanism    string `toml:"mechanism"`
+	Username     string `toml:"username"`
+	Password     string `toml:"password"`
+	PasswordEnv  string `toml:"password_env"`
+	PasswordFile string `toml:"password_file"`
+}
+
+// TLS configures TLS to the brokers.
+type TLS struct {
+	Enabled            bool   `toml:"enabled"`
+	CAFile             string `toml:"ca_file"`
+	CertFile           string `toml:"cert_file"`
+	KeyFile            string `toml:"key_file"`
+	InsecureSkipVerify bool   `toml:"insecure_skip_verify"`
+	ServerName         string `toml:"server_name"`
+}
+
+// Ops configures the operations layer.
+type Ops struct {
+	// DataDir holds the audit log, offsets of the embedded default and
+	// stream state; default $XDG_DATA_HOME/kdeck (~/.local/share/kdeck).
+	DataDir string `toml:"data_dir"`
+	// ReadOnly refuses every mutation.
+	ReadOnly bool `toml:"read_only"`
+	// AuditTopic, when set, also writes each audit entry to this topic on
+	// the default cluster.
+	AuditTopic string `toml:"audit_topic"`
+	// LagWindow is the span of the sliding window lag status is computed
+	// over; default 5m.
+	LagWindow Duration `toml:"lag_window"`
+	// LagSampleInterval is how often lag is sampled; default 10s (2s in the TUI).
+	LagSampleInterval Duration `toml:"lag_sample_interval"`
+}
+
+// Server configures the worker's HTTP API.
+type Server struct {
+	Listen string `toml:"listen"`
+}
+
+// TUI configures the terminal UI.
+type TUI struct {
+	// Refresh is the screen refresh interval; default 2s.
+	Refresh Duration `toml:"refresh"`
+}
+
+// Duration is a time.Duration written in TOML as a Go duration string ("5s").
+type Duration struct{ time.Duration }
+
+// UnmarshalText parses a Go duration string.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	if err != nil {
+		return fmt.Errorf("%q is not a duration (use forms like 500ms, 10s, 5m)", string(b))
+	}
+	if v < 0 {
+		return fmt.Errorf("%q is negative", string(b))
+	}
+	d.Duration = v
+	return nil
+}
+
+// MarshalText writes the duration as a Go duration string.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+
+// Or returns d, or def when d is zero.
+func (d Duration) Or(def time.Duration) time.Duration {
+	if d.Duration == 0 {
+		return def
+	}
+	return d.Duration
+}
+
+// Lookup returns the configuration file to read: flagPath if set, then
+// $KDECK_CONFIG, ./kdeck.toml, then $XDG_CONFIG_HOME/kdeck/config.toml. It
+// returns "" when none exists. An explicit path (flag or env) is returned even
+// when missing, so that Load reports it.
+func Lookup(flagPath string) string {
+	if flagPath != "" {
+		return flagPath
+	}
+	if p := os.Getenv("KDECK_CONFIG"); p != "" {
+		return p
+	}
+	if _, err := os.Stat("kdeck.toml"); err == nil {
+		return "kdeck.toml"
+	}
+	dir := os.Getenv("XDG_CONFIG_HOME")
+	if dir == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			dir = filepath.Join(home, ".config")
+		}
+	}
+	if dir != "" {
+		p := filepath.Join(dir, "kdeck", "config.toml")
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	return ""
+}
+
+// Load reads and validates the file at path; an empty path yields an empty
+// configuration (no clusters). All problems are returned at once as *Errors.
+func Load(path string) (*Config, error) {
+	if path == "" {
+		c := &Config{Clusters: map[string]*Cluster{}}
+		return c, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("config file %s does not exist: create it or pass another with --config", path)
+		}
+		return nil, fmt.Errorf("cannot read config file %s: %w", path, err)
+	}
+	return Parse(path, data)
+}
+
+// Parse decodes and validates configuration text; path is used in messages.
+func Parse(path string, data []byte) (*Config, error) {
+	var raw struct {
+		Config
+		Connectors []map[string]any `toml:"connectors"`
+		Mirrors    []map[string]any `toml:"mirrors"`
+		Streams    []map[string]any `toml:"streams"`
+	}
+	md, err := toml.Decode(string(data), &raw)
+	src := newSource(path, data)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &Errors{Path: path, List: []*Error{{Path: path, Line: pe.Position.Line, Key: pe.LastKey, Msg: pe.Message}}}
+		}
+		return nil, &Errors{Path: path, List: []*Error{{Path: path, Msg: err.Error()}}}
+	}
+	cfg := raw.Config
+	cfg.Path = path
+	if cfg.Clusters == nil {
+		cfg.Clusters = map[string]*Cluster{}
+	}
+	var errs []*Error
+	for _, k := range md.Undecoded() {
+		key := k.String()
+		if len(k) > 0 && (k[0] == "connectors" || k[0] == "mirrors" || k[0] == "streams") {
+			continue // generic tables, validated by their runtime
+		}
+		errs = append(errs, &Error{Path: path, Line: src.line(k), Key: key, Msg: "unknown key" + suggest(k)})
+	}
+	tables := func(kind string, in []map[string]any) []Job {
+		out := make([]Job, len(in))
+		for i, t := range in {
+			out[i] = Job{Table: t, Line: src.arrayTableLine(kind, i)}
+		}
+		return out
+	}
+	cfg.Connectors = tables("connectors", raw.Connectors)
+	cfg.Mirrors = tables("mirrors", raw.Mirrors)
+	cfg.Streams = tables("streams", raw.Streams)
+
+	names := make([]string, 0, len(cfg.Clusters))
+	for name := range cfg.Clusters {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		c := cfg.Clusters[name]
+		if c == nil {
+			c = &Cluster{}
+			cfg.Clusters[name] = c
+		}
+		c.Name = name
+		at := func(key string) *Error {
+			k := toml.Key{"clusters", name, key}
+			return &Error{Path: path, Line: src.line(k), Key: k.String()}
+		}
+		if len(c.Brokers) == 0 {
+			e := at("brokers")
+			e.Line = src.line(toml.Key{"clusters", name})
+			e.Msg = "missing: list at least one host:port"
+			errs = append(errs, e)
+		}
+		for _, b := range c.Brokers {
+			if err := validBroker(b); err != nil {
+				e := at("brokers")
+				e.Msg = err.Error()
+				errs = append(errs, e)
+			}
+		}
+		if s := c.SASL; s != nil {
+			switch strings.ToUpper(s.Mechanism) {
+			case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
+				s.Mechanism = strings.ToUpper(s.Mechanism)
+			default:
+				e := at("sasl")
+				e.Key += ".mechanism"
+				e.Line = src.line(toml.Key{"clusters", name, "sasl", "mechanism"})
+				e.Msg = fmt.Sprintf("%q is not supported: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", s.Mechanism)
+				errs = append(errs, e)
+			}
+			if s.Username == "" {
+				e := at("sasl")
+				e.Key += ".username"
+				e.Msg = "missing: SASL needs a username"
+				errs = append(errs, e)
+			}
+			n := 0
+			for _, v := range []string{s.Password, s.PasswordEnv, s.PasswordFile} {
+				if v != "" {
+					n++
+				}
+			}
+			if n != 1 {
+				e := at("sasl")
+				e.Msg = "set exactly one of password_env, password_file or password"
+				errs = append(errs, e)
+			}
+		}
+	}
+	if cfg.DefaultCluster != "" {
+		if _, ok := cfg.Clusters[cfg.DefaultCluster]; !ok {
+			errs = append(errs, &Error{Path: path, Line: src.line(toml.Key{"default_cluster"}), Key: "default_cluster",
+				Msg: fmt.Sprintf("cluster %q is not defined%s", cfg.DefaultCluster, nearestOf(cfg.DefaultCluster, names))})
+		}
+	}
+	if len(errs) > 0 {
+		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
+		return nil, &Errors{Path: path, List: errs}
+	}
+	return &cfg, nil
+}
+
+func validBroker(b string) error {
+	i := strings.LastIndexByte(b, ':')
+	if i <= 0 || i == len(b)-1 {
+		return fmt.Errorf("broker %q is not host:port", b)
+	}
+	for _, r := range b[i+1:] {
+		if r < '0' || r > '9' {
+			return fmt.Errorf("broker %q has a port that is not a number", b)
+		}
+	}
+	return nil
+}
+
+// AdHoc returns the cluster built from a -b/--brokers flag value.
+func AdHoc(brokers string) (*Cluster, error) {
+	c := &Cluster{Name: DefaultClusterName}
+	for _, b := range strings.Split(brokers, ",") {
+		b = strings.TrimSpace(b)
+		if b == "" {
+			continue
+		}
+		if err := validBroker(b); err != nil {
+			return nil, fmt.Errorf("--brokers: %w", err)
+		}
+		c.Brokers = append(c.Brokers, b)
+	}
+	if len(c.Brokers) == 0 {
+		return nil, errors.New("--brokers is empty: give host:port[,host:port...]")
+	}
+	return c, nil
+}
+
+// ClusterNames returns the configured cluster names, sorted.
+func (c *Config) ClusterNames() []string {
+	names := make([]string, 0, len(c.Clusters))
+	for n := range c.Clusters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ClusterByName returns the named cluster or an error naming the choices.
+func (c *Config) ClusterByName(name string) (*Cluster, error) {
+	if cl, ok := c.Clusters[name]; ok {
+		return cl, nil
+	}
+	names := c.ClusterNames()
+	if len(names) == 0 {
+		return nil, fmt.Errorf("%w: %q (no clusters are configured; use -b host:port or add [clusters.%s] to a config file)", ErrUnknownCluster, name, name)
+	}
+	return nil, fmt.Errorf("%w: %q (configured: %s)%s", ErrUnknownCluster, name, strings.Join(names, ", "), nearestOf(name, names))
+}
+
+// ErrUnknownCluster reports a cluster name that is not configured.
+var ErrUnknownCluster = errors.New("unknown cluster")
+
+// Default returns the name of the cluster commands use when none is given:
+// default_cluster, else the only cluster, else "".
+func (c *Config) Default() string {
+	if c.DefaultCluster != "" {
+		return c.DefaultCluster
+	}
+	if len(c.Clusters) == 1 {
+		for n := range c.Clusters {
+			return n
+		}
+	}
+	return ""
+}
+
+// DataDir returns the data directory: [ops] data_dir, else
+// $XDG_DATA_HOME/kdeck, else ~/.local/share/kdeck.
+func (c *Config) DataDir() string {
+	if c.Ops.DataDir != "" {
+		return expandHome(c.Ops.DataDir)
+	}
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "kdeck")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "kdeck")
+	}
+	return filepath.Join(os.TempDir(), "kdeck")
+}
+
+func expandHome(p string) string {
+	if strings.HasPrefix(p, "~/") {
+		if home, err := os.UserHomeDir(); err == nil {
+			return filepath.Join(home, p[2:])
+		}
+	}
+	return p
+}
+
+// Password resolves the SASL password from its env var, file or literal.
+func (s *SASL) ResolvePassword() (string, error) {
+	switch {
+	case s.PasswordEnv != "":
+		v, ok := os.LookupEnv(s.PasswordEnv)
+		if !ok || v == "" {
+			return "", fmt.Errorf("SASL password env var %s is not set: export it or use password_file", s.PasswordEnv)
+		}
+		return v, nil
+	case s.PasswordFile != "":
+		b, err := os.ReadFile(expandHome(s.PasswordFile))
+		if err != nil {
+			return "", fmt.Errorf("cannot read SASL password_file %s: %v", s.PasswordFile, unwrapPathErr(err))
+		}
+		return strings.TrimRight(string(b), "\r\n"), nil
+	default:
+		return s.Password, nil
+	}
+}
+
+func unwrapPathErr(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}

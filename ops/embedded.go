@@ -1,0 +1,239 @@
+package ops
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Demo channel names.
+const (
+	DemoOrdersTopic = "demo.orders"
+	DemoClicksTopic = "demo.clicks"
+	// DemoReaderGroup consumes demo.orders in bursts, so its lag rises and
+	// falls.
+	DemoReaderGroup = "demo-orders-reader"
+	// DemoBillingGroup has committed offsets but no members: a stopped
+	// consumer whose lag grows, the one to rewind in a demo.
+	DemoBillingGroup = "demo-billing"
+)
+
+// EmbeddedOptions configure StartEmbedded.
+type EmbeddedOptions struct {
+	// Port to listen on, on 127.0.0.1; 0 picks a free one. Default 9092
+	// when DefaultPort is set, else 0.
+	Port int
+	// DataDir persists topics, records and offsets; "" keeps them in memory
+	// (ephemeral).
+	DataDir string
+	// Demo seeds the demo topics and runs the demo producer and consumers.
+	Demo bool
+	// DemoRate is the demo producer's records per second; default 50.
+	DemoRate int
+	Logger   *slog.Logger
+}
+
+// Embedded is the embedded default: an in-process Kafka-protocol cluster
+// (kfake) on 127.0.0.1 and, optionally, the demo channel. It owns the
+// goroutines of the demo and stops them in Close.
+type Embedded struct {
+	cluster *kfake.Cluster
+	addr    string
+	dataDir string
+	log     *slog.Logger
+
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+	once   sync.Once
+}
+
+// ErrPortInUse reports that the embedded cluster's port is taken.
+var ErrPortInUse = errors.New("port in use")
+
+// StartEmbedded starts the embedded cluster and, with Demo, the demo
+// channel. It returns once the bootstrap address accepts connections.
+func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
+	if o.Port < 0 || o.Port > 65535 {
+		return nil, invalidf("--port %d is out of range: use 1-65535, or 0 for a free port", o.Port)
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	opts := []kfake.Opt{
+		kfake.NumBrokers(1),
+		kfake.Ports(o.Port),
+		kfake.ClusterID("kdeck-local"),
+		kfake.AllowAutoTopicCreation(),
+		kfake.DefaultNumPartitions(3),
+		kfake.SeedTopics(6, DemoOrdersTopic),
+	}
+	if !o.Demo {
+		opts = opts[:len(opts)-1]
+	}
+	if o.DataDir != "" {
+		opts = append(opts, kfake.DataDir(o.DataDir))
+	}
+	c, err := kfake.NewCluster(opts...)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) || strings.Contains(err.Error(), "address already in use") {
+			return nil, &wrapped{msg: fmt.Sprintf("port %d on 127.0.0.1 is already in use (another kdeck dev or a Kafka broker?): stop it, or pick another with --port (0 for any free port)", o.Port), err: ErrPortInUse}
+		}
+		return nil, fmt.Errorf("starting the embedded cluster: %w", err)
+	}
+	e := &Embedded{cluster: c, addr: c.ListenAddrs()[0], dataDir: o.DataDir, log: o.Logger}
+	conn, err := net.DialTimeout("tcp", e.addr, time.Second)
+	if err != nil {
+		c.Close()
+		return nil, fmt.Errorf("embedded cluster does not accept connections on %s: %w", e.addr, err)
+	}
+	conn.Close()
+	dctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	if o.Demo {
+		rate := o.DemoRate
+		if rate <= 0 {
+			rate = 50
+		}
+		e.wg.Go(func() { e.runDemoProducer(dctx, rate) })
+		e.wg.Go(func() { e.runDemoReader(dctx, rate) })
+		e.wg.Go(func() { e.seedBilling(dctx) })
+	}
+	return e, nil
+}
+
+// Addr returns the bootstrap address, host:port.
+func (e *Embedded) Addr() string { return e.addr }
+
+// Kfake returns the underlying cluster, for tests and fault injection.
+func (e *Embedded) Kfake() *kfake.Cluster { return e.cluster }
+
+// Close stops the demo and the cluster, flushing persisted data. It is safe
+// to call more than once.
+func (e *Embedded) Close() {
+	e.once.Do(func() {
+		e.cancel()
+		e.wg.Wait()
+		e.cluster.Close()
+	})
+}
+
+func (e *Embedded) client(opts ...kgo.Opt) (*kgo.Client, error) {
+	return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(e.addr), kgo.ClientID("kdeck-demo"), kgo.DialTimeout(time.Second)}, opts...)...)
+}
+
+// demoOrder is the value of a demo.orders record.
+type demoOrder struct {
+	ID       int64   `json:"id"`
+	Customer string  `json:"customer"`
+	Amount   float64 `json:"amount"`
+	Currency string  `json:"currency"`
+	Time     string  `json:"time"`
+}
+
+func (e *Embedded) runDemoProducer(ctx context.Context, rate int) {
+	cl, err := e.client(kgo.DefaultProduceTopic(DemoOrdersTopic), kgo.ProducerLinger(10*time.Millisecond))
+	if err != nil {
+		e.log.Error("demo producer", "err", err)
+		return
+	}
+	defer cl.Close()
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	per := max(rate/10, 1)
+	var id int64 = time.Now().UnixMilli() * 1000
+	for {
+		select {
+		case <-ctx.Done():
+			fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			_ = cl.Flush(fctx)
+			cancel()
+			return
+		case now := <-tick.C:
+			for range per {
+				id++
+				cust := fmt.Sprintf("customer-%02d", rand.IntN(20))
+				v, _ := json.Marshal(demoOrder{ID: id, Customer: cust, Amount: float64(rand.IntN(20000)) / 100, Currency: "EUR", Time: now.UTC().Format(time.RFC3339Nano)})
+				cl.Produce(ctx, &kgo.Record{Key: []byte(cust), Value: v}, nil)
+			}
+		}
+	}
+}
+
+// runDemoReader consumes demo.orders in a group at a rate that alternates
+// between slower and faster than the producer, committing after each batch.
+func (e *Embedded) runDemoReader(ctx context.Context, rate int) {
+	cl, err := e.client(
+		kgo.ConsumerGroup(DemoReaderGroup),
+		kgo.ConsumeTopics(DemoOrdersTopic),
+		kgo.DisableAutoCommit(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	)
+	if err != nil {
+		e.log.Error("demo reader", "err", err)
+		return
+	}
+	defer cl.Close()
+	start := time.Now()
+	for ctx.Err() == nil {
+		fs := cl.PollRecords(ctx, max(rate/10, 1))
+		recs := fs.Records()
+		if len(recs) == 0 {
+			continue
+		}
+		// 40 s at 60% of the producer's rate, then 20 s at 200%.
+		slow := int(time.Since(start).Seconds())%60 < 40
+		perSec := float64(rate) * 2
+		if slow {
+			perSec = float64(rate) * 0.6
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Duration(float64(len(recs)) / perSec * float64(time.Second))):
+		}
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = cl.CommitRecords(cctx, recs...)
+		cancel()
+	}
+}
+
+// seedBilling gives demo-billing committed offsets at the current end of
+// demo.orders once, if it has none: a stopped consumer.
+func (e *Embedded) seedBilling(ctx context.Context) {
+	cl, err := e.client(
+		kgo.ConsumerGroup(DemoBillingGroup),
+		kgo.ConsumeTopics(DemoOrdersTopic),
+		kgo.DisableAutoCommit(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+	)
+	if err != nil {
+		return
+	}
+	defer cl.Close()
+	// Read what there is for a moment, commit, and leave the group.
+	deadline := time.Now().Add(1500 * time.Millisecond)
+	for ctx.Err() == nil && time.Now().Before(deadline) {
+		pctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+		fs := cl.PollRecords(pctx, 200)
+		cancel()
+		if recs := fs.Records(); len(recs) > 0 {
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_ = cl.CommitRecords(cctx, recs...)
+			cancel()
+		}
+	}
+	lctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	_ = cl.LeaveGroupContext(lctx)
+}

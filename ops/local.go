@@ -1,0 +1,228 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kdeck/kdeck/config"
+)
+
+// Opt configures a Local.
+type Opt interface{ apply(*localCfg) }
+
+type optFn func(*localCfg)
+
+func (f optFn) apply(c *localCfg) { f(c) }
+
+type localCfg struct {
+	logger    *slog.Logger
+	readOnly  bool
+	adHoc     *config.Cluster
+	cluster   string
+	embedded  *Embedded
+	now       func() time.Time
+	noSampler bool
+}
+
+// WithLogger sets the logger; default discards.
+func WithLogger(l *slog.Logger) Opt { return optFn(func(c *localCfg) { c.logger = l }) }
+
+// WithReadOnly refuses every mutation, overriding [ops] read_only.
+func WithReadOnly(ro bool) Opt { return optFn(func(c *localCfg) { c.readOnly = c.readOnly || ro }) }
+
+// WithBrokers adds an ad-hoc cluster from a -b flag; it becomes the default
+// cluster and replaces a configured cluster of the same name.
+func WithBrokers(cl *config.Cluster) Opt { return optFn(func(c *localCfg) { c.adHoc = cl }) }
+
+// WithDefaultCluster picks the cluster used when a call names none (-c).
+func WithDefaultCluster(name string) Opt { return optFn(func(c *localCfg) { c.cluster = name }) }
+
+// WithEmbedded attaches an embedded default cluster that the Local then owns
+// and closes.
+func WithEmbedded(e *Embedded) Opt { return optFn(func(c *localCfg) { c.embedded = e }) }
+
+// WithClock replaces time.Now, for tests.
+func WithClock(now func() time.Time) Opt { return optFn(func(c *localCfg) { c.now = now }) }
+
+// Local is the in-process Service over franz-go. Create it with NewLocal and
+// Close it when done. It is safe for concurrent use.
+type Local struct {
+	cfg      *config.Config
+	lc       localCfg
+	log      *slog.Logger
+	def      string
+	clusters map[string]*config.Cluster
+
+	mu      sync.Mutex
+	clients map[string]*clusterClient
+
+	closeOnce sync.Once
+
+	auditOnce sync.Once
+	auditLog  *auditLog
+}
+
+var _ Service = (*Local)(nil)
+
+// NewLocal returns a Local over the clusters of cfg. It validates that the
+// default cluster exists but does not connect: connections are made on first
+// use, with the cluster's timeouts.
+func NewLocal(cfg *config.Config, opts ...Opt) (*Local, error) {
+	if cfg == nil {
+		cfg = &config.Config{Clusters: map[string]*config.Cluster{}}
+	}
+	var lc localCfg
+	for _, o := range opts {
+		o.apply(&lc)
+	}
+	if lc.logger == nil {
+		lc.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if lc.now == nil {
+		lc.now = time.Now
+	}
+	lc.readOnly = lc.readOnly || cfg.Ops.ReadOnly
+	l := &Local{cfg: cfg, lc: lc, log: lc.logger, clusters: map[string]*config.Cluster{}, clients: map[string]*clusterClient{}}
+	for n, c := range cfg.Clusters {
+		l.clusters[n] = c
+	}
+	def := cfg.Default()
+	if lc.embedded != nil {
+		e := &config.Cluster{Name: config.DefaultClusterName, Brokers: []string{lc.embedded.Addr()}}
+		l.clusters[e.Name] = e
+		def = e.Name
+	}
+	if lc.adHoc != nil {
+		l.clusters[lc.adHoc.Name] = lc.adHoc
+		def = lc.adHoc.Name
+	}
+	if lc.cluster != "" {
+		if _, ok := l.clusters[lc.cluster]; !ok {
+			cp := *cfg
+			cp.Clusters = l.clusters
+			if _, err := cp.ClusterByName(lc.cluster); err != nil {
+				return nil, err
+			}
+		}
+		def = lc.cluster
+	}
+	if def == "" && len(l.clusters) > 1 {
+		def = l.names()[0]
+	}
+	l.def = def
+	return l, nil
+}
+
+func (l *Local) names() []string {
+	names := make([]string, 0, len(l.clusters))
+	for n := range l.clusters {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Info implements Service.
+func (l *Local) Info() Info {
+	in := Info{Clusters: l.names(), DefaultCluster: l.def, ReadOnly: l.lc.readOnly, DataDir: l.cfg.DataDir(), ConfigPath: l.cfg.Path}
+	if e := l.lc.embedded; e != nil {
+		in.Embedded, in.Bootstrap = true, e.Addr()
+		if e.dataDir != "" {
+			in.DataDir = e.dataDir
+		}
+	}
+	return in
+}
+
+// Config returns the configuration the Local was built from.
+func (l *Local) Config() *config.Config { return l.cfg }
+
+// Logger returns the Local's logger.
+func (l *Local) Logger() *slog.Logger { return l.log }
+
+// client returns the admin client of a cluster ("" = default).
+func (l *Local) client(name string) (*clusterClient, error) {
+	if name == "" {
+		name = l.def
+	}
+	cc, ok := l.clusters[name]
+	if !ok {
+		cp := config.Config{Clusters: l.clusters}
+		_, err := cp.ClusterByName(name)
+		if name == "" {
+			err = errors.New("no cluster is configured: pass -b host:port, or add a [clusters.NAME] table to a config file")
+		}
+		return nil, &wrapped{msg: err.Error(), err: ErrInvalid}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if c, ok := l.clients[name]; ok {
+		return c, nil
+	}
+	opts, err := ClientOpts(cc, l.log)
+	if err != nil {
+		return nil, &wrapped{msg: err.Error(), err: ErrInvalid}
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %q: %w", name, err)
+	}
+	c := &clusterClient{cfg: cc, kgo: cl, adm: kadm.NewClient(cl)}
+	l.clients[name] = c
+	return c, nil
+}
+
+// reqCtx bounds a call by the cluster's request timeout.
+func (l *Local) reqCtx(ctx context.Context, c *clusterClient) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, c.cfg.RequestTimeout.Or(DefaultRequestTimeout))
+}
+
+func (l *Local) err(c *clusterClient, err error) error {
+	return humanize(c.cfg.Name, c.cfg.Brokers, err)
+}
+
+// ClientFor returns options for a new franz-go client of the named cluster;
+// runtimes hosted by ops build their clients with it.
+func (l *Local) ClientFor(name string) ([]kgo.Opt, *config.Cluster, error) {
+	c, err := l.client(name)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts, err := ClientOpts(c.cfg, l.log)
+	return opts, c.cfg, err
+}
+
+// Close implements Service.
+func (l *Local) Close() error {
+	l.closeOnce.Do(func() {
+		l.mu.Lock()
+		for _, c := range l.clients {
+			c.kgo.Close()
+		}
+		l.clients = map[string]*clusterClient{}
+		l.mu.Unlock()
+		if l.lc.embedded != nil {
+			l.lc.embedded.Close()
+		}
+	})
+	return nil
+}
+
+// now returns the current time from the configured clock.
+func (l *Local) now() time.Time { return l.lc.now() }
+
+func (l *Local) checkWritable(what string) error {
+	if l.lc.readOnly {
+		return &wrapped{msg: fmt.Sprintf("refusing to %s: kdeck is in read-only mode (--read-only or [ops] read_only)", what), err: ErrReadOnly}
+	}
+	return nil
+}
