@@ -47,7 +47,8 @@ func (s *selector) isRemoteFrom(topic, alias string) bool {
 	return strings.HasPrefix(topic, alias+s.cfg.Separator)
 }
 
-// mirrors reports whether the flow mirrors source topic t. Under
+// mirrors reports whether the flow mirrors source topic t. HeartbeatTopic is
+// mirrored unless excluded explicitly. Under
 // NamingPrefix a topic that is already a remote copy from the target is
 // never mirrored back (cycle prevention).
 func (s *selector) mirrors(t string) bool {
@@ -57,10 +58,7 @@ func (s *selector) mirrors(t string) bool {
 	if s.cfg.Naming == NamingPrefix && s.isRemoteFrom(t, s.cfg.Target) {
 		return false
 	}
-	if t == HeartbeatTopic {
-		return true
-	}
-	return anyMatch(s.topics, t) && !anyMatch(s.exclude, t)
+	return (t == HeartbeatTopic || anyMatch(s.topics, t)) && !anyMatch(s.exclude, t)
 }
 
 // translatesGroup reports whether the flow translates group g's offsets.

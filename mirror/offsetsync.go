@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -176,6 +177,9 @@ func (r *run) syncGroupOffsets(ctx context.Context, byGroup map[string]kadm.Offs
 			continue // active in the target: its own commits win
 		}
 		have, err := r.tadm.FetchOffsets(ctx, g)
+		if errors.Is(err, kerr.GroupIDNotFound) {
+			have, err = nil, nil
+		}
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -283,6 +287,9 @@ func Translate(ctx context.Context, cfg Config, target []kgo.Opt, group string) 
 		return tr, fmt.Errorf("%w for group %q in %s (flow %q): the flow has not translated its offsets yet", ErrNoCheckpoint, group, cfg.Target, cfg.Name)
 	}
 	have, err := adm.FetchOffsets(ctx, group)
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		have, err = nil, nil
+	}
 	if err != nil {
 		return tr, fmt.Errorf("fetch offsets of %s in %s: %w", group, cfg.Target, err)
 	}
