@@ -125,7 +125,7 @@ func TestSelector(t *testing.T) {
 	s := newSelector(Config{Name: "f", Source: "a", Target: "b", Topics: []string{"orders.*", "b.x"}, Exclude: []string{"orders-tmp"}}.withDefaults())
 	for topic, want := range map[string]bool{
 		"orders": true, "orders-eu": true, "orders-tmp": false, "payments": false,
-		"b.x": false, // a remote copy from the target is never mirrored back
+		"b.x":                false, // a remote copy from the target is never mirrored back
 		"__consumer_offsets": false, "a.checkpoints.internal": false, HeartbeatTopic: true,
 		"xorders": false, // patterns are anchored
 	} {

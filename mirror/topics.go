@@ -190,6 +190,9 @@ func (r *run) startOffsets(ctx context.Context, fresh []*partition, initial bool
 		} else {
 			ps.committed = start
 		}
+		if c.ExactlyOnce {
+			ps.committed = -1 // the source group mirrors the target's progress: commit it once
+		}
 		ps.acked = start
 	}
 	return nil
