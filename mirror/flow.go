@@ -67,10 +67,11 @@ type partition struct {
 	part          int32
 
 	mu          sync.Mutex
-	acked       int64 // source offset after the last record the target acknowledged (or skipped)
-	committed   int64 // last position committed to the source group
-	end         int64 // source end offset (log end or last stable), -1 unknown
-	inflight    int
+	acked       int64   // source offset after the last record the target acknowledged (or skipped)
+	committed   int64   // last position committed to the source group
+	end         int64   // source end offset (log end or last stable), -1 unknown
+	queue       []int64 // source offsets handed to the producer, not yet acknowledged
+	head        int
 	pendingSkip int64
 	lastSrc     int64 // last acknowledged source offset, -1 none
 	lastTgt     int64 // its target offset

@@ -95,7 +95,7 @@ func TestSIGKILLWorker(t *testing.T) {
 }
 
 // endSum returns the sum of a topic's end offsets, 0 when it does not exist.
-func endSum(t *testing.T, c *kafkatest.Cluster, topic string) int64 {
+func endSum(t testing.TB, c *kafkatest.Cluster, topic string) int64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()

@@ -33,6 +33,8 @@ type run struct {
 	dctx         context.Context // owned by the loop
 	dctxAt       time.Time
 	dcancels     []deliveryCancel
+	outs         []*kgo.Record            // reused by the loop
+	prom         func(*kgo.Record, error) // r.promise, bound once
 	txnErr       atomic.Pointer[error]
 }
 
@@ -114,6 +116,7 @@ func (f *Flow) run(ctx context.Context) error {
 		return fmt.Errorf("mirror %q: target client: %w", f.cfg.Name, err)
 	}
 	r := &run{f: f, cfg: f.cfg, src: src, tgt: tgt, aux: aux, sadm: kadm.NewClient(src), tadm: kadm.NewClient(aux)}
+	r.prom = r.promise
 	defer src.Close()
 	defer aux.Close()
 	defer tgt.Close() // closed first (LIFO): fails what is still buffered, after a failure
@@ -227,31 +230,45 @@ func (r *run) loop(ctx, pctx context.Context) {
 			return
 		}
 		dctx := r.deliveryCtx(pctx)
+		r.produceSince.Store(time.Now().UnixNano())
 		fs.EachPartition(func(fp kgo.FetchTopicPartition) {
 			ps := r.f.partition(fp.Topic, fp.Partition)
 			if ps == nil {
 				return
 			}
+			pc := &partCtx{Context: dctx, ps: ps}
+			outs := r.outs[:0]
 			ps.mu.Lock()
 			ps.end = fp.HighWatermark
 			if r.cfg.Consumer.Isolation != "read_uncommitted" && fp.LastStableOffset >= 0 {
 				ps.end = fp.LastStableOffset
 			}
-			ps.mu.Unlock()
 			for _, rec := range fp.Records {
 				out, ok := r.translate(ps, rec)
 				if !ok {
+					ps.skipLocked(rec.Offset)
 					continue
 				}
-				ps.mu.Lock()
-				ps.inflight++
-				ps.mu.Unlock()
-				r.produceSince.Store(time.Now().UnixNano())
-				r.tgt.Produce(dctx, out, r.promise(ps, rec.Offset, r.isHeartbeat(rec), len(rec.Key)+len(rec.Value)))
-				r.produceSince.Store(0)
+				out.Context = pc
+				ps.queue = append(ps.queue, rec.Offset)
+				outs = append(outs, out)
 			}
+			ps.mu.Unlock()
+			for i, out := range outs {
+				r.tgt.Produce(dctx, out, r.prom) // blocks while the producer buffer is full
+				outs[i] = nil
+			}
+			r.outs = outs[:0]
 		})
+		r.produceSince.Store(0)
 	}
+}
+
+// partCtx is the context of the records of one partition in one poll: the
+// delivery deadline, and the partition the promise advances.
+type partCtx struct {
+	context.Context
+	ps *partition
 }
 
 type deliveryCancel struct {
@@ -309,7 +326,6 @@ func (r *run) translate(ps *partition, rec *kgo.Record) (*kgo.Record, bool) {
 		}
 		if origin == r.cfg.Target {
 			r.f.skipped.Add(1)
-			ps.skip(rec.Offset)
 			return nil, false
 		}
 		if origin == "" {
@@ -324,49 +340,58 @@ func (r *run) isHeartbeat(rec *kgo.Record) bool {
 	return rec.Topic == HeartbeatTopic && string(rec.Key) == string(r.f.hbKey)
 }
 
-// skip marks a record that is not mirrored as done, once every record
-// before it is acknowledged.
-func (ps *partition) skip(off int64) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	if ps.inflight == 0 {
+// skipLocked marks a record that is not mirrored as done, once every record
+// before it is acknowledged; the caller holds ps.mu.
+func (ps *partition) skipLocked(off int64) {
+	if ps.inflight() == 0 {
 		ps.acked = max(ps.acked, off+1)
 	} else {
 		ps.pendingSkip = off + 1
 	}
 }
 
-// promise returns the produce callback of the record at source offset off.
-// Promises run serially, in order per partition, so the first failure is
-// recorded before any later record could advance a position.
-func (r *run) promise(ps *partition, off int64, heartbeat bool, size int) func(*kgo.Record, error) {
-	return func(out *kgo.Record, err error) {
-		if err != nil {
-			r.fail(fmt.Errorf("%w: %s[%d] at source offset %d: %w", ErrDeliveryFailed, ps.topic, ps.part, off, err))
-			return
-		}
-		if r.failed.Load() {
-			return
-		}
-		r.acked(ps, off, out.Offset)
-		r.f.records.Add(1)
-		r.f.bytes.Add(int64(size))
-		if heartbeat {
-			r.f.mu.Lock()
-			r.f.latency, r.f.latencyAt = time.Since(out.Timestamp), time.Now()
-			r.f.mu.Unlock()
-		}
+func (ps *partition) inflight() int { return len(ps.queue) - ps.head }
+
+// promise is the produce callback of the at-least-once loop. Promises run
+// serially and in order per partition, so the partition's queue yields the
+// record's source offset, and the first failure is recorded before any later
+// record could advance a position.
+func (r *run) promise(out *kgo.Record, err error) {
+	ps := out.Context.(*partCtx).ps
+	ps.mu.Lock()
+	off := ps.queue[ps.head]
+	ps.head++
+	if ps.head == len(ps.queue) {
+		ps.queue, ps.head = ps.queue[:0], 0
+	} else if ps.head > 4096 && ps.head*2 > len(ps.queue) {
+		ps.queue, ps.head = append(ps.queue[:0], ps.queue[ps.head:]...), 0
+	}
+	if err != nil {
+		ps.mu.Unlock()
+		r.fail(fmt.Errorf("%w: %s[%d] at source offset %d: %w", ErrDeliveryFailed, ps.topic, ps.part, off, err))
+		return
+	}
+	if r.failed.Load() {
+		ps.mu.Unlock()
+		return
+	}
+	r.ackedLocked(ps, off, out.Offset)
+	ps.mu.Unlock()
+	r.f.records.Add(1)
+	r.f.bytes.Add(int64(len(out.Key) + len(out.Value)))
+	if ps.topic == HeartbeatTopic && string(out.Key) == string(r.f.hbKey) {
+		r.f.mu.Lock()
+		r.f.latency, r.f.latencyAt = time.Since(out.Timestamp), time.Now()
+		r.f.mu.Unlock()
 	}
 }
 
-// acked advances a partition past source offset off, mirrored at target
-// offset to, and queues an offset sync every OffsetLagMax records.
-func (r *run) acked(ps *partition, off, to int64) {
-	ps.mu.Lock()
-	defer ps.mu.Unlock()
-	ps.inflight--
+// ackedLocked advances a partition past source offset off, mirrored at
+// target offset to, and queues an offset sync every OffsetLagMax records;
+// the caller holds ps.mu.
+func (r *run) ackedLocked(ps *partition, off, to int64) {
 	ps.acked = max(ps.acked, off+1)
-	if ps.inflight == 0 && ps.pendingSkip > ps.acked {
+	if ps.inflight() == 0 && ps.pendingSkip > ps.acked {
 		ps.acked = ps.pendingSkip
 	}
 	ps.lastSrc, ps.lastTgt = off, to
