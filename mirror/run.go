@@ -212,21 +212,9 @@ func (r *run) setup(ctx context.Context) error {
 // loop is the at-least-once loop: fetch, forward, let promises advance the
 // acknowledged positions that housekeeping commits.
 func (r *run) loop(ctx, pctx context.Context) {
-	maxPoll := r.cfg.Consumer.MaxPollRecords
 	for {
-		select {
-		case <-r.f.resumed():
-		case <-ctx.Done():
-			return
-		}
-		fs := r.src.PollRecords(ctx, maxPoll)
-		if ctx.Err() != nil {
-			return
-		}
-		r.fetchErrors(fs)
-		select { // paused while polling: hold the records
-		case <-r.f.resumed():
-		case <-ctx.Done():
+		fs, ok := r.poll(ctx)
+		if !ok {
 			return
 		}
 		dctx := r.deliveryCtx(pctx)
@@ -239,10 +227,7 @@ func (r *run) loop(ctx, pctx context.Context) {
 			pc := &partCtx{Context: dctx, ps: ps}
 			outs := r.outs[:0]
 			ps.mu.Lock()
-			ps.end = fp.HighWatermark
-			if r.cfg.Consumer.Isolation != "read_uncommitted" && fp.LastStableOffset >= 0 {
-				ps.end = fp.LastStableOffset
-			}
+			r.setEnd(ps, fp)
 			for _, rec := range fp.Records {
 				out, ok := r.translate(ps, rec)
 				if !ok {
@@ -261,6 +246,41 @@ func (r *run) loop(ctx, pctx context.Context) {
 			r.outs = outs[:0]
 		})
 		r.produceSince.Store(0)
+	}
+}
+
+// poll waits while the flow is paused, then fetches; records fetched while
+// a Pause arrived are held until Resume. It reports false when ctx ended.
+func (r *run) poll(ctx context.Context) (kgo.Fetches, bool) {
+	for {
+		select {
+		case <-r.f.resumed():
+		case <-ctx.Done():
+			return nil, false
+		}
+		fs := r.src.PollRecords(ctx, r.cfg.Consumer.MaxPollRecords)
+		if ctx.Err() != nil {
+			return nil, false
+		}
+		r.fetchErrors(fs)
+		if fs.NumRecords() == 0 {
+			continue
+		}
+		select {
+		case <-r.f.resumed():
+			return fs, true
+		case <-ctx.Done():
+			return nil, false
+		}
+	}
+}
+
+// setEnd notes the partition's end offset from a fetch (the last stable
+// offset under read_committed); the caller holds ps.mu.
+func (r *run) setEnd(ps *partition, fp kgo.FetchTopicPartition) {
+	ps.end = fp.HighWatermark
+	if r.cfg.Consumer.Isolation != "read_uncommitted" && fp.LastStableOffset >= 0 {
+		ps.end = fp.LastStableOffset
 	}
 }
 

@@ -17,25 +17,10 @@ import (
 // aborted and fails the flow; the next Run resumes from the progress the
 // target committed.
 func (r *run) loopTxn(ctx, pctx context.Context) {
-	maxPoll := r.cfg.Consumer.MaxPollRecords
 	topic := r.cfg.progressTopic()
 	for {
-		select {
-		case <-r.f.resumed():
-		case <-ctx.Done():
-			return
-		}
-		fs := r.src.PollRecords(ctx, maxPoll)
-		if ctx.Err() != nil {
-			return
-		}
-		r.fetchErrors(fs)
-		if fs.NumRecords() == 0 {
-			continue
-		}
-		select { // paused while polling: hold the records
-		case <-r.f.resumed():
-		case <-ctx.Done():
+		fs, ok := r.poll(ctx)
+		if !ok {
 			return
 		}
 		if err := r.tgt.BeginTransaction(); err != nil {
@@ -50,10 +35,7 @@ func (r *run) loopTxn(ctx, pctx context.Context) {
 				return
 			}
 			ps.mu.Lock()
-			ps.end = fp.HighWatermark
-			if fp.LastStableOffset >= 0 && r.cfg.Consumer.Isolation != "read_uncommitted" {
-				ps.end = fp.LastStableOffset
-			}
+			r.setEnd(ps, fp)
 			ps.mu.Unlock()
 			for _, rec := range fp.Records {
 				progress[ps] = rec.Offset + 1
