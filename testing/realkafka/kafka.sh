@@ -40,9 +40,11 @@ resolve() {
 	log "resolving Apache Kafka $KAFKA_VERSION into $LIB (Maven caches downloads in ~/.m2)"
 	rm -rf "$LIB"
 	mkdir -p "$LIB"
-	mvn -B -q -Dstyle.color=never -f "$HERE/pom.xml" dependency:copy-dependencies \
-		-DincludeScope=runtime -DoutputDirectory="$LIB" >&2 ||
+	if ! mvn -B -q -f "$HERE/pom.xml" dependency:copy-dependencies \
+		-DincludeScope=runtime -DoutputDirectory="$LIB" >"$LIB.mvn.log" 2>&1; then
+		cat "$LIB.mvn.log" >&2
 		die "Maven could not resolve Apache Kafka $KAFKA_VERSION; see the output above"
+	fi
 	touch "$LIB/.complete"
 }
 
