@@ -79,6 +79,11 @@ n_apache=$(cgc --list | grep -c "^bench-" || true)
 n_kdeck=$(kd groups list -o json | grep -o '"group": *"bench-' | wc -l || true)
 echo "groups seen: kafka-consumer-groups $n_apache, kdeck $n_kdeck"
 [[ $n_apache -eq $NGROUPS && $n_kdeck -eq $NGROUPS ]] || { echo "a tool did not see all $NGROUPS groups" >&2; exit 1; }
+# Sanity: both tools report the same total lag.
+lag_apache=$(cgc --describe --all-groups 2>/dev/null | awk '$1 ~ /^bench-/ && $6 ~ /^[0-9]+$/ {s += $6} END {print s + 0}')
+lag_kdeck=$(kd groups list -o json | python3 -c 'import json,sys; print(sum(g["lag"] for g in json.load(sys.stdin) if g["group"].startswith("bench-")))')
+echo "total lag: kafka-consumer-groups $lag_apache, kdeck $lag_kdeck"
+[[ $lag_apache -eq $lag_kdeck && $lag_kdeck -gt 0 ]] || { echo "the tools disagree on the total lag" >&2; exit 1; }
 
 row "list $NGROUPS groups (names; kdeck adds state, members, lag)" cgc --list -- kd groups list
 row "list $NGROUPS groups with lag (--describe --all-groups vs groups list)" cgc --describe --all-groups -- kd groups list

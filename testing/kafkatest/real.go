@@ -3,6 +3,7 @@ package kafkatest
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,7 +18,9 @@ import (
 )
 
 // The real tier's environment, written by testing/realkafka/kafka.sh env.
-// Cluster i > 1 has the suffix _i (KDECK_TEST_KAFKA_BROKERS_2, ...).
+// Cluster i > 1 has the suffix _i (KDECK_TEST_KAFKA_BROKERS_2, ...). A
+// variable not set is read from the env file kafka.sh start leaves in
+// $KDECK_REALKAFKA_DIR (default /tmp/kdeck-realkafka).
 const (
 	EnvBackend       = "KDECK_TEST_KAFKA"                // "real" selects Apache Kafka
 	EnvBrokers       = "KDECK_TEST_KAFKA_BROKERS"        // PLAINTEXT bootstrap addresses, comma separated
@@ -52,7 +55,36 @@ func envN(key string, i int) string {
 	if i > 1 {
 		key += "_" + strconv.Itoa(i)
 	}
-	return os.Getenv(key)
+	return getenv(key)
+}
+
+// stateEnv is the env file kafka.sh start writes, read once, so that
+// KDECK_TEST_KAFKA=real alone reuses running clusters without an eval.
+var stateEnv = sync.OnceValue(func() map[string]string {
+	dir := os.Getenv("KDECK_REALKAFKA_DIR")
+	if dir == "" {
+		dir = "/tmp/kdeck-realkafka"
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "env"))
+	if err != nil {
+		return nil
+	}
+	m := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(strings.TrimPrefix(line, "export "), "=")
+		if ok {
+			m[k] = strings.Trim(v, "'")
+		}
+	}
+	return m
+})
+
+// getenv reads key from the environment, then from kafka.sh's env file.
+func getenv(key string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return stateEnv()[key]
 }
 
 // RealClusters returns how many real clusters the environment describes
@@ -178,14 +210,14 @@ func (c *Cluster) SASLConfig() (*config.Cluster, bool) {
 	if c.real == nil || c.real.saslAddr == "" {
 		return nil, false
 	}
-	mech := os.Getenv(EnvSASLMechanism)
+	mech := getenv(EnvSASLMechanism)
 	if mech == "" {
 		mech = "SCRAM-SHA-512"
 	}
 	return &config.Cluster{Name: c.name, Brokers: []string{c.real.saslAddr}, SASL: &config.SASL{
 		Mechanism: mech,
-		Username:  os.Getenv(EnvSASLUser),
-		Password:  os.Getenv(EnvSASLPassword),
+		Username:  getenv(EnvSASLUser),
+		Password:  getenv(EnvSASLPassword),
 	}}, true
 }
 
@@ -197,10 +229,10 @@ func (c *Cluster) TLSConfig() (*config.Cluster, bool) {
 	}
 	return &config.Cluster{Name: c.name, Brokers: []string{c.real.tlsAddr}, TLS: &config.TLS{
 		Enabled: true,
-		CAFile:  os.Getenv(EnvTLSCA),
+		CAFile:  getenv(EnvTLSCA),
 	}}, true
 }
 
 // KafkaLib returns the directory of the resolved Apache Kafka jars, for
 // tests that run Apache tools (java -cp DIR/*), or "" when unknown.
-func KafkaLib() string { return os.Getenv(EnvLib) }
+func KafkaLib() string { return getenv(EnvLib) }
