@@ -20,7 +20,7 @@ RECORDS=${RECORDS:-2000000}
 export KDECK_REALKAFKA_DIR=${KDECK_BENCH_DIR:-/tmp/kdeck-bench-mirror}
 KAFKA=$ROOT/testing/realkafka/kafka.sh
 OUT=$KDECK_REALKAFKA_DIR/bench-mirror.md
-MB=$KDECK_REALKAFKA_DIR/mirrorbench
+MB=$KDECK_REALKAFKA_DIR/loadgen
 MIRROR_PID=
 
 cleanup() {
@@ -34,7 +34,7 @@ eval "$("$KAFKA" env)"
 SRC=$KDECK_TEST_KAFKA_BROKERS
 DST=$KDECK_TEST_KAFKA_BROKERS_2
 LIB=$KDECK_TEST_KAFKA_LIB
-go build -o "$MB" ./testing/realkafka/mirrorbench
+go build -o "$MB" ./testing/realkafka/loadgen
 go build -o "$KDECK_REALKAFKA_DIR/kdeck" ./cmd/kdeck
 
 rows=()

@@ -1,11 +1,15 @@
-// Command mirrorbench measures a mirror between two clusters for the
-// side-by-side benchmarks (scripts/bench-mirror.sh), whichever program does
-// the mirroring (Apache MirrorMaker 2 or kdeck):
+// Command loadgen produces load and measures its way through a program
+// under test for the side-by-side benchmarks (scripts/bench-mirror.sh,
+// scripts/bench-streams.sh), whichever program it is (Apache MirrorMaker 2
+// or Kafka Streams, or kdeck's mirror or stream job):
 //
-//	mirrorbench produce -source A -topic t -records 2000000   # fill the source topic
-//	mirrorbench await   -target B -topic src.t -records 2000000 # wait until the target holds them
-//	mirrorbench latency -source A -target B -topic t -remote src.t # end-to-end latency of probes
+//	loadgen produce -source A -topic t -records 2000000            # fill a topic
+//	loadgen await   -target B -topic src.t -records 2000000        # wait until a topic holds them
+//	loadgen latency -source A -target B -topic t -remote src.t     # end-to-end latency of probes
+//	loadgen await-group -source A -topic t -group app              # wait until a group consumed the topic
 //
+// produce -keys K uses K distinct keys (default: every record its own) and
+// -span D spreads event timestamps evenly over the last D.
 // Each subcommand prints one line of key=value figures and exits non-zero
 // when its time limit passes first.
 package main
@@ -27,7 +31,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: mirrorbench produce|await|latency [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen produce|await|await-group|latency [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -39,6 +43,9 @@ func main() {
 	size := fs.Int("size", 100, "value size in bytes")
 	partitions := fs.Int("partitions", 4, "partitions of the source topic")
 	probes := fs.Int("probes", 200, "latency probes")
+	keys := fs.Int("keys", 0, "distinct keys (0: every record its own key)")
+	span := fs.Duration("span", 0, "spread event timestamps over the last D (0: now)")
+	group := fs.String("group", "", "consumer group (await-group)")
 	timeout := fs.Duration("timeout", 15*time.Minute, "time limit")
 	_ = fs.Parse(os.Args[2:])
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
@@ -46,19 +53,21 @@ func main() {
 	var err error
 	switch os.Args[1] {
 	case "produce":
-		err = produce(ctx, *source, *topic, int32(*partitions), *records, *size)
+		err = produce(ctx, *source, *topic, int32(*partitions), *records, *size, *keys, *span)
 	case "await":
 		if *remote == "" {
 			*remote = *topic
 		}
 		err = await(ctx, *target, *remote, *records)
+	case "await-group":
+		err = awaitGroup(ctx, *source, *topic, *group)
 	case "latency":
 		err = latency(ctx, *source, *target, *topic, *remote, *probes)
 	default:
-		err = fmt.Errorf("unknown subcommand %q: use produce, await or latency", os.Args[1])
+		err = fmt.Errorf("unknown subcommand %q: use produce, await, await-group or latency", os.Args[1])
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "mirrorbench:", err)
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
 		os.Exit(1)
 	}
 }
@@ -70,7 +79,7 @@ func client(brokers string, o ...kgo.Opt) (*kgo.Client, error) {
 	return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(strings.Split(brokers, ",")...)}, o...)...)
 }
 
-func produce(ctx context.Context, brokers, topic string, partitions int32, n, size int) error {
+func produce(ctx context.Context, brokers, topic string, partitions int32, n, size, keys int, span time.Duration) error {
 	cl, err := client(brokers, kgo.ProducerLinger(5*time.Millisecond), kgo.ProducerBatchMaxBytes(1<<20), kgo.MaxBufferedRecords(200_000))
 	if err != nil {
 		return err
@@ -85,9 +94,18 @@ func produce(ctx context.Context, brokers, topic string, partitions int32, n, si
 	}
 	val := []byte(strings.Repeat("x", size))
 	start := time.Now()
+	t0 := start.Add(-span)
 	errc := make(chan error, 1)
 	for i := range n {
-		cl.Produce(ctx, &kgo.Record{Topic: topic, Key: strconv.AppendInt(nil, int64(i), 10), Value: val}, func(_ *kgo.Record, err error) {
+		k := i
+		if keys > 0 {
+			k = i % keys
+		}
+		ts := start
+		if span > 0 {
+			ts = t0.Add(time.Duration(int64(span) / int64(n) * int64(i)))
+		}
+		cl.Produce(ctx, &kgo.Record{Topic: topic, Key: strconv.AppendInt(nil, int64(k), 10), Value: val, Timestamp: ts}, func(_ *kgo.Record, err error) {
 			if err != nil {
 				select {
 				case errc <- err:
@@ -142,6 +160,52 @@ func await(ctx context.Context, brokers, topic string, n int) error {
 		case <-ctx.Done():
 			return fmt.Errorf("target topic %s holds %d of %d records at the time limit", topic, total, n)
 		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// awaitGroup polls group's committed offsets on topic until they reach
+// the end offsets (lag 0), and reports the time from its start.
+func awaitGroup(ctx context.Context, brokers, topic, group string) error {
+	if group == "" {
+		return errors.New("-group is required")
+	}
+	cl, err := client(brokers, kgo.MetadataMinAge(100*time.Millisecond))
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	start := time.Now()
+	ends, err := adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return err
+	}
+	var total int64
+	ends.Each(func(o kadm.ListedOffset) { total += o.Offset })
+	var lag int64
+	for {
+		offs, err := adm.FetchOffsetsForTopics(ctx, group, topic)
+		if err == nil {
+			lag = 0
+			ends.Each(func(o kadm.ListedOffset) {
+				c, ok := offs.Lookup(o.Topic, o.Partition)
+				if !ok || c.At < 0 {
+					lag += o.Offset
+				} else {
+					lag += o.Offset - c.At
+				}
+			})
+			if lag <= 0 {
+				took := time.Since(start)
+				fmt.Printf("records=%d seconds=%.2f records_per_s=%.0f\n", total, took.Seconds(), float64(total)/took.Seconds())
+				return nil
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("group %s still lags %d records on %s at the time limit", group, lag, topic)
+		case <-time.After(200 * time.Millisecond):
 		}
 	}
 }
