@@ -230,3 +230,33 @@ password = "wrong"
 		}
 	})
 }
+
+// TestJavaConsumerGroups: groups whose members are Apache Kafka's own Java
+// consumer (classic and KIP-848), described by kdeck: state, protocol,
+// member client id and the assignment the Java client encoded.
+func TestJavaConsumerGroups(t *testing.T) {
+	kafkatest.NeedsReal(t, "Apache Kafka's Java consumer")
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "payments", 3)
+	c.ProduceN(t, "payments", 9)
+	c.JavaMember(t, "java-classic", false, "payments")
+	c.JavaMember(t, "java-848", true, "payments")
+	b := []string{"-b", c.Addr()}
+	var gs []ops.GroupSummary
+	kdeckJSON(t, &gs, append([]string{"groups", "list"}, b...)...)
+	for name, proto := range map[string]string{"java-classic": "classic", "java-848": "consumer"} {
+		i := slices.IndexFunc(gs, func(g ops.GroupSummary) bool { return g.Group == name })
+		if i < 0 || gs[i].State != "Stable" || gs[i].Protocol != proto || gs[i].Members != 1 {
+			t.Errorf("groups list: %s = %+v, want Stable %s with 1 member", name, gs, proto)
+		}
+		var d ops.GroupDetail
+		kdeckJSON(t, &d, append([]string{"groups", "describe", name}, b...)...)
+		if len(d.MemberList) != 1 || d.MemberList[0].ClientID != "kafkatest-java" {
+			t.Errorf("describe %s members = %+v", name, d.MemberList)
+			continue
+		}
+		if as := d.MemberList[0].Assigned; len(as) != 1 || as[0].Topic != "payments" || len(as[0].Partitions) != 3 {
+			t.Errorf("describe %s assignment = %+v, want payments 0-2", name, as)
+		}
+	}
+}

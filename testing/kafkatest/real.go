@@ -2,11 +2,14 @@ package kafkatest
 
 import (
 	"errors"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -236,3 +239,74 @@ func (c *Cluster) TLSConfig() (*config.Cluster, bool) {
 // KafkaLib returns the directory of the resolved Apache Kafka jars, for
 // tests that run Apache tools (java -cp DIR/*), or "" when unknown.
 func KafkaLib() string { return getenv(EnvLib) }
+
+// JavaMember joins group as a member of Apache Kafka's own consumer
+// (kafka-console-consumer, run with java on the resolved jars) reading
+// topic, and returns once the group is stable with it; with kip848 it uses
+// group.protocol=consumer. The member's client id is "kafkatest-java". It
+// stops when stop is called or the test ends. Real tier only: on the
+// embedded tier the test is skipped.
+func (c *Cluster) JavaMember(t testing.TB, group string, kip848 bool, topic string) (stop func()) {
+	t.Helper()
+	NeedsReal(t, "Apache Kafka's Java consumer")
+	lib := KafkaLib()
+	if lib == "" {
+		t.Fatalf("kafkatest: %s is not set; start the clusters with testing/realkafka/kafka.sh", EnvLib)
+	}
+	proto := "classic"
+	if kip848 {
+		proto = "consumer"
+	}
+	cmd := exec.Command("java", "-Xmx128m", "-cp", filepath.Join(lib, "*"),
+		"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+		"org.apache.kafka.tools.consumer.ConsoleConsumer",
+		"--bootstrap-server", c.Addr(), "--group", group, "--topic", topic,
+		"--command-property", "group.protocol="+proto,
+		"--command-property", "client.id=kafkatest-java")
+	var out strings.Builder
+	cmd.Stdout, cmd.Stderr = io.Discard, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("kafkatest: start the Java consumer: %v", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(15 * time.Second):
+			_ = cmd.Process.Kill()
+			<-exited
+		}
+	}
+	t.Cleanup(stop)
+	adm := c.Admin(t)
+	deadline := time.Now().Add(60 * time.Second) // a JVM start and a join
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			t.Fatalf("kafkatest: the Java consumer exited: %s", out.String())
+		default:
+		}
+		if kip848 {
+			d, err := adm.DescribeConsumerGroups(ctx(t), group)
+			if err == nil && len(d[group].Members) > 0 && len(d[group].Members[0].Assignment) > 0 {
+				return stop
+			}
+		} else {
+			d, err := adm.DescribeGroups(ctx(t), group)
+			if err == nil && d[group].State == "Stable" && len(d[group].Members) > 0 {
+				return stop
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	stop() // out is written until the process exits
+	t.Fatalf("kafkatest: group %s of the Java consumer did not become stable: %s", group, out.String())
+	return stop
+}
