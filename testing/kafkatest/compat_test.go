@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kdeck/kdeck/testing/kafkatest"
@@ -138,6 +139,73 @@ func TestBackendDifferences(t *testing.T) {
 		}
 		if n := len(rc[0].Configs); real && (n < 25 || broker == 0) || !real && (n > 20 || broker != 0) {
 			t.Errorf("topic configs: %d entries, %d from broker configuration", n, broker)
+		}
+	})
+
+	t.Run("log_append_time", func(t *testing.T) {
+		c.CreateTopic(t, "appended", 1, "message.timestamp.type=LogAppendTime")
+		sent := time.Date(2020, 1, 1, 0, 0, 0, 0, time.UTC)
+		c.Produce(t, &kgo.Record{Topic: "appended", Partition: 0, Timestamp: sent, Value: []byte("x")})
+		rc := c.Client(t, kgo.ConsumeTopics("appended"))
+		var got *kgo.Record
+		for got == nil && cx.Err() == nil {
+			rc.PollFetches(cx).EachRecord(func(r *kgo.Record) { got = r })
+		}
+		if got == nil {
+			t.Fatal("record not read back")
+		}
+		brokerTime := got.Timestamp.After(time.Now().Add(-time.Hour)) && got.Attrs.TimestampType() == 1
+		if brokerTime != real {
+			t.Errorf("LogAppendTime topic: timestamp %v type %d; want the broker's time only on Apache Kafka (kfake keeps the producer's)", got.Timestamp, got.Attrs.TimestampType())
+		}
+	})
+
+	t.Run("timestamp_in_the_future", func(t *testing.T) {
+		pc := c.Client(t, kgo.RecordPartitioner(kgo.ManualPartitioner()))
+		err := pc.ProduceSync(cx, &kgo.Record{Topic: "p", Timestamp: time.Now().Add(48 * time.Hour), Value: []byte("x")}).FirstErr()
+		if real && !errors.Is(err, kerr.InvalidTimestamp) {
+			t.Errorf("Apache Kafka: produce 48h ahead = %v, want INVALID_TIMESTAMP (message.timestamp.after.max.ms is 1h)", err)
+		}
+		if !real && err != nil {
+			t.Errorf("kfake: produce 48h ahead = %v, want it accepted", err)
+		}
+	})
+
+	t.Run("transaction_fencing", func(t *testing.T) {
+		// The same on both: the fenced producer's next produce fails with
+		// INVALID_PRODUCER_EPOCH, its commit is not attempted, and only the
+		// new producer's records are committed.
+		c.CreateTopic(t, "tx", 1)
+		p1 := c.Client(t, kgo.TransactionalID("tid"), kgo.DefaultProduceTopic("tx"))
+		p2 := c.Client(t, kgo.TransactionalID("tid"), kgo.DefaultProduceTopic("tx"))
+		if err := p1.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p1.ProduceSync(cx, &kgo.Record{Value: []byte("old")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p2.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p2.ProduceSync(cx, &kgo.Record{Value: []byte("new")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		if err := p1.ProduceSync(cx, &kgo.Record{Value: []byte("zombie")}).FirstErr(); !errors.Is(err, kerr.InvalidProducerEpoch) {
+			t.Errorf("fenced produce = %v, want INVALID_PRODUCER_EPOCH", err)
+		}
+		if err := p1.EndTransaction(cx, kgo.TryCommit); !errors.Is(err, kerr.OperationNotAttempted) {
+			t.Errorf("fenced commit = %v, want OPERATION_NOT_ATTEMPTED", err)
+		}
+		if err := p2.EndTransaction(cx, kgo.TryCommit); err != nil {
+			t.Fatal(err)
+		}
+		rc := c.Client(t, kgo.ConsumeTopics("tx"), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+		var vals []string
+		for len(vals) < 1 && cx.Err() == nil {
+			rc.PollFetches(cx).EachRecord(func(r *kgo.Record) { vals = append(vals, string(r.Value)) })
+		}
+		if len(vals) != 1 || vals[0] != "new" {
+			t.Errorf("read_committed = %v, want [new]", vals)
 		}
 	})
 
