@@ -163,7 +163,9 @@ start() {
 	local n=${1:-3}
 	[[ "$n" =~ ^[1-9][0-9]*$ ]] || die "start needs a cluster count (1 or more), got '$n'"
 	if [[ -f "$STATE/pids" ]]; then
-		die "clusters already started in $STATE; run '$0 stop' first"
+		alive && die "clusters already started in $STATE; run '$0 stop' first"
+		log "clusters recorded in $STATE are gone; starting anew"
+		rm -f "$STATE/pids" "$STATE/env"
 	fi
 	command -v java >/dev/null || die "java is not installed; install a JDK 17 to run Apache Kafka"
 	resolve
@@ -206,6 +208,15 @@ writeenv() {
 	} >"$e"
 }
 
+# alive reports whether every recorded cluster process still runs.
+alive() {
+	[[ -s "$STATE/pids" ]] || return 1
+	local p
+	for p in $(cat "$STATE/pids"); do
+		kill -0 "$p" 2>/dev/null || return 1
+	done
+}
+
 stop() {
 	[[ -f "$STATE/pids" ]] || { log "no clusters recorded in $STATE"; return 0; }
 	local pids
@@ -228,7 +239,7 @@ resolve) resolve; echo "$LIB" ;;
 start) start "${2:-3}" ;;
 stop) stop ;;
 env)
-	[[ -f "$STATE/env" ]] || die "no clusters running; run '$0 start' first"
+	[[ -f "$STATE/env" ]] && alive || die "no clusters running in $STATE; run '$0 start' first"
 	cat "$STATE/env"
 	;;
 java)
