@@ -53,9 +53,16 @@ kjava() {
 	java -cp "$LIB/*" -Dorg.slf4j.simpleLogger.defaultLogLevel="${KDECK_KAFKA_LOG_LEVEL:-warn}" "$@"
 }
 
-# freeport prints a TCP port nothing listens on now.
-freeport() {
-	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+# freeports prints N distinct TCP ports nothing listens on now (all bound
+# at once, so none repeats).
+freeports() {
+	python3 -c '
+import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss:
+    s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))
+' "$1"
 }
 
 certs() {
@@ -77,12 +84,10 @@ certs() {
 	"${kt[@]}" -importcert -alias ca -keystore "$d/truststore.p12" -file "$d/ca.pem" 2>/dev/null
 }
 
-# config writes cluster i's server.properties with fresh free ports.
+# config writes cluster i's server.properties with the free ports P C S T.
 config() {
-	local i=$1 dir="$STATE/cluster-$1"
+	local i=$1 dir="$STATE/cluster-$1" p=$2 c=$3 s=$4 t=$5
 	mkdir -p "$dir/data"
-	local p c s t
-	p=$(freeport) c=$(freeport) s=$(freeport) t=$(freeport)
 	cat >"$dir/server.properties" <<EOF
 # cluster $i of kdeck's real-Kafka test tier (written by kafka.sh)
 process.roles=broker,controller
@@ -175,8 +180,10 @@ start() {
 	: >"$STATE/pids"
 	# Stop what was started if anything below fails.
 	trap 'log "start failed; stopping"; stop' EXIT
+	local ports
+	read -r -a ports <<<"$(freeports $((4 * n)))"
 	for ((i = 1; i <= n; i++)); do
-		config "$i"
+		config "$i" "${ports[@]:$((4 * (i - 1))):4}"
 		launch "$i"
 		cat "$STATE/cluster-$i/pid" >>"$STATE/pids"
 	done
