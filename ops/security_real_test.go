@@ -189,3 +189,41 @@ func TestTLS(t *testing.T) {
 		t.Logf("error: %v", err)
 	})
 }
+
+// TestMutualTLS proves tls.cert_file and tls.key_file against an Apache
+// Kafka listener with ssl.client.auth=required: with the client certificate
+// kdeck lists topics; without it the broker refuses the handshake.
+func TestMutualTLS(t *testing.T) {
+	kafkatest.NeedsReal(t, "the SSL listener requiring client certificates")
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "mutual", 1)
+	base, ok := c.MTLSConfig()
+	if !ok {
+		t.Fatal("real cluster without a mutual-TLS listener; start it with testing/realkafka/kafka.sh")
+	}
+	t.Run("client_certificate", func(t *testing.T) {
+		l := localFor(t, base)
+		ts, err := l.ListTopics(ctx(t), "", ops.ListTopicsOptions{})
+		if err != nil {
+			t.Fatalf("ListTopics with a client certificate: %v", err)
+		}
+		if !slices.Contains(topicNames(ts), "mutual") {
+			t.Fatalf("topics over mTLS = %v, want mutual", topicNames(ts))
+		}
+	})
+	t.Run("no_client_certificate", func(t *testing.T) {
+		cl := *base
+		tl := *base.TLS
+		tl.CertFile, tl.KeyFile = "", ""
+		cl.TLS = &tl
+		l := localFor(t, &cl)
+		_, err := l.ListTopics(ctx(t), "", ops.ListTopicsOptions{})
+		if err == nil {
+			t.Fatal("ListTopics without a client certificate succeeded on a listener that requires one")
+		}
+		t.Logf("error: %v", err)
+		if !strings.Contains(err.Error(), "tls.cert_file") {
+			t.Errorf("error = %q, want it to point at tls.cert_file and tls.key_file", err)
+		}
+	})
+}

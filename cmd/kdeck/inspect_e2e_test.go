@@ -175,13 +175,15 @@ func TestInspectEndToEnd(t *testing.T) {
 
 // TestSecureConfigEndToEnd proves the [clusters.NAME.sasl] and
 // [clusters.NAME.tls] tables of a configuration file against Apache Kafka's
-// SCRAM-SHA-512 and SSL listeners, through the CLI.
+// SCRAM-SHA-512, SSL and client-certificate listeners, through the CLI (the
+// mtls cluster also shows that ca_file alone turns TLS on).
 func TestSecureConfigEndToEnd(t *testing.T) {
 	kafkatest.NeedsReal(t, "the SASL_PLAINTEXT and SSL listeners")
 	c := kafkatest.New(t)
 	c.CreateTopic(t, "secured", 1)
 	sasl, _ := c.SASLConfig()
 	tl, _ := c.TLSConfig()
+	mt, _ := c.MTLSConfig()
 	t.Setenv("KDECK_TEST_SCRAM_PW", sasl.SASL.Password)
 	cfg := fmt.Sprintf(`
 default_cluster = "scram"
@@ -199,6 +201,13 @@ brokers = [%q]
 enabled = true
 ca_file = %q
 
+[clusters.mtls]
+brokers = [%q]
+[clusters.mtls.tls]
+ca_file = %q
+cert_file = %q
+key_file = %q
+
 [clusters.badpw]
 brokers = [%q]
 request_timeout = "5s"
@@ -206,12 +215,13 @@ request_timeout = "5s"
 mechanism = "SCRAM-SHA-512"
 username = %q
 password = "wrong"
-`, sasl.Brokers[0], sasl.SASL.Username, tl.Brokers[0], tl.TLS.CAFile, sasl.Brokers[0], sasl.SASL.Username)
+`, sasl.Brokers[0], sasl.SASL.Username, tl.Brokers[0], tl.TLS.CAFile,
+		mt.Brokers[0], mt.TLS.CAFile, mt.TLS.CertFile, mt.TLS.KeyFile, sasl.Brokers[0], sasl.SASL.Username)
 	path := filepath.Join(t.TempDir(), "kdeck.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, cluster := range []string{"scram", "tls"} {
+	for _, cluster := range []string{"scram", "tls", "mtls"} {
 		t.Run(cluster, func(t *testing.T) {
 			var ts []ops.TopicSummary
 			kdeckJSON(t, &ts, "--config", path, "-c", cluster, "topics", "list")

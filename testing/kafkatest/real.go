@@ -29,10 +29,13 @@ const (
 	EnvBrokers       = "KDECK_TEST_KAFKA_BROKERS"        // PLAINTEXT bootstrap addresses, comma separated
 	EnvSASLAddr      = "KDECK_TEST_KAFKA_SASL_ADDR"      // SASL_PLAINTEXT listener (SCRAM-SHA-512)
 	EnvTLSAddr       = "KDECK_TEST_KAFKA_TLS_ADDR"       // SSL listener
+	EnvMTLSAddr      = "KDECK_TEST_KAFKA_MTLS_ADDR"      // SSL listener requiring a client certificate
 	EnvSASLUser      = "KDECK_TEST_KAFKA_SASL_USER"      // SCRAM user created at format time
 	EnvSASLPassword  = "KDECK_TEST_KAFKA_SASL_PASSWORD"  // its password
 	EnvSASLMechanism = "KDECK_TEST_KAFKA_SASL_MECHANISM" // SCRAM-SHA-512
 	EnvTLSCA         = "KDECK_TEST_KAFKA_TLS_CA"         // PEM file of the CA that signed the brokers' certificate
+	EnvTLSCert       = "KDECK_TEST_KAFKA_TLS_CERT"       // PEM client certificate signed by that CA
+	EnvTLSKey        = "KDECK_TEST_KAFKA_TLS_KEY"        // its PEM private key
 	EnvLib           = "KDECK_TEST_KAFKA_LIB"            // directory of the resolved Kafka jars (java -cp DIR/*)
 )
 
@@ -45,6 +48,7 @@ type realInfo struct {
 	index    int
 	saslAddr string
 	tlsAddr  string
+	mtlsAddr string
 }
 
 // inUse marks real clusters held by a running test, so that a test (or its
@@ -133,7 +137,7 @@ func newReal(t testing.TB, op opts) *Cluster {
 		addrs: strings.Split(envN(EnvBrokers, idx), ","),
 		name:  op.name,
 		t:     t,
-		real:  &realInfo{index: idx, saslAddr: envN(EnvSASLAddr, idx), tlsAddr: envN(EnvTLSAddr, idx)},
+		real:  &realInfo{index: idx, saslAddr: envN(EnvSASLAddr, idx), tlsAddr: envN(EnvTLSAddr, idx), mtlsAddr: envN(EnvMTLSAddr, idx)},
 	}
 	c.wipe(t)
 	return c
@@ -233,6 +237,21 @@ func (c *Cluster) TLSConfig() (*config.Cluster, bool) {
 	return &config.Cluster{Name: c.name, Brokers: []string{c.real.tlsAddr}, TLS: &config.TLS{
 		Enabled: true,
 		CAFile:  getenv(EnvTLSCA),
+	}}, true
+}
+
+// MTLSConfig returns a config.Cluster reaching c through its SSL listener
+// that requires a client certificate, with the harness's CA and client
+// certificate and key, or false when c has no such listener.
+func (c *Cluster) MTLSConfig() (*config.Cluster, bool) {
+	if c.real == nil || c.real.mtlsAddr == "" {
+		return nil, false
+	}
+	return &config.Cluster{Name: c.name, Brokers: []string{c.real.mtlsAddr}, TLS: &config.TLS{
+		Enabled:  true,
+		CAFile:   getenv(EnvTLSCA),
+		CertFile: getenv(EnvTLSCert),
+		KeyFile:  getenv(EnvTLSKey),
 	}}, true
 }
 
