@@ -22,11 +22,11 @@ import (
 // dropping the refresh and spinner ticks (tests trigger refreshes
 // explicitly).
 type harness struct {
-	t      *testing.T
-	m      *Model
-	f      *tuitest.Fake
-	clip   *bytes.Buffer
-	quit   bool
+	t    *testing.T
+	m    *Model
+	f    *tuitest.Fake
+	clip *bytes.Buffer
+	quit bool
 }
 
 func newHarness(t *testing.T, f *tuitest.Fake, w, h int, opts ...Opt) *harness {

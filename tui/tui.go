@@ -561,10 +561,9 @@ func (m *Model) helpView() string {
 		[]key.Binding{k.Command, k.Filter, k.Back, k.Help, k.Quit, k.Suspend},
 		[]key.Binding{k.Overview, k.Topics, k.Groups, k.Jobs, k.Audit})
 	st := m.c.Styles
-	title := st.Title.Render(" Keys on " + m.Page().Title()) + st.Muted.Render("   (any key closes; (!) marks actions that change offsets or jobs and ask first)")
+	title := st.Title.Render(" Keys on "+m.Page().Title()) + st.Muted.Render("   (any key closes; (!) marks actions that change offsets or jobs and ask first)")
 	cmds := st.Muted.Render(" Commands: ") + ":overview :topics :topic NAME :groups :group NAME :records TOPIC :jobs :job NAME :audit :cluster NAME :quit"
 	hm := m.help
 	hm.ShowAll = true
 	return lipgloss.JoinVertical(lipgloss.Left, title, "", hm.FullHelpView(groups), "", lipgloss.NewStyle().Width(m.w).Render(cmds))
 }
-

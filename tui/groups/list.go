@@ -199,4 +199,3 @@ func (l *List) ShortHelp() []key.Binding {
 func (l *List) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{l.keys.Open, l.keys.Copy}, l.keys.Table.List()}
 }
-

@@ -108,8 +108,8 @@ func New() *Fake {
 			Tasks:   []ops.TaskStatus{{ID: 0, State: ops.StateRunning, Worker: "local"}, {ID: 1, State: ops.StateRunning, Worker: "local"}},
 			Metrics: ops.JobMetrics{RecordsOutPerSec: 50, RecordsOut: 90000}},
 		{Name: "orders-by-customer", Kind: ops.KindStream, Cluster: "local", State: ops.StateFailed,
-			Tasks:   []ops.TaskStatus{{ID: 0, State: ops.StateRunning}, {ID: 1, State: ops.StateFailed, Trace: "store demo-counts: disk full"}},
-			Metrics: ops.JobMetrics{RecordsInPerSec: 48, RecordsOutPerSec: 12, Lag: 730, Errors: 3},
+			Tasks:     []ops.TaskStatus{{ID: 0, State: ops.StateRunning}, {ID: 1, State: ops.StateFailed, Trace: "store demo-counts: disk full"}},
+			Metrics:   ops.JobMetrics{RecordsInPerSec: 48, RecordsOutPerSec: 12, Lag: 730, Errors: 3},
 			LastError: "task 1: store demo-counts: disk full", LastErrorAt: &errAt},
 	}
 	f.AuditList = []ops.AuditEntry{
