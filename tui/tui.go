@@ -168,6 +168,11 @@ func Run(ctx context.Context, svc ops.Service, opts ...Opt) error {
 	if err != nil {
 		return err
 	}
+	// bubbles' default styles use the global renderer: fix its background
+	// and profile so it never queries the terminal (a slow or silent
+	// terminal would delay the first frame) and NO_COLOR holds everywhere.
+	lipgloss.SetHasDarkBackground(true)
+	lipgloss.SetColorProfile(m.cfg.renderer.ColorProfile())
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx))
 	_, err = p.Run()
 	m.Close()
