@@ -22,14 +22,14 @@ import (
 // dropping the refresh and spinner ticks (tests trigger refreshes
 // explicitly).
 type harness struct {
-	t    *testing.T
+	t    testing.TB
 	m    *Model
 	f    *tuitest.Fake
 	clip *bytes.Buffer
 	quit bool
 }
 
-func newHarness(t *testing.T, f *tuitest.Fake, w, h int, opts ...Opt) *harness {
+func newHarness(t testing.TB, f *tuitest.Fake, w, h int, opts ...Opt) *harness {
 	t.Helper()
 	r := lipgloss.NewRenderer(io.Discard)
 	r.SetColorProfile(termenv.Ascii)

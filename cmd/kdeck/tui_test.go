@@ -199,3 +199,32 @@ func TestTUISmoke(t *testing.T) {
 		t.Fatal("kdeck did not leave the alternate screen (terminal not restored)")
 	}
 }
+
+// BenchmarkTUIStartup starts the real binary with no configuration in a
+// pty (so it starts the embedded default with its demo) and reports the
+// time to the first frame with live cluster data (first_frame_ms), the time
+// until the demo group's lag is on the groups screen (lag_ms), and the
+// process's resident memory after 10 s of running (rss_MB).
+//
+//	go test ./cmd/kdeck -run XXX -bench TUIStartup -benchtime=3x
+func BenchmarkTUIStartup(b *testing.B) {
+	var first, lag, rss float64
+	for b.Loop() {
+		p := startTUI(b, 120, 40)
+		p.waitFor(b, clusterUp, 30*time.Second, nil)
+		first += float64(time.Since(p.start).Milliseconds())
+		p.keys(b, "3")
+		p.waitFor(b, billingLag, 30*time.Second, func(m []string) bool { return m[3] != "0" })
+		lag += float64(time.Since(p.start).Milliseconds())
+		time.Sleep(time.Until(p.start.Add(10 * time.Second)))
+		rss += p.rssMB()
+		p.keys(b, "q")
+		<-p.done
+		_ = p.cmd.Wait()
+	}
+	n := float64(b.N)
+	b.ReportMetric(first/n, "first_frame_ms")
+	b.ReportMetric(lag/n, "lag_ms")
+	b.ReportMetric(rss/n, "rss_MB")
+	b.ReportMetric(0, "ns/op")
+}
