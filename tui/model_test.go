@@ -146,13 +146,13 @@ func TestSort(t *testing.T) {
 		want string
 	}{
 		{"", "demo-billing demo-orders-reader analytics"},
-		{"s", "analytics demo-billing demo-orders-reader"},      // GROUP A-Z
-		{"S", "demo-orders-reader demo-billing analytics"},      // GROUP Z-A
-		{"ss", "analytics demo-orders-reader demo-billing"},     // MEMB, biggest first
-		{"s", "demo-billing demo-orders-reader analytics"},      // LAG, biggest first
-		{"S", "analytics demo-orders-reader demo-billing"},      // LAG, smallest first
-		{"s", "demo-billing demo-orders-reader analytics"},      // TIME LAG
-		{"ssss", "demo-billing demo-orders-reader analytics"},   // back to unsorted
+		{"s", "analytics demo-billing demo-orders-reader"},    // GROUP A-Z
+		{"S", "demo-orders-reader demo-billing analytics"},    // GROUP Z-A
+		{"ss", "analytics demo-orders-reader demo-billing"},   // MEMB, biggest first
+		{"s", "demo-billing demo-orders-reader analytics"},    // LAG, biggest first
+		{"S", "analytics demo-orders-reader demo-billing"},    // LAG, smallest first
+		{"s", "demo-billing demo-orders-reader analytics"},    // TIME LAG
+		{"ssss", "demo-billing demo-orders-reader analytics"}, // back to unsorted
 	}
 	for _, s := range steps {
 		if s.keys != "" {
