@@ -9,6 +9,7 @@
 package audit
 
 import (
+	"context"
 	"fmt"
 	"sort"
 	"strings"
@@ -50,18 +51,17 @@ type Keys struct {
 
 // Page is the audit page.
 type Page struct {
+	table.Page
 	c       *screen.Common
-	t       *table.Model
 	entries map[string]ops.AuditEntry
 	keys    Keys
-	loading bool
+	load    screen.Load
 	loaded  bool
 
 	detail   *ops.AuditEntry
 	vp       viewport.Model
 	planning string
 	dialog   *plandialog.Model
-	w, h     int
 }
 
 // New returns the audit page.
@@ -86,7 +86,7 @@ func New(c *screen.Common) *Page {
 	if c.Info.ReadOnly {
 		undo.SetHelp("u", "undo: off, read-only")
 	}
-	return &Page{c: c, t: t, entries: map[string]ops.AuditEntry{}, keys: Keys{
+	return &Page{Page: table.Page{T: t}, c: c, entries: map[string]ops.AuditEntry{}, keys: Keys{
 		Open:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "detail")),
 		Undo:  undo,
 		Copy:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy id")),
@@ -94,16 +94,12 @@ func New(c *screen.Common) *Page {
 	}}
 }
 
-// Init implements tea.Model.
-func (p *Page) Init() tea.Cmd { return nil }
-
 // Title implements screen.Page.
 func (p *Page) Title() string { return "audit" }
 
 // SetSize implements screen.Page.
 func (p *Page) SetSize(w, h int) {
-	p.w, p.h = w, h
-	p.t.SetSize(w, h)
+	p.Page.SetSize(w, h)
 	p.vp.Width, p.vp.Height = w, h
 	if p.dialog != nil {
 		p.dialog.SetSize(w, h)
@@ -113,40 +109,28 @@ func (p *Page) SetSize(w, h int) {
 // Open implements screen.Page; arg filters the entries.
 func (p *Page) Open(arg string) tea.Cmd {
 	if arg != "" {
-		p.t.SetFilter(arg)
+		p.T.SetFilter(arg)
 	}
 	return p.Refresh()
 }
 
 // Refresh implements screen.Page.
 func (p *Page) Refresh() tea.Cmd {
-	if p.loading || p.dialog != nil {
+	if p.dialog != nil {
 		return nil
 	}
-	p.loading = true
 	svc, now := p.c.Svc, p.c.Now
-	ctx, cancel := p.c.Ctx()
-	return func() tea.Msg {
-		defer cancel()
+	return p.load.Start(p.c, func(ctx context.Context) tea.Msg {
 		es, err := svc.Audit(ctx, ops.AuditFilter{Limit: Limit})
 		return ListMsg{Entries: es, Err: err, At: now()}
-	}
+	})
 }
 
 // Loading implements screen.Page.
-func (p *Page) Loading() bool { return p.loading || p.planning != "" }
+func (p *Page) Loading() bool { return p.load.Busy() || p.planning != "" }
 
 // Capturing implements screen.Page.
 func (p *Page) Capturing() bool { return p.dialog != nil }
-
-// SetFilter implements screen.Filterable.
-func (p *Page) SetFilter(s string) { p.t.SetFilter(s) }
-
-// Filter implements screen.Filterable.
-func (p *Page) Filter() string { return p.t.Filter() }
-
-// Table returns the entries table, for tests.
-func (p *Page) Table() *table.Model { return p.t }
 
 // Dialog returns the open undo dialog, or nil.
 func (p *Page) Dialog() *plandialog.Model { return p.dialog }
@@ -173,7 +157,7 @@ func target(e ops.AuditEntry) string {
 func (p *Page) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case ListMsg:
-		p.loading = false
+		p.load.Done()
 		if msg.Err != nil {
 			return p, screen.Error(msg.Err)
 		}
@@ -185,8 +169,8 @@ func (p *Page) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			rows[i] = table.Row{ID: e.ID, Cells: []string{e.Time.In(loc).Format("01-02 15:04:05"), e.User, e.Action, e.Cluster, target(e), e.Outcome, e.ID},
 				Sort: []any{e.Time, e.User, e.Action, e.Cluster, target(e), e.Outcome, e.ID}}
 		}
-		p.t.SetRows(rows)
-		return p, func() tea.Msg { return screen.RefreshedMsg{Time: msg.At} }
+		p.T.SetRows(rows)
+		return p, screen.Refreshed(msg.At)
 	case UndoPlanMsg:
 		if msg.ID != p.planning {
 			return p, nil
@@ -196,7 +180,7 @@ func (p *Page) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return p, screen.Error(fmt.Errorf("cannot undo %s: %w", msg.ID, msg.Err))
 		}
 		p.dialog = plandialog.New(p.c, "Undo "+msg.ID, msg.Plan)
-		p.dialog.SetSize(p.w, p.h)
+		p.dialog.SetSize(p.W, p.H)
 		return p, nil
 	}
 	if p.dialog != nil {
@@ -213,7 +197,7 @@ func (p *Page) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	}
 	sel := p.detail
 	if sel == nil {
-		if r, ok := p.t.Selected(); ok {
+		if r, ok := p.T.Selected(); ok {
 			e := p.entries[r.ID]
 			sel = &e
 		}
@@ -243,7 +227,7 @@ func (p *Page) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		p.vp.SetContent(p.detailText(e))
 		p.vp.GotoTop()
 	default:
-		p.t.Update(km)
+		p.T.Update(km)
 	}
 	return p, nil
 }
@@ -312,7 +296,7 @@ func (p *Page) View() string {
 	case !p.loaded:
 		return st.Muted.Render(" loading the audit log…")
 	}
-	return p.t.View()
+	return p.T.View()
 }
 
 // ShortHelp implements help.KeyMap.

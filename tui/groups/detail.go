@@ -1,6 +1,7 @@
 package groups
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -36,7 +37,7 @@ type Detail struct {
 	group   string
 	d       ops.GroupDetail
 	loaded  bool
-	loading bool
+	load    screen.Load
 	samples []int64
 	parts   *table.Model
 	members *table.Model
@@ -112,7 +113,7 @@ func (p *Detail) SetSize(w, h int) {
 func (p *Detail) Open(arg string) tea.Cmd {
 	if arg != p.group {
 		p.group, p.loaded, p.samples, p.d = arg, false, nil, ops.GroupDetail{}
-		p.loading = false
+		p.load = screen.Load{}
 		p.dialog = nil
 		p.parts.SetRows(nil)
 		p.members.SetRows(nil)
@@ -123,21 +124,18 @@ func (p *Detail) Open(arg string) tea.Cmd {
 // Refresh implements screen.Page; it pauses while a dialog is open so the
 // plan is not overtaken by a newer view.
 func (p *Detail) Refresh() tea.Cmd {
-	if p.loading || p.group == "" || p.dialog != nil {
+	if p.group == "" || p.dialog != nil {
 		return nil
 	}
-	p.loading = true
 	svc, cluster, group, now := p.c.Svc, p.c.Cluster, p.group, p.c.Now
-	ctx, cancel := p.c.Ctx()
-	return func() tea.Msg {
-		defer cancel()
+	return p.load.Start(p.c, func(ctx context.Context) tea.Msg {
 		d, err := svc.DescribeGroup(ctx, cluster, group)
 		return DetailMsg{Cluster: cluster, Group: group, Detail: d, Err: err, At: now()}
-	}
+	})
 }
 
 // Loading implements screen.Page.
-func (p *Detail) Loading() bool { return p.loading }
+func (p *Detail) Loading() bool { return p.load.Busy() }
 
 // Capturing implements screen.Page.
 func (p *Detail) Capturing() bool { return p.dialog != nil }
@@ -151,7 +149,7 @@ func (p *Detail) Filter() string { return p.parts.Filter() }
 // Update implements tea.Model.
 func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	if m, ok := msg.(DetailMsg); ok {
-		p.loading = false
+		p.load.Done()
 		if m.Cluster != p.c.Cluster || m.Group != p.group {
 			return p, p.Refresh()
 		}
@@ -160,7 +158,7 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		p.loaded = true
 		p.set(m.Detail)
-		return p, func() tea.Msg { return screen.RefreshedMsg{Time: m.At} }
+		return p, screen.Refreshed(m.At)
 	}
 	if p.dialog != nil {
 		cmd, closed := p.dialog.Update(msg)

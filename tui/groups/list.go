@@ -8,6 +8,7 @@
 package groups
 
 import (
+	"context"
 	"fmt"
 	"strings"
 	"time"
@@ -41,13 +42,12 @@ type ListKeys struct {
 
 // List is the group list page.
 type List struct {
+	table.Page
 	c       *screen.Common
-	t       *table.Model
 	keys    ListKeys
-	loading bool
+	load    screen.Load
 	loaded  bool
 	history map[string][]int64
-	w, h    int
 }
 
 // NewList returns the group list.
@@ -64,65 +64,41 @@ func NewList(c *screen.Common) *List {
 		{Title: "TOPICS", Width: 0, Flex: true},
 	})
 	t.Empty = "no consumer groups on this cluster"
-	return &List{c: c, t: t, history: map[string][]int64{}, keys: ListKeys{
+	return &List{Page: table.Page{T: t}, c: c, history: map[string][]int64{}, keys: ListKeys{
 		Open:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open group")),
 		Copy:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy name")),
 		Table: t.Keys,
 	}}
 }
 
-// Init implements tea.Model.
-func (l *List) Init() tea.Cmd { return nil }
-
 // Title implements screen.Page.
 func (l *List) Title() string { return "groups" }
-
-// SetSize implements screen.Page.
-func (l *List) SetSize(w, h int) { l.w, l.h = w, h; l.t.SetSize(w, h) }
 
 // Open implements screen.Page.
 func (l *List) Open(arg string) tea.Cmd {
 	if arg != "" {
-		l.t.SetFilter(arg)
+		l.T.SetFilter(arg)
 	}
 	return l.Refresh()
 }
 
 // Refresh implements screen.Page.
 func (l *List) Refresh() tea.Cmd {
-	if l.loading {
-		return nil
-	}
-	l.loading = true
 	svc, cluster, now := l.c.Svc, l.c.Cluster, l.c.Now
-	ctx, cancel := l.c.Ctx()
-	return func() tea.Msg {
-		defer cancel()
+	return l.load.Start(l.c, func(ctx context.Context) tea.Msg {
 		gs, err := svc.ListGroups(ctx, cluster)
 		return ListMsg{Cluster: cluster, Groups: gs, Err: err, At: now()}
-	}
+	})
 }
 
 // Loading implements screen.Page.
-func (l *List) Loading() bool { return l.loading }
-
-// Capturing implements screen.Page.
-func (l *List) Capturing() bool { return false }
-
-// SetFilter implements screen.Filterable.
-func (l *List) SetFilter(s string) { l.t.SetFilter(s) }
-
-// Filter implements screen.Filterable.
-func (l *List) Filter() string { return l.t.Filter() }
-
-// Table returns the list's table, for tests.
-func (l *List) Table() *table.Model { return l.t }
+func (l *List) Loading() bool { return l.load.Busy() }
 
 // Update implements tea.Model.
 func (l *List) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case ListMsg:
-		l.loading = false
+		l.load.Done()
 		if msg.Cluster != l.c.Cluster {
 			return l, l.Refresh()
 		}
@@ -131,19 +107,19 @@ func (l *List) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		}
 		l.loaded = true
 		l.setGroups(msg.Groups)
-		return l, func() tea.Msg { return screen.RefreshedMsg{Time: msg.At} }
+		return l, screen.Refreshed(msg.At)
 	case tea.KeyMsg:
 		switch {
 		case key.Matches(msg, l.keys.Open):
-			if r, ok := l.t.Selected(); ok {
+			if r, ok := l.T.Selected(); ok {
 				return l, screen.Navigate(screen.GroupDetail, r.ID)
 			}
 		case key.Matches(msg, l.keys.Copy):
-			if r, ok := l.t.Selected(); ok {
+			if r, ok := l.T.Selected(); ok {
 				return l, screen.Copy("group name", r.ID)
 			}
 		default:
-			l.t.Update(msg)
+			l.T.Update(msg)
 		}
 	}
 	return l, nil
@@ -175,7 +151,7 @@ func (l *List) setGroups(gs []ops.GroupSummary) {
 			delete(l.history, g)
 		}
 	}
-	l.t.SetRows(rows)
+	l.T.SetRows(rows)
 }
 
 // History returns the lag samples the list has taken of a group, oldest
@@ -184,10 +160,10 @@ func (l *List) History(group string) []int64 { return l.history[group] }
 
 // View implements tea.Model.
 func (l *List) View() string {
-	if !l.loaded && l.loading {
+	if !l.loaded && l.load.Busy() {
 		return l.c.Styles.Muted.Render(" loading groups…")
 	}
-	return l.t.View()
+	return l.T.View()
 }
 
 // ShortHelp implements help.KeyMap.

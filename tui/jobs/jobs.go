@@ -37,12 +37,11 @@ type ListMsg struct {
 
 // List is the jobs list page.
 type List struct {
-	c       *screen.Common
-	t       *table.Model
-	open    key.Binding
-	loading bool
-	loaded  bool
-	w, h    int
+	table.Page
+	c      *screen.Common
+	open   key.Binding
+	load   screen.Load
+	loaded bool
 }
 
 func stateColor(st *screen.Common) func(string) lipgloss.Style {
@@ -62,55 +61,31 @@ func NewList(c *screen.Common) *List {
 		{Title: "LAST ERROR", Width: 0, Flex: true},
 	})
 	t.Empty = EmptyHint
-	return &List{c: c, t: t, open: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open job"))}
+	return &List{Page: table.Page{T: t}, c: c, open: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open job"))}
 }
-
-// Init implements tea.Model.
-func (l *List) Init() tea.Cmd { return nil }
 
 // Title implements screen.Page.
 func (l *List) Title() string { return "jobs" }
 
-// SetSize implements screen.Page.
-func (l *List) SetSize(w, h int) { l.w, l.h = w, h; l.t.SetSize(w, h) }
-
 // Open implements screen.Page.
 func (l *List) Open(arg string) tea.Cmd {
 	if arg != "" {
-		l.t.SetFilter(arg)
+		l.T.SetFilter(arg)
 	}
 	return l.Refresh()
 }
 
 // Refresh implements screen.Page.
 func (l *List) Refresh() tea.Cmd {
-	if l.loading {
-		return nil
-	}
-	l.loading = true
 	svc, now := l.c.Svc, l.c.Now
-	ctx, cancel := l.c.Ctx()
-	return func() tea.Msg {
-		defer cancel()
+	return l.load.Start(l.c, func(ctx context.Context) tea.Msg {
 		js, err := svc.Jobs(ctx)
 		return ListMsg{Jobs: js, Err: err, At: now()}
-	}
+	})
 }
 
 // Loading implements screen.Page.
-func (l *List) Loading() bool { return l.loading }
-
-// Capturing implements screen.Page.
-func (l *List) Capturing() bool { return false }
-
-// SetFilter implements screen.Filterable.
-func (l *List) SetFilter(s string) { l.t.SetFilter(s) }
-
-// Filter implements screen.Filterable.
-func (l *List) Filter() string { return l.t.Filter() }
-
-// Table returns the list's table, for tests.
-func (l *List) Table() *table.Model { return l.t }
+func (l *List) Loading() bool { return l.load.Busy() }
 
 func tasksCell(j ops.JobStatus) string {
 	run := 0
@@ -126,7 +101,7 @@ func tasksCell(j ops.JobStatus) string {
 func (l *List) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case ListMsg:
-		l.loading = false
+		l.load.Done()
 		if msg.Err != nil {
 			return l, screen.Error(msg.Err)
 		}
@@ -138,16 +113,16 @@ func (l *List) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 					format.Rate(j.Metrics.RecordsOutPerSec), format.Count(j.Metrics.Lag), j.LastError},
 				Sort: []any{j.Name, string(j.Kind), string(j.State), len(j.Tasks), j.Metrics.RecordsInPerSec, j.Metrics.RecordsOutPerSec, j.Metrics.Lag, j.LastError}}
 		}
-		l.t.SetRows(rows)
-		return l, func() tea.Msg { return screen.RefreshedMsg{Time: msg.At} }
+		l.T.SetRows(rows)
+		return l, screen.Refreshed(msg.At)
 	case tea.KeyMsg:
 		if key.Matches(msg, l.open) {
-			if r, ok := l.t.Selected(); ok {
+			if r, ok := l.T.Selected(); ok {
 				return l, screen.Navigate(screen.JobDetail, r.ID)
 			}
 			return l, nil
 		}
-		l.t.Update(msg)
+		l.T.Update(msg)
 	}
 	return l, nil
 }
@@ -157,14 +132,14 @@ func (l *List) View() string {
 	if !l.loaded {
 		return l.c.Styles.Muted.Render(" loading jobs…")
 	}
-	return l.t.View()
+	return l.T.View()
 }
 
 // ShortHelp implements help.KeyMap.
-func (l *List) ShortHelp() []key.Binding { return []key.Binding{l.open, l.t.Keys.Sort} }
+func (l *List) ShortHelp() []key.Binding { return []key.Binding{l.open, l.T.Keys.Sort} }
 
 // FullHelp implements help.KeyMap.
-func (l *List) FullHelp() [][]key.Binding { return [][]key.Binding{{l.open}, l.t.Keys.List()} }
+func (l *List) FullHelp() [][]key.Binding { return [][]key.Binding{{l.open}, l.T.Keys.List()} }
 
 // JobMsg carries a Job result.
 type JobMsg struct {
@@ -190,13 +165,13 @@ type DetailKeys struct {
 
 // Detail is a job's detail page.
 type Detail struct {
-	c       *screen.Common
-	name    string
-	j       ops.JobStatus
-	tasks   *table.Model
-	loading bool
-	loaded  bool
-	keys    DetailKeys
+	c      *screen.Common
+	name   string
+	j      ops.JobStatus
+	tasks  *table.Model
+	load   screen.Load
+	loaded bool
+	keys   DetailKeys
 	// pending is the action awaiting confirmation ("" for none).
 	pending ops.JobAction
 	confirm textinput.Model
@@ -246,28 +221,25 @@ func (p *Detail) SetSize(w, h int) { p.w, p.h = w, h; p.tasks.SetSize(w, max(h-6
 // Open implements screen.Page.
 func (p *Detail) Open(arg string) tea.Cmd {
 	if arg != p.name {
-		p.name, p.loaded, p.loading, p.pending = arg, false, false, ""
+		p.name, p.loaded, p.load, p.pending = arg, false, screen.Load{}, ""
 	}
 	return p.Refresh()
 }
 
 // Refresh implements screen.Page.
 func (p *Detail) Refresh() tea.Cmd {
-	if p.loading || p.name == "" {
+	if p.name == "" {
 		return nil
 	}
-	p.loading = true
 	svc, name, now := p.c.Svc, p.name, p.c.Now
-	ctx, cancel := p.c.Ctx()
-	return func() tea.Msg {
-		defer cancel()
+	return p.load.Start(p.c, func(ctx context.Context) tea.Msg {
 		j, err := svc.Job(ctx, name)
 		return JobMsg{Name: name, Job: j, Err: err, At: now()}
-	}
+	})
 }
 
 // Loading implements screen.Page.
-func (p *Detail) Loading() bool { return p.loading || p.running }
+func (p *Detail) Loading() bool { return p.load.Busy() || p.running }
 
 // Capturing implements screen.Page.
 func (p *Detail) Capturing() bool { return p.pending != "" }
@@ -279,7 +251,7 @@ func (p *Detail) Pending() ops.JobAction { return p.pending }
 func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case JobMsg:
-		p.loading = false
+		p.load.Done()
 		if msg.Name != p.name {
 			return p, p.Refresh()
 		}
@@ -294,7 +266,7 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 				Sort: []any{t.ID, string(t.State), t.Worker, t.Metrics.RecordsInPerSec, t.Metrics.RecordsOutPerSec, t.Metrics.Lag, t.Trace}}
 		}
 		p.tasks.SetRows(rows)
-		return p, func() tea.Msg { return screen.RefreshedMsg{Time: msg.At} }
+		return p, screen.Refreshed(msg.At)
 	case ActionMsg:
 		p.running = false
 		if msg.Err != nil {

@@ -46,12 +46,12 @@ type Keys struct {
 
 // Page is the overview page.
 type Page struct {
-	c       *screen.Common
-	m       Msg
-	loaded  bool
-	loading bool
-	w, h    int
-	keys    Keys
+	c      *screen.Common
+	m      Msg
+	loaded bool
+	load   screen.Load
+	w, h   int
+	keys   Keys
 }
 
 // New returns the overview page.
@@ -75,7 +75,7 @@ func (p *Page) SetSize(w, h int) { p.w, p.h = w, h }
 func (p *Page) Open(string) tea.Cmd { return p.Refresh() }
 
 // Loading implements screen.Page.
-func (p *Page) Loading() bool { return p.loading }
+func (p *Page) Loading() bool { return p.load.Busy() }
 
 // Capturing implements screen.Page.
 func (p *Page) Capturing() bool { return false }
@@ -83,14 +83,8 @@ func (p *Page) Capturing() bool { return false }
 // Refresh implements screen.Page: the five calls run concurrently, each
 // bounded by the common timeout.
 func (p *Page) Refresh() tea.Cmd {
-	if p.loading {
-		return nil
-	}
-	p.loading = true
 	svc, cluster, now := p.c.Svc, p.c.Cluster, p.c.Now
-	ctx, cancel := p.c.Ctx()
-	return func() tea.Msg {
-		defer cancel()
+	return p.load.Start(p.c, func(ctx context.Context) tea.Msg {
 		m := Msg{Cluster: cluster}
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -127,20 +121,20 @@ func (p *Page) Refresh() tea.Cmd {
 		wg.Wait()
 		m.At = now()
 		return m
-	}
+	})
 }
 
 // Update implements tea.Model.
 func (p *Page) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case Msg:
-		p.loading = false
+		p.load.Done()
 		if msg.Cluster != p.c.Cluster {
 			return p, p.Refresh()
 		}
 		p.m, p.loaded = msg, true
 		var cmds []tea.Cmd
-		cmds = append(cmds, func() tea.Msg { return screen.RefreshedMsg{Time: msg.At} })
+		cmds = append(cmds, screen.Refreshed(msg.At))
 		if msg.ErrGroups != nil {
 			cmds = append(cmds, screen.Error(msg.ErrGroups))
 		} else if msg.ErrOther != nil {

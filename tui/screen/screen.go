@@ -182,3 +182,31 @@ func NewInput(prompt string, limit int) textinput.Model {
 	in.Cursor.SetMode(cursor.CursorStatic)
 	return in
 }
+
+// Load runs at most one Service call of a page at a time, so refresh ticks
+// never pile calls up behind a slow cluster. The zero value is ready.
+type Load struct{ busy bool }
+
+// Start returns a command running fn with a context bounded by c.Timeout,
+// or nil when a call is already in flight. The page calls Done when the
+// message arrives.
+func (l *Load) Start(c *Common, fn func(ctx context.Context) tea.Msg) tea.Cmd {
+	if l.busy {
+		return nil
+	}
+	l.busy = true
+	ctx, cancel := c.Ctx()
+	return func() tea.Msg {
+		defer cancel()
+		return fn(ctx)
+	}
+}
+
+// Done marks the call finished.
+func (l *Load) Done() { l.busy = false }
+
+// Busy reports whether a call is in flight.
+func (l *Load) Busy() bool { return l.busy }
+
+// Refreshed returns a command reporting data that arrived at t.
+func Refreshed(t time.Time) tea.Cmd { return func() tea.Msg { return RefreshedMsg{Time: t} } }

@@ -8,6 +8,7 @@
 package topics
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -38,13 +39,12 @@ type ListKeys struct {
 
 // List is the topic list page.
 type List struct {
+	table.Page
 	c        *screen.Common
-	t        *table.Model
 	keys     ListKeys
 	internal bool
-	loading  bool
+	load     screen.Load
 	loaded   bool
-	w, h     int
 }
 
 // NewList returns the topic list.
@@ -57,7 +57,7 @@ func NewList(c *screen.Common) *List {
 		{Title: "INTERNAL", Width: 8},
 	})
 	t.Empty = "no topics"
-	return &List{c: c, t: t, keys: ListKeys{
+	return &List{Page: table.Page{T: t}, c: c, keys: ListKeys{
 		Open:     key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open topic")),
 		Tail:     key.NewBinding(key.WithKeys("t"), key.WithHelp("t", "tail records")),
 		Internal: key.NewBinding(key.WithKeys("i"), key.WithHelp("i", "internal topics")),
@@ -66,58 +66,34 @@ func NewList(c *screen.Common) *List {
 	}}
 }
 
-// Init implements tea.Model.
-func (l *List) Init() tea.Cmd { return nil }
-
 // Title implements screen.Page.
 func (l *List) Title() string { return "topics" }
-
-// SetSize implements screen.Page.
-func (l *List) SetSize(w, h int) { l.w, l.h = w, h; l.t.SetSize(w, h) }
 
 // Open implements screen.Page.
 func (l *List) Open(arg string) tea.Cmd {
 	if arg != "" {
-		l.t.SetFilter(arg)
+		l.T.SetFilter(arg)
 	}
 	return l.Refresh()
 }
 
 // Refresh implements screen.Page.
 func (l *List) Refresh() tea.Cmd {
-	if l.loading {
-		return nil
-	}
-	l.loading = true
 	svc, cluster, internal, now := l.c.Svc, l.c.Cluster, l.internal, l.c.Now
-	ctx, cancel := l.c.Ctx()
-	return func() tea.Msg {
-		defer cancel()
+	return l.load.Start(l.c, func(ctx context.Context) tea.Msg {
 		ts, err := svc.ListTopics(ctx, cluster, ops.ListTopicsOptions{Internal: internal})
 		return ListMsg{Cluster: cluster, Internal: internal, Topics: ts, Err: err, At: now()}
-	}
+	})
 }
 
 // Loading implements screen.Page.
-func (l *List) Loading() bool { return l.loading }
-
-// Capturing implements screen.Page.
-func (l *List) Capturing() bool { return false }
-
-// SetFilter implements screen.Filterable.
-func (l *List) SetFilter(s string) { l.t.SetFilter(s) }
-
-// Filter implements screen.Filterable.
-func (l *List) Filter() string { return l.t.Filter() }
-
-// Table returns the list's table, for tests.
-func (l *List) Table() *table.Model { return l.t }
+func (l *List) Loading() bool { return l.load.Busy() }
 
 // Update implements tea.Model.
 func (l *List) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case ListMsg:
-		l.loading = false
+		l.load.Done()
 		if msg.Cluster != l.c.Cluster || msg.Internal != l.internal {
 			return l, l.Refresh()
 		}
@@ -134,10 +110,10 @@ func (l *List) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			rows[i] = table.Row{ID: t.Name, Cells: []string{t.Name, fmt.Sprint(t.Partitions), fmt.Sprint(t.ReplicationFactor), format.Count(t.Records), in},
 				Sort: []any{t.Name, t.Partitions, t.ReplicationFactor, t.Records, in}}
 		}
-		l.t.SetRows(rows)
-		return l, func() tea.Msg { return screen.RefreshedMsg{Time: msg.At} }
+		l.T.SetRows(rows)
+		return l, screen.Refreshed(msg.At)
 	case tea.KeyMsg:
-		r, ok := l.t.Selected()
+		r, ok := l.T.Selected()
 		switch {
 		case key.Matches(msg, l.keys.Open) && ok:
 			return l, screen.Navigate(screen.TopicDetail, r.ID)
@@ -147,10 +123,10 @@ func (l *List) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return l, screen.Copy("topic name", r.ID)
 		case key.Matches(msg, l.keys.Internal):
 			l.internal = !l.internal
-			l.loading = false
+			l.load.Done()
 			return l, l.Refresh()
 		default:
-			l.t.Update(msg)
+			l.T.Update(msg)
 		}
 	}
 	return l, nil
@@ -161,7 +137,7 @@ func (l *List) View() string {
 	if !l.loaded {
 		return l.c.Styles.Muted.Render(" loading topics…")
 	}
-	return l.t.View()
+	return l.T.View()
 }
 
 // ShortHelp implements help.KeyMap.
@@ -190,7 +166,7 @@ type Detail struct {
 	parts   *table.Model
 	configs *table.Model
 	pane    int
-	loading bool
+	load    screen.Load
 	loaded  bool
 	keys    ListKeys
 	w, h    int
@@ -237,28 +213,25 @@ func (p *Detail) SetSize(w, h int) {
 // Open implements screen.Page.
 func (p *Detail) Open(arg string) tea.Cmd {
 	if arg != p.topic {
-		p.topic, p.loaded, p.loading = arg, false, false
+		p.topic, p.loaded, p.load = arg, false, screen.Load{}
 	}
 	return p.Refresh()
 }
 
 // Refresh implements screen.Page.
 func (p *Detail) Refresh() tea.Cmd {
-	if p.loading || p.topic == "" {
+	if p.topic == "" {
 		return nil
 	}
-	p.loading = true
 	svc, cluster, topic, now := p.c.Svc, p.c.Cluster, p.topic, p.c.Now
-	ctx, cancel := p.c.Ctx()
-	return func() tea.Msg {
-		defer cancel()
+	return p.load.Start(p.c, func(ctx context.Context) tea.Msg {
 		d, err := svc.DescribeTopic(ctx, cluster, topic)
 		return DetailMsg{Cluster: cluster, Topic: topic, Detail: d, Err: err, At: now()}
-	}
+	})
 }
 
 // Loading implements screen.Page.
-func (p *Detail) Loading() bool { return p.loading }
+func (p *Detail) Loading() bool { return p.load.Busy() }
 
 // Capturing implements screen.Page.
 func (p *Detail) Capturing() bool { return false }
@@ -273,7 +246,7 @@ func (p *Detail) Filter() string { return p.configs.Filter() }
 func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch msg := msg.(type) {
 	case DetailMsg:
-		p.loading = false
+		p.load.Done()
 		if msg.Cluster != p.c.Cluster || msg.Topic != p.topic {
 			return p, p.Refresh()
 		}
@@ -298,7 +271,7 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			crows[i] = table.Row{ID: c.Name, Cells: []string{c.Name, v, c.Source}}
 		}
 		p.configs.SetRows(crows)
-		return p, func() tea.Msg { return screen.RefreshedMsg{Time: msg.At} }
+		return p, screen.Refreshed(msg.At)
 	case tea.KeyMsg:
 		switch {
 		case key.Matches(msg, p.keys.Table.Pane):
