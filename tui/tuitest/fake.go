@@ -283,21 +283,26 @@ func (f *Fake) PlanReset(ctx context.Context, req ops.ResetRequest) (*ops.Plan, 
 		default:
 			r.New = o.Committed
 		}
-		r.Delta = r.New - r.Current
-		if r.Delta < 0 {
-			r.Reread = -r.Delta
-		} else {
-			r.Skipped = r.Delta
-		}
-		p.Rows = append(p.Rows, r)
-		p.Totals.Partitions++
-		if r.Delta != 0 {
-			p.Totals.Changed++
-		}
-		p.Totals.Reread += r.Reread
-		p.Totals.Skipped += r.Skipped
+		addRow(p, r)
 	}
 	return p, nil
+}
+
+// addRow fills a row's delta, reread and skipped counts and adds it to p.
+func addRow(p *ops.Plan, r ops.PlanRow) {
+	r.Delta = r.New - r.Current
+	if r.Delta < 0 {
+		r.Reread = -r.Delta
+	} else {
+		r.Skipped = r.Delta
+	}
+	p.Rows = append(p.Rows, r)
+	p.Totals.Partitions++
+	if r.Delta != 0 {
+		p.Totals.Changed++
+	}
+	p.Totals.Reread += r.Reread
+	p.Totals.Skipped += r.Skipped
 }
 
 func inScope(req ops.ResetRequest, topic string, p int32) bool {
@@ -369,19 +374,7 @@ func (f *Fake) PlanUndo(ctx context.Context, auditID string) (*ops.Plan, error) 
 			if i < len(e.After) {
 				cur = e.After[i].Offset
 			}
-			r := ops.PlanRow{Topic: b.Topic, Partition: b.Partition, Current: cur, New: b.Offset, Delta: b.Offset - cur, LogEndOffset: 2000}
-			if r.Delta < 0 {
-				r.Reread = -r.Delta
-			} else {
-				r.Skipped = r.Delta
-			}
-			p.Rows = append(p.Rows, r)
-			p.Totals.Partitions++
-			if r.Delta != 0 {
-				p.Totals.Changed++
-			}
-			p.Totals.Reread += r.Reread
-			p.Totals.Skipped += r.Skipped
+			addRow(p, ops.PlanRow{Topic: b.Topic, Partition: b.Partition, Current: cur, New: b.Offset, LogEndOffset: 2000})
 		}
 		return p, nil
 	}
