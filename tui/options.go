@@ -27,6 +27,7 @@ type cfg struct {
 	logger    *slog.Logger
 	renderer  *lipgloss.Renderer
 	utf8      *bool
+	noColor   bool
 	header    string
 	clipboard io.Writer
 	start     screen.ID
@@ -55,6 +56,10 @@ func WithRenderer(r *lipgloss.Renderer) Opt { return optFn(func(c *cfg) { c.rend
 // WithUTF8 forces rounded borders and block glyphs on or off; default from
 // the locale (LC_ALL, LC_CTYPE, LANG).
 func WithUTF8(on bool) Opt { return optFn(func(c *cfg) { c.utf8 = &on }) }
+
+// WithNoColor draws without colours (NO_COLOR, --no-color): bold and
+// reverse video only. Default false.
+func WithNoColor(on bool) Opt { return optFn(func(c *cfg) { c.noColor = on }) }
 
 // WithHeader adds text to the header, such as where the embedded cluster
 // listens and why.

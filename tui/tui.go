@@ -27,6 +27,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
+	"github.com/muesli/termenv"
 
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/tui/audit"
@@ -121,7 +122,11 @@ func New(svc ops.Service, opts ...Opt) (*Model, error) {
 	if cf.clipboard == nil {
 		cf.clipboard = os.Stdout
 	}
-	st := styles.New(styles.DefaultTheme(), cf.renderer, utf8)
+	theme := styles.DefaultTheme()
+	if cf.noColor {
+		theme = styles.MonoTheme()
+	}
+	st := styles.New(theme, cf.renderer, utf8)
 	c := &screen.Common{Svc: svc, Info: svc.Info(), Styles: st, Keys: screen.DefaultGlobalKeys(), Logger: cf.logger,
 		Now: cf.now, Timeout: cf.timeout, Header: cf.header}
 	m := &Model{c: c, cfg: cf, names: map[string][]string{}, tick: func(d time.Duration) tea.Cmd {
@@ -172,7 +177,11 @@ func Run(ctx context.Context, svc ops.Service, opts ...Opt) error {
 	// and profile so it never queries the terminal (a slow or silent
 	// terminal would delay the first frame) and NO_COLOR holds everywhere.
 	lipgloss.SetHasDarkBackground(true)
-	lipgloss.SetColorProfile(m.cfg.renderer.ColorProfile())
+	if m.cfg.noColor {
+		lipgloss.SetColorProfile(termenv.Ascii)
+	} else {
+		lipgloss.SetColorProfile(m.cfg.renderer.ColorProfile())
+	}
 	p := tea.NewProgram(m, tea.WithAltScreen(), tea.WithContext(ctx))
 	_, err = p.Run()
 	m.Close()

@@ -50,10 +50,14 @@ func (a *app) runTUI(cmd *cobra.Command) error {
 	a.svc = svc
 	r := lipgloss.NewRenderer(f)
 	r.SetHasDarkBackground(true)
-	if a.noColor || os.Getenv("NO_COLOR") != "" {
-		r.SetColorProfile(termenv.Ascii)
+	noColor := a.noColor || os.Getenv("NO_COLOR") != ""
+	if noColor {
+		// Attributes (bold, reverse video) stay; the mono theme has no
+		// colours.
+		r.SetColorProfile(termenv.ANSI)
 	}
-	opts := []tui.Opt{tui.WithLogger(logger), tui.WithRenderer(r), tui.WithClipboard(f), tui.WithRefresh(cfg.TUI.Refresh.Or(tui.DefaultRefresh))}
+	opts := []tui.Opt{tui.WithLogger(logger), tui.WithRenderer(r), tui.WithClipboard(f), tui.WithNoColor(noColor),
+		tui.WithRefresh(cfg.TUI.Refresh.Or(tui.DefaultRefresh))}
 	if header != "" {
 		opts = append(opts, tui.WithHeader(header))
 	}

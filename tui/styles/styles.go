@@ -19,7 +19,14 @@ import (
 // 16-colour values; the renderer's profile picks one.
 type Theme struct {
 	Accent, Muted, Text, OK, Warn, Bad, SelectedBg, SelectedFg lipgloss.CompleteColor
+	// Mono marks a theme without colours (NO_COLOR, --no-color): styles
+	// then use bold and reverse video only.
+	Mono bool
 }
+
+// MonoTheme is the theme for NO_COLOR and --no-color: no colours at all,
+// selection in reverse video.
+func MonoTheme() Theme { return Theme{Mono: true} }
 
 // DefaultTheme is kdeck's palette, readable on dark and light terminals.
 func DefaultTheme() Theme {
@@ -51,8 +58,8 @@ type Styles struct {
 	Renderer *lipgloss.Renderer
 	Border   lipgloss.Border
 	Glyphs   Glyphs
-	// NoColor is true when the profile has no colours (NO_COLOR, --no-color
-	// or a dumb terminal); selection is then shown by reverse video.
+	// NoColor is true for a Mono theme or a profile without colours;
+	// selection is then shown by reverse video (and the cursor glyph).
 	NoColor bool
 
 	App, Header, HeaderDim, Title, Tab, TabActive lipgloss.Style
@@ -66,7 +73,7 @@ type Styles struct {
 // chooses rounded borders and block glyphs; without it everything is ASCII.
 func New(t Theme, r *lipgloss.Renderer, utf8 bool) Styles {
 	s := Styles{Renderer: r}
-	s.NoColor = r.ColorProfile() == termenv.Ascii
+	s.NoColor = t.Mono || r.ColorProfile() == termenv.Ascii
 	if utf8 {
 		s.Border = lipgloss.RoundedBorder()
 		s.Glyphs = Glyphs{Spark: []rune("▁▂▃▄▅▆▇█"), Asc: "▲", Desc: "▼", Ellipsis: "…", Cursor: "▌", Sep: "│"}
