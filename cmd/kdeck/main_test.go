@@ -354,3 +354,18 @@ func TestCLIDevServesAndPersists(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestCLICompletionFromLiveCluster(t *testing.T) {
+	isolate(t)
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "orders", 1)
+	c.Commit(t, "billing", map[string]map[int32]int64{"orders": {0: 0}})
+	r := kdeck(t, "", "__complete", "-b", c.Addr(), "topics", "describe", "")
+	if !strings.Contains(r.out, "orders") {
+		t.Errorf("topic completion: %+v", r)
+	}
+	r = kdeck(t, "", "__complete", "-b", c.Addr(), "groups", "describe", "")
+	if !strings.Contains(r.out, "billing") {
+		t.Errorf("group completion: %+v", r)
+	}
+}
