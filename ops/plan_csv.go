@@ -26,7 +26,6 @@ func ParseOffsetsCSV(r io.Reader, name string) ([]FileOffset, error) {
 		if errors.Is(err, io.EOF) {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
@@ -34,6 +33,7 @@ func ParseOffsetsCSV(r io.Reader, name string) ([]FileOffset, error) {
 			}
 			return nil, invalidf("%s: %v", name, err)
 		}
+		line, _ := cr.FieldPos(0)
 		for i := range rec {
 			rec[i] = strings.TrimSpace(rec[i])
 		}
@@ -44,12 +44,12 @@ func ParseOffsetsCSV(r io.Reader, name string) ([]FileOffset, error) {
 			continue
 		}
 		fo := FileOffset{Line: line}
-		var ps, os string
+		var ps, offs string
 		switch len(rec) {
 		case 3:
-			fo.Topic, ps, os = rec[0], rec[1], rec[2]
+			fo.Topic, ps, offs = rec[0], rec[1], rec[2]
 		case 4:
-			fo.Group, fo.Topic, ps, os = rec[0], rec[1], rec[2], rec[3]
+			fo.Group, fo.Topic, ps, offs = rec[0], rec[1], rec[2], rec[3]
 			if fo.Group == "" {
 				return nil, invalidf("%s line %d: the group column is empty", name, line)
 			}
@@ -63,9 +63,9 @@ func ParseOffsetsCSV(r io.Reader, name string) ([]FileOffset, error) {
 		if err != nil || p < 0 {
 			return nil, invalidf("%s line %d: partition %q is not a partition number (0 or more)", name, line, ps)
 		}
-		o, err := strconv.ParseInt(os, 10, 64)
+		o, err := strconv.ParseInt(offs, 10, 64)
 		if err != nil || o < 0 {
-			return nil, invalidf("%s line %d: offset %q is not an offset (a number, 0 or more)", name, line, os)
+			return nil, invalidf("%s line %d: offset %q is not an offset (a number, 0 or more)", name, line, offs)
 		}
 		fo.Partition, fo.Offset = int32(p), o
 		out = append(out, fo)
