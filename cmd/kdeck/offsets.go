@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -103,15 +104,9 @@ Mode, exactly one: --to-earliest, --to-latest, --to-current, --to-offset N,
 				return err
 			}
 			req.Command = commandLine(cmd, args)
-			svc, err := a.service(cmd.Context())
-			if err != nil {
-				return err
-			}
-			p, err := svc.PlanReset(cmd.Context(), req)
-			if err != nil {
-				return err
-			}
-			return a.applyPlan(cmd, svc, p, run)
+			return a.runPlan(cmd, args, run, func(ctx context.Context, svc ops.Service) (*ops.Plan, error) {
+				return svc.PlanReset(ctx, req)
+			})
 		},
 	}
 	f := cmd.Flags()
@@ -308,11 +303,28 @@ type planResult struct {
 	AuditEntry *ops.AuditEntry `json:"audit_entry,omitempty"`
 }
 
+// runPlan checks the run flags, makes a plan with the service and applies
+// it as applyPlan does.
+func (a *app) runPlan(cmd *cobra.Command, args []string, run runFlags, plan func(ctx context.Context, svc ops.Service) (*ops.Plan, error)) error {
+	if err := run.check(); err != nil {
+		return err
+	}
+	svc, err := a.service(cmd.Context())
+	if err != nil {
+		return err
+	}
+	p, err := plan(cmd.Context(), svc)
+	if err != nil {
+		return err
+	}
+	if p.Command == "" {
+		p.Command = commandLine(cmd, args)
+	}
+	return a.applyPlan(cmd, svc, p, run)
+}
+
 // applyPlan exports, prints and (with --execute) executes a plan.
 func (a *app) applyPlan(cmd *cobra.Command, svc ops.Service, p *ops.Plan, run runFlags) error {
-	if p.Command == "" {
-		p.Command = commandLine(cmd, cmd.Flags().Args())
-	}
 	if run.export != "" {
 		if err := exportPlan(run.export, p); err != nil {
 			return err
@@ -405,19 +417,9 @@ its offsets changed since that entry, or when the entry is not an offsets
 change. The undo is itself audited. Find ids with 'kdeck audit'.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := run.check(); err != nil {
-				return err
-			}
-			svc, err := a.service(cmd.Context())
-			if err != nil {
-				return err
-			}
-			p, err := svc.PlanUndo(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			p.Command = commandLine(cmd, args)
-			return a.applyPlan(cmd, svc, p, run)
+			return a.runPlan(cmd, args, run, func(ctx context.Context, svc ops.Service) (*ops.Plan, error) {
+				return svc.PlanUndo(ctx, args[0])
+			})
 		},
 	}
 	run.add(cmd.Flags(), false)
@@ -436,9 +438,6 @@ offsets are kept in the audit entry, so 'kdeck offsets undo ID' restores them.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeGroups,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := run.check(); err != nil {
-				return err
-			}
 			scope, err := parseTopicSpecs(topics)
 			if err != nil {
 				return err
@@ -446,16 +445,9 @@ offsets are kept in the audit entry, so 'kdeck offsets undo ID' restores them.`,
 			if len(scope) == 0 {
 				return usagef("no topics given: use --topic T or T:0,2 (to delete the whole group use 'kdeck groups delete')")
 			}
-			svc, err := a.service(cmd.Context())
-			if err != nil {
-				return err
-			}
-			p, err := svc.PlanDeleteOffsets(cmd.Context(), "", args[0], scope)
-			if err != nil {
-				return err
-			}
-			p.Command = commandLine(cmd, args)
-			return a.applyPlan(cmd, svc, p, run)
+			return a.runPlan(cmd, args, run, func(ctx context.Context, svc ops.Service) (*ops.Plan, error) {
+				return svc.PlanDeleteOffsets(ctx, "", args[0], scope)
+			})
 		},
 	}
 	cmd.Flags().StringArrayVar(&topics, "topic", nil, "topic whose offsets to delete, all partitions (T) or some (T:0,2); repeatable")
@@ -476,19 +468,9 @@ them (recreating the group).`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeGroups,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := run.check(); err != nil {
-				return err
-			}
-			svc, err := a.service(cmd.Context())
-			if err != nil {
-				return err
-			}
-			p, err := svc.PlanDeleteOffsets(cmd.Context(), "", args[0], nil)
-			if err != nil {
-				return err
-			}
-			p.Command = commandLine(cmd, args)
-			return a.applyPlan(cmd, svc, p, run)
+			return a.runPlan(cmd, args, run, func(ctx context.Context, svc ops.Service) (*ops.Plan, error) {
+				return svc.PlanDeleteOffsets(ctx, "", args[0], nil)
+			})
 		},
 	}
 	run.add(cmd.Flags(), false)

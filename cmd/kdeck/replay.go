@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -43,18 +44,10 @@ application group") instead of rewinding the live one.`,
 			if err != nil {
 				return err
 			}
-			svc, err := a.service(cmd.Context())
-			if err != nil {
-				return err
-			}
-			p, err := svc.PlanReset(cmd.Context(), ops.ResetRequest{
-				Group: args[0], TargetGroup: as, Mode: ops.ResetToDatetime, Time: at,
-				Scope: scope, AllTopics: len(scope) == 0, Command: commandLine(cmd, args),
+			req := ops.ResetRequest{Group: args[0], TargetGroup: as, Mode: ops.ResetToDatetime, Time: at, Scope: scope, AllTopics: len(scope) == 0}
+			return a.runPlan(cmd, args, run, func(ctx context.Context, svc ops.Service) (*ops.Plan, error) {
+				return svc.PlanReset(ctx, req)
 			})
-			if err != nil {
-				return err
-			}
-			return a.applyPlan(cmd, svc, p, run)
 		},
 	}
 	f := cmd.Flags()
