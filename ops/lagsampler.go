@@ -35,9 +35,10 @@ func WithLagSampling(interval time.Duration) Opt {
 // lagWindows holds the sliding windows of every sampled group. Safe for
 // concurrent use; its lock is never held while calling out.
 type lagWindows struct {
-	mu     sync.Mutex
-	window time.Duration
-	groups map[string]*groupWindow // by cluster + "\x00" + group
+	mu        sync.Mutex
+	window    time.Duration
+	groups    map[string]*groupWindow // by cluster + "\x00" + group
+	lastSweep time.Time
 }
 
 type groupWindow struct {
@@ -96,6 +97,16 @@ func (l *Local) observe(cluster, group string, active bool, pts []lagPoint) {
 	}
 	if len(gw.history) > maxLagHistory {
 		gw.history = append(gw.history[:0:0], gw.history[len(gw.history)-maxLagHistory:]...)
+	}
+	// Forget groups not seen for two windows (deleted ones), at most once
+	// a window so that observing stays O(partitions).
+	if now.Sub(w.lastSweep) > w.window {
+		w.lastSweep = now
+		for k, g := range w.groups {
+			if n := len(g.history); n > 0 && now.Sub(g.history[n-1].Time) > 2*w.window {
+				delete(w.groups, k)
+			}
+		}
 	}
 }
 
