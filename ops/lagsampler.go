@@ -139,16 +139,17 @@ func (l *Local) decorateSummary(cluster string, gs *GroupSummary) {
 	}
 	status := ""
 	est := -1.0
+	unknown := false // a lagging partition without an estimate yet
 	for _, ss := range gw.parts {
 		status = WorseStatus(status, PartitionStatus(ss, now))
 		if n := len(ss); n > 0 {
-			if e := EstimateTimeLag(ss, ss[n-1].Committed, now); e > est {
-				est = e
-			}
+			e := EstimateTimeLag(ss, ss[n-1].Committed, now)
+			unknown = unknown || (e < 0 && ss[n-1].Lag() > 0)
+			est = max(est, e)
 		}
 	}
 	gs.Status = status
-	if est >= 0 {
+	if est > 0 || (est == 0 && !unknown) {
 		gs.TimeLagEstimate = est
 	}
 }

@@ -106,7 +106,8 @@ func PartitionStatus(samples []OffsetSample, now time.Time) string {
 // latest log end offset; when committed is below every sampled log end
 // offset, the rate over the whole window extrapolates it (or, on a topic
 // that received nothing in the window, the age of the oldest sample is a
-// lower bound). It returns -1 without samples or commit.
+// lower bound). It returns -1 without a commit, or without two samples
+// while lagging.
 func EstimateTimeLag(samples []OffsetSample, committed int64, now time.Time) float64 {
 	if len(samples) == 0 || committed < 0 {
 		return -1
@@ -114,6 +115,9 @@ func EstimateTimeLag(samples []OffsetSample, committed int64, now time.Time) flo
 	last := samples[len(samples)-1]
 	if committed >= last.LogEndOffset {
 		return 0
+	}
+	if len(samples) < 2 {
+		return -1 // one point gives no rate and no time
 	}
 	at := func(t time.Time) float64 {
 		d := now.Sub(t).Seconds()

@@ -80,6 +80,8 @@ func TestEstimateTimeLag(t *testing.T) {
 		{"extrapolated before the window at the window's rate", ss, 50, 20 * time.Second, 25},
 		{"idle topic: age of the oldest sample is a lower bound", window(true, [2]int64{0, 100}, [2]int64{0, 100}), 50, 30 * time.Second, 30},
 		{"no samples", nil, 5, 0, -1},
+		{"one sample while lagging", ss[:1], 50, 0, -1},
+		{"one sample caught up", ss[:1], 100, 0, 0},
 		{"no commit", ss, -1, 0, -1},
 	}
 	for _, tt := range tests {

@@ -531,3 +531,19 @@ func TestAuditTopic(t *testing.T) {
 		t.Errorf("audit topic = %+v, %v", got, err)
 	}
 }
+
+func TestResetCreatesANewGroup(t *testing.T) {
+	c := seed(t)
+	l := newLocal(t, c)
+	p, err := l.PlanReset(ctx(t), ops.ResetRequest{Group: "fresh", Mode: ops.ResetToOffset, Offset: 3, Scope: []ops.TopicScope{{Topic: "orders", Partitions: []int32{1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkRows(t, p, []rowWant{{"orders", 1, -1, 3, ""}})
+	if _, err := l.ExecutePlan(ctx(t), p); err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Committed(t, "fresh"); len(got["orders"]) != 1 || got["orders"][1] != 3 {
+		t.Errorf("fresh = %v", got)
+	}
+}
