@@ -236,6 +236,9 @@ func TestExecuteResetAndUndoRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if o, _ := before.Lookup("orders", 0); o.Metadata != "consumer-meta" || o.LeaderEpoch != 0 {
+		t.Fatalf("the cluster did not keep commit metadata and epoch (%+v): the round trip would prove less", o)
+	}
 	l := newLocal(t, c)
 	p, err := l.PlanReset(ctx(t), ops.ResetRequest{Group: "billing", Mode: ops.ResetToEarliest, AllTopics: true, Command: "kdeck offsets reset billing --all-topics --to-earliest --execute"})
 	if err != nil {
