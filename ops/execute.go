@@ -226,12 +226,8 @@ func (l *Local) PlanDeleteOffsets(ctx context.Context, cluster, group string, sc
 	plan := &Plan{Kind: PlanDeleteGroup, Cluster: c.cfg.Name, Group: group, Created: l.now().UTC()}
 	var keys []topicPart
 	if len(scope) == 0 {
-		if len(cur) == 0 {
-			if ms, err := l.activeMembers(ctx, c, group); err == nil && len(ms) == 0 {
-				if !l.groupExists(ctx, c, group) {
-					return nil, notFoundf(ErrGroupNotFound, "group %q not found on cluster %q; list groups with 'kdeck groups'", group, c.cfg.Name)
-				}
-			}
+		if len(cur) == 0 && !l.groupExists(ctx, c, group) {
+			return nil, notFoundf(ErrGroupNotFound, "group %q not found on cluster %q; list groups with 'kdeck groups'", group, c.cfg.Name)
 		}
 		for k := range cur {
 			keys = append(keys, k)

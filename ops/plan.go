@@ -279,12 +279,12 @@ func (l *Local) PlanReset(ctx context.Context, req ResetRequest) (*Plan, error) 
 			}
 		}
 	}
-	for _, k := range sortedKeys(keys) {
+	keys = sortedKeys(keys)
+	for _, k := range keys {
 		if _, ok := starts.Lookup(k.topic, k.partition); !ok && explicit[k] {
 			return nil, invalidf("topic %q has no partition %d on cluster %q (it has %d)", k.topic, k.partition, c.cfg.Name, countPartitions(starts, k.topic))
 		}
 	}
-	keys = sortedKeys(keys)
 
 	plan := &Plan{Kind: PlanReset, Cluster: c.cfg.Name, Group: target, Mode: req.Mode, Created: l.now().UTC(), Command: req.Command}
 	if target != req.Group {
