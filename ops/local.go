@@ -69,6 +69,9 @@ type Local struct {
 
 	auditOnce sync.Once
 	auditLog  *auditLog
+
+	supOnce    sync.Once
+	supervisor *supervisor // jobs; see jobs.go
 }
 
 var _ Service = (*Local)(nil)
@@ -204,6 +207,7 @@ func (l *Local) ClientFor(name string) ([]kgo.Opt, *config.Cluster, error) {
 // Close implements Service.
 func (l *Local) Close() error {
 	l.closeOnce.Do(func() {
+		l.closeJobs()
 		l.mu.Lock()
 		for _, c := range l.clients {
 			c.kgo.Close()

@@ -33,16 +33,3 @@ func (l *Local) PlanUndo(ctx context.Context, auditID string) (*Plan, error) {
 func (l *Local) Health(ctx context.Context) (HealthReport, error) {
 	return HealthReport{}, ErrNotImplemented
 }
-
-// Jobs implements Service.
-func (l *Local) Jobs(ctx context.Context) ([]JobStatus, error) { return []JobStatus{}, nil }
-
-// Job implements Service.
-func (l *Local) Job(ctx context.Context, name string) (JobStatus, error) {
-	return JobStatus{}, notFoundf(ErrNotFound, "job %q not found", name)
-}
-
-// JobAction implements Service.
-func (l *Local) JobAction(ctx context.Context, name string, action JobAction, opts JobActionOptions) (AuditEntry, error) {
-	return AuditEntry{}, notFoundf(ErrNotFound, "job %q not found", name)
-}
