@@ -77,6 +77,9 @@ type Local struct {
 	lag         *lagWindows
 	samplerStop context.CancelFunc
 	samplerDone chan struct{}
+
+	supOnce    sync.Once
+	supervisor *supervisor // jobs; see jobs.go
 }
 
 var _ Service = (*Local)(nil)
@@ -213,6 +216,7 @@ func (l *Local) ClientFor(name string) ([]kgo.Opt, *config.Cluster, error) {
 // Close implements Service.
 func (l *Local) Close() error {
 	l.closeOnce.Do(func() {
+		l.closeJobs()
 		l.stopSampling()
 		l.mu.Lock()
 		for _, c := range l.clients {
