@@ -343,7 +343,7 @@ func (m *Model) handleKey(msg tea.KeyMsg) (tea.Cmd, bool) {
 	case key.Matches(msg, k.Command):
 		m.mode = modeCommand
 		m.input.Prompt = ":"
-		m.input.Placeholder = "groups, topic NAME, group NAME, cluster NAME, records TOPIC, jobs, audit…"
+		m.input.Placeholder = "groups, topic NAME, group NAME, cluster NAME, records TOPIC, jobs, audit..."
 		m.input.SetValue("")
 		m.input.Focus()
 		m.cands = nil

@@ -276,7 +276,7 @@ func (p *Page) detailText(e ops.AuditEntry) string {
 			if ok {
 				as = fmt.Sprint(a)
 			}
-			fmt.Fprintf(&b, "%-24s %5d %12d %12s\n", table.Fit(bf.Topic, 24, false), bf.Partition, bf.Offset, as)
+			fmt.Fprintf(&b, "%-24s %5d %12d %12s\n", table.Fit(bf.Topic, 24, false, st.Glyphs.Ellipsis), bf.Partition, bf.Offset, as)
 		}
 		if len(e.Before) > 0 && !p.c.Info.ReadOnly {
 			b.WriteString("\n" + st.Muted.Render("u plans an undo that restores the BEFORE offsets; you confirm it first."))
@@ -294,7 +294,7 @@ func (p *Page) View() string {
 	case p.detail != nil:
 		return p.vp.View()
 	case !p.loaded:
-		return st.Muted.Render(" loading the audit log…")
+		return st.Muted.Render(" loading the audit log...")
 	}
 	return p.T.View()
 }

@@ -273,7 +273,7 @@ func (p *Detail) View() string {
 		return p.dialog.View()
 	}
 	if !p.loaded {
-		return st.Muted.Render(" loading group " + p.group + "…")
+		return st.Muted.Render(" loading group " + p.group + "...")
 	}
 	d := p.d
 	status := d.Status

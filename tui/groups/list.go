@@ -161,7 +161,7 @@ func (l *List) History(group string) []int64 { return l.history[group] }
 // View implements tea.Model.
 func (l *List) View() string {
 	if !l.loaded && l.load.Busy() {
-		return l.c.Styles.Muted.Render(" loading groups…")
+		return l.c.Styles.Muted.Render(" loading groups...")
 	}
 	return l.T.View()
 }

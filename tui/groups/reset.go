@@ -69,11 +69,12 @@ type ResetDialog struct {
 // new group, by default "<group>-replay") when replay is set. sel is the
 // partition selected in the group detail, offered as a scope.
 func NewResetDialog(c *screen.Common, g ops.GroupDetail, replay bool, sel *ops.PartitionOffset) *ResetDialog {
+	gl := c.Styles.Glyphs
 	d := &ResetDialog{c: c, group: g, replay: replay, keys: DialogKeys{
-		Next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/↓", "next field")),
-		Prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/↑", "previous field")),
-		Left:   key.NewBinding(key.WithKeys("left", "h"), key.WithHelp("←/h", "previous choice")),
-		Right:  key.NewBinding(key.WithKeys("right", "l", " "), key.WithHelp("→/l", "next choice")),
+		Next:   key.NewBinding(key.WithKeys("tab", "down"), key.WithHelp("tab/"+gl.Down, "next field")),
+		Prev:   key.NewBinding(key.WithKeys("shift+tab", "up"), key.WithHelp("shift+tab/"+gl.Up, "previous field")),
+		Left:   key.NewBinding(key.WithKeys("left", "h"), key.WithHelp(gl.Left+"/h", "previous choice")),
+		Right:  key.NewBinding(key.WithKeys("right", "l", " "), key.WithHelp(gl.Right+"/l", "next choice")),
 		Plan:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "show plan")),
 		Cancel: key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 	}}
@@ -363,7 +364,7 @@ func (d *ResetDialog) View() string {
 	b.WriteString("\n")
 	switch {
 	case d.planning:
-		b.WriteString(st.Muted.Render("computing the plan…"))
+		b.WriteString(st.Muted.Render("computing the plan..."))
 	case d.err != nil:
 		b.WriteString(st.StatusError.Render(d.err.Error()))
 	default:

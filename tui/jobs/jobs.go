@@ -130,7 +130,7 @@ func (l *List) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // View implements tea.Model.
 func (l *List) View() string {
 	if !l.loaded {
-		return l.c.Styles.Muted.Render(" loading jobs…")
+		return l.c.Styles.Muted.Render(" loading jobs...")
 	}
 	return l.T.View()
 }
@@ -340,7 +340,7 @@ var actionEffect = map[ops.JobAction]string{
 func (p *Detail) View() string {
 	st := p.c.Styles
 	if !p.loaded {
-		return st.Muted.Render(" loading job " + p.name + "…")
+		return st.Muted.Render(" loading job " + p.name + "...")
 	}
 	j := p.j
 	m := j.Metrics

@@ -156,7 +156,7 @@ func (p *Page) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (p *Page) View() string {
 	st := p.c.Styles
 	if !p.loaded {
-		return st.Muted.Render(" loading…")
+		return st.Muted.Render(" loading...")
 	}
 	m := p.m
 	var lines []string
@@ -207,8 +207,8 @@ func (p *Page) View() string {
 			status = "-"
 		}
 		add(fmt.Sprintf("  %s %s  %s  %s  %s",
-			table.Fit(g.Group, gw, false), table.Fit(format.Count(g.Lag), 10, true), table.Fit(format.Seconds(g.TimeLagEstimate), 7, true),
-			st.StatusWord(status).Render(table.Fit(status, 6, false)), st.Muted.Render(fmt.Sprintf("%s, %d member(s)", g.State, g.Members))))
+			table.Fit(g.Group, gw, false, st.Glyphs.Ellipsis), table.Fit(format.Count(g.Lag), 10, true, st.Glyphs.Ellipsis), table.Fit(format.Seconds(g.TimeLagEstimate), 7, true, st.Glyphs.Ellipsis),
+			st.StatusWord(status).Render(table.Fit(status, 6, false, st.Glyphs.Ellipsis)), st.Muted.Render(fmt.Sprintf("%s, %d member(s)", g.State, g.Members))))
 	}
 	add("")
 
@@ -244,7 +244,7 @@ func (p *Page) View() string {
 		if e.Outcome != "ok" {
 			out = st.Bad.Render(e.Outcome)
 		}
-		add(fmt.Sprintf("  %s  %-8s %-14s %-20s %s  %s", e.Time.In(loc).Format("01-02 15:04:05"), table.Fit(e.User, 8, false), e.Action, table.Fit(what, 20, false), out, st.Muted.Render(e.ID)))
+		add(fmt.Sprintf("  %s  %-8s %-14s %-20s %s  %s", e.Time.In(loc).Format("01-02 15:04:05"), table.Fit(e.User, 8, false, st.Glyphs.Ellipsis), e.Action, table.Fit(what, 20, false, st.Glyphs.Ellipsis), out, st.Muted.Render(e.ID)))
 	}
 	s := lipgloss.NewStyle().MaxWidth(p.w).MaxHeight(p.h)
 	return s.Render(strings.Join(lines, "\n"))

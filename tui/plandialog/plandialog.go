@@ -91,8 +91,8 @@ func New(c *screen.Common, title string, plan *ops.Plan) *Model {
 		Confirm: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "execute (after typing the group name)")),
 		Cancel:  key.NewBinding(key.WithKeys("esc"), key.WithHelp("esc", "cancel")),
 		Copy:    key.NewBinding(key.WithKeys("ctrl+y"), key.WithHelp("ctrl+y", "copy plan")),
-		Up:      key.NewBinding(key.WithKeys("up"), key.WithHelp("↑", "scroll")),
-		Down:    key.NewBinding(key.WithKeys("down"), key.WithHelp("↓", "scroll")),
+		Up:      key.NewBinding(key.WithKeys("up"), key.WithHelp(c.Styles.Glyphs.Up, "scroll")),
+		Down:    key.NewBinding(key.WithKeys("down"), key.WithHelp(c.Styles.Glyphs.Down, "scroll")),
 	}}
 }
 
@@ -232,7 +232,7 @@ func (m *Model) View() string {
 			b.WriteString("\n" + st.StatusError.Render(m.err.Error()))
 		}
 	case Executing:
-		b.WriteString(st.Warn.Render("executing…"))
+		b.WriteString(st.Warn.Render("executing..."))
 	case Done:
 		b.WriteString(st.OK.Render("Done.") + " audit id " + st.Value.Render(m.entry.ID) + "\n")
 		b.WriteString(st.Muted.Render("Undo it from the audit screen (5, then u). enter or esc closes."))

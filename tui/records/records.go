@@ -102,7 +102,7 @@ func New(c *screen.Common) *Page {
 		req: ops.ReadRequest{From: ops.FromTail, Offset: 20, Follow: true},
 		keys: Keys{
 			Open:       key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "record detail")),
-			From:       key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "start from…")),
+			From:       key.NewBinding(key.WithKeys("f"), key.WithHelp("f", "start from")),
 			Follow:     key.NewBinding(key.WithKeys("F"), key.WithHelp("F", "follow on/off")),
 			CopyValue:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy value")),
 			CopyRecord: key.NewBinding(key.WithKeys("Y"), key.WithHelp("Y", "copy record (JSON)")),

@@ -1,6 +1,10 @@
 package screen
 
-import "github.com/charmbracelet/bubbles/key"
+import (
+	"github.com/charmbracelet/bubbles/key"
+
+	"github.com/kdeck/kdeck/tui/styles"
+)
 
 // GlobalKeys are the keys the root model handles on every page (unless the
 // page is capturing input). Pages add their own key maps.
@@ -31,11 +35,11 @@ type TableKeys struct {
 	Up, Down, PageUp, PageDown, Top, Bottom, Sort, Reverse, Pane key.Binding
 }
 
-// DefaultTableKeys returns the table key map.
-func DefaultTableKeys() TableKeys {
+// DefaultTableKeys returns the table key map, naming the arrows with g.
+func DefaultTableKeys(g styles.Glyphs) TableKeys {
 	return TableKeys{
-		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp("↑/k", "up")),
-		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp("↓/j", "down")),
+		Up:       key.NewBinding(key.WithKeys("up", "k"), key.WithHelp(g.Up+"/k", "up")),
+		Down:     key.NewBinding(key.WithKeys("down", "j"), key.WithHelp(g.Down+"/j", "down")),
 		PageUp:   key.NewBinding(key.WithKeys("pgup", "ctrl+b", "ctrl+u"), key.WithHelp("pgup", "page up")),
 		PageDown: key.NewBinding(key.WithKeys("pgdown", "ctrl+f", "ctrl+d"), key.WithHelp("pgdn", "page down")),
 		Top:      key.NewBinding(key.WithKeys("g", "home"), key.WithHelp("g", "top")),

@@ -50,6 +50,8 @@ type Glyphs struct {
 	Ellipsis  string
 	Cursor    string
 	Sep       string
+	// Up, Down, Left and Right name the arrow keys in help.
+	Up, Down, Left, Right string
 }
 
 // Styles is every style of the TUI. Build it with New; it is a value and
@@ -76,10 +78,12 @@ func New(t Theme, r *lipgloss.Renderer, utf8 bool) Styles {
 	s.NoColor = t.Mono || r.ColorProfile() == termenv.Ascii
 	if utf8 {
 		s.Border = lipgloss.RoundedBorder()
-		s.Glyphs = Glyphs{Spark: []rune("▁▂▃▄▅▆▇█"), Asc: "▲", Desc: "▼", Ellipsis: "…", Cursor: "▌", Sep: "│"}
+		s.Glyphs = Glyphs{Spark: []rune("▁▂▃▄▅▆▇█"), Asc: "▲", Desc: "▼", Ellipsis: "…", Cursor: "▌", Sep: "│",
+			Up: "↑", Down: "↓", Left: "←", Right: "→"}
 	} else {
 		s.Border = lipgloss.ASCIIBorder()
-		s.Glyphs = Glyphs{Spark: []rune("_.-=+*#@"), Asc: "^", Desc: "v", Ellipsis: "~", Cursor: ">", Sep: "|"}
+		s.Glyphs = Glyphs{Spark: []rune("_.-=+*#@"), Asc: "^", Desc: "v", Ellipsis: "~", Cursor: ">", Sep: "|",
+			Up: "up", Down: "down", Left: "left", Right: "right"}
 	}
 	n := r.NewStyle
 	s.App = n()

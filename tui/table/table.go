@@ -75,7 +75,7 @@ type Model struct {
 
 // New returns a focused table with no rows and no sort.
 func New(st *styles.Styles, cols []Column) *Model {
-	return &Model{st: st, cols: cols, sortCol: -1, focused: true, Keys: screen.DefaultTableKeys(), Empty: "nothing to show"}
+	return &Model{st: st, cols: cols, sortCol: -1, focused: true, Keys: screen.DefaultTableKeys(st.Glyphs), Empty: "nothing to show"}
 }
 
 // SetSize sets the table's size, header line included.
@@ -434,9 +434,9 @@ func pad(s string, w int) string {
 	return s
 }
 
-// Fit truncates or pads plain text to exactly w cells; pages use it for
-// their own aligned lines.
-func Fit(s string, w int, right bool) string { return fit(s, w, right, "…") }
+// Fit truncates (ending with tail) or pads plain text to exactly w cells;
+// pages use it for their own aligned lines.
+func Fit(s string, w int, right bool, tail string) string { return fit(s, w, right, tail) }
 
 // Append adds rows at the end (kept in arrival order under the current
 // sort), dropping the oldest rows beyond limit (0: no limit). A cursor on

@@ -135,7 +135,7 @@ func (l *List) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 // View implements tea.Model.
 func (l *List) View() string {
 	if !l.loaded {
-		return l.c.Styles.Muted.Render(" loading topics…")
+		return l.c.Styles.Muted.Render(" loading topics...")
 	}
 	return l.T.View()
 }
@@ -300,7 +300,7 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (p *Detail) View() string {
 	st := p.c.Styles
 	if !p.loaded {
-		return st.Muted.Render(" loading topic " + p.topic + "…")
+		return st.Muted.Render(" loading topic " + p.topic + "...")
 	}
 	d := p.d
 	head := fmt.Sprintf(" %s  %s %d  %s %d  %s %s  %s %s", st.Title.Render(d.Name), st.Label.Render("partitions"), len(d.Partitions),
