@@ -36,7 +36,11 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 		return "", err
 	}
 	bin := filepath.Join(dir, "kdeck")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
 	if err != nil {
 		return "", &buildError{out: string(out), err: err}
 	}
@@ -241,7 +245,7 @@ func TestTUIResetAndUndo(t *testing.T) {
 	p.waitFor(t, clusterUp, 30*time.Second, nil)
 	// demo-billing is committed and left by the demo about 1.5 s after start.
 	p.keys(t, "3")
-	p.waitFor(t, billingLag, 30*time.Second, nil)
+	p.waitFor(t, billingLag, 30*time.Second, func(m []string) bool { return m[1] == "Empty" })
 	p.keys(t, ":group demo-billing\r")
 	p.waitFor(t, regexp.MustCompile(`demo-billing\s+state Empty`), 10*time.Second, nil)
 	p.keys(t, "r")
