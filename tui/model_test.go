@@ -11,6 +11,7 @@ import (
 	"github.com/kdeck/kdeck/tui/groups"
 	"github.com/kdeck/kdeck/tui/jobs"
 	"github.com/kdeck/kdeck/tui/plandialog"
+	"github.com/kdeck/kdeck/tui/records"
 	"github.com/kdeck/kdeck/tui/screen"
 	"github.com/kdeck/kdeck/tui/tuitest"
 )
@@ -486,5 +487,20 @@ func TestNewOptions(t *testing.T) {
 	}
 	if _, err := New(tuitest.New(), WithStart("nowhere", "")); err == nil {
 		t.Fatal("unknown start page accepted")
+	}
+}
+
+func TestRecordsStopWhenLeft(t *testing.T) {
+	h := newHarness(t, tuitest.New(), 80, 24)
+	h.keys(":", "records demo.orders", "enter")
+	p := h.m.Page().(*records.Page)
+	// A batch of the read arrives after the user left the page.
+	h.keys("esc")
+	h.send(records.Msg{Gen: 1, Records: tuitest.New().RecordList, Done: true})
+	if s, _ := h.m.StatusLine(); strings.Contains(s, "record(s)") {
+		t.Fatalf("a stopped read reported on another page: %q", s)
+	}
+	if p.Loading() {
+		t.Fatal("the records page still reads after it was left")
 	}
 }

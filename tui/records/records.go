@@ -154,19 +154,20 @@ func (p *Page) Open(arg string) tea.Cmd {
 	return p.start()
 }
 
-// Leave implements screen.Leaver: it stops the read.
+// Leave implements screen.Leaver: it stops the read; messages of the
+// stopped read that are still on their way are dropped.
 func (p *Page) Leave() {
 	if p.cancel != nil {
 		p.cancel()
 		p.cancel = nil
 	}
 	p.reading = false
+	p.gen++
 }
 
 // start stops any read and starts a new one from p.req.
 func (p *Page) start() tea.Cmd {
 	p.Leave()
-	p.gen++
 	p.t.SetRows(nil)
 	p.recs = map[string]ops.Record{}
 	p.count, p.err = 0, nil
