@@ -6,7 +6,6 @@ import (
 
 	"github.com/charmbracelet/x/exp/golden"
 
-	"github.com/kdeck/kdeck/tui/screen"
 	"github.com/kdeck/kdeck/tui/tuitest"
 )
 
@@ -57,5 +56,14 @@ func TestGoldenASCII(t *testing.T) {
 	h := newHarness(t, tuitest.New(), 80, 24, WithUTF8(false))
 	h.keys("3", "enter", "r")
 	golden.RequireEqual(t, h.screen())
-	_ = screen.Groups
+}
+
+// TestGoldenReadOnly renders the group detail of a read-only service: the
+// reset and replay keys are shown as off, with the reason.
+func TestGoldenReadOnly(t *testing.T) {
+	f := tuitest.New()
+	f.InfoValue.ReadOnly = true
+	h := newHarness(t, f, 80, 24)
+	h.keys("3", "enter", "r")
+	golden.RequireEqual(t, h.screen())
 }
