@@ -86,7 +86,9 @@ func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.L
 		s, err := a.newService(ctx)
 		return s, "", err
 	}
-	opts := []ops.Opt{ops.WithReadOnly(a.readOnly), ops.WithLogger(logger)}
+	// The console samples lag at its refresh rate so statuses, time-lag
+	// estimates and sparklines are live.
+	opts := []ops.Opt{ops.WithReadOnly(a.readOnly), ops.WithLogger(logger), ops.WithLagSampling(cfg.TUI.Refresh.Or(tui.DefaultRefresh))}
 	header := ""
 	switch {
 	case a.brokers != "":
@@ -117,6 +119,12 @@ func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.L
 		if errors.Is(err, config.ErrUnknownCluster) {
 			return nil, "", usageError{err}
 		}
+		return nil, "", err
+	}
+	// The console hosts the configured jobs (and the demo channel's), so
+	// the Jobs screen shows them live and its actions work.
+	if err := l.StartJobs(ctx); err != nil {
+		l.Close()
 		return nil, "", err
 	}
 	return l, header, nil

@@ -235,8 +235,7 @@ func BenchmarkTUIStartup(b *testing.B) {
 
 // TestTUIResetAndUndo walks the issue's "done when" path in the real
 // binary on the embedded default: open demo-billing, rewind it with a
-// previewed, confirmed reset, find the audit entry and undo it. It skips
-// while ops plans are not implemented (ErrNotImplemented, "not available").
+// previewed, confirmed reset, find the audit entry and undo it.
 func TestTUIResetAndUndo(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-process test; runs without -short")
@@ -251,10 +250,7 @@ func TestTUIResetAndUndo(t *testing.T) {
 	p.keys(t, "r")
 	p.waitFor(t, regexp.MustCompile(`Reset offsets of demo-billing`), 10*time.Second, nil)
 	p.keys(t, "\r")
-	m := p.waitFor(t, regexp.MustCompile(`(Type demo-billing to execute|not available)`), 10*time.Second, nil)
-	if m[1] == "not available" {
-		t.Skip("PlanReset is not implemented in this build yet")
-	}
+	p.waitFor(t, regexp.MustCompile(`Type demo-billing to execute`), 10*time.Second, nil)
 	p.keys(t, "demo-billing\r")
 	id := p.waitFor(t, regexp.MustCompile(`Done\. audit id (\d{8}-\d{6}-[0-9a-f]+)`), 15*time.Second, nil)[1]
 	p.keys(t, "\r5")
