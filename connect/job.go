@@ -440,3 +440,24 @@ func (j *Job) Status() Status {
 	}
 	return st
 }
+
+// SplitTasks validates a connector table and returns the task
+// configurations its connector splits the work into, without running
+// anything (for tests and 'kdeck connect validate').
+func SplitTasks(reg *Registry, table map[string]any) ([]Conf, error) {
+	j, err := parseJob(reg, table)
+	if err != nil {
+		return nil, err
+	}
+	max := int(j.p.Int(FieldTasksMax))
+	var confs []Conf
+	if j.source != nil {
+		confs, err = j.source.Tasks(max)
+	} else {
+		confs, err = j.sink.Tasks(max)
+	}
+	if len(confs) > max {
+		confs = confs[:max]
+	}
+	return confs, err
+}

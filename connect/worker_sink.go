@@ -39,6 +39,7 @@ func (rt *runtime) runSink(ctx context.Context, t *task) error {
 		return err
 	}
 	defer func() {
+		cl.AllowRebalance()
 		lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		_ = cl.LeaveGroupContext(lctx)
