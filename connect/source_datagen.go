@@ -287,7 +287,9 @@ func compileGen(spec string) (func(b []byte, seq int64, key []byte, rng uint64, 
 			return append(b, '"')
 		}, nil
 	case "bool":
-		return func(b []byte, _ int64, _ []byte, rng uint64, _ string) []byte { return strconv.AppendBool(b, rng&1 == 1) }, nil
+		return func(b []byte, _ int64, _ []byte, rng uint64, _ string) []byte {
+			return strconv.AppendBool(b, rng&1 == 1)
+		}, nil
 	case "int", "float":
 		lo, hi, err := bounds(arg)
 		if err != nil {

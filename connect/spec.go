@@ -399,7 +399,10 @@ func (p *Parsed) Duration(name string) time.Duration { v, _ := p.vals[name].(tim
 func (p *Parsed) Strings(name string) []string { v, _ := p.vals[name].([]string); return v }
 
 // Tables returns a table-list field.
-func (p *Parsed) Tables(name string) []map[string]any { v, _ := p.vals[name].([]map[string]any); return v }
+func (p *Parsed) Tables(name string) []map[string]any {
+	v, _ := p.vals[name].([]map[string]any)
+	return v
+}
 
 // Table returns a table field.
 func (p *Parsed) Table(name string) map[string]any { v, _ := p.vals[name].(map[string]any); return v }

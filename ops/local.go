@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/connect"
 )
 
 // Opt configures a Local.
@@ -31,6 +32,8 @@ type localCfg struct {
 	embedded  *Embedded
 	now       func() time.Time
 	noSampler bool
+	// registry builds connectors; default connect.Builtins().
+	registry *connect.Registry
 }
 
 // WithLogger sets the logger; default discards.
