@@ -21,7 +21,10 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
+
+	"github.com/kdeck/kdeck/config"
 )
 
 // ErrCompile reports an expression that does not compile.
@@ -40,18 +43,39 @@ func Compile(src string, vars ...string) (*Program, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, fmt.Errorf("%w: the expression is empty", ErrCompile)
 	}
-	env := make(map[string]any, len(vars))
-	for _, v := range vars {
-		env[v] = nil
-	}
-	p, err := expr.Compile(src, expr.Env(env))
+	sorted := append([]string(nil), vars...)
+	sort.Strings(sorted)
+	// Variables are untyped (their values are decoded data), so compile
+	// without types and check the names ourselves.
+	p, err := expr.Compile(src, expr.AllowUndefinedVariables())
 	if err != nil {
-		msg := strings.ReplaceAll(err.Error(), "\n", " ")
-		sorted := append([]string(nil), vars...)
-		sort.Strings(sorted)
+		msg := strings.Join(strings.Fields(err.Error()), " ")
 		return nil, fmt.Errorf("%w: %q: %s (variables: %s)", ErrCompile, src, msg, strings.Join(sorted, ", "))
 	}
+	known := map[string]bool{}
+	for _, v := range vars {
+		known[v] = true
+	}
+	c := &identChecker{known: known}
+	node := p.Node()
+	ast.Walk(&node, c)
+	if c.unknown != "" {
+		return nil, fmt.Errorf("%w: %q: unknown name %q%s (variables: %s)", ErrCompile, src, c.unknown, config.Suggest(c.unknown, sorted), strings.Join(sorted, ", "))
+	}
 	return &Program{src: src, prog: p}, nil
+}
+
+// identChecker finds the first identifier that is not a known variable
+// (builtins such as len are function calls, not identifiers).
+type identChecker struct {
+	known   map[string]bool
+	unknown string
+}
+
+func (c *identChecker) Visit(n *ast.Node) {
+	if id, ok := (*n).(*ast.IdentifierNode); ok && !c.known[id.Value] && c.unknown == "" {
+		c.unknown = id.Value
+	}
 }
 
 // String returns the source of p.
