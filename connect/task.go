@@ -122,6 +122,9 @@ func (rt *runtime) open(ctx context.Context) error {
 		kgo.MaxBufferedRecords(200_000),
 		kgo.RecordDeliveryTimeout(max(j.retryTimeout, time.Second)),
 		kgo.AllowAutoTopicCreation(),
+		// Retried batches wait for a metadata refresh; the default 5s
+		// minimum age would make every retriable error cost 5s.
+		kgo.MetadataMinAge(500*time.Millisecond),
 	)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
