@@ -29,6 +29,7 @@ const (
 	FieldOffsetsTopic        = "offsets_topic"
 	FieldDisabled            = "disabled"
 	FieldBatchSize           = "batch_size"
+	FieldCompression         = "compression"
 )
 
 // CommonSpec returns the keys every connector table has.
@@ -48,6 +49,7 @@ func CommonSpec() *Spec {
 		NewField(FieldOffsetsTopic, TypeString).Optional().Description("Compacted topic for source offsets on a real cluster; default a local file in the data dir (embedded) or kdeck-connect-offsets."),
 		NewField(FieldDisabled, TypeBool).Default(false).Description("Configured but not started until 'kdeck connect start'."),
 		NewField(FieldBatchSize, TypeInt).Default(int64(5000)).AtLeast(1).Description("Sink: most records per batch handed to the task."),
+		NewField(FieldCompression, TypeString).Default("none").Enum("none", "gzip", "snappy", "lz4", "zstd").Description("Compression of produced batches (Kafka Connect's producer default is none)."),
 	)
 }
 

@@ -209,8 +209,7 @@ func (t *datagenTask) value(b []byte, seq int64, key []byte, rng uint64, now str
 		if i > 0 {
 			b = append(b, ',')
 		}
-		b = strconv.AppendQuote(b, g.name)
-		b = append(b, ':')
+		b = append(b, g.quoted...)
 		rng = splitmix(rng + uint64(i))
 		b = g.gen(b, seq, key, rng, now)
 	}
@@ -240,8 +239,9 @@ func splitmix(x uint64) uint64 {
 }
 
 type fieldGen struct {
-	name string
-	gen  func(b []byte, seq int64, key []byte, rng uint64, now string) []byte
+	name   string
+	quoted []byte // "name":
+	gen    func(b []byte, seq int64, key []byte, rng uint64, now string) []byte
 }
 
 // compileShape turns a shape table into generators, sorted by field name.
@@ -261,7 +261,7 @@ func compileShape(shape map[string]any) ([]fieldGen, error) {
 		if err != nil {
 			return nil, fmt.Errorf("field %q: %v", name, err)
 		}
-		out = append(out, fieldGen{name: name, gen: g})
+		out = append(out, fieldGen{name: name, quoted: append(strconv.AppendQuote(nil, name), ':'), gen: g})
 	}
 	return out, nil
 }

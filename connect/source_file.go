@@ -1,7 +1,7 @@
 package connect
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -148,19 +148,44 @@ type fileSourceTask struct {
 	files    map[string]*tailFile
 	order    []string
 	lastScan time.Time
-	arena    []byte
 }
 
 // tailFile is one file being followed.
 type tailFile struct {
-	path    string
-	part    map[string]any
-	f       *os.File
-	info    os.FileInfo
-	r       *bufio.Reader
-	pos     int64  // byte position after the last complete line handed out
-	pending []byte // a partial last line, not yet handed out
+	path string
+	part map[string]any
+	f    *os.File
+	info os.FileInfo
+	// buf holds read bytes; buf[off:] is not handed out yet (at most a
+	// partial line after a read). Records point into buf[:off], so bytes
+	// there are never overwritten: a refill reads into the spare capacity
+	// or into a new buffer.
+	buf     []byte
+	off     int
+	pos     int64 // byte position after the last complete line handed out
 	missing time.Time
+}
+
+// readChunk is the smallest read into a file's buffer.
+const readChunk = 1 << 20
+
+// fill reads more of the file; false at the end of the file.
+func (tf *tailFile) fill() (bool, error) {
+	if cap(tf.buf)-len(tf.buf) < readChunk/4 {
+		rest := tf.buf[tf.off:]
+		nb := make([]byte, len(rest), max(readChunk, 2*len(rest)))
+		copy(nb, rest)
+		tf.buf, tf.off = nb, 0
+	}
+	n, err := tf.f.Read(tf.buf[len(tf.buf):cap(tf.buf)])
+	tf.buf = tf.buf[:len(tf.buf)+n]
+	if n > 0 {
+		return true, nil
+	}
+	if err == nil || err == io.EOF {
+		return false, nil
+	}
+	return false, fmt.Errorf("file-source reading %s: %w", tf.path, err)
 }
 
 func inode(fi os.FileInfo) int64 {
@@ -270,7 +295,6 @@ func (t *fileSourceTask) open(path string, resume bool) (*tailFile, error) {
 			}
 		}
 	}
-	tf.r = bufio.NewReaderSize(f, 1<<20)
 	return tf, nil
 }
 
@@ -280,15 +304,14 @@ func (t *fileSourceTask) Poll(ctx context.Context) ([]*Record, error) {
 			return nil, err
 		}
 	}
-	if len(t.arena) > 0 || cap(t.arena) == 0 {
-		t.arena = make([]byte, 0, 1<<20)
-	}
-	var recs []*Record
 	per := t.batch / maxInt(len(t.order), 1)
 	per = maxInt(per, 1)
+	pool := make([]Record, 0, per*len(t.order))
+	recs := make([]*Record, 0, cap(pool))
+	now := time.Now()
 	for _, p := range t.order {
 		tf := t.files[p]
-		n, err := t.readLines(tf, per, &recs)
+		n, err := t.readLines(tf, per, now, &pool, &recs)
 		if err != nil {
 			return recs, err
 		}
@@ -314,54 +337,31 @@ func (t *fileSourceTask) Poll(ctx context.Context) ([]*Record, error) {
 	return nil, nil
 }
 
-// readLines reads up to max complete lines of tf into recs.
-func (t *fileSourceTask) readLines(tf *tailFile, max int, recs *[]*Record) (int, error) {
+// readLines reads up to max complete lines of tf into recs, taking the
+// records from pool (which has room for them).
+func (t *fileSourceTask) readLines(tf *tailFile, max int, now time.Time, pool *[]Record, recs *[]*Record) (int, error) {
 	n := 0
 	for n < max {
-		chunk, err := tf.r.ReadSlice('\n')
-		if err == bufio.ErrBufferFull {
-			tf.pending = append(tf.pending, chunk...)
+		data := tf.buf[tf.off:]
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			more, err := tf.fill()
+			if err != nil || !more {
+				return n, err
+			}
 			continue
 		}
-		if err == io.EOF {
-			if len(chunk) > 0 {
-				tf.pending = append(tf.pending, chunk...)
-			}
-			return n, nil
-		}
-		if err != nil {
-			return n, fmt.Errorf("file-source reading %s: %w", tf.path, err)
-		}
-		size := int64(len(chunk))
-		var line []byte
-		if len(tf.pending) > 0 {
-			size += int64(len(tf.pending))
-			line = append(tf.pending, chunk...)
-			tf.pending = nil
-		} else {
-			line = chunk
-		}
-		line = line[:len(line)-1]
+		line := data[:i:i]
+		tf.off += i + 1
+		tf.pos += int64(i + 1)
 		if l := len(line); l > 0 && line[l-1] == '\r' {
 			line = line[:l-1]
 		}
-		if cap(t.arena)-len(t.arena) < len(line) {
-			t.arena = make([]byte, 0, max64(1<<20, len(line)))
-		}
-		start := len(t.arena)
-		t.arena = append(t.arena, line...)
-		tf.pos += size
-		*recs = append(*recs, &Record{Topic: t.topic, Partition: -1, Offset: -1, Value: t.arena[start:len(t.arena):len(t.arena)], SourcePartition: tf.part})
+		*pool = append(*pool, Record{Topic: t.topic, Partition: -1, Offset: -1, Value: line, Timestamp: now, SourcePartition: tf.part})
+		*recs = append(*recs, &(*pool)[len(*pool)-1])
 		n++
 	}
 	return n, nil
-}
-
-func max64(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }
 
 // checkRotation follows a file at its end: re-created under the same name
@@ -391,8 +391,7 @@ func (t *fileSourceTask) checkRotation(tf *tailFile) error {
 			if _, err := tf.f.Seek(0, io.SeekStart); err != nil {
 				return err
 			}
-			tf.r.Reset(tf.f)
-			tf.pos, tf.pending = 0, nil
+			tf.buf, tf.off, tf.pos = nil, 0, 0
 		}
 		return nil
 	}

@@ -125,6 +125,7 @@ func (rt *runtime) open(ctx context.Context) error {
 		// Retried batches wait for a metadata refresh; the default 5s
 		// minimum age would make every retriable error cost 5s.
 		kgo.MetadataMinAge(500*time.Millisecond),
+		kgo.ProducerBatchCompression(codec(j.p.String(FieldCompression))),
 	)
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -132,6 +133,20 @@ func (rt *runtime) open(ctx context.Context) error {
 	}
 	rt.producer = cl
 	return nil
+}
+
+func codec(name string) kgo.CompressionCodec {
+	switch name {
+	case "gzip":
+		return kgo.GzipCompression()
+	case "snappy":
+		return kgo.SnappyCompression()
+	case "lz4":
+		return kgo.Lz4Compression()
+	case "zstd":
+		return kgo.ZstdCompression()
+	}
+	return kgo.NoCompression()
 }
 
 func (rt *runtime) close() {

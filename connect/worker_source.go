@@ -208,8 +208,9 @@ func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker,
 	var lastKey string
 	var lastPart map[string]any
 	opened := map[string]open{}
+	pool := make([]kgo.Record, len(recs))
 	var firstErr error
-	for _, r := range recs {
+	for i, r := range recs {
 		var ob open
 		tracked := r.SourcePartition != nil
 		if tracked {
@@ -232,7 +233,7 @@ func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker,
 			ob, lastKey = o, key
 		}
 		origTopic := r.Topic
-		out, stage, class, err := rt.prepare(r)
+		out, stage, class, err := rt.prepare(r, &pool[i])
 		if err != nil {
 			t.errs.Add(1)
 			if !j.tolerateAll {
@@ -287,7 +288,7 @@ func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker,
 
 // prepare runs the transforms and converters of a source record. A nil
 // record with a nil error means the record was filtered out.
-func (rt *runtime) prepare(r *Record) (*kgo.Record, string, string, error) {
+func (rt *runtime) prepare(r *Record, kr *kgo.Record) (*kgo.Record, string, string, error) {
 	j := rt.j
 	r, tname, err := j.chain.apply(r)
 	if err != nil {
@@ -304,7 +305,7 @@ func (rt *runtime) prepare(r *Record) (*kgo.Record, string, string, error) {
 	if err != nil {
 		return nil, StageValueConverter, converterName(j, FieldValueConverter), err
 	}
-	kr := &kgo.Record{Topic: r.Topic, Key: k, Value: v, Timestamp: r.Timestamp}
+	*kr = kgo.Record{Topic: r.Topic, Key: k, Value: v, Timestamp: r.Timestamp}
 	if r.Partition >= 0 {
 		kr.Partition = r.Partition
 	}
