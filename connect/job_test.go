@@ -376,3 +376,73 @@ func TestConfigErrorsListEveryField(t *testing.T) {
 		})
 	}
 }
+
+func contextWithCancel() (context.Context, context.CancelFunc) {
+	return context.WithCancel(context.Background())
+}
+
+// TestSourceTransformRejectsToDLQ: unlike Kafka Connect, the DLQ serves
+// source connectors too: a line a transform rejects goes there with the
+// error headers and its source position, and the offsets move on.
+func TestSourceTransformRejectsToDLQ(t *testing.T) {
+	c := kafkatest.New(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "lines.log")
+	writeLines(t, path, 0, 3)
+	store := connect.NewFileOffsetStore(dir)
+	// Lines are strings, and insert_field needs a JSON object: every line
+	// is rejected by the transform.
+	table := map[string]any{"name": "rejects", "class": "file-source", "path": path, "topic": "lines",
+		"errors_tolerance": "all", "dlq_topic": "lines.dlq", "offset_flush_interval": "20ms",
+		"transforms": []any{map[string]any{"type": "insert_field", "static_field": "src", "static_value": "x"}}}
+	j, stop := runJob(t, c, table, store)
+	defer stop()
+	dlq := readAll(t, c, "lines.dlq", 3)
+	for i, d := range dlq {
+		h := map[string]string{}
+		for _, x := range d.Headers {
+			h[x.Key] = string(x.Value)
+		}
+		if string(d.Value) != fmt.Sprintf("line %d", i) || h[connect.HeaderErrStage] != connect.StageTransformation ||
+			h[connect.HeaderErrClass] != "insert_field" || h[connect.HeaderErrTopic] != "lines" || h[connect.HeaderErrOffset] != "-1" {
+			t.Errorf("DLQ record %q with headers %v", d.Value, h)
+		}
+		if !strings.Contains(h[connect.HeaderErrSourcePartition], "lines.log") || !strings.Contains(h[connect.HeaderErrMessage], "not a JSON object") {
+			t.Errorf("headers %v", h)
+		}
+	}
+	fi, _ := os.Stat(path)
+	waitFor(t, "the offset past every line saved", func() bool { return savedPosition(t, store, "rejects") == fi.Size() })
+	if m := j.Status().Tasks[0].Metrics; m.DLQ != 3 || m.RecordsOut != 0 {
+		t.Errorf("metrics %+v", m)
+	}
+}
+
+// TestRestartFailedTaskResumes: one task fails (its path is a directory),
+// the other runs; after the cause is fixed, RestartFailedTasks runs it
+// again without touching the healthy task.
+func TestRestartFailedTaskResumes(t *testing.T) {
+	c := kafkatest.New(t)
+	dir := t.TempDir()
+	writeLines(t, filepath.Join(dir, "a.log"), 0, 5)
+	bad := filepath.Join(dir, "b.log")
+	os.Mkdir(bad, 0o755)
+	j, stop := runJob(t, c, map[string]any{"name": "two", "class": "file-source", "path": filepath.Join(dir, "*.log"), "topic": "two", "tasks_max": int64(2)}, connect.NewFileOffsetStore(t.TempDir()))
+	defer stop()
+	waitFor(t, "task 1 to fail and task 0 to run", func() bool {
+		st := j.Status()
+		return len(st.Tasks) == 2 && st.Tasks[0].State == connect.StateRunning && st.Tasks[1].State == connect.StateFailed
+	})
+	if tr := j.Status().Tasks[1].Trace; !strings.Contains(tr, "is a directory") {
+		t.Errorf("trace %q", tr)
+	}
+	os.Remove(bad)
+	writeLines(t, bad, 100, 105)
+	if ids := j.RestartFailedTasks(); len(ids) != 1 || ids[0] != 1 {
+		t.Fatalf("restarted %v", ids)
+	}
+	readAll(t, c, "two", 10)
+	if st := j.Status().Tasks[1]; st.State != connect.StateRunning || st.Trace != "" {
+		t.Fatalf("task after restart: %+v", st)
+	}
+}
