@@ -124,3 +124,75 @@ rat = 5
 		}
 	}
 }
+
+func TestConnectorJobsBadConfigFailsAloneAndTaskRestart(t *testing.T) {
+	c := kafkatest.New(t)
+	dir := t.TempDir()
+	cfg := &config.Config{
+		Clusters: map[string]*config.Cluster{c.Name(): c.Config()},
+		Ops:      config.Ops{DataDir: dir},
+		Connectors: []config.Job{
+			{Table: map[string]any{"name": "bad-expr", "class": "datagen", "topic": "x", "transforms": []any{map[string]any{"type": "filter", "expr": "value.n >"}}}},
+			{Table: map[string]any{"name": "gen", "class": "datagen", "topic": "gen", "rate": 200.0, "tasks_max": int64(2), "offsets_topic": "offs"}},
+		},
+	}
+	l, err := ops.NewLocal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	if err := l.StartJobs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kafkatest.WaitFor(t, 20*time.Second, "bad-expr FAILED, gen RUNNING", func() bool {
+		b, _ := l.Job(ctx, "bad-expr")
+		g, _ := l.Job(ctx, "gen")
+		return b.State == ops.StateFailed && g.State == ops.StateRunning && len(g.Tasks) == 2
+	})
+	b, _ := l.Job(ctx, "bad-expr")
+	if !strings.Contains(b.LastError, "does not compile") || b.LastErrorAt == nil {
+		t.Errorf("bad-expr error %q", b.LastError)
+	}
+	one := 1
+	e, err := l.JobAction(ctx, "gen", ops.ActionRestart, ops.JobActionOptions{Task: &one})
+	if err != nil || e.Details["task"] != "1" {
+		t.Fatalf("restart task 1: %+v %v", e, err)
+	}
+	seven := 7
+	if _, err := l.JobAction(ctx, "gen", ops.ActionRestart, ops.JobActionOptions{Task: &seven}); err == nil {
+		t.Fatal("restart of task 7 accepted")
+	}
+	kafkatest.WaitFor(t, 20*time.Second, "gen tasks running with output", func() bool {
+		g, _ := l.Job(ctx, "gen")
+		return g.State == ops.StateRunning && g.Tasks[1].State == ops.StateRunning && g.Metrics.RecordsOut > 0
+	})
+}
+
+func TestEmbeddedDemoDatagenConnector(t *testing.T) {
+	e, err := ops.StartEmbedded(context.Background(), ops.EmbeddedOptions{Port: 0, Demo: true, DemoRate: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := ops.NewLocal(&config.Config{Clusters: map[string]*config.Cluster{}, Ops: config.Ops{DataDir: t.TempDir()}}, ops.WithEmbedded(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	ctx := context.Background()
+	if err := l.StartJobs(ctx); err != nil {
+		t.Fatal(err)
+	}
+	kafkatest.WaitFor(t, 20*time.Second, "the demo datagen connector producing", func() bool {
+		j, err := l.Job(ctx, ops.DemoConnectorName)
+		return err == nil && j.State == ops.StateRunning && j.Class == "datagen" && j.Metrics.RecordsOut > 10
+	})
+	offs, err := l.JobOffsets(ctx, ops.DemoConnectorName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kafkatest.WaitFor(t, 10*time.Second, "demo offsets saved in the data dir", func() bool {
+		offs, err = l.JobOffsets(ctx, ops.DemoConnectorName)
+		return err == nil && len(offs) == 1
+	})
+}
