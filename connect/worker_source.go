@@ -202,8 +202,17 @@ func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker,
 	t.recsIn.Add(int64(len(recs)))
 	t.touch()
 	type open struct {
-		b  *pendingBatch
-		pt *partTrack
+		b       *pendingBatch
+		pt      *partTrack
+		promise func(*kgo.Record, error) // one per batch, not per record
+	}
+	untracked := func(r *kgo.Record, perr error) {
+		if perr != nil {
+			onErr(fmt.Errorf("producing to %s: %w", r.Topic, perr))
+			return
+		}
+		t.recsOut.Add(1)
+		t.bytesOut.Add(int64(len(r.Key) + len(r.Value)))
 	}
 	var lastKey string
 	var lastPart map[string]any
@@ -224,7 +233,16 @@ func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker,
 			o, ok := opened[key]
 			if !ok {
 				b, pt := tr.begin(r.SourcePartition, key)
-				o = open{b, pt}
+				o = open{b: b, pt: pt}
+				o.promise = func(r *kgo.Record, perr error) {
+					if perr != nil {
+						onErr(fmt.Errorf("producing to %s: %w", r.Topic, perr))
+						return
+					}
+					t.recsOut.Add(1)
+					t.bytesOut.Add(int64(len(r.Key) + len(r.Value)))
+					tr.release(pt, b)
+				}
 				opened[key] = o
 			}
 			if r.SourceOffset != nil {
@@ -264,19 +282,10 @@ func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker,
 		}
 		if tracked {
 			ob.b.remaining.Add(1)
+			rt.producer.Produce(ctx, out, ob.promise)
+		} else {
+			rt.producer.Produce(ctx, out, untracked)
 		}
-		size := int64(len(out.Value) + len(out.Key))
-		rt.producer.Produce(ctx, out, func(_ *kgo.Record, perr error) {
-			if perr != nil {
-				onErr(fmt.Errorf("producing to %s: %w", out.Topic, perr))
-				return
-			}
-			t.recsOut.Add(1)
-			t.bytesOut.Add(size)
-			if tracked {
-				tr.release(ob.pt, ob.b)
-			}
-		})
 	}
 	for _, o := range opened {
 		if firstErr == nil {
