@@ -42,7 +42,7 @@ func datagenPlugin() *Plugin {
 			NewField(fieldTopic, TypeString).Description("Topic to produce to."),
 			NewField(fieldRate, TypeFloat).Default(float64(0)).AtLeast(0).Description("Records per second over all tasks; 0 for as fast as possible."),
 			NewField(fieldCount, TypeInt).Default(int64(0)).AtLeast(0).Description("Records to generate over all tasks, then stop; 0 for endless."),
-			NewField(fieldKeys, TypeInt).Default(int64(20)).AtLeast(0).Description("Key cardinality: keys are key_prefix-0 ... key_prefix-(keys-1); 0 for null keys."),
+			NewField(fieldKeys, TypeInt).Default(int64(20)).AtLeast(0).Description("Key cardinality: keys are key_prefix-00 ... key_prefix-(keys-1); 0 for null keys."),
 			NewField(fieldKeyPrefix, TypeString).Default("customer").Description("Prefix of generated keys."),
 			NewField(fieldShape, TypeTable).Optional().Description(`Fields of the JSON value and their generators: "seq" (sequence number), "key" (the record key), "int:MIN:MAX", "float:MIN:MAX", "choice:A,B,C", "string:N" (N random letters), "bool", "now" (RFC 3339 time), or any other text as a constant. Default: an order with id, customer, amount, currency, time.`),
 			NewField(fieldValueSize, TypeInt).Default(int64(0)).AtLeast(0).Description(`Pad each value with a "pad" field to at least this many bytes (benchmarks).`),

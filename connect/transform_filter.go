@@ -29,16 +29,25 @@ func filterTransform() *TransformPlugin {
 			negate := p.Bool(fieldNegate)
 			return TransformFunc(func(r *Record) (*Record, error) {
 				v := r.Value
-				if m, ok, err := asMap(v); err == nil && ok {
-					v = m
-					r.Value = m
+				switch x := v.(type) {
+				case []byte:
+					v = string(x) // lines and string-converted values compare as text
+				default:
+					if m, ok, err := asMap(v); err == nil && ok {
+						v = m
+						r.Value = m
+					}
+				}
+				k := r.Key
+				if b, ok := k.([]byte); ok {
+					k = string(b)
 				}
 				hs := make(map[string]string, len(r.Headers))
 				for _, h := range r.Headers {
 					hs[h.Key] = string(h.Value)
 				}
 				match, err := prog.Bool(map[string]any{
-					"key": r.Key, "value": v, "topic": r.Topic, "partition": int64(r.Partition),
+					"key": k, "value": v, "topic": r.Topic, "partition": int64(r.Partition),
 					"offset": r.Offset, "timestamp": r.Timestamp, "headers": hs,
 				})
 				if err != nil {

@@ -116,6 +116,7 @@ func TestTransforms(t *testing.T) {
 			func(t *testing.T, r *Record) {}, false, ""},
 		{"filter negate keeps matching", map[string]any{"type": "filter", "expr": `topic == "orders"`, "negate": true},
 			func(t *testing.T, r *Record) {}, false, ""},
+		{"filter on a text value", map[string]any{"type": "filter", "expr": `key contains "k"`}, nil, true, ""},
 		{"filter runtime error", map[string]any{"type": "filter", "expr": `value.amount.x > 1`}, nil, false, "expression"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -237,5 +238,19 @@ func TestBuiltinsRegistry(t *testing.T) {
 		if tp.Spec.Summary == "" {
 			t.Errorf("transform %s has no summary", tp.Name)
 		}
+	}
+}
+
+func TestFilterOnLines(t *testing.T) {
+	out, err := applyOne(t, map[string]any{"type": "filter", "expr": `value contains "DEBUG"`}, &Record{Value: []byte("2026 DEBUG x")})
+	if err != nil || out != nil {
+		t.Fatalf("DEBUG line kept: %v %v", out, err)
+	}
+	out, err = applyOne(t, map[string]any{"type": "filter", "expr": `value contains "DEBUG"`}, &Record{Value: []byte("2026 INFO x")})
+	if err != nil || out == nil {
+		t.Fatalf("INFO line dropped: %v", err)
+	}
+	if _, ok := out.Value.([]byte); !ok {
+		t.Errorf("value type changed to %T", out.Value)
 	}
 }
