@@ -16,8 +16,30 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kdeck/kdeck/connect"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
+
+func keys(m map[int]bool) []int {
+	var out []int
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}
+
+// lineAt returns the number of the line starting at byte pos of path.
+func lineAt(t *testing.T, path string, pos int64) int {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pos > int64(len(b)) {
+		t.Fatalf("saved position %d is past the end of %s (%d bytes)", pos, path, len(b))
+	}
+	return strings.Count(string(b[:pos]), "\n")
+}
 
 // buildKdeck builds this binary once per test.
 func buildKdeck(t *testing.T) string {
@@ -91,6 +113,9 @@ batch_lines = 500
 		return cmd
 	}
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
+	store := connect.NewKafkaOffsetStore("", kgo.SeedBrokers(c.Addrs()...))
+	defer store.Close()
+	resume := map[string]map[int]bool{"a": {}, "b": {}}
 	const kills = 6
 	for i := range kills {
 		cmd := start()
@@ -113,6 +138,24 @@ batch_lines = 500
 			t.Fatal(err)
 		}
 		_ = cmd.Wait()
+		// Where the next run resumes: the saved offsets, as line numbers.
+		offs, err := store.Load(context.Background(), "tail")
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved := map[string]bool{}
+		for _, o := range offs {
+			p, _ := o.Partition["path"].(string)
+			pos, _ := o.Offset["position"].(float64)
+			f := strings.TrimSuffix(filepath.Base(p), ".log")
+			resume[f][lineAt(t, p, int64(pos))] = true
+			saved[f] = true
+		}
+		for _, f := range files {
+			if !saved[f] {
+				resume[f][0] = true
+			}
+		}
 		t.Logf("kill %d done", i+1)
 	}
 	// A last run reads everything, then stops gracefully on SIGTERM.
@@ -144,16 +187,28 @@ batch_lines = 500
 	}
 	// Per file: each line is the next new one or a repeat of an earlier
 	// one (a re-read after a kill); never a gap.
+	// A run of repeats must start exactly where a run resumed: at a saved
+	// offset. So duplicates come only from the unsaved window.
 	dups := 0
 	maxSeen := map[string]int{"a": -1, "b": -1}
+	last := map[string]int{"a": -1, "b": -1}
 	for _, v := range order {
 		f, n, _ := strings.Cut(v, "-")
 		i, _ := strconv.Atoi(n)
+		prev := last[f]
+		last[f] = i
 		switch {
-		case i == maxSeen[f]+1:
+		case i == maxSeen[f]+1 && i == prev+1:
 			maxSeen[f] = i
-		case i <= maxSeen[f]:
-			dups++
+		case i <= maxSeen[f] || i == maxSeen[f]+1:
+			if i != prev+1 && !resume[f][i] {
+				t.Fatalf("file %s: a re-read starts at line %d, which is not a saved offset (saved: %v)", f, i, keys(resume[f]))
+			}
+			if i <= maxSeen[f] {
+				dups++
+			} else {
+				maxSeen[f] = i
+			}
 		default:
 			t.Fatalf("file %s: line %d arrived after line %d: lines %d-%d are missing or out of order", f, i, maxSeen[f], maxSeen[f]+1, i-1)
 		}
