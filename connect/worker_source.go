@@ -118,6 +118,9 @@ func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 	}
 	tr := newOffsetTracker()
 	var prodErr atomic.Pointer[error]
+	// Records are produced under their own context, cancelled only after
+	// the stop's flush: cancelling ctx must not fail buffered records.
+	pctx, pcancel := context.WithCancel(context.Background())
 	save := func(sctx context.Context) error {
 		offs := tr.take()
 		if len(offs) == 0 {
@@ -137,6 +140,7 @@ func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 		if ferr := rt.producer.Flush(fctx); ferr != nil {
 			j.log.Warn("flush at stop did not finish", "task", t.id, "err", ferr)
 		}
+		pcancel()
 		if serr := save(fctx); serr != nil && err == nil {
 			err = fmt.Errorf("saving source offsets: %w", serr)
 		}
@@ -177,13 +181,12 @@ func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 			return perr
 		})
 		if ctx.Err() != nil {
-			rt.produceBatch(ctx, t, tr, recs, onErr) // hand over what was read
-			return nil
+			return nil // what was read is not saved: the next run reads it again
 		}
 		if err != nil && !errors.Is(err, ErrEndOfInput) {
 			return fmt.Errorf("poll: %w", err)
 		}
-		if perr := rt.produceBatch(ctx, t, tr, recs, onErr); perr != nil {
+		if perr := rt.produceBatch(pctx, t, tr, recs, onErr); perr != nil {
 			return perr
 		}
 		if errors.Is(err, ErrEndOfInput) {
