@@ -446,3 +446,28 @@ func TestRestartFailedTaskResumes(t *testing.T) {
 		t.Fatalf("task after restart: %+v", st)
 	}
 }
+
+// TestFileSourceRestartsReplacedFile: a saved offset for another file (a
+// different inode) under the same path is not applied: the new file is
+// read from its start.
+func TestFileSourceRestartsReplacedFile(t *testing.T) {
+	c := kafkatest.New(t)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	writeLines(t, path, 0, 20)
+	store := connect.NewFileOffsetStore(filepath.Join(dir, "offsets"))
+	table := map[string]any{"name": "repl", "class": "file-source", "path": path, "topic": "repl", "offset_flush_interval": "20ms"}
+	_, stop := runJob(t, c, table, store)
+	readAll(t, c, "repl", 20)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	os.Rename(path, path+".old")
+	writeLines(t, path, 100, 130) // longer than the saved position
+	_, stop2 := runJob(t, c, table, store)
+	defer stop2()
+	recs := readAll(t, c, "repl", 50)
+	if string(recs[20].Value) != "line 100" {
+		t.Fatalf("after replacing the file, record 20 = %q, want %q", recs[20].Value, "line 100")
+	}
+}

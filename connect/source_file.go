@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -188,11 +189,13 @@ func (tf *tailFile) fill() (bool, error) {
 	return false, fmt.Errorf("file-source reading %s: %w", tf.path, err)
 }
 
-func inode(fi os.FileInfo) int64 {
+// inode returns the file's inode number as text (JSON numbers would lose
+// precision above 2^53), or "" when unknown.
+func inode(fi os.FileInfo) string {
 	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
-		return int64(st.Ino)
+		return strconv.FormatUint(uint64(st.Ino), 10)
 	}
-	return 0
+	return ""
 }
 
 func toInt64(v any) (int64, bool) {
@@ -285,8 +288,8 @@ func (t *fileSourceTask) open(path string, resume bool) (*tailFile, error) {
 	if resume {
 		if off := t.tc.Offset(tf.part); off != nil {
 			pos, _ := toInt64(off["position"])
-			ino, hasIno := toInt64(off["inode"])
-			if pos > 0 && pos <= fi.Size() && (!hasIno || ino == inode(fi) || ino == 0) {
+			ino, _ := off["inode"].(string)
+			if pos > 0 && pos <= fi.Size() && (ino == "" || ino == inode(fi)) {
 				if _, err := f.Seek(pos, io.SeekStart); err != nil {
 					f.Close()
 					return nil, err

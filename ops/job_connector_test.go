@@ -196,3 +196,22 @@ func TestEmbeddedDemoDatagenConnector(t *testing.T) {
 		return err == nil && len(offs) == 1
 	})
 }
+
+// FuzzValidateConnectors feeds connector tables to the validators: they
+// must report problems, never panic.
+func FuzzValidateConnectors(f *testing.F) {
+	for _, s := range []string{
+		"[[connectors]]\nname = \"a\"\nclass = \"file-source\"\npath = \"/x\"\ntopic = \"t\"\n",
+		"[[connectors]]\nname = \"g\"\nclass = \"datagen\"\ntopic = \"t\"\nshape = { id = \"int:5:1\" }\ntransforms = [{ type = \"filter\", expr = \"value.x > \" }]\n",
+		"[[connectors]]\nclass = 5\ntasks_max = -1\nrate = \"fast\"\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		cfg, err := config.Parse("fuzz.toml", []byte(text))
+		if err != nil {
+			return
+		}
+		_ = ops.ValidateConnectors(cfg, nil)
+	})
+}
