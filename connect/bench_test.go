@@ -81,7 +81,8 @@ func BenchmarkDatagen(b *testing.B) {
 				topic := fmt.Sprintf("gen-%d", i)
 				c.CreateTopic(b, topic, 6)
 				d := runToCount(b, c, map[string]any{"name": "bench", "class": "datagen", "topic": topic, "count": int64(n),
-					"value_size": int64(100), "tasks_max": tasks, "batch": int64(5000)}, n)
+					"value_size": int64(100), "tasks_max": tasks, "batch": int64(5000),
+					"shape": map[string]any{"id": "seq", "customer": "key", "amount": "float:1:200", "currency": "choice:EUR,USD"}}, n)
 				total += d
 				if fastest == 0 || d < fastest {
 					fastest = d
