@@ -9,8 +9,8 @@ import (
 type fakeTC struct{ off map[string]any }
 
 func (f fakeTC) Offset(map[string]any) map[string]any { return f.off }
-func (fakeTC) TaskID() int                             { return 0 }
-func (fakeTC) Name() string                            { return "t" }
+func (fakeTC) TaskID() int                            { return 0 }
+func (fakeTC) Name() string                           { return "t" }
 
 func datagenTasks(t *testing.T, table map[string]any) []SourceTask {
 	t.Helper()
