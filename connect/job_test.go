@@ -471,3 +471,21 @@ func TestFileSourceRestartsReplacedFile(t *testing.T) {
 		t.Fatalf("after replacing the file, record 20 = %q, want %q", recs[20].Value, "line 100")
 	}
 }
+
+// TestFileSourceVanishedFileFails: a single file that disappears and is not
+// re-created within vanish_timeout fails the task with that reason, after
+// every line it had was produced.
+func TestFileSourceVanishedFileFails(t *testing.T) {
+	c := kafkatest.New(t)
+	path := filepath.Join(t.TempDir(), "gone.log")
+	writeLines(t, path, 0, 5)
+	j, stop := runJob(t, c, map[string]any{"name": "gone", "class": "file-source", "path": path, "topic": "gone",
+		"vanish_timeout": "100ms", "poll_interval": "20ms"}, connect.NewFileOffsetStore(t.TempDir()))
+	defer stop()
+	readAll(t, c, "gone", 5)
+	os.Remove(path)
+	waitFor(t, "the task to fail", func() bool {
+		st := j.Status()
+		return st.Tasks[0].State == connect.StateFailed && strings.Contains(st.Tasks[0].Trace, "vanished and was not re-created within 100ms")
+	})
+}
