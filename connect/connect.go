@@ -151,5 +151,7 @@ type RecordError struct {
 	Err   error
 }
 
+// Error implements error.
 func (e *RecordError) Error() string { return fmt.Sprintf("record %d: %v", e.Index, e.Err) }
+// Unwrap returns the record's error.
 func (e *RecordError) Unwrap() error { return e.Err }

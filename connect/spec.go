@@ -102,6 +102,7 @@ type ConfigError struct {
 	Fields  []FieldError
 }
 
+// Error lists every problem in one sentence.
 func (e *ConfigError) Error() string {
 	parts := make([]string, len(e.Fields))
 	for i, f := range e.Fields {
