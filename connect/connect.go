@@ -153,5 +153,6 @@ type RecordError struct {
 
 // Error implements error.
 func (e *RecordError) Error() string { return fmt.Sprintf("record %d: %v", e.Index, e.Err) }
+
 // Unwrap returns the record's error.
 func (e *RecordError) Unwrap() error { return e.Err }
