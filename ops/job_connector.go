@@ -11,6 +11,7 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/kdeck/kdeck/config"
@@ -30,7 +31,12 @@ func WithConnectRegistry(r *connect.Registry) Opt {
 // channel, feeding DemoOrdersTopic.
 const DemoConnectorName = "demo-orders"
 
+// registryMu guards the lazy default of localCfg.registry.
+var registryMu sync.Mutex
+
 func (l *Local) registry() *connect.Registry {
+	registryMu.Lock()
+	defer registryMu.Unlock()
 	if l.lc.registry == nil {
 		l.lc.registry = connect.Builtins()
 	}
