@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/connect"
 )
 
 // Opt configures a Local.
@@ -31,6 +32,12 @@ type localCfg struct {
 	embedded  *Embedded
 	now       func() time.Time
 	noSampler bool
+
+	lagSampling bool
+	lagInterval time.Duration
+
+	// registry builds connectors; default connect.Builtins().
+	registry *connect.Registry
 }
 
 // WithLogger sets the logger; default discards.
@@ -69,6 +76,14 @@ type Local struct {
 
 	auditOnce sync.Once
 	auditLog  *auditLog
+
+	lagOnce     sync.Once
+	lag         *lagWindows
+	samplerStop context.CancelFunc
+	samplerDone chan struct{}
+
+	supOnce    sync.Once
+	supervisor *supervisor // jobs; see jobs.go
 }
 
 var _ Service = (*Local)(nil)
@@ -119,6 +134,7 @@ func NewLocal(cfg *config.Config, opts ...Opt) (*Local, error) {
 		def = l.names()[0]
 	}
 	l.def = def
+	l.startSampling()
 	return l, nil
 }
 
@@ -204,6 +220,8 @@ func (l *Local) ClientFor(name string) ([]kgo.Opt, *config.Cluster, error) {
 // Close implements Service.
 func (l *Local) Close() error {
 	l.closeOnce.Do(func() {
+		l.closeJobs()
+		l.stopSampling()
 		l.mu.Lock()
 		for _, c := range l.clients {
 			c.kgo.Close()
