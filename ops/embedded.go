@@ -62,6 +62,10 @@ type Embedded struct {
 	// connector takes over (see addDemoJobs).
 	demoRate     int
 	stopProducer context.CancelFunc
+
+	// dr is the demo's second embedded cluster, the target of the demo
+	// mirror flow (DemoMirrorName); nil without the demo.
+	dr *kfake.Cluster
 }
 
 // ErrPortInUse reports that the embedded cluster's port is taken.
@@ -107,6 +111,10 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	dctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	if o.Demo {
+		if err := e.startDR(o.DataDir); err != nil {
+			c.Close()
+			return nil, err
+		}
 		rate := o.DemoRate
 		if rate <= 0 {
 			rate = 50
@@ -133,6 +141,9 @@ func (e *Embedded) Close() {
 		e.cancel()
 		e.wg.Wait()
 		e.cluster.Close()
+		if e.dr != nil {
+			e.dr.Close()
+		}
 	})
 }
 

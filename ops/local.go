@@ -115,6 +115,9 @@ func NewLocal(cfg *config.Config, opts ...Opt) (*Local, error) {
 		e := &config.Cluster{Name: config.DefaultClusterName, Brokers: []string{lc.embedded.Addr()}}
 		l.clusters[e.Name] = e
 		def = e.Name
+		if dr := lc.embedded.DRAddr(); dr != "" {
+			l.clusters[DemoDRCluster] = &config.Cluster{Name: DemoDRCluster, Brokers: []string{dr}}
+		}
 	}
 	if lc.adHoc != nil {
 		l.clusters[lc.adHoc.Name] = lc.adHoc

@@ -1,0 +1,186 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kdeck/kdeck/ops"
+)
+
+func init() {
+	extraCommands = append(extraCommands, newMirrorCmd)
+	jobValidators = append(jobValidators, ops.ValidateMirrors)
+}
+
+func newMirrorCmd(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "mirror",
+		Short: "List, inspect and control mirror flows; fail consumer groups over",
+		Long: `Mirror flows are [[mirrors]] tables in the configuration (MirrorMaker 2's job),
+run by 'kdeck run' (or the TUI). 'list', 'status' and 'failover' work from any
+shell; 'start', 'pause', 'resume', 'stop' and 'restart' need a running worker.`,
+		Args: cobra.NoArgs,
+	}
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List mirror flows with state, throughput, lag and replication latency",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			jobs, err := svc.Jobs(cmd.Context())
+			if err != nil {
+				return err
+			}
+			out := []ops.JobStatus{}
+			for _, j := range jobs {
+				if j.Kind == ops.KindMirror {
+					out = append(out, j)
+				}
+			}
+			return a.emit(out, func(w io.Writer) {
+				if len(out) == 0 {
+					fmt.Fprintln(w, "no mirror flows are configured: add a [[mirrors]] table with name, source and target")
+					return
+				}
+				t := newTable("NAME", "STATE", "PARTITIONS", "RECORDS/S", "BYTES/S", "RECORDS", "LAG", "LATENCY", "LAST ERROR").Right(2, 3, 4, 5, 6, 7).Flex(8)
+				for _, j := range out {
+					t.Row(j.Name, string(j.State), len(j.Tasks), rate(j.Metrics.RecordsOutPerSec), rate(j.Metrics.BytesOutPerSec),
+						j.Metrics.RecordsOut, j.Metrics.Lag, latency(j.Metrics.LatencyMillis), j.LastError)
+				}
+				t.Write(w)
+				if unhosted(out) {
+					fmt.Fprintln(w, "(UNASSIGNED: not hosted by this process; 'kdeck run' runs them)")
+				}
+			})
+		},
+	}
+	status := &cobra.Command{
+		Use:               "status NAME",
+		Short:             "Show a flow's state, per-partition lag, latency and last error",
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: a.completeMirrors,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, err := a.service(cmd.Context())
+			if err != nil {
+				return err
+			}
+			j, err := svc.Job(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if j.Kind != ops.KindMirror {
+				return usagef("%q is a %s, not a mirror flow: use 'kdeck connect status %s'", args[0], j.Kind, args[0])
+			}
+			return a.emit(j, func(w io.Writer) { printMirror(w, j) })
+		},
+	}
+	cmd.AddCommand(list, status, newMirrorFailoverCmd(a))
+	for _, v := range []struct {
+		action ops.JobAction
+		short  string
+	}{
+		{ops.ActionStart, "Start a stopped or failed flow (it resumes from its last committed progress)"},
+		{ops.ActionPause, "Pause a flow: it stops fetching; records already sent are still committed"},
+		{ops.ActionResume, "Resume a paused flow"},
+		{ops.ActionStop, "Stop a flow gracefully (flush, commit progress)"},
+		{ops.ActionRestart, "Restart a flow (stop gracefully, then start)"},
+	} {
+		cmd.AddCommand(&cobra.Command{
+			Use:               string(v.action) + " NAME",
+			Short:             v.short,
+			Long:              v.short + "." + needsWorker,
+			Args:              cobra.ExactArgs(1),
+			ValidArgsFunction: a.completeMirrors,
+			RunE: func(cmd *cobra.Command, args []string) error {
+				return a.jobVerb(cmd, args[0], v.action, ops.JobActionOptions{})
+			},
+		})
+	}
+	return cmd
+}
+
+func newMirrorFailoverCmd(a *app) *cobra.Command {
+	var flow string
+	var run runFlags
+	cmd := &cobra.Command{
+		Use:   "failover GROUP --flow NAME",
+		Short: "Move a consumer group to the flow's target at its translated offsets (plan; --execute applies)",
+		Long: `Shows the plan that moves GROUP, in the flow's target cluster, to the offsets
+translated from its committed offsets in the source: the flow's latest
+checkpoints, read from the target (the source may be down). The translation
+never points past a record the group has not consumed; it re-reads fewer than
+offset_lag_max records per partition. With --execute the plan is applied as
+an offset reset: refused while the group has members in the target, audited,
+and undoable with 'kdeck offsets undo'.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if flow == "" {
+				return usagef("--flow is required: name the mirror flow whose checkpoints translate %q", args[0])
+			}
+			return a.runPlan(cmd, args, run, func(ctx context.Context, svc ops.Service) (*ops.Plan, error) {
+				fp, ok := svc.(ops.MirrorFailoverPlanner)
+				if !ok {
+					return nil, fmt.Errorf("this service cannot plan a mirror failover: %w", ops.ErrNotImplemented)
+				}
+				return fp.PlanMirrorFailover(ctx, flow, args[0])
+			})
+		},
+	}
+	cmd.Flags().StringVar(&flow, "flow", "", "the mirror flow (required)")
+	run.add(cmd.Flags(), true)
+	_ = cmd.RegisterFlagCompletionFunc("flow", a.completeMirrors)
+	return cmd
+}
+
+func (a *app) completeMirrors(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	cfg, err := a.loadConfig()
+	if err != nil || (len(args) > 0 && cmd.Name() != "failover") {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	var names []string
+	for _, j := range cfg.Mirrors {
+		names = append(names, j.Name())
+	}
+	return names, cobra.ShellCompDirectiveNoFileComp
+}
+
+func latency(ms float64) string {
+	if ms <= 0 {
+		return "-"
+	}
+	return strconv.FormatFloat(ms, 'f', 0, 64) + "ms"
+}
+
+// printMirror prints a flow's status and its partitions.
+func printMirror(w io.Writer, j ops.JobStatus) {
+	fmt.Fprintf(w, "%s (mirror): %s\n", j.Name, j.State)
+	if j.State == ops.StateUnassigned {
+		fmt.Fprintln(w, "not hosted by this process: 'kdeck run' (or the TUI) runs it")
+	}
+	m := j.Metrics
+	fmt.Fprintf(w, "records %d (%s/s, %s bytes/s), lag %d, replication latency %s\n", m.RecordsOut, rate(m.RecordsOutPerSec), rate(m.BytesOutPerSec), m.Lag, latency(m.LatencyMillis))
+	if j.LastError != "" {
+		at := ""
+		if j.LastErrorAt != nil {
+			at = " at " + j.LastErrorAt.UTC().Format("2006-01-02T15:04:05Z")
+		}
+		fmt.Fprintf(w, "last error%s: %s\n", at, j.LastError)
+	}
+	if len(j.Tasks) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	t := newTable("TOPIC", "PARTITION", "REMOTE TOPIC", "POSITION", "COMMITTED", "END", "LAG").Right(1, 3, 4, 5, 6)
+	for _, ts := range j.Tasks {
+		d := ts.Detail
+		t.Row(d["topic"], d["partition"], d["remote_topic"], d["position"], d["committed"], d["end"], d["lag"])
+	}
+	t.Write(w)
+}
