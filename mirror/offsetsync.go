@@ -124,6 +124,15 @@ func (r *run) checkpoint(ctx context.Context) error {
 		return nil
 	}
 	sort.Strings(groups)
+	// A sync for each partition's last acknowledged record: a caught-up
+	// group translates exactly.
+	for _, ps := range r.f.allPartitions() {
+		ps.mu.Lock()
+		if ps.lastSrc >= 0 && ps.lastSrc != ps.lastSyncSrc {
+			ps.addSync(offsetSync{Source: ps.lastSrc, Target: ps.lastTgt})
+		}
+		ps.mu.Unlock()
+	}
 	fetched := r.sadm.FetchManyOffsets(ctx, groups...)
 	now := time.Now().UnixMilli()
 	byGroup := map[string]kadm.Offsets{}
