@@ -151,7 +151,7 @@ type Config struct {
 	// same id fences the previous instance.
 	TransactionalID string
 	// ShutdownTimeout bounds the final flush and commit on a graceful stop;
-	// default 30s.
+	// default 5s (within the supervisor's stop timeout).
 	ShutdownTimeout time.Duration
 	// Producer and Consumer are the client tuning knobs.
 	Producer ProducerConfig
@@ -418,7 +418,7 @@ func (c Config) withDefaults() Config {
 	def(&c.CheckpointInterval, 10*time.Second)
 	def(&c.HeartbeatInterval, time.Second)
 	def(&c.CommitInterval, time.Second)
-	def(&c.ShutdownTimeout, 30*time.Second)
+	def(&c.ShutdownTimeout, 5*time.Second)
 	if c.OffsetLagMax == 0 {
 		c.OffsetLagMax = 100
 	}
