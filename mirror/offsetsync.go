@@ -321,3 +321,67 @@ func Translate(ctx context.Context, cfg Config, target []kgo.Opt, group string) 
 	}
 	return tr, nil
 }
+
+// syncsReloaded caps how many records of the offset-syncs topic a starting
+// flow reads back (its tail).
+const syncsReloaded = 100_000
+
+// loadSyncs reads the tail of the offset-syncs topic back into the
+// partitions' in-memory syncs, so that groups behind the restart point stay
+// translatable. A sync from an earlier run stays valid: every record after
+// its source offset was, and after a restart is again, mirrored after its
+// target offset.
+func (r *run) loadSyncs(ctx context.Context) error {
+	topic := r.cfg.offsetSyncsTopic()
+	ends, err := r.tadm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		return err
+	}
+	end := int64(0)
+	if o, ok := ends.Lookup(topic, 0); ok && o.Err == nil {
+		end = o.Offset
+	}
+	if end == 0 {
+		return nil
+	}
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, r.f.target...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().At(max(0, end-syncsReloaded))}}))...)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		for _, fe := range fs.Errors() {
+			return fe.Err
+		}
+		done := false
+		fs.EachRecord(func(rec *kgo.Record) {
+			if rec.Offset+1 >= end {
+				done = true
+			}
+			t, p, ok := strings.Cut(string(rec.Key), "\x00")
+			pn, err := strconv.Atoi(p)
+			var s offsetSync
+			if !ok || err != nil || json.Unmarshal(rec.Value, &s) != nil {
+				return
+			}
+			ps := r.f.partition(t, int32(pn))
+			if ps == nil {
+				return
+			}
+			ps.mu.Lock()
+			ps.syncs = append(ps.syncs, s)
+			if len(ps.syncs) > maxSyncs {
+				ps.syncs = append(ps.syncs[:0], ps.syncs[len(ps.syncs)-maxSyncs/2:]...)
+			}
+			ps.mu.Unlock()
+		})
+		if done {
+			return nil
+		}
+	}
+}

@@ -206,7 +206,13 @@ func (r *run) setup(ctx context.Context) error {
 		}
 		r.progress = p
 	}
-	return r.discover(actx, true)
+	if err := r.discover(actx, true); err != nil {
+		return err
+	}
+	if err := r.loadSyncs(actx); err != nil {
+		r.f.noteError(fmt.Errorf("read offset syncs back from %s: %w", c.Target, err))
+	}
+	return nil
 }
 
 // loop is the at-least-once loop: fetch, forward, let promises advance the

@@ -193,3 +193,33 @@ func TestActiveStandby(t *testing.T) {
 		t.Fatal("Translate of a group without checkpoints succeeded")
 	}
 }
+
+// TestTranslationAfterRestart: a restarted flow reads its offset syncs back,
+// so a group behind the restart point is still translated.
+func TestTranslationAfterRestart(t *testing.T) {
+	a := kafkatest.New(t, kafkatest.Name("a"))
+	b := kafkatest.New(t, kafkatest.Name("b"))
+	a.CreateTopic(t, "t", 1)
+	produceSeq(t, a, "t", 1, 0, 300)
+	cfg := fast("ab", "a", "b")
+	cfg.OffsetLagMax = 50
+	m := start(t, cfg, a, b)
+	kafkatest.WaitFor(t, 10*time.Second, "caught up", func() bool { return caughtUp(m.f) })
+	if err := m.stop(); err != nil {
+		t.Fatal(err)
+	}
+	a.Commit(t, "late", map[string]map[int32]int64{"t": {0: 120}})
+	m = start(t, cfg, a, b)
+	kafkatest.WaitFor(t, 10*time.Second, "a checkpoint for late", func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		tr, err := Translate(ctx, m.f.Config(), opts(b), "late")
+		if err != nil || len(tr.Offsets) != 1 {
+			return false
+		}
+		if o := tr.Offsets[0].TargetOffset; o > 120 || o <= 120-cfg.OffsetLagMax {
+			t.Fatalf("translated 120 to %d", o)
+		}
+		return true
+	})
+}
