@@ -35,6 +35,8 @@ type run struct {
 	dcancels     []deliveryCancel
 	outs         []*kgo.Record            // reused by the loop
 	prom         func(*kgo.Record, error) // r.promise, bound once
+	identity     bool                     // NamingIdentity
+	origin       []byte                   // OriginHeader value of records first written to the source
 	txnErr       atomic.Pointer[error]
 }
 
@@ -117,6 +119,7 @@ func (f *Flow) run(ctx context.Context) error {
 	}
 	r := &run{f: f, cfg: f.cfg, src: src, tgt: tgt, aux: aux, sadm: kadm.NewClient(src), tadm: kadm.NewClient(aux)}
 	r.prom = r.promise
+	r.identity, r.origin = f.cfg.Naming == NamingIdentity, []byte(f.cfg.Source)
 	defer src.Close()
 	defer aux.Close()
 	defer tgt.Close() // closed first (LIFO): fails what is still buffered, after a failure
@@ -232,11 +235,14 @@ func (r *run) loop(ctx, pctx context.Context) {
 			}
 			pc := &partCtx{Context: dctx, ps: ps}
 			outs := r.outs[:0]
+			// One allocation for the poll's records of this partition; it
+			// is freed once their promises ran.
+			slab := make([]kgo.Record, len(fp.Records))
 			ps.mu.Lock()
 			r.setEnd(ps, fp)
-			for _, rec := range fp.Records {
-				out, ok := r.translate(ps, rec)
-				if !ok {
+			for i, rec := range fp.Records {
+				out := &slab[i]
+				if !r.translate(ps, rec, out) {
 					ps.skipLocked(rec.Offset)
 					continue
 				}
@@ -339,11 +345,11 @@ func (r *run) fetchErrors(fs kgo.Fetches) {
 	})
 }
 
-// translate builds the target record of rec, or reports it is skipped
-// (identity cycle prevention).
-func (r *run) translate(ps *partition, rec *kgo.Record) (*kgo.Record, bool) {
+// translate fills out with the target record of rec, or reports it is
+// skipped (identity cycle prevention).
+func (r *run) translate(ps *partition, rec, out *kgo.Record) bool {
 	hdrs := rec.Headers
-	if r.cfg.Naming == NamingIdentity {
+	if r.identity {
 		origin := ""
 		for _, h := range rec.Headers {
 			if h.Key == OriginHeader {
@@ -352,14 +358,15 @@ func (r *run) translate(ps *partition, rec *kgo.Record) (*kgo.Record, bool) {
 		}
 		if origin == r.cfg.Target {
 			r.f.skipped.Add(1)
-			return nil, false
+			return false
 		}
 		if origin == "" {
-			hdrs = append(rec.Headers[:len(rec.Headers):len(rec.Headers)], kgo.RecordHeader{Key: OriginHeader, Value: []byte(r.cfg.Source)})
+			hdrs = append(rec.Headers[:len(rec.Headers):len(rec.Headers)], kgo.RecordHeader{Key: OriginHeader, Value: r.origin})
 		}
 	}
-	return &kgo.Record{Topic: ps.remote, Partition: rec.Partition, Key: rec.Key, Value: rec.Value,
-		Headers: hdrs, Timestamp: rec.Timestamp}, true
+	*out = kgo.Record{Topic: ps.remote, Partition: rec.Partition, Key: rec.Key, Value: rec.Value,
+		Headers: hdrs, Timestamp: rec.Timestamp}
+	return true
 }
 
 func (r *run) isHeartbeat(rec *kgo.Record) bool {

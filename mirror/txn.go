@@ -37,10 +37,11 @@ func (r *run) loopTxn(ctx, pctx context.Context) {
 			ps.mu.Lock()
 			r.setEnd(ps, fp)
 			ps.mu.Unlock()
-			for _, rec := range fp.Records {
+			slab := make([]kgo.Record, len(fp.Records))
+			for i, rec := range fp.Records {
 				progress[ps] = rec.Offset + 1
-				out, ok := r.translate(ps, rec)
-				if !ok {
+				out := &slab[i]
+				if !r.translate(ps, rec, out) {
 					continue
 				}
 				r.produceSince.Store(time.Now().UnixNano())
