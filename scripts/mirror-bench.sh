@@ -2,7 +2,8 @@
 # Mirror benchmark: 2,000,000 records of 100 bytes over 8 partitions between
 # two embedded clusters, mirrored by a kdeck flow, by a plain franz-go
 # consume-then-produce loop and by `kcat -C | kcat -P`, interleaved over
-# MIRROR_BENCH_ROUNDS rounds (default 3); medians are reported.
+# MIRROR_BENCH_ROUNDS rounds (default 5); medians, best rounds and the
+# median of the per-round ratios are reported.
 #
 #   scripts/mirror-bench.sh                    # full run
 #   MIRROR_BENCH_RECORDS=200000 scripts/mirror-bench.sh
