@@ -1,0 +1,166 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cockroachdb/pebble/v2"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// restoreTarget is one store partition to bring up to date from its
+// changelog, starting at offset from.
+type restoreTarget struct {
+	st    *store
+	topic string
+	from  int64
+}
+
+// restoreBatchBytes bounds the memory of a restore: records are written to
+// Pebble in batches of about this size, without sync.
+const restoreBatchBytes = 8 << 20
+
+// restore reads every target's changelog partition from its start offset to
+// the end offset found when the restore began (the last stable offset under
+// exactly once), writing large unsynced Pebble batches. Memory stays bounded
+// by the fetch size and one batch per store, whatever the changelog's size.
+// Progress is visible through Status (restored / total records per store).
+func (j *Job) restore(ctx context.Context, targets []restoreTarget) error {
+	if len(targets) == 0 {
+		return nil
+	}
+	start := time.Now()
+	opts := append(append([]kgo.Opt(nil), j.clientOpts...), kgo.FetchMaxBytes(16<<20), kgo.FetchMaxPartitionBytes(8<<20))
+	if j.cfg.guarantee == ExactlyOnce {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return fmt.Errorf("restore: client: %w", err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	topics := map[string]bool{}
+	for _, t := range targets {
+		topics[t.topic] = true
+	}
+	names := make([]string, 0, len(topics))
+	for t := range topics {
+		names = append(names, t)
+	}
+	lctx, cancel := context.WithTimeout(ctx, netTimeout)
+	var ends kadm.ListedOffsets
+	if j.cfg.guarantee == ExactlyOnce {
+		ends, err = adm.ListCommittedOffsets(lctx, names...)
+	} else {
+		ends, err = adm.ListEndOffsets(lctx, names...)
+	}
+	cancel()
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("restore: list changelog end offsets: %w", err)
+	}
+	type state struct {
+		t     restoreTarget
+		end   int64
+		batch *pebble.Batch
+	}
+	active := map[string]map[int32]*state{}
+	consume := map[string]map[int32]kgo.Offset{}
+	left := 0
+	for _, t := range targets {
+		lo, _ := ends.Lookup(t.topic, t.st.partition)
+		end := lo.Offset
+		from := t.from
+		if from > end { // the changelog was deleted or truncated: rebuild from scratch
+			j.log.Warn("checkpoint is beyond the changelog's end; rebuilding the store", "store", t.st.def.name, "partition", t.st.partition)
+			return fmt.Errorf("restore %s/%d: checkpoint %d is beyond the changelog end %d: wipe the local state (kdeck streams reset)", t.st.def.name, t.st.partition, from, end)
+		}
+		t.st.restoreTotal.Store(end - from)
+		t.st.restored.Store(0)
+		if from >= end {
+			continue
+		}
+		t.st.restoring.Store(true)
+		if active[t.topic] == nil {
+			active[t.topic] = map[int32]*state{}
+			consume[t.topic] = map[int32]kgo.Offset{}
+		}
+		active[t.topic][t.st.partition] = &state{t: t, end: end, batch: t.st.db.NewBatch()}
+		consume[t.topic][t.st.partition] = kgo.NewOffset().At(from)
+		left++
+	}
+	if left == 0 {
+		return nil
+	}
+	cl.AddConsumePartitions(consume)
+	var total int64
+	for left > 0 {
+		pctx, cancel := context.WithTimeout(ctx, netTimeout)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		var ferr error
+		fs.EachError(func(t string, p int32, err error) {
+			if !errors.Is(err, context.DeadlineExceeded) {
+				ferr = fmt.Errorf("restore %s/%d: %w", t, p, err)
+			}
+		})
+		if ferr != nil {
+			return ferr
+		}
+		var werr error
+		fs.EachPartition(func(fp kgo.FetchTopicPartition) {
+			s := active[fp.Topic][fp.Partition]
+			if s == nil || werr != nil {
+				return
+			}
+			for _, r := range fp.Records {
+				if r.Offset >= s.end {
+					break
+				}
+				if !r.Attrs.IsControl() {
+					if r.Value == nil {
+						werr = s.batch.Delete(r.Key, nil)
+					} else {
+						werr = s.batch.Set(r.Key, r.Value, nil)
+					}
+					if werr != nil {
+						return
+					}
+				}
+				total++
+				if s.batch.Len() >= restoreBatchBytes {
+					if werr = s.batch.Commit(pebble.NoSync); werr != nil {
+						return
+					}
+					s.batch = s.t.st.db.NewBatch()
+				}
+			}
+			last := fp.Records[len(fp.Records)-1].Offset
+			s.t.st.restored.Store(min(last+1, s.end) - s.t.from)
+			if last+1 >= s.end {
+				if werr = s.batch.Commit(pebble.NoSync); werr != nil {
+					return
+				}
+				s.t.st.restoring.Store(false)
+				s.t.st.nextChangelog.Store(s.end)
+				delete(active[fp.Topic], fp.Partition)
+				cl.RemoveConsumePartitions(map[string][]int32{fp.Topic: {fp.Partition}})
+				left--
+			}
+		})
+		if werr != nil {
+			return fmt.Errorf("restore: write store: %w", werr)
+		}
+	}
+	j.log.Info("restored stores", "records", total, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
