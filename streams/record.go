@@ -2,8 +2,8 @@ package streams
 
 import (
 	"encoding/binary"
-	"slices"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"

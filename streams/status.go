@@ -11,14 +11,14 @@ type Status struct {
 	// State is STARTING, RESTORING, RUNNING, PAUSED, STOPPED or FAILED.
 	State string `json:"state"`
 	// Error is the error that failed the job.
-	Error            string       `json:"error,omitempty"`
-	Guarantee        Guarantee    `json:"guarantee"`
-	Tasks            []TaskStatus `json:"tasks"`
+	Error            string        `json:"error,omitempty"`
+	Guarantee        Guarantee     `json:"guarantee"`
+	Tasks            []TaskStatus  `json:"tasks"`
 	Tables           []TableStatus `json:"tables,omitempty"`
-	RecordsIn        int64        `json:"records_in"`
-	RecordsOut       int64        `json:"records_out"`
-	RecordsInPerSec  float64      `json:"records_in_per_sec"`
-	RecordsOutPerSec float64      `json:"records_out_per_sec"`
+	RecordsIn        int64         `json:"records_in"`
+	RecordsOut       int64         `json:"records_out"`
+	RecordsInPerSec  float64       `json:"records_in_per_sec"`
+	RecordsOutPerSec float64       `json:"records_out_per_sec"`
 	// Lag is the records behind the log end offsets of the inputs, summed
 	// over tasks, as of the last fetch.
 	Lag int64 `json:"lag"`
