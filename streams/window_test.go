@@ -15,7 +15,9 @@ import (
 
 var t0 = time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 
-func at(m, s int) time.Time { return t0.Add(time.Duration(m)*time.Minute + time.Duration(s)*time.Second) }
+func at(m, s int) time.Time {
+	return t0.Add(time.Duration(m)*time.Minute + time.Duration(s)*time.Second)
+}
 
 func TestWindowStarts(t *testing.T) {
 	for _, tc := range []struct {
