@@ -25,13 +25,22 @@ func (s *Stream) GroupByKey() *Grouped { return &Grouped{top: s.top, n: s.n} }
 // lives in exactly one instance (multi-phase processing). The repartition
 // topic has the input topics' partition count.
 func (s *Stream) GroupBy(name string, fn func(Record) ([]byte, error)) *Grouped {
+	r := s.Repartition(name, fn)
+	return &Grouped{top: r.top, n: r.n}
+}
+
+// Repartition re-keys the stream with fn and moves every record to the
+// partition of its new key through the topic APP-NAME-repartition (the
+// input topics' partition count). The record's event time travels as its
+// timestamp.
+func (s *Stream) Repartition(name string, fn func(Record) ([]byte, error)) *Stream {
 	t := s.top
 	topic := t.appID + "-" + name + "-repartition"
-	sink := t.step(s.n, name, "group-by")
+	sink := t.step(s.n, name, "repartition")
 	sink.proc = func(tk *task, r Record) error {
 		k, err := fn(r)
 		if err != nil {
-			return fmt.Errorf("group-by %s: %w", name, err)
+			return fmt.Errorf("repartition %s: %w", name, err)
 		}
 		r.Key = k
 		tk.produce(topic, -1, r)
@@ -41,7 +50,7 @@ func (s *Stream) GroupBy(name string, fn func(Record) ([]byte, error)) *Grouped 
 	src.proc = func(tk *task, r Record) error { return src.forward(tk, r) }
 	t.repartitions = append(t.repartitions, topic)
 	t.sources[topic] = append(t.sources[topic], src)
-	return &Grouped{top: t, n: src}
+	return &Stream{top: t, n: src}
 }
 
 // Aggregator folds the records of a key into an aggregate value. Count,

@@ -27,6 +27,9 @@ type Record struct {
 
 	// Window is set on records emitted by windowed aggregates and joins.
 	Window *Window
+
+	// joined carries a declarative job's joined row to later expressions.
+	joined any
 }
 
 // Window is a time window: Start inclusive, End exclusive, both in UTC.
