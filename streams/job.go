@@ -248,7 +248,7 @@ func (j *Job) Run(ctx context.Context) (err error) {
 			j.state.Store(StateStopped)
 		}
 	}()
-	j.cache = pebble.NewCache(j.cfg.cacheBytes)
+	j.cache = pebbleCache(j.cfg.cacheBytes)
 	defer j.cache.Unref()
 
 	if err := j.prepareTopics(ctx); err != nil {

@@ -21,7 +21,7 @@ type restoreTarget struct {
 
 // restoreBatchBytes bounds the memory of a restore: records are written to
 // Pebble in batches of about this size, without sync.
-const restoreBatchBytes = 8 << 20
+const restoreBatchBytes = 4 << 20
 
 // restore reads every target's changelog partition from its start offset to
 // the end offset found when the restore began (the last stable offset under

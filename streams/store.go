@@ -98,7 +98,7 @@ func openStore(def *storeDef, partition int32, dir string, cache *pebble.Cache) 
 	if err := os.Remove(s.checkpointPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return nil, 0, fmt.Errorf("store %s partition %d: remove checkpoint: %w", def.name, partition, err)
 	}
-	db, err := pebble.Open(filepath.Join(dir, "db"), &pebble.Options{Cache: cache, MemTableSize: 16 << 20, Logger: quietLogger{}})
+	db, err := pebble.Open(filepath.Join(dir, "db"), storeOptions(cache))
 	if err != nil {
 		return nil, 0, fmt.Errorf("store %s partition %d: open: %w", def.name, partition, err)
 	}
@@ -285,4 +285,16 @@ func windowKey(startMs int64, k []byte) []byte {
 	out = append(out, prefixWindow)
 	out = encTime(out, startMs)
 	return append(out, k...)
+}
+
+func pebbleCache(n int64) *pebble.Cache { return pebble.NewCache(n) }
+
+// storeOptions are the Pebble options of a store. The write-ahead log is
+// disabled: a store is trusted only after a clean close (which flushes the
+// memtable and writes the checkpoint); after a crash it is wiped and rebuilt
+// from its changelog, the durable copy, so a WAL would only cost writes.
+func storeOptions(cache *pebble.Cache) *pebble.Options {
+	o := &pebble.Options{Cache: cache, MemTableSize: 64 << 20, DisableWAL: true, Logger: quietLogger{}}
+	o.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionFastest })
+	return o
 }

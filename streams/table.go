@@ -171,7 +171,7 @@ func (j *Job) openTable(ctx context.Context, d *tableDef) (*tableRuntime, error)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("table %s: %w", d.name, err)
 	}
-	db, err := pebble.Open(dir, &pebble.Options{Cache: j.cache, Logger: quietLogger{}})
+	db, err := pebble.Open(dir, storeOptions(j.cache))
 	if err != nil {
 		return nil, fmt.Errorf("table %s: open store: %w", d.name, err)
 	}

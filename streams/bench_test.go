@@ -1,0 +1,153 @@
+package streams
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kdeck/kdeck/testing/kafkatest"
+)
+
+// benchRecords is the records per benchmark run: KDECK_BENCH_RECORDS or
+// 1,000,000.
+func benchRecords() int {
+	if n, err := strconv.Atoi(os.Getenv("KDECK_BENCH_RECORDS")); err == nil && n > 0 {
+		return n
+	}
+	return 1_000_000
+}
+
+// fill produces n records of 100-byte values to topic partition 0, with
+// keys from keys distinct values and timestamps advancing 1ms per record.
+func fill(b *testing.B, c *kafkatest.Cluster, topic string, n, keys int) {
+	b.Helper()
+	cl := c.Client(b, kgo.ProducerLinger(0), kgo.MaxBufferedRecords(100_000), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	val := make([]byte, 100)
+	for i := range val {
+		val[i] = 'a' + byte(i%26)
+	}
+	start := time.UnixMilli(1_700_000_000_000)
+	var perr error
+	for i := 0; i < n; i++ {
+		cl.Produce(context.Background(), &kgo.Record{Topic: topic, Key: []byte("key-" + strconv.Itoa(i%keys)), Value: val, Timestamp: start.Add(time.Duration(i) * time.Millisecond)},
+			func(_ *kgo.Record, err error) {
+				if err != nil {
+					perr = err
+				}
+			})
+	}
+	if err := cl.Flush(context.Background()); err != nil || perr != nil {
+		b.Fatal(err, perr)
+	}
+}
+
+// runUntil runs the job until it has read n input records and committed
+// them, and returns the elapsed time.
+func runUntil(b *testing.B, c *kafkatest.Cluster, top *Topology, n int, opts ...Opt) time.Duration {
+	b.Helper()
+	j, err := New(top, []kgo.Opt{kgo.SeedBrokers(c.Addrs()...)}, opts...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- j.Run(ctx) }()
+	for j.recordsIn.Load() < int64(n) {
+		select {
+		case err := <-done:
+			b.Fatalf("job stopped: %v", err)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	el := time.Since(start)
+	cancel()
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	return el
+}
+
+// BenchmarkStatelessFilterMap measures a filter-and-map job (keeps every
+// record, rewrites its value) from one partition to one partition, at
+// least once.
+func BenchmarkStatelessFilterMap(b *testing.B) {
+	n := benchRecords()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		c := kafkatest.New(b)
+		c.CreateTopic(b, "in", 1)
+		c.CreateTopic(b, "out", 1)
+		fill(b, c, "in", n, 1000)
+		top := NewTopology(fmt.Sprintf("bench-stateless-%d", i))
+		top.Stream("in", []string{"in"}).
+			Filter("keep", func(r Record) (bool, error) { return len(r.Value) > 0, nil }).
+			Map("upper", func(r Record) (Record, error) { r.Value = r.Value[:50]; return r, nil }).
+			To("out", "out")
+		b.StartTimer()
+		el := runUntil(b, c, top, n, DataDir(b.TempDir()), MaxPollRecords(50_000))
+		b.ReportMetric(float64(n)/el.Seconds(), "records/s")
+	}
+}
+
+// BenchmarkTumblingCount measures a tumbling one-minute window count over
+// 10,000 keys with Pebble state and its changelog, emitting updates.
+func BenchmarkTumblingCount(b *testing.B) {
+	n := benchRecords()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		c := kafkatest.New(b)
+		c.CreateTopic(b, "in", 1)
+		c.CreateTopic(b, "out", 1)
+		fill(b, c, "in", n, 10_000)
+		top := NewTopology(fmt.Sprintf("bench-window-%d", i))
+		top.Stream("in", []string{"in"}).GroupByKey().
+			Windowed(Tumbling(time.Minute)).
+			Aggregate("counts", Count(), EmitUpdate).
+			To("out", "out")
+		b.StartTimer()
+		el := runUntil(b, c, top, n, DataDir(b.TempDir()), MaxPollRecords(50_000))
+		b.ReportMetric(float64(n)/el.Seconds(), "records/s")
+	}
+}
+
+// BenchmarkRestore measures restoring a store from a changelog of n
+// records with distinct keys (the worst case: nothing compacts away).
+func BenchmarkRestore(b *testing.B) {
+	n := benchRecords()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		c := kafkatest.New(b)
+		top := NewTopology("bench-restore")
+		top.Stream("in", []string{"in"}).GroupByKey().Aggregate("counts", Count()).To("out", "out")
+		c.CreateTopic(b, "bench-restore-counts-changelog", 1, "cleanup.policy", "compact")
+		fill(b, c, "bench-restore-counts-changelog", n, n)
+		j, err := New(top, []kgo.Opt{kgo.SeedBrokers(c.Addrs()...)}, DataDir(b.TempDir()))
+		if err != nil {
+			b.Fatal(err)
+		}
+		j.cache = pebbleCache(j.cfg.cacheBytes)
+		st, from, err := openStore(top.stores[0], 0, storeDir(j.cfg.dataDir, "bench-restore", "counts", 0), j.cache)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		if err := j.restore(context.Background(), []restoreTarget{{st: st, topic: top.stores[0].changelog, from: from}}); err != nil {
+			b.Fatal(err)
+		}
+		el := time.Since(start)
+		b.StopTimer()
+		if got := st.restored.Load(); got != int64(n) {
+			b.Fatalf("restored %d records, want %d", got, n)
+		}
+		b.ReportMetric(float64(n)/el.Seconds(), "records/s")
+		st.close(false)
+		j.cache.Unref()
+	}
+}
