@@ -60,8 +60,7 @@ type cfg struct {
 	maxPoll       int
 	skipBad       bool
 	cacheBytes    int64
-	restoreBatch  int
-	internalParts int32
+	instanceID    string
 }
 
 // DataDir sets the directory holding local state, overriding the default
@@ -92,6 +91,14 @@ func SkipBadRecords() Opt { return optFunc(func(c *cfg) { c.skipBad = true }) }
 // StoreCacheBytes sets the size of the block cache shared by the job's
 // Pebble stores, overriding the default of 32 MiB.
 func StoreCacheBytes(n int64) Opt { return optFunc(func(c *cfg) { c.cacheBytes = n }) }
+
+// InstanceID makes the job a static member of its group (group.instance.id)
+// with this id, and uses it in the transactional id under exactly once. A
+// restarted instance with the same id takes its partitions back without a
+// rebalance and fences its previous incarnation's transaction at once. Ids
+// must be unique among the running instances. By default membership is
+// dynamic and the transactional id comes from an id kept in the data dir.
+func InstanceID(id string) Opt { return optFunc(func(c *cfg) { c.instanceID = id }) }
 
 // Builder is what New accepts: a *Topology or a JobSpec.
 type Builder interface {
@@ -395,11 +402,17 @@ func (j *Job) startClient() error {
 		kgo.ProducerLinger(0),
 		kgo.FetchMaxBytes(32<<20),
 	)
+	if j.cfg.instanceID != "" {
+		opts = append(opts, kgo.InstanceID(j.cfg.instanceID))
+	}
 	if j.cfg.guarantee == ExactlyOnce {
-		var b [6]byte
-		_, _ = rand.Read(b[:])
+		id, err := j.txnInstance()
+		if err != nil {
+			return err
+		}
 		opts = append(opts,
-			kgo.TransactionalID(j.top.appID+"-"+hex.EncodeToString(b[:])),
+			kgo.TransactionalID(j.top.appID+"-"+id),
+			kgo.TransactionTimeout(10*time.Second),
 			kgo.FetchIsolationLevel(kgo.ReadCommitted()),
 			kgo.RequireStableFetchOffsets(),
 		)
@@ -416,6 +429,31 @@ func (j *Job) startClient() error {
 	}
 	j.cl = cl
 	return nil
+}
+
+// txnInstance returns the id that makes the transactional id: the
+// instance id, else one kept in the data dir, so that a restarted instance
+// fences the transaction its crashed predecessor left open instead of
+// leaving it to time out.
+func (j *Job) txnInstance() (string, error) {
+	if j.cfg.instanceID != "" {
+		return j.cfg.instanceID, nil
+	}
+	dir := StateDir(j.cfg.dataDir, j.top.appID)
+	path := filepath.Join(dir, "instance-id")
+	if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+		return string(b), nil
+	}
+	var b [6]byte
+	_, _ = rand.Read(b[:])
+	id := hex.EncodeToString(b[:])
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", fmt.Errorf("stream job %s: %w", j.top.appID, err)
+	}
+	if err := os.WriteFile(path, []byte(id), 0o644); err != nil {
+		return "", fmt.Errorf("stream job %s: %w", j.top.appID, err)
+	}
+	return id, nil
 }
 
 func (j *Job) stopClient() {
@@ -745,7 +783,20 @@ func (t *task) flush() error {
 	}
 	for _, st := range t.stores {
 		st := st
-		for k, e := range st.cache {
+		// The stream time goes first: a crash part-way through the
+		// batch's changelog records (at least once) then never leaves a
+		// closed window's tombstone without the stream time that closed it.
+		keys := make([]string, 0, len(st.cache))
+		if _, ok := st.cache[string(metaStreamTime)]; ok {
+			keys = append(keys, string(metaStreamTime))
+		}
+		for k := range st.cache {
+			if k != string(metaStreamTime) {
+				keys = append(keys, k)
+			}
+		}
+		for _, k := range keys {
+			e := st.cache[k]
 			kr := &kgo.Record{Topic: st.def.changelog, Key: []byte(k), Partition: t.partition}
 			if !e.del {
 				kr.Value = e.val
