@@ -53,14 +53,14 @@ type optFunc func(*cfg)
 func (f optFunc) apply(c *cfg) { f(c) }
 
 type cfg struct {
-	dataDir       string
-	guarantee     Guarantee
-	logger        *slog.Logger
-	resetOffset   kgo.Offset
-	maxPoll       int
-	skipBad       bool
-	cacheBytes    int64
-	instanceID    string
+	dataDir     string
+	guarantee   Guarantee
+	logger      *slog.Logger
+	resetOffset kgo.Offset
+	maxPoll     int
+	skipBad     bool
+	cacheBytes  int64
+	instanceID  string
 }
 
 // DataDir sets the directory holding local state, overriding the default
