@@ -18,7 +18,7 @@ import (
 // it with a stop func that waits for Run and returns its error.
 func startJob(t *testing.T, c *kafkatest.Cluster, b Builder, opts ...Opt) (*Job, func() error) {
 	t.Helper()
-	j, err := New(b, []kgo.Opt{kgo.SeedBrokers(c.Addrs()...), kgo.WithLogger(kslog.New(testLog))}, append([]Opt{WithLogger(testLog)}, opts...)...)
+	j, err := New(b, []kgo.Opt{kgo.SeedBrokers(c.Addrs()...), kgo.HeartbeatInterval(250 * time.Millisecond), kgo.WithLogger(kslog.New(testLog))}, append([]Opt{WithLogger(testLog)}, opts...)...)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -386,7 +386,10 @@ func (p internalPartitioner) ForTopic(t string) kgo.TopicPartitioner {
 
 func (j *Job) startClient() error {
 	topics := append(append([]string(nil), j.top.inputs...), j.top.repartitions...)
-	opts := append(append([]kgo.Opt(nil), j.clientOpts...),
+	// A short fetch wait bounds latency on brokers that do not answer a
+	// long poll as soon as data arrives (kfake); clientOpts may override it.
+	opts := append([]kgo.Opt{kgo.FetchMaxWait(500 * time.Millisecond)}, j.clientOpts...)
+	opts = append(opts,
 		kgo.ConsumerGroup(j.top.appID),
 		kgo.ConsumeTopics(topics...),
 		kgo.DisableAutoCommit(),

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync/atomic"
+	"time"
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -176,7 +177,7 @@ func (j *Job) openTable(ctx context.Context, d *tableDef) (*tableRuntime, error)
 		return nil, fmt.Errorf("table %s: open store: %w", d.name, err)
 	}
 	tr := &tableRuntime{def: d, db: db, j: j}
-	cl, err := kgo.NewClient(j.clientOpts...)
+	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.FetchMaxWait(500 * time.Millisecond)}, j.clientOpts...)...)
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("table %s: client: %w", d.name, err)
