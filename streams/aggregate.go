@@ -328,10 +328,18 @@ func (wg *WindowedGrouped) Aggregate(name string, agg Aggregator, emit Emit) *St
 				}
 			}
 		}
-		closed, err := st.scan([]byte{prefixWindow}, encTime([]byte{prefixWindow}, cutoff+1))
+		lo := []byte{prefixWindow}
+		if st.closedSet {
+			if cutoff <= st.closedThrough {
+				return nil
+			}
+			lo = encTime(lo, st.closedThrough+1)
+		}
+		closed, err := st.scan(lo, encTime([]byte{prefixWindow}, cutoff+1))
 		if err != nil {
 			return err
 		}
+		st.closedThrough, st.closedSet = cutoff, true
 		for _, c := range closed {
 			if emit == EmitFinal {
 				if err := emitRec(tk, string(c.key), c.val); err != nil {

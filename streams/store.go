@@ -53,10 +53,18 @@ type store struct {
 	dir       string
 	db        *pebble.DB
 	cache     map[string]*entry
+	// hot holds committed values read or written recently, so hot keys
+	// skip Pebble; it is dropped whole when it reaches hotMax entries.
+	hot map[string][]byte
 	// streamTime is the largest event time seen (windowed and join
 	// stores); persisted under metaStreamTime.
 	streamTime    int64
 	streamTimeSet bool
+	// closedThrough: windows starting at or before it were already
+	// deleted (valid when closedSet), so closing scans start after it
+	// instead of walking the deleted windows' tombstones.
+	closedThrough int64
+	closedSet     bool
 	// nextChangelog is one past the last acknowledged changelog offset.
 	nextChangelog atomic.Int64
 	restored      atomic.Int64
@@ -77,7 +85,7 @@ func (s *store) checkpointPath() string { return filepath.Join(s.dir, "checkpoin
 // behind the changelog). The checkpoint is removed, so that a crash before
 // the next clean close does not reuse it.
 func openStore(def *storeDef, partition int32, dir string, cache *pebble.Cache) (*store, int64, error) {
-	s := &store{def: def, partition: partition, dir: dir, cache: map[string]*entry{}}
+	s := &store{def: def, partition: partition, dir: dir, cache: map[string]*entry{}, hot: map[string][]byte{}}
 	var from int64
 	b, err := os.ReadFile(s.checkpointPath())
 	valid := false
@@ -148,8 +156,12 @@ func (s *store) get(key []byte) ([]byte, bool, error) {
 		}
 		return e.val, true, nil
 	}
+	if v, ok := s.hot[string(key)]; ok {
+		return v, v != nil, nil
+	}
 	v, closer, err := s.db.Get(key)
 	if errors.Is(err, pebble.ErrNotFound) {
+		s.remember(string(key), nil)
 		return nil, false, nil
 	}
 	if err != nil {
@@ -157,7 +169,19 @@ func (s *store) get(key []byte) ([]byte, bool, error) {
 	}
 	out := append([]byte(nil), v...)
 	closer.Close()
+	s.remember(string(key), out)
 	return out, true, nil
+}
+
+// hotMax bounds the hot map of a store.
+const hotMax = 200_000
+
+// remember caches a committed value (nil: absent).
+func (s *store) remember(k string, v []byte) {
+	if len(s.hot) >= hotMax {
+		clear(s.hot)
+	}
+	s.hot[k] = v
 }
 
 func (s *store) put(key, val []byte, ts time.Time) {
@@ -226,8 +250,10 @@ func (s *store) apply() error {
 		var err error
 		if e.del {
 			err = b.Delete([]byte(k), nil)
+			delete(s.hot, k)
 		} else {
 			err = b.Set([]byte(k), e.val, nil)
+			s.remember(k, e.val)
 		}
 		if err != nil {
 			b.Close()
@@ -241,6 +267,7 @@ func (s *store) apply() error {
 // discard drops the staged entries and reloads the stream time.
 func (s *store) discard() error {
 	clear(s.cache)
+	s.closedSet = false
 	return s.loadMeta()
 }
 
