@@ -20,8 +20,10 @@ type restoreTarget struct {
 }
 
 // restoreBatchBytes bounds the memory of a restore: records are written to
-// Pebble in batches of about this size, without sync.
-const restoreBatchBytes = 4 << 20
+// Pebble in batches of about this size, without sync. Above half the
+// memtable size (64 MiB) Pebble takes a batch as a flushable batch, written
+// out as a table without inserting each key into the memtable's skiplist.
+const restoreBatchBytes = 34 << 20
 
 // restore reads every target's changelog partition from its start offset to
 // the end offset found when the restore began (the last stable offset under
