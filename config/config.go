@@ -222,11 +222,22 @@ func Parse(path string, data []byte) (*Config, error) {
 		cfg.Clusters = map[string]*Cluster{}
 	}
 	var errs []*Error
+	var reported []string
 	for _, k := range md.Undecoded() {
 		key := k.String()
 		if len(k) > 0 && (k[0] == "connectors" || k[0] == "mirrors" || k[0] == "streams") {
 			continue // generic tables, validated by their runtime
 		}
+		under := false
+		for _, r := range reported {
+			if strings.HasPrefix(key, r+".") {
+				under = true
+			}
+		}
+		if under {
+			continue // a key inside an unknown table: the table is reported
+		}
+		reported = append(reported, key)
 		errs = append(errs, &Error{Path: path, Line: src.line(k), Key: key, Msg: "unknown key" + suggest(k)})
 	}
 	tables := func(kind string, in []map[string]any) []Job {

@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // AuditFileName is the audit log's file name in the data dir.
@@ -134,7 +136,37 @@ func (l *Local) recordAudit(e AuditEntry, opErr error) AuditEntry {
 	if err := l.audit().append(e); err != nil {
 		l.log.Error("audit log write failed", "err", err, "id", e.ID)
 	}
+	if topic := l.cfg.Ops.AuditTopic; topic != "" {
+		if err := l.produceAudit(topic, e); err != nil {
+			l.log.Error("audit topic write failed", "err", err, "id", e.ID, "topic", topic)
+		}
+	}
 	return e
+}
+
+// auditProduceTimeout bounds writing an entry to [ops] audit_topic.
+const auditProduceTimeout = 5 * time.Second
+
+// produceAudit writes an entry to the audit topic on the default cluster,
+// keyed by its group (or job, or action), and waits for the ack.
+func (l *Local) produceAudit(topic string, e AuditEntry) error {
+	c, err := l.client("")
+	if err != nil {
+		return err
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), auditProduceTimeout)
+	defer cancel()
+	key := firstNonEmpty(e.Group, e.Job, e.Action)
+	return c.kgo.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte(key), Value: b, Timestamp: e.Time}).FirstErr()
+}
+
+// matchAction reports whether an entry's action matches a filter's.
+func matchAction(filter, action string) bool {
+	return filter == "" || action == filter || strings.HasPrefix(action, filter+".")
 }
 
 // Audit implements Service.
@@ -150,6 +182,7 @@ func (l *Local) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) 
 		case f.Cluster != "" && e.Cluster != f.Cluster,
 			f.Group != "" && e.Group != f.Group,
 			f.Job != "" && e.Job != f.Job,
+			!matchAction(f.Action, e.Action),
 			!f.Since.IsZero() && e.Time.Before(f.Since),
 			!f.Until.IsZero() && e.Time.After(f.Until):
 			continue

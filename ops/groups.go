@@ -226,6 +226,7 @@ func (l *Local) ListGroups(ctx context.Context, cluster string) ([]GroupSummary,
 			gs.State = s
 		}
 		ts := map[string]struct{}{}
+		var pts []lagPoint
 		if f, ok := fetched[n]; ok {
 			if f.Err != nil {
 				gs.Error = humanize(c.cfg.Name, c.cfg.Brokers, f.Err).Error()
@@ -235,10 +236,16 @@ func (l *Local) ListGroups(ctx context.Context, cluster string) ([]GroupSummary,
 					return
 				}
 				ts[o.Topic] = struct{}{}
-				if e, ok := ends.Lookup(o.Topic, o.Partition); ok && e.Err == nil && e.Offset > o.At {
-					gs.Lag += e.Offset - o.At
+				if e, ok := ends.Lookup(o.Topic, o.Partition); ok && e.Err == nil {
+					pts = append(pts, lagPoint{key: topicPart{o.Topic, o.Partition}, committed: o.At, logEndOffset: e.Offset})
+					if e.Offset > o.At {
+						gs.Lag += e.Offset - o.At
+					}
 				}
 			})
+		}
+		if f, ok := fetched[n]; ok && f.Err == nil {
+			l.observe(c.cfg.Name, n, gs.Members > 0, pts)
 		}
 		for _, m := range members[n] {
 			for _, a := range m.Assigned {
@@ -267,6 +274,7 @@ func (l *Local) DescribeGroup(ctx context.Context, cluster, group string) (Group
 	if err != nil {
 		return GroupDetail{}, err
 	}
+	l.observeDetail(c.cfg.Name, &d)
 	l.decorateSummary(c.cfg.Name, &d.GroupSummary)
 	d.LagHistory = l.lagHistory(c.cfg.Name, group)
 	return d, nil

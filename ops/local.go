@@ -31,6 +31,9 @@ type localCfg struct {
 	embedded  *Embedded
 	now       func() time.Time
 	noSampler bool
+
+	lagSampling bool
+	lagInterval time.Duration
 }
 
 // WithLogger sets the logger; default discards.
@@ -69,6 +72,14 @@ type Local struct {
 
 	auditOnce sync.Once
 	auditLog  *auditLog
+
+	lagOnce     sync.Once
+	lag         *lagWindows
+	samplerStop context.CancelFunc
+	samplerDone chan struct{}
+
+	supOnce    sync.Once
+	supervisor *supervisor // jobs; see jobs.go
 }
 
 var _ Service = (*Local)(nil)
@@ -119,6 +130,7 @@ func NewLocal(cfg *config.Config, opts ...Opt) (*Local, error) {
 		def = l.names()[0]
 	}
 	l.def = def
+	l.startSampling()
 	return l, nil
 }
 
@@ -204,6 +216,8 @@ func (l *Local) ClientFor(name string) ([]kgo.Opt, *config.Cluster, error) {
 // Close implements Service.
 func (l *Local) Close() error {
 	l.closeOnce.Do(func() {
+		l.closeJobs()
+		l.stopSampling()
 		l.mu.Lock()
 		for _, c := range l.clients {
 			c.kgo.Close()

@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -34,6 +35,19 @@ func (l *Local) ReadRecords(ctx context.Context, cluster string, req ReadRequest
 		for _, p := range td.Partitions {
 			sel = append(sel, p.Partition)
 		}
+	}
+	var after map[int32]int64 // FromTime: first offset at or after the time
+	if req.From == FromTime {
+		lo, err := c.adm.ListOffsetsAfterMilli(ctx, req.Time.UnixMilli(), req.Topic)
+		if err != nil && !isShardErr(err) {
+			return l.err(c, err)
+		}
+		after = map[int32]int64{}
+		lo.Each(func(o kadm.ListedOffset) {
+			if o.Err == nil {
+				after[o.Partition] = o.Offset
+			}
+		})
 	}
 	offsets := map[int32]kgo.Offset{}
 	// remaining tracks, without Follow, the partitions still short of the
@@ -62,8 +76,11 @@ func (l *Local) ReadRecords(ctx context.Context, cluster string, req ReadRequest
 			at := max(pd.LogEndOffset-req.Offset, pd.LogStartOffset)
 			o, start = kgo.NewOffset().At(at), at
 		case FromTime:
-			o = kgo.NewOffset().AfterMilli(req.Time.UnixMilli())
-			start = -1 // unknown until fetched
+			at, ok := after[p]
+			if !ok || at < 0 {
+				at = pd.LogEndOffset
+			}
+			o, start = kgo.NewOffset().At(at), at
 		}
 		offsets[p] = o
 		if !req.Follow && pd.LogEndOffset > start && pd.LogEndOffset > pd.LogStartOffset {
@@ -152,7 +169,7 @@ func (l *Local) Produce(ctx context.Context, cluster, topic string, records iter
 	if err != nil {
 		return ProduceResult{}, err
 	}
-	opts = append(opts, kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(5*time.Millisecond), kgo.RecordPartitioner(manualOrKeyPartitioner{kgo.StickyKeyPartitioner(nil)}))
+	opts = append(opts, kgo.DefaultProduceTopic(topic), kgo.AllowAutoTopicCreation(), kgo.ProducerLinger(5*time.Millisecond), kgo.RecordPartitioner(manualOrKeyPartitioner{kgo.StickyKeyPartitioner(nil)}))
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return ProduceResult{}, l.err(c, err)

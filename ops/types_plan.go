@@ -108,6 +108,11 @@ type PlanRow struct {
 	// Note flags a clamp ("clamped to log start"), a time with no record
 	// at or after it ("no record at or after time: log end"), and so on.
 	Note string `json:"note,omitempty"`
+	// LeaderEpoch and Metadata, when set, are committed with New (an undo
+	// restores them as they were); otherwise the epoch is -1 and the
+	// metadata empty, as kafka-consumer-groups commits.
+	LeaderEpoch *int32 `json:"leader_epoch,omitempty"`
+	Metadata    string `json:"metadata,omitempty"`
 }
 
 // PlanTotals sums a plan.
@@ -126,6 +131,9 @@ type AuditFilter struct {
 	Since   time.Time
 	Until   time.Time
 	Limit   int
+	// Action matches entries whose Action equals it, or starts with it
+	// followed by a dot ("offsets" matches "offsets.reset").
+	Action string
 }
 
 // AuditEntry is one record of the audit log.

@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/kdeck/kdeck/ops"
+	"github.com/kdeck/kdeck/timespec"
 )
 
 func newGroupsCmd(a *app) *cobra.Command {
@@ -34,6 +35,7 @@ func newGroupsCmd(a *app) *cobra.Command {
 		Args:    cobra.NoArgs,
 		RunE:    list.RunE,
 	}
+	var watch string
 	describe := &cobra.Command{
 		Use:               "describe GROUP",
 		Short:             "Show a group's members and per-partition offsets, lag and time lag",
@@ -44,13 +46,23 @@ func newGroupsCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			d, err := svc.DescribeGroup(cmd.Context(), "", args[0])
+			var d ops.GroupDetail
+			if watch != "" {
+				wd, perr := timespec.ParseDuration(watch)
+				if perr != nil || wd <= 0 {
+					return usagef("--watch %q is not a positive duration: use 30s, 2m or PT30S", watch)
+				}
+				d, err = watchGroup(cmd.Context(), svc, args[0], wd)
+			} else {
+				d, err = svc.DescribeGroup(cmd.Context(), "", args[0])
+			}
 			if err != nil {
 				return err
 			}
 			return a.emit(d, func(w io.Writer) { printGroupDetail(w, d) })
 		},
 	}
+	describe.Flags().StringVar(&watch, "watch", "", "sample the group for this long (such as 30s) so its lag status (OK, WARN, STALL, STOP, REWIND) is known, then print")
 	groups.AddCommand(list, describe)
 	for _, f := range groupsExtra {
 		groups.AddCommand(f(a))
@@ -80,13 +92,17 @@ func printGroupDetail(w io.Writer, d ops.GroupDetail) {
 	}
 	fmt.Fprintf(w, "Group: %s  State: %s  Protocol: %s  Members: %d  Coordinator: %d  Lag: %d  Status: %s\n\n",
 		d.Group, d.State, d.Protocol, d.Members, d.Coordinator, d.Lag, status)
-	t := newTable("TOPIC", "PARTITION", "COMMITTED", "LOG END", "LAG", "TIME LAG", "CLIENT", "HOST").Right(1, 2, 3, 4, 5).Flex(0, 6, 7)
+	t := newTable("TOPIC", "PARTITION", "COMMITTED", "LOG END", "LAG", "TIME LAG", "STATUS", "CLIENT", "HOST").Right(1, 2, 3, 4, 5).Flex(0, 7, 8)
 	for _, o := range d.Offsets {
 		client, host := o.ClientID, o.Host
 		if client == "" {
 			client, host = "-", "-"
 		}
-		t.Row(o.Topic, o.Partition, dash(o.Committed), dash(o.LogEndOffset), o.Lag, humanSeconds(o.TimeLag), client, host)
+		st := o.Status
+		if st == "" {
+			st = "-"
+		}
+		t.Row(o.Topic, o.Partition, dash(o.Committed), dash(o.LogEndOffset), o.Lag, humanSeconds(o.TimeLag), st, client, host)
 	}
 	t.Write(w)
 	if len(d.MemberList) > 0 {

@@ -200,7 +200,9 @@ func (a *app) completeClusters(cmd *cobra.Command, args []string, toComplete str
 	return cfg.ClusterNames(), cobra.ShellCompDirectiveNoFileComp
 }
 
-func (a *app) completeTopics(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+// completeNames completes the first argument with names listed from the
+// live cluster, giving up quietly after two seconds.
+func (a *app) completeNames(cmd *cobra.Command, args []string, list func(context.Context, ops.Service) ([]string, error)) ([]string, cobra.ShellCompDirective) {
 	if len(args) > 0 {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
@@ -211,35 +213,31 @@ func (a *app) completeTopics(cmd *cobra.Command, args []string, toComplete strin
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	ts, err := svc.ListTopics(ctx, "", ops.ListTopicsOptions{})
+	names, err := list(ctx, svc)
 	if err != nil {
 		return nil, cobra.ShellCompDirectiveNoFileComp
 	}
-	out := make([]string, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, t.Name)
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
+	return names, cobra.ShellCompDirectiveNoFileComp
+}
+
+func (a *app) completeTopics(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return a.completeNames(cmd, args, func(ctx context.Context, svc ops.Service) ([]string, error) {
+		ts, err := svc.ListTopics(ctx, "", ops.ListTopicsOptions{})
+		names := make([]string, 0, len(ts))
+		for _, t := range ts {
+			names = append(names, t.Name)
+		}
+		return names, err
+	})
 }
 
 func (a *app) completeGroups(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
-	if len(args) > 0 {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	ctx, cancel := a.completeCtx(cmd)
-	defer cancel()
-	a.err = io.Discard
-	svc, err := a.service(ctx)
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	gs, err := svc.ListGroups(ctx, "")
-	if err != nil {
-		return nil, cobra.ShellCompDirectiveNoFileComp
-	}
-	out := make([]string, 0, len(gs))
-	for _, g := range gs {
-		out = append(out, g.Group)
-	}
-	return out, cobra.ShellCompDirectiveNoFileComp
+	return a.completeNames(cmd, args, func(ctx context.Context, svc ops.Service) ([]string, error) {
+		gs, err := svc.ListGroups(ctx, "")
+		names := make([]string, 0, len(gs))
+		for _, g := range gs {
+			names = append(names, g.Group)
+		}
+		return names, err
+	})
 }

@@ -93,12 +93,15 @@ func newRootCmd(a *app) *cobra.Command {
 		Long: `kdeck inspects Kafka clusters, topics, consumer groups and records, and
 performs offset resets and replays safely: previewed, audited and undoable.
 
-Without a configuration file it talks to 127.0.0.1:9092; 'kdeck dev' starts an
-embedded cluster with live demo data there.`,
+Run without a subcommand on a terminal, kdeck opens its console (the TUI). With
+no configuration the console starts the embedded default in-process: a cluster
+with live demo data on 127.0.0.1:9092 (or a free port). Subcommands without a
+configuration file talk to 127.0.0.1:9092; 'kdeck dev' starts the embedded
+cluster there headless.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return cmd.Help()
+			return a.runTUI(cmd)
 		},
 	}
 	root.SetIn(a.in)

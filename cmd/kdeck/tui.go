@@ -1,0 +1,138 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/charmbracelet/lipgloss"
+	"github.com/muesli/termenv"
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/ops"
+	"github.com/kdeck/kdeck/tui"
+)
+
+// TUILogFile is the TUI's log file name in the data dir.
+const TUILogFile = "kdeck-tui.log"
+
+// embeddedPort is where the TUI's embedded default listens when it can.
+const embeddedPort = 9092
+
+// runTUI opens the console: on the configured clusters, on -b, or, with
+// neither, on the embedded default started in-process (port 9092, or a free
+// port when 9092 is taken). Without a terminal on stdout it refuses with a
+// usage error (exit 2).
+func (a *app) runTUI(cmd *cobra.Command) error {
+	f, ok := a.out.(*os.File)
+	if !ok || !term.IsTerminal(int(f.Fd())) {
+		return usagef("stdout is not a terminal, so the console cannot start: run it in a terminal, or use a subcommand such as 'kdeck groups' ('kdeck --help' lists them)")
+	}
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return err
+	}
+	logger, closeLog, err := tuiLogger(cfg.DataDir())
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	ctx := cmd.Context()
+	svc, header, err := a.tuiService(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	a.svc = svc
+	r := lipgloss.NewRenderer(f)
+	r.SetHasDarkBackground(true)
+	noColor := a.noColor || os.Getenv("NO_COLOR") != ""
+	if noColor {
+		// Attributes (bold, reverse video) stay; the mono theme has no
+		// colours.
+		r.SetColorProfile(termenv.ANSI)
+	}
+	opts := []tui.Opt{tui.WithLogger(logger), tui.WithRenderer(r), tui.WithClipboard(f), tui.WithNoColor(noColor),
+		tui.WithRefresh(cfg.TUI.Refresh.Or(tui.DefaultRefresh))}
+	if header != "" {
+		opts = append(opts, tui.WithHeader(header))
+	}
+	logger.Info("tui start", "clusters", svc.Info().Clusters, "header", header)
+	return tui.Run(ctx, svc, opts...)
+}
+
+// tuiLogger opens the TUI's log file in dir: the terminal belongs to the
+// TUI, so nothing may be logged there.
+func tuiLogger(dir string) (*slog.Logger, func(), error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("cannot create the data dir %s for the TUI's log: %w", dir, err)
+	}
+	p := filepath.Join(dir, TUILogFile)
+	lf, err := os.OpenFile(p, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot open the TUI's log %s: %w", p, err)
+	}
+	return slog.New(slog.NewTextHandler(lf, &slog.HandlerOptions{Level: slog.LevelInfo})), func() { lf.Close() }, nil
+}
+
+// tuiService builds the service the TUI shows and a header note saying
+// where the embedded default listens, if it started one.
+func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.Logger) (ops.Service, string, error) {
+	if a.newService != nil {
+		s, err := a.newService(ctx)
+		return s, "", err
+	}
+	// The console samples lag at its refresh rate so statuses, time-lag
+	// estimates and sparklines are live.
+	opts := []ops.Opt{ops.WithReadOnly(a.readOnly), ops.WithLogger(logger), ops.WithLagSampling(cfg.TUI.Refresh.Or(tui.DefaultRefresh))}
+	header := ""
+	switch {
+	case a.brokers != "":
+		cl, err := config.AdHoc(a.brokers)
+		if err != nil {
+			return nil, "", usageError{err}
+		}
+		opts = append(opts, ops.WithBrokers(cl))
+	case len(cfg.Clusters) == 0:
+		e, err := ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: embeddedPort, DataDir: filepath.Join(cfg.DataDir(), "embedded"), Demo: true, Logger: logger})
+		header = "embedded " + addrOf(e)
+		if errors.Is(err, ops.ErrPortInUse) {
+			// Another kdeck (or broker) holds 9092 and probably the data
+			// dir too: run in memory on a free port instead.
+			e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: 0, Demo: true, Logger: logger})
+			header = fmt.Sprintf("embedded %s (%d was taken; in memory)", addrOf(e), embeddedPort)
+		}
+		if err != nil {
+			return nil, "", err
+		}
+		opts = append(opts, ops.WithEmbedded(e))
+	}
+	if a.cluster != "" {
+		opts = append(opts, ops.WithDefaultCluster(a.cluster))
+	}
+	l, err := ops.NewLocal(cfg, opts...)
+	if err != nil {
+		if errors.Is(err, config.ErrUnknownCluster) {
+			return nil, "", usageError{err}
+		}
+		return nil, "", err
+	}
+	// The console hosts the configured jobs (and the demo channel's), so
+	// the Jobs screen shows them live and its actions work.
+	if err := l.StartJobs(ctx); err != nil {
+		l.Close()
+		return nil, "", err
+	}
+	return l, header, nil
+}
+
+func addrOf(e *ops.Embedded) string {
+	if e == nil {
+		return ""
+	}
+	return e.Addr()
+}

@@ -1,0 +1,628 @@
+package ops
+
+// The job supervisor: one lifecycle for connectors, mirrors and stream jobs.
+//
+// # Contract for job kinds (adapters such as job_connector.go, job_mirror.go,
+// job_stream.go)
+//
+// An adapter implements jobRunner for one job built from one TOML table and
+// registers a builder for its kind, from its file's init():
+//
+//	func init() { registerJobKind(KindMirror, newMirrorJob) }
+//	func newMirrorJob(l *Local, j config.Job) (jobRunner, error)
+//
+// The builder validates the table and returns an error naming the key for bad
+// configuration; it must not start goroutines or connect (the supervisor also
+// builds runners only to read their offsets). Build clients with
+// l.ClientFor(cluster) and log with l.Logger().With("job", name).
+//
+// Run(ctx) runs the job and blocks. When ctx is cancelled it stops gracefully
+// (flush, commit or save offsets) and returns nil, within
+// DefaultJobStopTimeout. A fatal error returns it: the supervisor marks the
+// job FAILED with the error and its time, waits (backoff 1s doubling to 30s,
+// reset after a minute of healthy running) and calls Run again on a freshly
+// built runner (state RESTARTING in between). Run returning nil while ctx is
+// live means the job finished (datagen with a count): it becomes STOPPED.
+// Run is called at most once per runner.
+//
+// Pause and Resume must not block for long; Status must be cheap and safe to
+// call concurrently with Run from any goroutine (the TUI polls it). Status
+// fills State, Tasks (with their own states and traces), Metrics and
+// LastError; the supervisor overrides Name, Kind, Class and Cluster, and
+// overrides State while the job is STOPPED, FAILED or RESTARTING.
+//
+// Optional interfaces a runner may implement: taskRestarter (restart one
+// task, or only the failed ones, without stopping the others) and
+// offsetStore (read and alter the job's offsets; see job_connector.go).
+//
+// # Lifecycle
+//
+// Local.StartJobs starts every configured job (`kdeck run`, the TUI, `kdeck
+// dev`); Local.Close stops them within DefaultJobStopTimeout. Without
+// StartJobs the jobs are listed as UNASSIGNED and lifecycle verbs are refused
+// with a sentence saying they need a running worker. Every lifecycle verb is
+// audited (action "jobs.VERB") and refused in read-only mode.
+//
+// Lock order: supervisor.mu before hostedJob.mu; neither is held while
+// calling into a runner's Run or while waiting for a job to stop.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/kdeck/kdeck/config"
+)
+
+// DefaultJobStopTimeout bounds how long stopping one job (and Close stopping
+// all of them, which happens in parallel) waits for its runner to return.
+const DefaultJobStopTimeout = 10 * time.Second
+
+// Restart backoff of failed jobs.
+const (
+	jobBackoffMin   = time.Second
+	jobBackoffMax   = 30 * time.Second
+	jobHealthyAfter = time.Minute
+)
+
+// jobRunner is one hosted job; see the file comment for the contract.
+type jobRunner interface {
+	Run(ctx context.Context) error
+	Pause()
+	Resume()
+	Status() JobStatus
+}
+
+// taskRestarter is implemented by runners whose tasks restart on their own.
+type taskRestarter interface {
+	// RestartTask restarts one task; ErrNotFound-matching error when the
+	// id is unknown.
+	RestartTask(id int) error
+	// RestartFailedTasks restarts the FAILED tasks and returns their ids.
+	RestartFailedTasks() []int
+}
+
+// jobBuilder builds a runner from a job table.
+type jobBuilder func(l *Local, j config.Job) (jobRunner, error)
+
+var (
+	jobKindsMu sync.Mutex
+	jobKinds   = map[JobKind]jobBuilder{}
+)
+
+// registerJobKind registers the builder of a job kind. It panics on a
+// duplicate kind (a programming error caught by any test).
+func registerJobKind(kind JobKind, build func(l *Local, j config.Job) (jobRunner, error)) {
+	jobKindsMu.Lock()
+	defer jobKindsMu.Unlock()
+	if _, dup := jobKinds[kind]; dup {
+		panic("ops: job kind registered twice: " + string(kind))
+	}
+	jobKinds[kind] = build
+}
+
+func jobBuilderFor(kind JobKind) jobBuilder {
+	jobKindsMu.Lock()
+	defer jobKindsMu.Unlock()
+	return jobKinds[kind]
+}
+
+// jobTables returns the configured job tables by kind, in file order.
+func jobTables(cfg *config.Config) []jobSpec {
+	var out []jobSpec
+	for _, k := range []struct {
+		kind JobKind
+		jobs []config.Job
+	}{{KindConnector, cfg.Connectors}, {KindMirror, cfg.Mirrors}, {KindStream, cfg.Streams}} {
+		for i, j := range k.jobs {
+			out = append(out, jobSpec{kind: k.kind, job: j, index: i})
+		}
+	}
+	return out
+}
+
+type jobSpec struct {
+	kind  JobKind
+	job   config.Job
+	index int
+}
+
+// supervisor hosts jobs. It is created with the Local and started by
+// StartJobs.
+type supervisor struct {
+	l *Local
+
+	mu      sync.Mutex
+	jobs    map[string]*hostedJob
+	order   []string
+	started bool
+	closed  bool
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+// hostedJob is one job and the goroutine running it.
+type hostedJob struct {
+	name    string
+	kind    JobKind
+	class   string
+	cluster string
+	spec    config.Job
+	build   jobBuilder
+
+	mu       sync.Mutex
+	runner   jobRunner // current runner; nil before the first start
+	state    State     // supervisor's view: RUNNING, PAUSED, STOPPED, FAILED, RESTARTING, UNASSIGNED
+	paused   bool      // desired pause, re-applied after a restart
+	cancel   context.CancelFunc
+	done     chan struct{} // closed when the run loop returns; nil when not running
+	lastErr  string
+	lastAt   time.Time
+	restarts int
+}
+
+func (l *Local) sup() *supervisor {
+	l.supOnce.Do(func() {
+		s := &supervisor{l: l, jobs: map[string]*hostedJob{}}
+		for _, js := range jobTables(l.cfg) {
+			s.add(js.kind, js.job)
+		}
+		l.supervisor = s
+	})
+	return l.supervisor
+}
+
+// add registers a job without starting it. A job with a duplicate name
+// replaces nothing: the first one wins (config validation reports
+// duplicates).
+func (s *supervisor) add(kind JobKind, j config.Job) *hostedJob {
+	name := j.Name()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.jobs[name]; dup || name == "" {
+		return nil
+	}
+	cl, _ := j.Table["cluster"].(string)
+	if cl == "" {
+		cl = s.l.def
+	}
+	class, _ := j.Table["class"].(string)
+	if class == "" {
+		class, _ = j.Table["type"].(string)
+	}
+	h := &hostedJob{name: name, kind: kind, class: class, cluster: cl, spec: j, build: jobBuilderFor(kind), state: StateUnassigned}
+	s.jobs[name] = h
+	s.order = append(s.order, name)
+	return h
+}
+
+// StartJobs starts every configured job (and the demo channel's jobs of the
+// embedded default) under a supervisor owned by l, and returns at once. Jobs
+// run until Close or a lifecycle verb stops them; a job that cannot be built
+// is FAILED with the reason, and the others run. Calling it twice is a
+// no-op. ctx is used only for the start; the jobs' lifetime is the Local's.
+func (l *Local) StartJobs(ctx context.Context) error {
+	s := l.sup()
+	s.mu.Lock()
+	if s.started || s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.started = true
+	s.ctx, s.cancel = context.WithCancel(context.Background())
+	s.mu.Unlock()
+	l.addDemoJobs(s)
+	s.mu.Lock()
+	names := append([]string(nil), s.order...)
+	s.mu.Unlock()
+	for _, n := range names {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		h := s.get(n)
+		if h.spec.Table["disabled"] == true {
+			h.mu.Lock()
+			h.state = StateStopped
+			h.mu.Unlock()
+			continue
+		}
+		s.start(h)
+	}
+	return nil
+}
+
+// closeJobs stops every job in parallel, each within DefaultJobStopTimeout.
+func (l *Local) closeJobs() {
+	if l.supervisor == nil {
+		return
+	}
+	s := l.supervisor
+	s.mu.Lock()
+	s.closed = true
+	jobs := make([]*hostedJob, 0, len(s.jobs))
+	for _, n := range s.order {
+		jobs = append(jobs, s.jobs[n])
+	}
+	s.mu.Unlock()
+	var wg sync.WaitGroup
+	for _, h := range jobs {
+		wg.Go(func() { s.stop(h, DefaultJobStopTimeout) })
+	}
+	wg.Wait()
+	if s.cancel != nil {
+		s.cancel()
+	}
+}
+
+func (s *supervisor) get(name string) *hostedJob {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.jobs[name]
+}
+
+func (s *supervisor) names() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.order...)
+}
+
+// start launches the run loop of h unless it is running.
+func (s *supervisor) start(h *hostedJob) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done != nil {
+		return
+	}
+	ctx, cancel := context.WithCancel(s.ctx)
+	h.cancel, h.done = cancel, make(chan struct{})
+	h.state = StateUnassigned // until the loop has built the runner
+	done := h.done
+	go func() {
+		defer close(done)
+		s.loop(ctx, h)
+		h.mu.Lock()
+		if h.done == done {
+			h.done, h.cancel = nil, nil
+		}
+		h.mu.Unlock()
+		cancel()
+	}()
+}
+
+// loop builds and runs h until ctx ends, restarting it with backoff after a
+// fatal error.
+func (s *supervisor) loop(ctx context.Context, h *hostedJob) {
+	log := s.l.log.With("job", h.name, "kind", string(h.kind))
+	backoff := jobBackoffMin
+	for {
+		r, err := h.newRunner(s.l)
+		if err != nil {
+			// Configuration errors do not heal by retrying.
+			h.fail(err, s.l.now())
+			log.Error("job cannot start", "err", err)
+			return
+		}
+		h.mu.Lock()
+		h.runner = r
+		paused := h.paused
+		h.state = StateRunning
+		if paused {
+			h.state = StatePaused
+		}
+		h.mu.Unlock()
+		if paused {
+			r.Pause()
+		}
+		log.Info("job running")
+		began := time.Now()
+		err = r.Run(ctx)
+		if ctx.Err() != nil {
+			h.setState(StateStopped)
+			log.Info("job stopped")
+			return
+		}
+		if err == nil {
+			h.setState(StateStopped)
+			log.Info("job finished")
+			return
+		}
+		h.fail(err, s.l.now())
+		log.Error("job failed; restarting with backoff", "err", err, "backoff", backoff)
+		if time.Since(began) > jobHealthyAfter {
+			backoff = jobBackoffMin
+		}
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			// Stays FAILED: a stop while waiting keeps the error visible
+			// until the next start.
+			return
+		case <-t.C:
+		}
+		backoff = min(backoff*2, jobBackoffMax)
+		h.mu.Lock()
+		h.state = StateRestarting
+		h.restarts++
+		h.mu.Unlock()
+	}
+}
+
+func (h *hostedJob) newRunner(l *Local) (jobRunner, error) {
+	if h.build == nil {
+		return nil, fmt.Errorf("no runtime for %s jobs is built into this kdeck", h.kind)
+	}
+	return h.build(l, h.spec)
+}
+
+func (h *hostedJob) setState(st State) {
+	h.mu.Lock()
+	h.state = st
+	h.mu.Unlock()
+}
+
+func (h *hostedJob) fail(err error, now time.Time) {
+	h.mu.Lock()
+	h.state = StateFailed
+	h.lastErr, h.lastAt = err.Error(), now
+	h.mu.Unlock()
+}
+
+// stop cancels h's run loop and waits up to timeout for it. It reports
+// whether the job stopped in time.
+func (s *supervisor) stop(h *hostedJob, timeout time.Duration) bool {
+	h.mu.Lock()
+	cancel, done := h.cancel, h.done
+	h.mu.Unlock()
+	if done == nil {
+		return true
+	}
+	cancel()
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		s.l.log.Error("job did not stop in time; abandoning it", "job", h.name, "timeout", timeout)
+		return false
+	}
+	h.mu.Lock()
+	if h.done == done {
+		h.done, h.cancel = nil, nil
+		if h.state != StateFailed {
+			h.state = StateStopped
+		}
+	}
+	h.mu.Unlock()
+	return true
+}
+
+// status merges the runner's view with the supervisor's.
+func (s *supervisor) status(h *hostedJob) JobStatus {
+	h.mu.Lock()
+	r, st, lastErr, lastAt, running := h.runner, h.state, h.lastErr, h.lastAt, h.done != nil
+	restarts := h.restarts
+	h.mu.Unlock()
+	var js JobStatus
+	if r != nil {
+		js = r.Status()
+	}
+	js.Name, js.Kind, js.Class, js.Cluster = h.name, h.kind, h.class, h.cluster
+	if js.Tasks == nil {
+		js.Tasks = []TaskStatus{}
+	}
+	switch {
+	case st == StateFailed || st == StateRestarting || st == StateUnassigned:
+		js.State = st
+	case !running:
+		js.State = StateStopped
+	case st == StatePaused:
+		js.State = StatePaused
+	case js.State == "":
+		js.State = st
+	}
+	if js.State != StateRunning && js.State != StatePaused {
+		for i := range js.Tasks {
+			if js.Tasks[i].State == StateRunning || js.Tasks[i].State == StatePaused {
+				js.Tasks[i].State = js.State
+				if js.State == StateStopped || js.State == StateUnassigned {
+					js.Tasks[i].State = StateUnassigned
+				}
+			}
+		}
+	}
+	if lastErr != "" && (js.LastErrorAt == nil || lastAt.After(*js.LastErrorAt)) {
+		js.LastError = lastErr
+		at := lastAt
+		js.LastErrorAt = &at
+	}
+	if restarts > 0 {
+		if len(js.Tasks) == 0 {
+			js.Tasks = []TaskStatus{{ID: 0, State: js.State}}
+		}
+		if js.Tasks[0].Detail == nil {
+			js.Tasks[0].Detail = map[string]string{}
+		}
+		js.Tasks[0].Detail["job_restarts"] = strconv.Itoa(restarts)
+	}
+	return js
+}
+
+// Jobs implements Service.
+func (l *Local) Jobs(ctx context.Context) ([]JobStatus, error) {
+	s := l.sup()
+	out := []JobStatus{}
+	for _, n := range s.names() {
+		out = append(out, s.status(s.get(n)))
+	}
+	return out, nil
+}
+
+// Job implements Service.
+func (l *Local) Job(ctx context.Context, name string) (JobStatus, error) {
+	h, err := l.job(name)
+	if err != nil {
+		return JobStatus{}, err
+	}
+	return l.sup().status(h), nil
+}
+
+func (l *Local) job(name string) (*hostedJob, error) {
+	s := l.sup()
+	if h := s.get(name); h != nil {
+		return h, nil
+	}
+	names := s.names()
+	if len(names) == 0 {
+		return nil, notFoundf(ErrNotFound, "job %q not found: no jobs are configured (add [[connectors]], [[mirrors]] or [[streams]] tables)", name)
+	}
+	sort.Strings(names)
+	return nil, notFoundf(ErrNotFound, "job %q not found (configured: %s)%s", name, joinNames(names), config.Suggest(name, names))
+}
+
+func joinNames(ns []string) string {
+	if len(ns) > 8 {
+		ns = append(ns[:8:8], fmt.Sprintf("and %d more", len(ns)-8))
+	}
+	out := ""
+	for i, n := range ns {
+		if i > 0 {
+			out += ", "
+		}
+		out += n
+	}
+	return out
+}
+
+// ErrNoWorker reports a lifecycle verb on a process that hosts no jobs.
+var ErrNoWorker = errors.New("no running worker")
+
+// JobAction implements Service.
+func (l *Local) JobAction(ctx context.Context, name string, action JobAction, opts JobActionOptions) (AuditEntry, error) {
+	h, err := l.job(name)
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	if err := l.checkWritable(fmt.Sprintf("%s job %q", action, name)); err != nil {
+		return AuditEntry{}, err
+	}
+	entry := AuditEntry{Action: "jobs." + string(action), Job: name, Cluster: h.cluster, Command: opts.Command, Details: map[string]string{"kind": string(h.kind)}}
+	before := l.sup().status(h).State
+	entry.Details["state_before"] = string(before)
+	err = l.jobAction(h, action, opts, entry.Details)
+	entry.Details["state_after"] = string(l.sup().status(h).State)
+	if errors.Is(err, ErrInvalid) || errors.Is(err, ErrNoWorker) {
+		return AuditEntry{}, err // nothing was attempted
+	}
+	return l.recordAudit(entry, err), err
+}
+
+func (l *Local) jobAction(h *hostedJob, action JobAction, opts JobActionOptions, details map[string]string) error {
+	s := l.sup()
+	s.mu.Lock()
+	started, closed := s.started, s.closed
+	s.mu.Unlock()
+	if !started || closed {
+		return &wrapped{msg: fmt.Sprintf("cannot %s job %q: this process hosts no jobs; verbs act on a running worker ('kdeck run', 'kdeck dev' or the TUI), and remote control of a separate worker is not available yet", action, h.name), err: ErrNoWorker}
+	}
+	switch action {
+	case ActionStart:
+		h.mu.Lock()
+		h.paused = false
+		h.mu.Unlock()
+		s.start(h)
+	case ActionPause, ActionResume:
+		h.mu.Lock()
+		h.paused = action == ActionPause
+		r, running := h.runner, h.done != nil
+		if running && h.state != StateFailed && h.state != StateRestarting {
+			h.state = StateRunning
+			if h.paused {
+				h.state = StatePaused
+			}
+		}
+		h.mu.Unlock()
+		if !running {
+			return refusedf("job %q is not running: start it first ('kdeck connect start %s')", h.name, h.name)
+		}
+		if r != nil {
+			if h.paused {
+				r.Pause()
+			} else {
+				r.Resume()
+			}
+		}
+	case ActionStop:
+		h.mu.Lock()
+		h.paused = false
+		h.mu.Unlock()
+		if !s.stop(h, DefaultJobStopTimeout) {
+			return fmt.Errorf("job %q did not stop within %v", h.name, DefaultJobStopTimeout)
+		}
+		h.setState(StateStopped)
+	case ActionRestart:
+		if opts.Task != nil && *opts.Task >= 0 || opts.OnlyFailed {
+			return l.restartTasks(h, opts, details)
+		}
+		h.setState(StateRestarting)
+		if !s.stop(h, DefaultJobStopTimeout) {
+			return fmt.Errorf("job %q did not stop within %v", h.name, DefaultJobStopTimeout)
+		}
+		h.mu.Lock()
+		h.lastErr, h.lastAt = "", time.Time{}
+		h.mu.Unlock()
+		s.start(h)
+	case ActionDelete:
+		if !s.stop(h, DefaultJobStopTimeout) {
+			return fmt.Errorf("job %q did not stop within %v", h.name, DefaultJobStopTimeout)
+		}
+		s.mu.Lock()
+		delete(s.jobs, h.name)
+		for i, n := range s.order {
+			if n == h.name {
+				s.order = append(s.order[:i], s.order[i+1:]...)
+				break
+			}
+		}
+		s.mu.Unlock()
+		details["note"] = "removed from this worker until it restarts; remove its table from the configuration to delete it for good"
+	default:
+		return invalidf("job action %q is not supported for %s jobs: use start, pause, resume, stop, restart or delete", action, h.kind)
+	}
+	return nil
+}
+
+// restartTasks restarts one task or the failed tasks of h. A runner without
+// task-level restart restarts as a whole when it is FAILED (only failed) or
+// when task 0 is named.
+func (l *Local) restartTasks(h *hostedJob, opts JobActionOptions, details map[string]string) error {
+	h.mu.Lock()
+	r, st := h.runner, h.state
+	h.mu.Unlock()
+	tr, ok := r.(taskRestarter)
+	switch {
+	case ok && opts.Task != nil && *opts.Task >= 0:
+		details["task"] = strconv.Itoa(*opts.Task)
+		return tr.RestartTask(*opts.Task)
+	case ok && opts.OnlyFailed && st != StateFailed:
+		ids := tr.RestartFailedTasks()
+		details["tasks"] = fmt.Sprint(ids)
+		return nil
+	case opts.OnlyFailed && st != StateFailed:
+		details["tasks"] = "[]"
+		return nil
+	case !ok && opts.Task != nil && *opts.Task > 0:
+		return invalidf("job %q has no task %d: %s jobs restart as a whole (omit --task)", h.name, *opts.Task, h.kind)
+	}
+	// Whole job.
+	s := l.sup()
+	if !s.stop(h, DefaultJobStopTimeout) {
+		return fmt.Errorf("job %q did not stop within %v", h.name, DefaultJobStopTimeout)
+	}
+	s.start(h)
+	return nil
+}

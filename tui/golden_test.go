@@ -1,0 +1,69 @@
+package tui
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/charmbracelet/x/exp/golden"
+
+	"github.com/kdeck/kdeck/tui/tuitest"
+)
+
+// TestGolden renders every screen at 80x24 and 120x40 against the fake's
+// fixed data with the ASCII colour profile. Regenerate with
+// go test ./tui -run TestGolden -update.
+func TestGolden(t *testing.T) {
+	screens := []struct {
+		name string
+		// steps brings the model to the screen.
+		steps func(h *harness)
+	}{
+		{"overview", func(h *harness) {}},
+		{"topics", func(h *harness) { h.keys("2") }},
+		{"topic_detail", func(h *harness) { h.keys("2", "enter") }},
+		{"groups", func(h *harness) { h.keys("3"); h.refresh(); h.refresh() }},
+		{"group_detail", func(h *harness) { h.keys("3", "enter") }},
+		{"reset_form", func(h *harness) { h.keys("3", "enter", "r") }},
+		{"reset_plan", func(h *harness) { h.keys("3", "enter", "r", "enter") }},
+		{"reset_done", func(h *harness) { h.keys("3", "enter", "r", "enter", "demo-billing", "enter") }},
+		{"replay_form", func(h *harness) { h.keys("3", "enter", "R") }},
+		{"records", func(h *harness) { h.keys(":", "records demo.orders", "enter") }},
+		{"record_detail", func(h *harness) { h.keys(":", "records demo.orders", "enter", "enter") }},
+		{"jobs", func(h *harness) { h.keys("4") }},
+		{"jobs_empty", func(h *harness) { h.f.JobList = nil; h.keys("4") }},
+		{"job_detail", func(h *harness) { h.keys("4", "down", "enter") }},
+		{"job_confirm", func(h *harness) { h.keys("4", "enter", "x") }},
+		{"audit", func(h *harness) { h.keys("5") }},
+		{"audit_detail", func(h *harness) { h.keys("5", "enter") }},
+		{"undo_plan", func(h *harness) { h.keys("5", "u") }},
+		{"help", func(h *harness) { h.keys("3", "enter", "?") }},
+		{"command", func(h *harness) { h.keys(":", "gr") }},
+	}
+	for _, size := range [][2]int{{80, 24}, {120, 40}} {
+		for _, sc := range screens {
+			t.Run(fmt.Sprintf("%s_%dx%d", sc.name, size[0], size[1]), func(t *testing.T) {
+				h := newHarness(t, tuitest.New(), size[0], size[1])
+				sc.steps(h)
+				golden.RequireEqual(t, h.screen())
+			})
+		}
+	}
+}
+
+// TestGoldenASCII renders the group detail with ASCII borders and glyphs,
+// as in a non-UTF-8 locale.
+func TestGoldenASCII(t *testing.T) {
+	h := newHarness(t, tuitest.New(), 80, 24, WithUTF8(false))
+	h.keys("3", "enter", "r")
+	golden.RequireEqual(t, h.screen())
+}
+
+// TestGoldenReadOnly renders the group detail of a read-only service: the
+// reset and replay keys are shown as off, with the reason.
+func TestGoldenReadOnly(t *testing.T) {
+	f := tuitest.New()
+	f.InfoValue.ReadOnly = true
+	h := newHarness(t, f, 80, 24)
+	h.keys("3", "enter", "r")
+	golden.RequireEqual(t, h.screen())
+}
