@@ -101,7 +101,7 @@ type JoinSpec struct {
 }
 
 var (
-	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "guarantee", "data_dir", "enabled"}
+	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "guarantee", "data_dir", "enabled", "disabled"}
 	timeKeys      = []string{"type", "field", "zone"}
 	windowKeys    = []string{"type", "size", "advance", "grace"}
 	aggregateKeys = []string{"op", "field"}
@@ -240,33 +240,37 @@ func ParseJob(table map[string]any) (JobSpec, error) {
 			s.Join.CDC = b
 		}
 	}
-	if v, ok := table["enabled"]; ok {
-		if _, isBool := v.(bool); !isBool {
-			p.add("enabled must be true or false, not %T", v)
+	for _, k := range []string{"enabled", "disabled"} {
+		if v, ok := table[k]; ok {
+			if _, isBool := v.(bool); !isBool {
+				p.add("%s must be true or false, not %T", k, v)
+			}
 		}
 	}
 	if len(p) > 0 {
 		// Report the shape problems together with the semantic ones.
 		_, berr := s.compile()
-		if berr != nil {
-			var bp problemsError
-			if errors.As(berr, &bp) {
-				p = append(p, bp.p...)
-			}
+		var bp *JobError
+		if errors.As(berr, &bp) {
+			p = append(p, bp.Problems...)
 		}
-		return s, p.err(s.Name)
+		return s, &JobError{Name: s.Name, Problems: p}
 	}
 	_, err := s.Build()
 	return s, err
 }
 
-type problemsError struct {
-	name string
-	p    problems
+// JobError is the error of an invalid declarative job: every problem, each
+// one sentence. It wraps ErrInvalid.
+type JobError struct {
+	Name     string
+	Problems []string
 }
 
-func (e problemsError) Error() string { return e.p.err(e.name).Error() }
-func (e problemsError) Unwrap() error { return ErrInvalid }
+func (e *JobError) Error() string { return problems(e.Problems).err(e.Name).Error() }
+
+// Unwrap returns ErrInvalid.
+func (e *JobError) Unwrap() error { return ErrInvalid }
 
 // AppID returns the job's application id: ApplicationID, or Name.
 func (s JobSpec) AppID() string {
@@ -462,7 +466,7 @@ func (s JobSpec) compile() (*Topology, error) {
 		otherOn = compile("join.other_on", j.OtherOn)
 	}
 	if len(p) > 0 {
-		return nil, problemsError{name: s.Name, p: p}
+		return nil, &JobError{Name: s.Name, Problems: p}
 	}
 
 	// Build.
