@@ -115,3 +115,27 @@ func TestValidateStreams(t *testing.T) {
 		}
 	}
 }
+
+func TestDemoStreamJob(t *testing.T) {
+	e, err := ops.StartEmbedded(ctx(t), ops.EmbeddedOptions{Port: 0, Demo: true, DemoRate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	l, err := ops.NewLocal(&config.Config{Ops: config.Ops{DataDir: t.TempDir()}}, ops.WithEmbedded(e))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if err := l.StartJobs(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	kafkatest.WaitFor(t, 30*time.Second, "the demo stream job aggregating demo.orders", func() bool {
+		js, err := l.Job(context.Background(), ops.DemoStreamJobName)
+		return err == nil && js.State == ops.StateRunning && js.Metrics.RecordsIn > 0 && len(js.Tasks) > 0
+	})
+	kafkatest.WaitFor(t, 30*time.Second, "open windows in its store", func() bool {
+		res, err := l.QueryStream(context.Background(), ops.StreamQuery{Job: ops.DemoStreamJobName, Op: "top", Limit: 3})
+		return err == nil && len(res.Rows) > 0 && res.Rows[0].WindowStart != nil
+	})
+}
