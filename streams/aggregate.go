@@ -148,6 +148,20 @@ func (a Aggregator) apply(old []byte, found bool, r Record) ([]byte, error) {
 	}
 }
 
+// into folds r into the aggregate stored under k.
+func (a Aggregator) into(st *store, k []byte, r Record, step string) error {
+	old, found, err := st.get(k)
+	if err != nil {
+		return err
+	}
+	v, err := a.apply(old, found, r)
+	if err != nil {
+		return fmt.Errorf("aggregate %s: %w", step, err)
+	}
+	st.put(k, v, r.Time)
+	return nil
+}
+
 func (t *Topology) addStore(name, kind string, numeric bool, w *Windows) *storeDef {
 	d := &storeDef{name: name, changelog: t.appID + "-" + name + "-changelog", kind: kind, numeric: numeric, windows: w, idx: len(t.stores)}
 	t.stores = append(t.stores, d)
@@ -163,18 +177,7 @@ func (g *Grouped) Aggregate(name string, agg Aggregator) *Stream {
 	n := t.step(g.n, name, "aggregate")
 	sd := t.addStore(name, "aggregate", agg.numeric, nil)
 	n.proc = func(tk *task, r Record) error {
-		st := tk.stores[sd.idx]
-		k := plainKey(r.Key)
-		old, found, err := st.get(k)
-		if err != nil {
-			return err
-		}
-		v, err := agg.apply(old, found, r)
-		if err != nil {
-			return fmt.Errorf("aggregate %s: %w", name, err)
-		}
-		st.put(k, v, r.Time)
-		return nil
+		return agg.into(tk.stores[sd.idx], plainKey(r.Key), r, name)
 	}
 	n.flush = func(tk *task) error {
 		st := tk.stores[sd.idx]
@@ -290,16 +293,9 @@ func (wg *WindowedGrouped) Aggregate(name string, agg Aggregator, emit Emit) *St
 				continue // closed
 			}
 			accepted = true
-			k := windowKey(start, r.Key)
-			old, found, err := st.get(k)
-			if err != nil {
+			if err := agg.into(st, windowKey(start, r.Key), r, name); err != nil {
 				return err
 			}
-			v, err := agg.apply(old, found, r)
-			if err != nil {
-				return fmt.Errorf("aggregate %s: %w", name, err)
-			}
-			st.put(k, v, r.Time)
 		}
 		if !accepted {
 			tk.late.Add(1)

@@ -73,47 +73,48 @@ func runUntil(b *testing.B, c *kafkatest.Cluster, top *Topology, n int, opts ...
 	return el
 }
 
-// BenchmarkStatelessFilterMap measures a filter-and-map job (keeps every
-// record, rewrites its value) from one partition to one partition, at
-// least once.
-func BenchmarkStatelessFilterMap(b *testing.B) {
+// benchJob runs the topology build returns over n fresh records with keys
+// distinct keys, once per b.N, reporting records/s.
+func benchJob(b *testing.B, keys int, build func(i int) *Topology) {
 	n := benchRecords()
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		c := kafkatest.New(b)
 		c.CreateTopic(b, "in", 1)
 		c.CreateTopic(b, "out", 1)
-		fill(b, c, "in", n, 1000)
-		top := NewTopology(fmt.Sprintf("bench-stateless-%d", i))
-		top.Stream("in", []string{"in"}).
-			Filter("keep", func(r Record) (bool, error) { return len(r.Value) > 0, nil }).
-			Map("upper", func(r Record) (Record, error) { r.Value = r.Value[:50]; return r, nil }).
-			To("out", "out")
+		fill(b, c, "in", n, keys)
+		top := build(i)
 		b.StartTimer()
 		el := runUntil(b, c, top, n, DataDir(b.TempDir()), MaxPollRecords(50_000))
 		b.ReportMetric(float64(n)/el.Seconds(), "records/s")
 	}
 }
 
+// BenchmarkStatelessFilterMap measures a filter-and-map job (keeps every
+// record, rewrites its value) from one partition to one partition, at
+// least once.
+func BenchmarkStatelessFilterMap(b *testing.B) {
+	benchJob(b, 1000, func(i int) *Topology {
+		top := NewTopology(fmt.Sprintf("bench-stateless-%d", i))
+		top.Stream("in", []string{"in"}).
+			Filter("keep", func(r Record) (bool, error) { return len(r.Value) > 0, nil }).
+			Map("upper", func(r Record) (Record, error) { r.Value = r.Value[:50]; return r, nil }).
+			To("out", "out")
+		return top
+	})
+}
+
 // BenchmarkTumblingCount measures a tumbling one-minute window count over
 // 10,000 keys with Pebble state and its changelog, emitting updates.
 func BenchmarkTumblingCount(b *testing.B) {
-	n := benchRecords()
-	for i := 0; i < b.N; i++ {
-		b.StopTimer()
-		c := kafkatest.New(b)
-		c.CreateTopic(b, "in", 1)
-		c.CreateTopic(b, "out", 1)
-		fill(b, c, "in", n, 10_000)
+	benchJob(b, 10_000, func(i int) *Topology {
 		top := NewTopology(fmt.Sprintf("bench-window-%d", i))
 		top.Stream("in", []string{"in"}).GroupByKey().
 			Windowed(Tumbling(time.Minute)).
 			Aggregate("counts", Count(), EmitUpdate).
 			To("out", "out")
-		b.StartTimer()
-		el := runUntil(b, c, top, n, DataDir(b.TempDir()), MaxPollRecords(50_000))
-		b.ReportMetric(float64(n)/el.Seconds(), "records/s")
-	}
+		return top
+	})
 }
 
 // BenchmarkRestore measures restoring a store from a changelog of n

@@ -102,16 +102,9 @@ func (a *app) streamsStatusCmd() *cobra.Command {
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeStreams,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, err := a.service(cmd.Context())
+			_, j, err := a.streamJob(cmd.Context(), args[0])
 			if err != nil {
 				return err
-			}
-			j, err := svc.Job(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if j.Kind != ops.KindStream {
-				return usagef("job %q is a %s, not a stream job: use 'kdeck %s status %s'", j.Name, j.Kind, j.Kind, j.Name)
 			}
 			return a.emit(j, func(w io.Writer) {
 				fmt.Fprintf(w, "%s  %s  cluster %s  in %s/s  out %s/s  lag %d  late %d\n", j.Name, j.State, j.Cluster,
@@ -149,6 +142,23 @@ func streamStores(d map[string]string) string {
 	return strings.Join(parts, ", ")
 }
 
+// streamJob returns the service and the status of the stream job name; a
+// job of another kind is a usage error.
+func (a *app) streamJob(ctx context.Context, name string) (ops.Service, ops.JobStatus, error) {
+	svc, err := a.service(ctx)
+	if err != nil {
+		return nil, ops.JobStatus{}, err
+	}
+	j, err := svc.Job(ctx, name)
+	if err != nil {
+		return nil, j, err
+	}
+	if j.Kind != ops.KindStream {
+		return nil, j, usagef("job %q is a %s, not a stream job: use 'kdeck %s ...'", j.Name, j.Kind, j.Kind)
+	}
+	return svc, j, nil
+}
+
 func (a *app) streamsActionCmd(action ops.JobAction, short string) *cobra.Command {
 	return &cobra.Command{
 		Use:               string(action) + " NAME",
@@ -156,16 +166,9 @@ func (a *app) streamsActionCmd(action ops.JobAction, short string) *cobra.Comman
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeStreams,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, err := a.service(cmd.Context())
+			svc, _, err := a.streamJob(cmd.Context(), args[0])
 			if err != nil {
 				return err
-			}
-			j, err := svc.Job(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if j.Kind != ops.KindStream {
-				return usagef("job %q is a %s, not a stream job", j.Name, j.Kind)
 			}
 			entry, err := svc.JobAction(cmd.Context(), args[0], action, ops.JobActionOptions{Command: commandLine(cmd, args)})
 			if err != nil {
@@ -178,7 +181,13 @@ func (a *app) streamsActionCmd(action ops.JobAction, short string) *cobra.Comman
 	}
 }
 
-func streamService(svc ops.Service) (ops.StreamService, error) {
+// streamService returns the service's stream operations (an optional
+// interface of ops.Service).
+func (a *app) streamService(ctx context.Context) (ops.StreamService, error) {
+	svc, err := a.service(ctx)
+	if err != nil {
+		return nil, err
+	}
 	ss, ok := svc.(ops.StreamService)
 	if !ok {
 		return nil, fmt.Errorf("this service does not host stream jobs: run the command where the jobs are configured")
@@ -238,11 +247,7 @@ table and start it.`,
 			if n > 1 {
 				return usagef("--to-earliest, --to-datetime and --by-duration exclude each other: give one")
 			}
-			svc, err := a.service(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ss, err := streamService(svc)
+			ss, err := a.streamService(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -329,11 +334,7 @@ job's aggregate by default).`,
 			if modes != 1 {
 				return usagef("give one of --key, --from/--to or --top")
 			}
-			svc, err := a.service(cmd.Context())
-			if err != nil {
-				return err
-			}
-			ss, err := streamService(svc)
+			ss, err := a.streamService(cmd.Context())
 			if err != nil {
 				return err
 			}
