@@ -322,6 +322,6 @@ func pebbleCache(n int64) *pebble.Cache { return pebble.NewCache(n) }
 // from its changelog, the durable copy, so a WAL would only cost writes.
 func storeOptions(cache *pebble.Cache) *pebble.Options {
 	o := &pebble.Options{Cache: cache, MemTableSize: 64 << 20, DisableWAL: true, Logger: quietLogger{}}
-	o.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionFastest })
+	o.ApplyCompressionSettings(func() pebble.DBCompressionSettings { return pebble.DBCompressionNone })
 	return o
 }
