@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Guarantee is a job's processing guarantee.
@@ -135,6 +136,9 @@ type Job struct {
 
 	cl       *kgo.Client
 	sess     *kgo.GroupTransactSession
+	// safe holds the offsets of the last batch whose outputs were
+	// acknowledged but not yet committed (at least once). Guarded by mu.
+	safe map[string]map[int32]kgo.EpochOffset
 	prodErr  atomic.Pointer[error]
 	paused   atomic.Bool
 	pauseCh  chan struct{}
@@ -488,13 +492,20 @@ func (j *Job) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][
 // blocked while a batch is processed) and checkpoints and closes the
 // revoked tasks' stores. It never closes the client or leaves the group.
 func (j *Job) onRevoked(ctx context.Context, cl *kgo.Client, revoked map[string][]int32) {
-	if j.sess == nil {
-		cctx, cancel := context.WithTimeout(ctx, netTimeout)
-		cl.CommitOffsetsSync(cctx, cl.MarkedOffsets(), nil)
-		cancel()
-	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.sess == nil && len(j.safe) > 0 {
+		// A batch whose outputs were acknowledged but whose commit a
+		// rebalance refused: commit it now, while the partitions are ours.
+		cctx, cancel := context.WithTimeout(ctx, netTimeout)
+		cl.CommitOffsetsSync(cctx, j.safe, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, _ *kmsg.OffsetCommitResponse, err error) {
+			if err != nil {
+				j.log.Info("commit on revocation failed; the last batch may be processed again", "err", err)
+			}
+		})
+		cancel()
+		j.safe = nil
+	}
 	j.closeTasks(revoked, true)
 }
 
@@ -667,6 +678,9 @@ func (j *Job) batch(ctx context.Context, fetches kgo.Fetches) error {
 	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.sess == nil {
+		j.safe = j.cl.UncommittedOffsets()
+	}
 	for t := range touched {
 		if j.tasks[t.partition] != t {
 			continue // closed by a rebalance; its staged writes are dropped
@@ -686,7 +700,11 @@ func (j *Job) batch(ctx context.Context, fetches kgo.Fetches) error {
 		return nil
 	}
 	if j.sess == nil {
-		if err := j.cl.CommitUncommittedOffsets(ectx); err != nil {
+		err := j.cl.CommitUncommittedOffsets(ectx)
+		if err == nil {
+			j.safe = nil
+		}
+		if err != nil {
 			if errors.Is(err, kerr.RebalanceInProgress) || errors.Is(err, kerr.IllegalGeneration) || errors.Is(err, kerr.UnknownMemberID) {
 				j.log.Info("commit refused by a rebalance; the batch may be processed again", "err", err)
 				return nil

@@ -78,3 +78,24 @@ func TestRebalanceBetweenInstances(t *testing.T) {
 		})
 	}
 }
+
+func TestPauseResume(t *testing.T) {
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "in", 1)
+	c.CreateTopic(t, "out", 1)
+	top := NewTopology("pause")
+	top.Stream("in", []string{"in"}).To("out", "out")
+	j, _ := startJob(t, c, top, DataDir(t.TempDir()))
+	c.ProduceN(t, "in", 5)
+	kafkatest.WaitFor(t, 20*time.Second, "5 records copied", func() bool { return j.Status().RecordsIn == 5 })
+	j.Pause()
+	kafkatest.WaitFor(t, 10*time.Second, "PAUSED", func() bool { return j.Status().State == StatePaused })
+	// Fetching is paused before the state says so; records produced now
+	// wait until Resume.
+	c.ProduceN(t, "in", 5)
+	if n := len(drain(t, c, "out", 500*time.Millisecond)); n != 5 {
+		t.Fatalf("%d records out while paused, want 5", n)
+	}
+	j.Resume()
+	kafkatest.WaitFor(t, 20*time.Second, "10 records copied after resume", func() bool { return j.Status().RecordsIn == 10 })
+}

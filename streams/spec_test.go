@@ -184,3 +184,65 @@ func TestParseJobWithoutWindowIsRunningTotal(t *testing.T) {
 		t.Fatalf("spec %+v", spec)
 	}
 }
+
+func TestDeclarativeStreamStreamJoin(t *testing.T) {
+	spec := parseTOML(t, `
+[[streams]]
+name = "paid-orders"
+inputs = ["orders"]
+join = { stream = "payments", on = "value.order", window = "5m", type = "left" }
+value = "{'order': value.order, 'paid': joined != nil ? joined.amount : 0}"
+output = "paid"
+`)
+	top, err := spec.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"paid-orders-join-left-changelog", "paid-orders-join-left-repartition", "paid-orders-join-right-changelog", "paid-orders-join-right-repartition"}
+	if got := top.InternalTopics(); !reflect.DeepEqual(got, want) {
+		t.Fatalf("internal topics %v, want %v", got, want)
+	}
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "orders", 2)
+	c.CreateTopic(t, "payments", 2)
+	c.CreateTopic(t, "paid", 1)
+	c.Produce(t,
+		jsonRec("payments", "p1", at(0, 30), map[string]any{"order": "o1", "amount": 12}),
+		jsonRec("payments", "p2", at(20, 0), map[string]any{"order": "o2", "amount": 99})) // 20 minutes late: outside
+	c.Produce(t,
+		jsonRec("orders", "x", at(1, 0), map[string]any{"order": "o1"}),
+		jsonRec("orders", "y", at(1, 0), map[string]any{"order": "o2"}))
+	spec.DataDir = t.TempDir()
+	startJob(t, c, spec)
+	kafkatest.WaitFor(t, 20*time.Second, "o1 paid 12 and o2 unpaid", func() bool {
+		got := map[string]bool{}
+		for _, r := range drain(t, c, "paid", 300*time.Millisecond) {
+			got[string(r.Value)] = true
+		}
+		return got[`{"order":"o1","paid":12}`] && got[`{"order":"o2","paid":0}`] && !got[`{"order":"o2","paid":99}`]
+	})
+}
+
+func FuzzParseJob(f *testing.F) {
+	f.Add(issueExample)
+	f.Add("[[streams]]\nname='x'\ninputs=['a']\njoin={stream='b', window='1m'}\noutput='o'\n")
+	f.Add("[[streams]]\nname='x'\ninputs=['a']\nwindow={type='hopping', size='1m', advance='0s'}\naggregate={op='max', field='value'}\noutput='o'\n")
+	f.Fuzz(func(t *testing.T, src string) {
+		var doc struct {
+			Streams []map[string]any `toml:"streams"`
+		}
+		if _, err := toml.Decode(src, &doc); err != nil || len(doc.Streams) == 0 {
+			return
+		}
+		spec, err := ParseJob(doc.Streams[0])
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("error %v does not wrap ErrInvalid", err)
+			}
+			return
+		}
+		if _, err := spec.Build(); err != nil {
+			t.Fatalf("ParseJob accepted a job Build rejects: %v", err)
+		}
+	})
+}
