@@ -134,11 +134,11 @@ type Job struct {
 	tasks   map[int32]*task
 	tables  []*tableRuntime
 
-	cl       *kgo.Client
-	sess     *kgo.GroupTransactSession
+	cl   *kgo.Client
+	sess *kgo.GroupTransactSession
 	// safe holds the offsets of the last batch whose outputs were
 	// acknowledged but not yet committed (at least once). Guarded by mu.
-	safe map[string]map[int32]kgo.EpochOffset
+	safe     map[string]map[int32]kgo.EpochOffset
 	prodErr  atomic.Pointer[error]
 	paused   atomic.Bool
 	pauseCh  chan struct{}
