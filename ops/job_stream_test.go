@@ -83,10 +83,14 @@ func TestStreamJobLifecycleQueryAndReset(t *testing.T) {
 		td, err := c.Admin(t).ListTopics(context.Background(), "per-customer-aggregate-changelog")
 		return err == nil && td["per-customer-aggregate-changelog"].Err != nil
 	})
-	for _, p := range c.Committed(t, "per-customer")["orders"] {
+	committed := c.Committed(t, "per-customer")
+	for _, p := range committed["orders"] {
 		if p != 0 {
-			t.Errorf("input offsets after reset: %v, want 0", c.Committed(t, "per-customer")["orders"])
+			t.Errorf("input offsets after reset: %v, want 0", committed["orders"])
 		}
+	}
+	if plan.RepartitionOffsets == nil || len(committed["per-customer-group-by-repartition"]) != 0 {
+		t.Errorf("repartition offsets: plan %v, committed after reset %v; want them deleted", plan.RepartitionOffsets, committed["per-customer-group-by-repartition"])
 	}
 	// Restarted, the job recomputes the same totals from scratch.
 	if _, err := l.JobAction(ctx(t), "per-customer", ops.ActionStart, ops.JobActionOptions{}); err != nil {

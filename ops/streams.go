@@ -86,6 +86,10 @@ type StreamResetPlan struct {
 	As    string `json:"as,omitempty"`
 	// Offsets resets the group's offsets on the input topics.
 	Offsets *Plan `json:"offsets"`
+	// RepartitionOffsets deletes the group's committed offsets on the
+	// repartition topics about to be deleted (nil when it has none), so
+	// that the recreated topics are read from their start.
+	RepartitionOffsets *Plan `json:"repartition_offsets,omitempty"`
 	// DeleteTopics are the job's internal topics (changelogs,
 	// repartition topics) that exist and will be deleted.
 	DeleteTopics []string `json:"delete_topics"`
@@ -225,6 +229,25 @@ func (l *Local) PlanStreamReset(ctx context.Context, req StreamResetRequest) (*S
 	}
 	rctx, cancel := l.reqCtx(ctx, c)
 	defer cancel()
+	cur, err := l.committed(rctx, c, group)
+	if err != nil {
+		return nil, l.err(c, err)
+	}
+	var rscope []TopicScope
+	for _, t := range streams.PlanReset(top, "").RepartitionTopics {
+		for k := range cur {
+			if k.topic == t {
+				rscope = append(rscope, TopicScope{Topic: t})
+				break
+			}
+		}
+	}
+	if len(rscope) > 0 {
+		if p.RepartitionOffsets, err = l.PlanDeleteOffsets(ctx, h.cluster, group, rscope); err != nil {
+			return nil, err
+		}
+		p.RepartitionOffsets.Command = req.Command
+	}
 	internal := top.InternalTopics()
 	if len(internal) > 0 {
 		td, err := c.adm.ListTopics(rctx, internal...)
@@ -265,6 +288,11 @@ func (l *Local) ExecuteStreamReset(ctx context.Context, plan *StreamResetPlan) (
 	}
 	if _, err := l.ExecutePlan(ctx, plan.Offsets); err != nil {
 		return AuditEntry{}, err
+	}
+	if plan.RepartitionOffsets != nil {
+		if _, err := l.ExecutePlan(ctx, plan.RepartitionOffsets); err != nil {
+			return AuditEntry{}, fmt.Errorf("stream reset of %q: input offsets were reset but deleting the repartition topics' offsets failed: %w", plan.Job, err)
+		}
 	}
 	entry := AuditEntry{Action: "streams.reset", Cluster: plan.Cluster, Group: plan.Group, Job: plan.Job, Command: plan.Command,
 		Details: map[string]string{"delete_topics": strings.Join(plan.DeleteTopics, ","), "wipe_dir": plan.WipeDir}}

@@ -270,6 +270,10 @@ table and start it.`,
 					fmt.Fprintf(w, "Reset stream job %q (application id %q) on cluster %q\n\n", p.Job, p.Group, p.Cluster)
 				}
 				printPlan(w, p.Offsets)
+				if p.RepartitionOffsets != nil {
+					fmt.Fprintln(w)
+					printPlan(w, p.RepartitionOffsets)
+				}
 				if p.As == "" {
 					fmt.Fprintln(w)
 					if len(p.DeleteTopics) == 0 {
