@@ -209,13 +209,22 @@ func (j *Job) openTable(ctx context.Context, d *tableDef) (*tableRuntime, error)
 	})
 	cl.AddConsumePartitions(map[string]map[int32]kgo.Offset{d.topic: from})
 	tr.cl = cl
-	for len(want) > 0 {
-		pctx, cancel := context.WithTimeout(ctx, netTimeout)
+	// Caught up when every partition delivered a record at or past the end
+	// offset seen above; the tail may hold nothing deliverable
+	// (transaction markers, compacted records), so several empty polls in a
+	// row (each covering a full fetch wait) count as caught up too.
+	for idle := 0; len(want) > 0 && idle < restoreIdlePolls; {
+		pctx, cancel := context.WithTimeout(ctx, restoreIdlePoll)
 		fs := cl.PollFetches(pctx)
 		cancel()
 		if ctx.Err() != nil {
 			tr.close()
 			return nil, ctx.Err()
+		}
+		if fs.NumRecords() == 0 {
+			idle++
+		} else {
+			idle = 0
 		}
 		if err := tr.apply(fs); err != nil {
 			tr.close()
