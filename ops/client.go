@@ -138,6 +138,12 @@ func humanize(cluster string, brokers []string, err error) error {
 		return &wrapped{msg: fmt.Sprintf("cluster %q at %s did not answer in time; check the address and that the brokers are up", cluster, addr), err: errors.Join(ErrUnreachable, err)}
 	case errors.Is(err, syscall.ECONNREFUSED):
 		return &wrapped{msg: fmt.Sprintf("cannot reach cluster %q at %s: connection refused; check the address and that the brokers are up", cluster, addr), err: errors.Join(ErrUnreachable, err)}
+	case errors.As(err, new(*tls.CertificateVerificationError)):
+		return &wrapped{msg: fmt.Sprintf("cluster %q at %s presented a TLS certificate kdeck does not trust: %v; check tls.ca_file and tls.server_name", cluster, addr, err), err: err}
+	case strings.Contains(err.Error(), "remote error: tls: bad certificate") || strings.Contains(err.Error(), "remote error: tls: certificate required"):
+		return &wrapped{msg: fmt.Sprintf("cluster %q at %s refused kdeck's TLS client certificate (%v); set tls.cert_file and tls.key_file to a certificate the brokers trust", cluster, addr, err), err: err}
+	case strings.Contains(err.Error(), "plaintext connection speaking to a tls endpoint"):
+		return &wrapped{msg: fmt.Sprintf("cluster %q at %s speaks TLS but kdeck connected in plaintext; set tls.enabled = true (and tls.ca_file) for this cluster", cluster, addr), err: err}
 	case errors.Is(err, kgo.ErrClientClosed):
 		return &wrapped{msg: "the Kafka client was closed", err: err}
 	case strings.Contains(err.Error(), "unable to dial") || strings.Contains(err.Error(), "no such host"):

@@ -56,6 +56,12 @@ type Embedded struct {
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
 	once   sync.Once
+
+	// demoRate is the demo's records per second (0: no demo);
+	// stopProducer stops the hand-written demo producer once a datagen
+	// connector takes over (see addDemoJobs).
+	demoRate     int
+	stopProducer context.CancelFunc
 }
 
 // ErrPortInUse reports that the embedded cluster's port is taken.
@@ -105,7 +111,9 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		if rate <= 0 {
 			rate = 50
 		}
-		e.wg.Go(func() { e.runDemoProducer(dctx, rate) })
+		pctx, stop := context.WithCancel(dctx)
+		e.demoRate, e.stopProducer = rate, stop
+		e.wg.Go(func() { e.runDemoProducer(pctx, rate) })
 		e.wg.Go(func() { e.runDemoReader(dctx, rate) })
 		e.wg.Go(func() { e.seedBilling(dctx) })
 	}

@@ -1,4 +1,372 @@
 package ops
 
-// addDemoJobs adds the embedded default's demo jobs to s.
-func (l *Local) addDemoJobs(s *supervisor) {}
+// The connector adapter: [[connectors]] tables run by package connect under
+// the supervisor (jobs.go).
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/connect"
+)
+
+func init() { registerJobKind(KindConnector, newConnectorJob) }
+
+// WithConnectRegistry sets the registry connectors are built from, so a Go
+// program can host its own connector classes and transforms; default
+// connect.Builtins().
+func WithConnectRegistry(r *connect.Registry) Opt {
+	return optFn(func(c *localCfg) { c.registry = r })
+}
+
+// DemoConnectorName is the datagen connector of the embedded default's demo
+// channel, feeding DemoOrdersTopic.
+const DemoConnectorName = "demo-orders"
+
+// registryMu guards the lazy default of localCfg.registry.
+var registryMu sync.Mutex
+
+func (l *Local) registry() *connect.Registry {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if l.lc.registry == nil {
+		l.lc.registry = connect.Builtins()
+	}
+	return l.lc.registry
+}
+
+// offsetRunner is implemented by runners whose offsets can be read and
+// altered (connectors; mirrors and stream jobs may implement it too).
+type offsetRunner interface {
+	Offsets(ctx context.Context) ([]JobOffset, error)
+	AlterOffsets(ctx context.Context, offs []JobOffset) error
+	ResetOffsets(ctx context.Context) error
+}
+
+// connectorJob adapts a connect.Job to jobRunner.
+type connectorJob struct {
+	j *connect.Job
+}
+
+// isEmbedded reports whether cluster is the embedded default's.
+func (l *Local) isEmbedded(cluster string) bool {
+	if l.lc.embedded == nil {
+		return false
+	}
+	return cluster == "" && l.def == config.DefaultClusterName || cluster == config.DefaultClusterName
+}
+
+func newConnectorJob(l *Local, spec config.Job) (jobRunner, error) {
+	cluster, _ := spec.Table[connect.FieldCluster].(string)
+	if err := connect.Validate(l.registry(), spec.Table); err != nil {
+		return nil, err
+	}
+	opts, _, err := l.ClientFor(cluster)
+	if err != nil {
+		return nil, err
+	}
+	var store connect.OffsetStore
+	topic, _ := spec.Table[connect.FieldOffsetsTopic].(string)
+	if topic == "" && l.isEmbedded(cluster) {
+		store = connect.NewFileOffsetStore(filepath.Join(l.Info().DataDir, "connect", "offsets"))
+	} else {
+		store = connect.NewKafkaOffsetStore(topic, opts...)
+	}
+	j, err := connect.NewJob(l.registry(), spec.Table,
+		connect.WithClientOpts(opts...),
+		connect.WithOffsetStore(store),
+		connect.WithLogger(l.log.With("job", spec.Name())))
+	if err != nil {
+		return nil, err
+	}
+	return &connectorJob{j: j}, nil
+}
+
+func (c *connectorJob) Run(ctx context.Context) error {
+	defer c.j.Close()
+	return c.j.Run(ctx)
+}
+func (c *connectorJob) Pause()                                 { c.j.Pause() }
+func (c *connectorJob) Resume()                                { c.j.Resume() }
+func (c *connectorJob) RestartTask(id int) error               { return c.j.RestartTask(id) }
+func (c *connectorJob) RestartFailedTasks() []int              { return c.j.RestartFailedTasks() }
+func (c *connectorJob) Close() error                           { return c.j.Close() }
+func (c *connectorJob) ResetOffsets(ctx context.Context) error { return c.j.ResetOffsets(ctx) }
+
+func (c *connectorJob) Offsets(ctx context.Context) ([]JobOffset, error) {
+	offs, err := c.j.Offsets(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]JobOffset, len(offs))
+	for i, o := range offs {
+		out[i] = JobOffset{Partition: o.Partition, Offset: o.Offset}
+	}
+	return out, nil
+}
+
+func (c *connectorJob) AlterOffsets(ctx context.Context, offs []JobOffset) error {
+	in := make([]connect.SourceOffset, len(offs))
+	for i, o := range offs {
+		in[i] = connect.SourceOffset{Partition: o.Partition, Offset: o.Offset}
+	}
+	return c.j.AlterOffsets(ctx, in)
+}
+
+func (c *connectorJob) Status() JobStatus {
+	st := c.j.Status()
+	js := JobStatus{State: State(st.State), Tasks: make([]TaskStatus, 0, len(st.Tasks))}
+	var last time.Time
+	for _, t := range st.Tasks {
+		m := JobMetrics{
+			RecordsInPerSec: t.Metrics.RecordsInPerSec, RecordsOutPerSec: t.Metrics.RecordsOutPerSec,
+			BytesInPerSec: t.Metrics.BytesInPerSec, BytesOutPerSec: t.Metrics.BytesOutPerSec,
+			RecordsIn: t.Metrics.RecordsIn, RecordsOut: t.Metrics.RecordsOut, Errors: t.Metrics.Errors, DLQ: t.Metrics.DLQ,
+		}
+		if !t.Metrics.LastActivity.IsZero() {
+			at := t.Metrics.LastActivity
+			m.LastActivity = &at
+		}
+		ts := TaskStatus{ID: t.ID, State: State(t.State), Trace: t.Trace, Metrics: m, Detail: t.Detail}
+		js.Tasks = append(js.Tasks, ts)
+		sum(&js.Metrics, m)
+		if t.State == connect.StateFailed && t.FailedAt.After(last) {
+			last = t.FailedAt
+			at := t.FailedAt
+			js.LastError, js.LastErrorAt = firstLine(t.Trace), &at
+		}
+	}
+	return js
+}
+
+func firstLine(s string) string {
+	for i := range len(s) {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func sum(to *JobMetrics, m JobMetrics) {
+	to.RecordsInPerSec += m.RecordsInPerSec
+	to.RecordsOutPerSec += m.RecordsOutPerSec
+	to.BytesInPerSec += m.BytesInPerSec
+	to.BytesOutPerSec += m.BytesOutPerSec
+	to.RecordsIn += m.RecordsIn
+	to.RecordsOut += m.RecordsOut
+	to.Errors += m.Errors
+	to.DLQ += m.DLQ
+	if m.LastActivity != nil && (to.LastActivity == nil || m.LastActivity.After(*to.LastActivity)) {
+		to.LastActivity = m.LastActivity
+	}
+}
+
+// addDemoJobs adds the embedded default's datagen connector feeding
+// demo.orders and stops the hand-written demo producer it replaces.
+func (l *Local) addDemoJobs(s *supervisor) {
+	e := l.lc.embedded
+	if e == nil || e.demoRate == 0 || s.get(DemoConnectorName) != nil {
+		return
+	}
+	h := s.add(KindConnector, config.Job{Table: map[string]any{
+		connect.FieldName: DemoConnectorName, connect.FieldClass: "datagen", connect.FieldCluster: config.DefaultClusterName,
+		"topic": DemoOrdersTopic, "rate": float64(e.demoRate), "keys": int64(20), "seed": time.Now().UnixNano(),
+	}})
+	if h != nil && e.stopProducer != nil {
+		e.stopProducer()
+	}
+}
+
+// runnerFor returns h's current runner, or builds one (closed by the
+// returned func) to read or alter offsets without running it.
+func (l *Local) runnerFor(h *hostedJob) (jobRunner, func(), error) {
+	h.mu.Lock()
+	r := h.runner
+	h.mu.Unlock()
+	if r != nil {
+		return r, func() {}, nil
+	}
+	r, err := h.newRunner(l)
+	if err != nil {
+		return nil, nil, err
+	}
+	return r, func() {
+		if c, ok := r.(io.Closer); ok {
+			c.Close()
+		}
+	}, nil
+}
+
+// JobOffsets implements Service.
+func (l *Local) JobOffsets(ctx context.Context, name string) ([]JobOffset, error) {
+	h, err := l.job(name)
+	if err != nil {
+		return nil, err
+	}
+	r, done, err := l.runnerFor(h)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	or, ok := r.(offsetRunner)
+	if !ok {
+		return nil, &wrapped{msg: fmt.Sprintf("%s job %q has no offsets to show here", h.kind, name), err: ErrNotImplemented}
+	}
+	offs, err := or.Offsets(ctx)
+	if offs == nil {
+		offs = []JobOffset{}
+	}
+	return offs, err
+}
+
+// AlterJobOffsets implements Service.
+func (l *Local) AlterJobOffsets(ctx context.Context, name string, req AlterOffsetsRequest) (AuditEntry, error) {
+	h, err := l.job(name)
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	verb := "alter"
+	if req.Reset {
+		verb = "reset"
+	}
+	if err := l.checkWritable(fmt.Sprintf("%s the offsets of job %q", verb, name)); err != nil {
+		return AuditEntry{}, err
+	}
+	if !req.Reset && len(req.Offsets) == 0 {
+		return AuditEntry{}, invalidf("no offsets given: pass the offsets to write, or reset")
+	}
+	if st := l.sup().status(h).State; st != StateStopped && st != StateUnassigned {
+		return AuditEntry{}, refusedf("job %q is %s: offsets can be altered or reset only while it is STOPPED; stop it first ('kdeck connect stop %s')", name, st, name)
+	}
+	r, done, err := l.runnerFor(h)
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	defer done()
+	or, ok := r.(offsetRunner)
+	if !ok {
+		return AuditEntry{}, &wrapped{msg: fmt.Sprintf("%s job %q has no offsets to alter here", h.kind, name), err: ErrNotImplemented}
+	}
+	before, _ := or.Offsets(ctx)
+	entry := AuditEntry{Action: "jobs.offsets." + verb, Job: name, Cluster: h.cluster, Command: req.Command, Details: map[string]string{"kind": string(h.kind), "offsets_before": jsonText(before)}}
+	if req.Reset {
+		err = or.ResetOffsets(ctx)
+	} else {
+		err = or.AlterOffsets(ctx, req.Offsets)
+	}
+	after, _ := or.Offsets(ctx)
+	entry.Details["offsets_after"] = jsonText(after)
+	return l.recordAudit(entry, err), err
+}
+
+func jsonText(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// ConnectorPlugins implements Service.
+func (l *Local) ConnectorPlugins(ctx context.Context) ([]ConnectorPlugin, error) {
+	reg := l.registry()
+	var out []ConnectorPlugin
+	fields := func(s *connect.Spec) []PluginField {
+		fs := make([]PluginField, 0, len(s.Fields))
+		for _, f := range s.Fields {
+			fs = append(fs, PluginField{Name: f.Name, Type: string(f.Type), Description: f.Desc, Default: f.Def, Required: f.Required, Choices: f.Choices})
+		}
+		return fs
+	}
+	for _, p := range reg.Plugins() {
+		out = append(out, ConnectorPlugin{Class: p.Name, Type: string(p.Type), Version: p.Version, Summary: p.Spec.Summary, Fields: fields(p.Spec)})
+	}
+	for _, t := range reg.Transforms() {
+		out = append(out, ConnectorPlugin{Class: t.Name, Type: "transform", Summary: t.Spec.Summary, Aliases: t.Aliases, Fields: fields(t.Spec)})
+	}
+	out = append(out, ConnectorPlugin{Class: "common", Type: "common", Summary: connect.CommonSpec().Summary, Fields: fields(connect.CommonSpec())})
+	return out, nil
+}
+
+// ValidateConnector implements Service.
+func (l *Local) ValidateConnector(ctx context.Context, table map[string]any) ([]FieldProblem, error) {
+	err := connect.Validate(l.registry(), table)
+	var ce *connect.ConfigError
+	switch {
+	case err == nil:
+		return []FieldProblem{}, nil
+	case errors.As(err, &ce):
+		out := make([]FieldProblem, len(ce.Fields))
+		for i, f := range ce.Fields {
+			out[i] = FieldProblem{Field: f.Field, Message: f.Msg}
+		}
+		return out, nil
+	}
+	return nil, err
+}
+
+// ValidateConnectors checks every [[connectors]] table of cfg with reg
+// (nil: the built-ins) and returns the problems as *config.Errors naming
+// file, line and key; duplicate names are problems too. It is the
+// validator 'kdeck config validate' runs.
+func ValidateConnectors(cfg *config.Config, reg *connect.Registry) error {
+	if reg == nil {
+		reg = connect.Builtins()
+	}
+	var list []*config.Error
+	seen := map[string]int{}
+	for i, j := range cfg.Connectors {
+		name := j.Name()
+		if prev, dup := seen[name]; dup && name != "" {
+			list = append(list, &config.Error{Path: cfg.Path, Line: cfg.KeyLine("connectors", i, "name"), Key: fmt.Sprintf("connectors[%d].name", i),
+				Msg: fmt.Sprintf("%q is already the name of connectors[%d]: names must be unique", name, prev)})
+		}
+		seen[name] = i
+		if cl, _ := j.Table[connect.FieldCluster].(string); cl != "" && len(cfg.Clusters) > 0 {
+			if _, ok := cfg.Clusters[cl]; !ok {
+				names := cfg.ClusterNames()
+				list = append(list, &config.Error{Path: cfg.Path, Line: cfg.KeyLine("connectors", i, "cluster"), Key: fmt.Sprintf("connectors[%d].cluster", i),
+					Msg: fmt.Sprintf("cluster %q is not defined%s", cl, config.Suggest(cl, names))})
+			}
+		}
+		err := connect.Validate(reg, j.Table)
+		var ce *connect.ConfigError
+		if errors.As(err, &ce) {
+			for _, f := range ce.Fields {
+				key := f.Field
+				if i := indexOfAny(key, ".["); i >= 0 {
+					key = key[:i]
+				}
+				line := cfg.KeyLine("connectors", i, key)
+				if line == 0 {
+					line = j.Line
+				}
+				list = append(list, &config.Error{Path: cfg.Path, Line: line, Key: fmt.Sprintf("connectors[%d].%s", i, f.Field), Msg: f.Msg})
+			}
+		} else if err != nil {
+			list = append(list, &config.Error{Path: cfg.Path, Line: j.Line, Key: fmt.Sprintf("connectors[%d]", i), Msg: err.Error()})
+		}
+	}
+	if len(list) == 0 {
+		return nil
+	}
+	sort.SliceStable(list, func(a, b int) bool { return list[a].Line < list[b].Line })
+	return &config.Errors{Path: cfg.Path, List: list}
+}
+
+func indexOfAny(s, chars string) int {
+	for i := range len(s) {
+		for j := range len(chars) {
+			if s[i] == chars[j] {
+				return i
+			}
+		}
+	}
+	return -1
+}

@@ -499,8 +499,16 @@ func joinNames(ns []string) string {
 	return out
 }
 
-// ErrNoWorker reports a lifecycle verb on a process that hosts no jobs.
+// ErrNoWorker reports a lifecycle verb on a process that hosts no jobs. It
+// also matches ErrRefused (exit code 3).
 var ErrNoWorker = errors.New("no running worker")
+
+type noWorkerError struct{ msg string }
+
+func (e *noWorkerError) Error() string { return e.msg }
+func (e *noWorkerError) Is(target error) bool {
+	return target == ErrNoWorker || target == ErrRefused
+}
 
 // JobAction implements Service.
 func (l *Local) JobAction(ctx context.Context, name string, action JobAction, opts JobActionOptions) (AuditEntry, error) {
@@ -528,7 +536,7 @@ func (l *Local) jobAction(h *hostedJob, action JobAction, opts JobActionOptions,
 	started, closed := s.started, s.closed
 	s.mu.Unlock()
 	if !started || closed {
-		return &wrapped{msg: fmt.Sprintf("cannot %s job %q: this process hosts no jobs; verbs act on a running worker ('kdeck run', 'kdeck dev' or the TUI), and remote control of a separate worker is not available yet", action, h.name), err: ErrNoWorker}
+		return &noWorkerError{msg: fmt.Sprintf("cannot %s job %q: this process hosts no jobs; lifecycle verbs act on the jobs of a running worker ('kdeck run' or the TUI), and remote control of a separate worker is not available yet", action, h.name)}
 	}
 	switch action {
 	case ActionStart:

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/connect"
 )
 
 // Opt configures a Local.
@@ -34,6 +35,9 @@ type localCfg struct {
 
 	lagSampling bool
 	lagInterval time.Duration
+
+	// registry builds connectors; default connect.Builtins().
+	registry *connect.Registry
 }
 
 // WithLogger sets the logger; default discards.

@@ -83,6 +83,20 @@ type Service interface {
 	Job(ctx context.Context, name string) (JobStatus, error)
 	// JobAction performs a lifecycle verb on a job. Audited.
 	JobAction(ctx context.Context, name string, action JobAction, opts JobActionOptions) (AuditEntry, error)
+	// JobOffsets returns a job's offsets in Kafka Connect's offsets API
+	// shape (source partition and offset; for sinks, kafka_topic,
+	// kafka_partition and kafka_offset). Works without a running worker.
+	JobOffsets(ctx context.Context, name string) ([]JobOffset, error)
+	// AlterJobOffsets alters a job's offsets (a nil offset resets that
+	// partition) or, with Reset, removes them all; refused unless the job
+	// is STOPPED (or not hosted by this process). Audited.
+	AlterJobOffsets(ctx context.Context, name string, req AlterOffsetsRequest) (AuditEntry, error)
+	// ConnectorPlugins lists the connector classes and transforms with
+	// their configuration fields.
+	ConnectorPlugins(ctx context.Context) ([]ConnectorPlugin, error)
+	// ValidateConnector checks a [[connectors]] table and returns every
+	// problem by field; an empty list means valid.
+	ValidateConnector(ctx context.Context, table map[string]any) ([]FieldProblem, error)
 
 	// Close stops everything the service owns (jobs, samplers, clients)
 	// and waits for it, within a bounded time.

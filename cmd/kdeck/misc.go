@@ -117,7 +117,18 @@ persist under the data dir unless --ephemeral. Runs until interrupted.`,
 			if err != nil {
 				return err
 			}
-			defer e.Close()
+			// The demo channel's jobs (the datagen connector feeding
+			// demo.orders) run under a Local that owns the cluster; the
+			// configured jobs are not started here ('kdeck run' does that).
+			demo, err := ops.NewLocal(&config.Config{Clusters: map[string]*config.Cluster{}, Ops: cfg.Ops}, ops.WithEmbedded(e))
+			if err != nil {
+				e.Close()
+				return err
+			}
+			defer demo.Close()
+			if err := demo.StartJobs(cmd.Context()); err != nil {
+				return err
+			}
 			if a.output == "json" {
 				_ = writeJSON(a.out, map[string]any{"bootstrap": e.Addr(), "data_dir": dataDir, "startup_ms": time.Since(start).Milliseconds()})
 			} else {

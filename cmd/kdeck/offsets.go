@@ -74,8 +74,9 @@ var modeFlags = []string{"to-earliest", "to-latest", "to-current", "to-offset", 
 func newOffsetsResetCmd(a *app) *cobra.Command {
 	var rf resetFlags
 	var run runFlags
+	var allGroups bool
 	cmd := &cobra.Command{
-		Use:   "reset GROUP",
+		Use:   "reset GROUP... | --all-groups",
 		Short: "Plan (and with --execute apply) a reset of a group's committed offsets",
 		Long: `Reset a consumer group's committed offsets, as kafka-consumer-groups.sh
 --reset-offsets does, but previewed: the default is a dry run that prints the
@@ -88,14 +89,30 @@ exist yet is created. Every execution is audited and can be undone with
 Scope: --topic T (all partitions) or --topic T:0,2,5, repeatable, or
 --all-topics (the topics the group has committed offsets for).
 Mode, exactly one: --to-earliest, --to-latest, --to-current, --to-offset N,
---shift-by N, --to-datetime T, --by-duration D, --to-group OTHER, --from-file F.`,
+--shift-by N, --to-datetime T, --by-duration D, --to-group OTHER, --from-file F.
+
+Several groups (GROUP GROUP... or --all-groups) are planned and applied
+together, each with its own plan, refusal checks and audit entry; the table
+gains a GROUP column and --export writes group,topic,partition,offset.`,
 		Example: `  kdeck offsets reset billing --topic orders --to-earliest
   kdeck offsets reset billing --topic orders:0,2 --shift-by -100 --execute
   kdeck offsets reset billing --all-topics --to-datetime 2026-11-25T10:00:00.000 --export plan.csv
-  kdeck offsets reset billing --from-file plan.csv --execute`,
-		Args:              cobra.ExactArgs(1),
+  kdeck offsets reset billing --from-file plan.csv --execute
+  kdeck offsets reset --all-groups --all-topics --to-latest --execute`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			switch {
+			case allGroups && len(args) > 0:
+				return fmt.Errorf("give GROUP arguments or --all-groups, not both")
+			case !allGroups && len(args) == 0:
+				return errNoGroup
+			}
+			return nil
+		},
 		ValidArgsFunction: a.completeGroups,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if allGroups || len(args) > 1 {
+				return a.resetGroups(cmd, args, allGroups, &rf, run)
+			}
 			if err := run.check(); err != nil {
 				return err
 			}
@@ -112,6 +129,7 @@ Mode, exactly one: --to-earliest, --to-latest, --to-current, --to-offset N,
 	f := cmd.Flags()
 	f.StringArrayVar(&rf.topics, "topic", nil, "topic to reset, all partitions (T) or some (T:0,2,5); repeatable")
 	f.BoolVar(&rf.allTopics, "all-topics", false, "reset every topic the group has committed offsets for")
+	f.BoolVar(&allGroups, "all-groups", false, "reset every consumer group of the cluster")
 	f.BoolVar(&rf.earliest, "to-earliest", false, "reset to the log start offset")
 	f.BoolVar(&rf.latest, "to-latest", false, "reset to the log end offset")
 	f.BoolVar(&rf.current, "to-current", false, "reset to the committed offset (the log end where none)")

@@ -1,7 +1,9 @@
 // Package kafkatest is kdeck's shared test harness: it starts embedded Kafka
 // clusters (franz-go's kfake) for a test, seeds topics, records and consumer
 // groups, and injects faults. Every package's tests use it, so that the same
-// tests can later run against real Apache Kafka brokers.
+// tests run against real Apache Kafka brokers too: with KDECK_TEST_KAFKA=real
+// New hands out the clusters testing/realkafka/kafka.sh started (emptied of
+// user topics and groups first; run such tests with go test -p 1).
 //
 //	func TestLag(t *testing.T) {
 //		c := kafkatest.New(t)
@@ -40,6 +42,8 @@ type Cluster struct {
 	Fake  *kfake.Cluster
 	addrs []string
 	name  string
+	t     testing.TB // the test that started it
+	real  *realInfo  // nil on the embedded backend
 }
 
 // Opt configures New.
@@ -70,7 +74,9 @@ func Backend() string {
 }
 
 // New starts an embedded cluster on a free loopback port, closed at the end
-// of the test.
+// of the test. On the real tier (KDECK_TEST_KAFKA=real) it instead returns
+// the next Apache Kafka cluster no running test holds, emptied of user
+// topics and groups; WithKfake and DataDir do not apply there.
 func New(t testing.TB, o ...Opt) *Cluster {
 	t.Helper()
 	var op opts
@@ -79,6 +85,9 @@ func New(t testing.TB, o ...Opt) *Cluster {
 	}
 	if op.name == "" {
 		op.name = config.DefaultClusterName
+	}
+	if Backend() == "real" {
+		return newReal(t, op)
 	}
 	kopts := append([]kfake.Opt{kfake.NumBrokers(1), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1)}, op.kfake...)
 	if op.dataDir != "" {
@@ -89,7 +98,7 @@ func New(t testing.TB, o ...Opt) *Cluster {
 		t.Fatalf("kafkatest: start embedded cluster: %v", err)
 	}
 	t.Cleanup(fc.Close)
-	return &Cluster{Fake: fc, addrs: fc.ListenAddrs(), name: op.name}
+	return &Cluster{Fake: fc, addrs: fc.ListenAddrs(), name: op.name, t: t}
 }
 
 // Addr returns the bootstrap addresses, comma separated.
@@ -295,17 +304,24 @@ func (c *Cluster) ActiveMember(t testing.TB, group string, kip848 bool, topics .
 
 // FailRequests makes the next n requests of kind key fail with err (nil:
 // UNKNOWN_SERVER_ERROR); -1 fails until the returned function is called.
+// On the real tier it skips the test that started the cluster
+// (SkipNeedsFake): call it from that test's goroutine.
 func (c *Cluster) FailRequests(key kmsg.Key, n int, err *kerr.Error) (remove func()) {
 	if c.Fake == nil {
+		c.t.Helper()
+		c.t.Skip(SkipNeedsFake)
 		return func() {}
 	}
 	h := c.Fake.Fault(kfake.Fault{Keys: []kmsg.Key{key}, Err: err, Count: n})
 	return h.Remove
 }
 
-// DelayRequests delays the next n requests of kind key by d.
+// DelayRequests delays the next n requests of kind key by d. On the real
+// tier it skips the test that started the cluster, as FailRequests does.
 func (c *Cluster) DelayRequests(key kmsg.Key, d time.Duration, n int) {
 	if c.Fake == nil {
+		c.t.Helper()
+		c.t.Skip(SkipNeedsFake)
 		return
 	}
 	left := n

@@ -474,3 +474,26 @@ func (f *Fake) CallLog() []string {
 	defer f.mu.Unlock()
 	return append([]string(nil), f.Calls...)
 }
+
+// JobOffsets implements ops.Service: the fake's jobs have no offsets.
+func (f *Fake) JobOffsets(ctx context.Context, name string) ([]ops.JobOffset, error) {
+	return []ops.JobOffset{}, nil
+}
+
+// AlterJobOffsets implements ops.Service; it records the call.
+func (f *Fake) AlterJobOffsets(ctx context.Context, name string, req ops.AlterOffsetsRequest) (ops.AuditEntry, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.Calls = append(f.Calls, "AlterJobOffsets "+name)
+	return ops.AuditEntry{ID: "fake-alter", Action: "jobs.offsets", Job: name, Outcome: "ok"}, nil
+}
+
+// ConnectorPlugins implements ops.Service.
+func (f *Fake) ConnectorPlugins(ctx context.Context) ([]ops.ConnectorPlugin, error) {
+	return []ops.ConnectorPlugin{}, nil
+}
+
+// ValidateConnector implements ops.Service: every table is valid.
+func (f *Fake) ValidateConnector(ctx context.Context, table map[string]any) ([]ops.FieldProblem, error) {
+	return nil, nil
+}

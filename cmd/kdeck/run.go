@@ -1,0 +1,129 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/ops"
+)
+
+// jobStarter is the part of ops.Local that hosts jobs; 'kdeck run' is the
+// worker itself, so it builds a Local rather than attaching to one.
+type jobStarter interface {
+	ops.Service
+	StartJobs(ctx context.Context) error
+}
+
+func newRunCmd(a *app) *cobra.Command {
+	var logFormat, logLevel string
+	var stopTimeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "run",
+		Short: "Run the configured connectors, mirrors and stream jobs headless until SIGTERM",
+		Long: `Run a headless worker hosting every job of the configuration ([[connectors]],
+[[mirrors]], [[streams]]). Failed jobs restart with backoff. On SIGTERM or
+SIGINT the jobs stop gracefully (flush, save offsets) within --stop-timeout.
+Logs go to stderr as text or JSON (log/slog).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var level slog.Level
+			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
+				return usagef("--log-level %q is not a level: use debug, info, warn or error", logLevel)
+			}
+			var h slog.Handler
+			switch logFormat {
+			case "text":
+				h = slog.NewTextHandler(a.err, &slog.HandlerOptions{Level: level})
+			case "json":
+				h = slog.NewJSONHandler(a.err, &slog.HandlerOptions{Level: level})
+			default:
+				return usagef("--log-format %q is not a format: use text or json", logFormat)
+			}
+			if stopTimeout <= 0 {
+				return usagef("--stop-timeout must be positive")
+			}
+			log := slog.New(h)
+			cfg, err := a.loadConfig()
+			if err != nil {
+				return err
+			}
+			if err := validateJobs(cfg); err != nil {
+				return err
+			}
+			n := len(cfg.Connectors) + len(cfg.Mirrors) + len(cfg.Streams)
+			if n == 0 {
+				return usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins')", orNone(cfg.Path))
+			}
+			l, err := a.workerLocal(cfg, log)
+			if err != nil {
+				return err
+			}
+			a.svc = l // closed by run() too; Close is idempotent
+			if err := l.StartJobs(cmd.Context()); err != nil {
+				return err
+			}
+			log.Info("kdeck worker started", "config", cfg.Path, "jobs", n)
+			if a.output == "json" {
+				jobs, _ := l.Jobs(cmd.Context())
+				_ = writeJSON(a.out, map[string]any{"started": true, "jobs": jobs})
+			}
+			<-cmd.Context().Done()
+			log.Info("stopping jobs", "timeout", stopTimeout)
+			done := make(chan struct{})
+			go func() { l.Close(); close(done) }()
+			select {
+			case <-done:
+				log.Info("kdeck worker stopped")
+				return nil
+			case <-time.After(stopTimeout):
+				return errors.New("jobs did not stop within --stop-timeout; offsets not yet saved will be re-read on the next start")
+			}
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
+	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.DurationVar(&stopTimeout, "stop-timeout", 30*time.Second, "how long a graceful stop may take")
+	return cmd
+}
+
+func orNone(p string) string {
+	if p == "" {
+		return "the configuration (none was found)"
+	}
+	return p
+}
+
+// workerLocal builds the Local a worker runs jobs in, with the same cluster
+// choices as a.service and a real logger.
+func (a *app) workerLocal(cfg *config.Config, log *slog.Logger) (jobStarter, error) {
+	opts := []ops.Opt{ops.WithReadOnly(a.readOnly), ops.WithLogger(log)}
+	switch {
+	case a.brokers != "":
+		cl, err := config.AdHoc(a.brokers)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		opts = append(opts, ops.WithBrokers(cl))
+	case len(cfg.Clusters) == 0:
+		cl, _ := config.AdHoc(config.DefaultBroker)
+		opts = append(opts, ops.WithBrokers(cl))
+		log.Warn("no cluster configured; using " + config.DefaultBroker)
+	}
+	if a.cluster != "" {
+		opts = append(opts, ops.WithDefaultCluster(a.cluster))
+	}
+	l, err := ops.NewLocal(cfg, opts...)
+	if err != nil {
+		if errors.Is(err, config.ErrUnknownCluster) {
+			return nil, usageError{err}
+		}
+		return nil, err
+	}
+	return l, nil
+}

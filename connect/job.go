@@ -1,0 +1,465 @@
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Common keys of every [[connectors]] table, beside the connector's own.
+const (
+	FieldName                = "name"
+	FieldClass               = "class"
+	FieldCluster             = "cluster"
+	FieldTasksMax            = "tasks_max"
+	FieldTransforms          = "transforms"
+	FieldErrorsTolerance     = "errors_tolerance"
+	FieldDLQTopic            = "dlq_topic"
+	FieldErrorsRetryTimeout  = "errors_retry_timeout"
+	FieldKeyConverter        = "key_converter"
+	FieldValueConverter      = "value_converter"
+	FieldOffsetFlushInterval = "offset_flush_interval"
+	FieldOffsetsTopic        = "offsets_topic"
+	FieldDisabled            = "disabled"
+	FieldBatchSize           = "batch_size"
+	FieldCompression         = "compression"
+)
+
+// CommonSpec returns the keys every connector table has.
+func CommonSpec() *Spec {
+	return NewSpec("Keys common to every connector.",
+		NewField(FieldName, TypeString).Description("Unique name of the connector; sink connectors consume in the group connect-NAME."),
+		NewField(FieldClass, TypeString).Description("Connector class, such as file-source, file-sink or datagen (see 'kdeck connect plugins')."),
+		NewField(FieldCluster, TypeString).Optional().Description("Cluster the connector produces to or consumes from; default the default cluster."),
+		NewField(FieldTasksMax, TypeInt).Default(int64(1)).AtLeast(1).Description("Most tasks the connector splits its work into."),
+		NewField(FieldTransforms, TypeTables).Optional().Description(`Single message transforms applied in order, each a table with a type key, for example { type = "insert_field", static_field = "src", static_value = "app" }.`),
+		NewField(FieldErrorsTolerance, TypeString).Default("none").Enum("none", "all").Description(`"none": a record that cannot be converted, transformed or written fails the task; "all": it goes to dlq_topic (or is skipped and counted without one) and processing continues.`),
+		NewField(FieldDLQTopic, TypeString).Optional().Description("Dead-letter topic for failed records, with Kafka Connect's __connect.errors.* headers (sources too)."),
+		NewField(FieldErrorsRetryTimeout, TypeDuration).Default("30s").Description("How long retriable failures (Kafka, a sink's target) are retried with backoff before the task fails."),
+		NewField(FieldKeyConverter, TypeString).Optional().Enum(ConverterJSON, ConverterString, ConverterBytes).Description("Key converter: json, string or bytes; default the connector's."),
+		NewField(FieldValueConverter, TypeString).Optional().Enum(ConverterJSON, ConverterString, ConverterBytes).Description("Value converter: json, string or bytes; default the connector's."),
+		NewField(FieldOffsetFlushInterval, TypeDuration).Default("1s").Description("How often a source task saves the offsets Kafka has acknowledged."),
+		NewField(FieldOffsetsTopic, TypeString).Optional().Description("Compacted topic for source offsets on a real cluster; default a local file in the data dir (embedded) or kdeck-connect-offsets."),
+		NewField(FieldDisabled, TypeBool).Default(false).Description("Configured but not started until 'kdeck connect start'."),
+		NewField(FieldBatchSize, TypeInt).Default(int64(5000)).AtLeast(1).Description("Sink: most records per batch handed to the task."),
+		NewField(FieldCompression, TypeString).Default("none").Enum("none", "gzip", "snappy", "lz4", "zstd").Description("Compression of produced batches (Kafka Connect's producer default is none)."),
+	)
+}
+
+// Opt configures NewJob.
+type Opt interface{ apply(*jobCfg) }
+
+type jobOpt func(*jobCfg)
+
+func (f jobOpt) apply(c *jobCfg) { f(c) }
+
+type jobCfg struct {
+	clientOpts []kgo.Opt
+	store      OffsetStore
+	log        *slog.Logger
+}
+
+// WithClientOpts sets the franz-go options (seed brokers, TLS, SASL) of
+// every client the job builds. Required.
+func WithClientOpts(opts ...kgo.Opt) Opt {
+	return jobOpt(func(c *jobCfg) { c.clientOpts = append(c.clientOpts, opts...) })
+}
+
+// WithOffsetStore sets where source offsets are saved; default a
+// KafkaOffsetStore on the job's cluster (offsets_topic or
+// DefaultOffsetsTopic).
+func WithOffsetStore(s OffsetStore) Opt { return jobOpt(func(c *jobCfg) { c.store = s }) }
+
+// WithLogger sets the logger; default discards.
+func WithLogger(l *slog.Logger) Opt { return jobOpt(func(c *jobCfg) { c.log = l }) }
+
+// Job runs one connector: its tasks, their clients and offsets. Build it
+// with NewJob, run it with Run. Status, Pause, Resume, RestartTask and the
+// offsets methods are safe to call concurrently with Run.
+type Job struct {
+	name   string
+	reg    *Registry
+	plugin *Plugin
+	p      *Parsed
+	cfg    jobCfg
+	log    *slog.Logger
+
+	source SourceConnector
+	sink   SinkConnector
+	chain  chain
+	keyC   Converter
+	valC   Converter
+
+	tolerateAll  bool
+	dlqTopic     string
+	retryTimeout time.Duration
+	flushEvery   time.Duration
+
+	paused  atomic.Bool
+	resumed chan struct{} // closed and replaced on each Resume
+
+	mu    sync.Mutex
+	tasks []*task
+	ran   bool
+}
+
+// NewJob validates a connector table against the common keys, the class's
+// spec, its transforms and converters, and returns the job. All problems are
+// reported at once in a *ConfigError. It starts nothing.
+func NewJob(reg *Registry, table map[string]any, opts ...Opt) (*Job, error) {
+	var c jobCfg
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	j, err := parseJob(reg, table)
+	if err != nil {
+		return nil, err
+	}
+	j.cfg = c
+	j.log = c.log.With("connector", j.name)
+	if j.cfg.store == nil {
+		j.cfg.store = NewKafkaOffsetStore(j.p.String(FieldOffsetsTopic), c.clientOpts...)
+	}
+	return j, nil
+}
+
+// Validate checks a connector table as NewJob does, without building
+// anything that connects.
+func Validate(reg *Registry, table map[string]any) error {
+	_, err := parseJob(reg, table)
+	return err
+}
+
+func parseJob(reg *Registry, table map[string]any) (*Job, error) {
+	name, _ := table[FieldName].(string)
+	subject := "connector"
+	if name != "" {
+		subject = fmt.Sprintf("connector %q", name)
+	}
+	class, _ := table[FieldClass].(string)
+	common := CommonSpec()
+	var errs []FieldError
+	var plugin *Plugin
+	if class != "" {
+		var err error
+		plugin, err = reg.Plugin(class)
+		if err != nil {
+			errs = append(errs, FieldError{FieldClass, err.Error()})
+		}
+	}
+	spec := common
+	if plugin != nil {
+		spec = common.With(plugin.Spec)
+	}
+	p, err := spec.Parse(table)
+	if err != nil {
+		for _, fe := range err.(*ConfigError).Fields {
+			if plugin == nil && class != "" && strings.HasPrefix(fe.Msg, "unknown key") {
+				continue // the class is unknown: its keys cannot be checked
+			}
+			errs = append(errs, fe)
+		}
+	}
+	if len(errs) > 0 || plugin == nil {
+		return nil, &ConfigError{Subject: subject, Fields: errs}
+	}
+	j := &Job{name: name, reg: reg, plugin: plugin, p: p, resumed: make(chan struct{})}
+	ch, ferrs := reg.buildChain(p.Tables(FieldTransforms))
+	errs = append(errs, ferrs...)
+	j.chain = ch
+	kc := p.String(FieldKeyConverter)
+	if kc == "" {
+		kc = plugin.KeyConverter
+	}
+	vc := p.String(FieldValueConverter)
+	if vc == "" {
+		vc = plugin.ValueConverter
+	}
+	j.keyC, _ = NewConverter(kc)
+	j.valC, _ = NewConverter(vc)
+	j.tolerateAll = p.String(FieldErrorsTolerance) == "all"
+	j.dlqTopic = p.String(FieldDLQTopic)
+	if j.dlqTopic != "" && !j.tolerateAll {
+		errs = append(errs, FieldError{FieldDLQTopic, `needs errors_tolerance = "all" (with "none" a bad record fails the task)`})
+	}
+	j.retryTimeout = p.Duration(FieldErrorsRetryTimeout)
+	j.flushEvery = p.Duration(FieldOffsetFlushInterval)
+	if j.flushEvery <= 0 {
+		j.flushEvery = time.Second
+	}
+	if len(errs) == 0 {
+		var err error
+		if plugin.NewSource != nil {
+			j.source, err = plugin.NewSource(p)
+		} else {
+			j.sink, err = plugin.NewSink(p)
+		}
+		if err != nil {
+			var ce *ConfigError
+			if errors.As(err, &ce) {
+				errs = append(errs, ce.Fields...)
+			} else {
+				errs = append(errs, FieldError{FieldClass, err.Error()})
+			}
+		}
+	}
+	if len(errs) > 0 {
+		return nil, &ConfigError{Subject: subject, Fields: errs}
+	}
+	return j, nil
+}
+
+// Name returns the connector's name.
+func (j *Job) Name() string { return j.name }
+
+// Plugin returns the connector's class.
+func (j *Job) Plugin() *Plugin { return j.plugin }
+
+// Config returns the parsed configuration.
+func (j *Job) Config() *Parsed { return j.p }
+
+// Group returns the consumer group of a sink connector: connect-NAME.
+func (j *Job) Group() string { return "connect-" + j.name }
+
+// Task states, as Kafka Connect names them.
+const (
+	StateRunning    = "RUNNING"
+	StatePaused     = "PAUSED"
+	StateFailed     = "FAILED"
+	StateUnassigned = "UNASSIGNED"
+	StateStopped    = "STOPPED"
+	StateRestarting = "RESTARTING"
+)
+
+// ErrAllTasksFailed is returned by Run when every task has failed.
+var ErrAllTasksFailed = errors.New("every task failed")
+
+// Run runs the connector's tasks until ctx is cancelled, then stops them
+// gracefully (sources: flush the producer and save acknowledged offsets;
+// sinks: nothing is pending after each batch) and returns nil. A task that
+// fails stays FAILED, with its error, until RestartTask; when every task has
+// failed Run returns an error wrapping ErrAllTasksFailed with the first
+// task's reason. When every source task reached the end of its input, Run
+// returns nil. Run may be called once.
+func (j *Job) Run(ctx context.Context) error {
+	j.mu.Lock()
+	if j.ran {
+		j.mu.Unlock()
+		return errors.New("connect: Job.Run called twice")
+	}
+	j.ran = true
+	j.mu.Unlock()
+
+	var confs []Conf
+	var err error
+	if j.source != nil {
+		confs, err = j.source.Tasks(int(j.p.Int(FieldTasksMax)))
+	} else {
+		confs, err = j.sink.Tasks(int(j.p.Int(FieldTasksMax)))
+	}
+	if err != nil {
+		return fmt.Errorf("connector %q cannot split its work: %w", j.name, err)
+	}
+	if len(confs) == 0 {
+		return fmt.Errorf("connector %q produced no task configurations", j.name)
+	}
+	if max := int(j.p.Int(FieldTasksMax)); len(confs) > max {
+		confs = confs[:max]
+	}
+	rt := &runtime{j: j}
+	if err := rt.open(ctx); err != nil {
+		return err
+	}
+	defer rt.close()
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	tasks := make([]*task, len(confs))
+	for i, c := range confs {
+		tasks[i] = newTask(i, c)
+	}
+	j.mu.Lock()
+	j.tasks = tasks
+	j.mu.Unlock()
+	changed := make(chan struct{}, len(tasks)*4+1)
+	var wg sync.WaitGroup
+	for _, t := range tasks {
+		wg.Go(func() { rt.supervise(runCtx, t, changed) })
+	}
+	var runErr error
+loop:
+	for {
+		select {
+		case <-ctx.Done():
+			break loop
+		case <-changed:
+			failed, finished := 0, 0
+			var first string
+			for _, t := range tasks {
+				switch st, trace := t.stateTrace(); st {
+				case StateFailed:
+					failed++
+					if first == "" {
+						first = fmt.Sprintf("task %d: %s", t.id, firstLine(trace))
+					}
+				case StateStopped:
+					finished++
+				}
+			}
+			if failed == len(tasks) {
+				runErr = fmt.Errorf("connector %q: %w: %s", j.name, ErrAllTasksFailed, first)
+				break loop
+			}
+			if finished == len(tasks) {
+				break loop
+			}
+		}
+	}
+	cancel()
+	wg.Wait()
+	return runErr
+}
+
+func firstLine(s string) string {
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// Pause pauses every task: sources stop polling, sinks stop fetching.
+// Offsets of what was already produced are still saved.
+func (j *Job) Pause() { j.paused.Store(true) }
+
+// Resume resumes paused tasks.
+func (j *Job) Resume() {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.paused.Swap(false) {
+		close(j.resumed)
+		j.resumed = make(chan struct{})
+	}
+}
+
+// waitResumed blocks while the job is paused, up to d.
+func (j *Job) waitResumed(ctx context.Context, d time.Duration) {
+	j.mu.Lock()
+	ch := j.resumed
+	j.mu.Unlock()
+	if !j.paused.Load() {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-ch:
+	case <-t.C:
+	}
+}
+
+// RestartTask restarts one task (a FAILED one, or a running one, which
+// stops gracefully first).
+func (j *Job) RestartTask(id int) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if id < 0 || id >= len(j.tasks) {
+		return fmt.Errorf("connector %q has no task %d (tasks: 0-%d)", j.name, id, len(j.tasks)-1)
+	}
+	j.tasks[id].requestRestart()
+	return nil
+}
+
+// RestartFailedTasks restarts every FAILED task and returns their ids.
+func (j *Job) RestartFailedTasks() []int {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	var ids []int
+	for _, t := range j.tasks {
+		if st, _ := t.stateTrace(); st == StateFailed {
+			t.requestRestart()
+			ids = append(ids, t.id)
+		}
+	}
+	return ids
+}
+
+// Status is a job's state and its tasks'.
+type Status struct {
+	State string
+	Tasks []TaskStatus
+}
+
+// TaskStatus is one task's state, error and metrics.
+type TaskStatus struct {
+	ID       int
+	State    string
+	Trace    string
+	FailedAt time.Time
+	Metrics  Metrics
+	Detail   map[string]string
+}
+
+// Metrics are a task's counters and rates (rates over the interval since
+// the previous Status call, at least one second).
+type Metrics struct {
+	RecordsIn, RecordsOut, BytesIn, BytesOut int64
+	Errors, DLQ                              int64
+	RecordsInPerSec, RecordsOutPerSec        float64
+	BytesInPerSec, BytesOutPerSec            float64
+	LastActivity                             time.Time
+}
+
+// Status returns the job's state: RUNNING (or PAUSED) with the tasks'
+// states; UNASSIGNED before Run has split the work.
+func (j *Job) Status() Status {
+	j.mu.Lock()
+	tasks := append([]*task(nil), j.tasks...)
+	j.mu.Unlock()
+	st := Status{State: StateRunning}
+	if j.paused.Load() {
+		st.State = StatePaused
+	}
+	if len(tasks) == 0 {
+		st.State = StateUnassigned
+	}
+	for _, t := range tasks {
+		ts := t.status()
+		if ts.State == StateRunning && j.paused.Load() {
+			ts.State = StatePaused
+		}
+		st.Tasks = append(st.Tasks, ts)
+	}
+	return st
+}
+
+// SplitTasks validates a connector table and returns the task
+// configurations its connector splits the work into, without running
+// anything (for tests and 'kdeck connect validate').
+func SplitTasks(reg *Registry, table map[string]any) ([]Conf, error) {
+	j, err := parseJob(reg, table)
+	if err != nil {
+		return nil, err
+	}
+	max := int(j.p.Int(FieldTasksMax))
+	var confs []Conf
+	if j.source != nil {
+		confs, err = j.source.Tasks(max)
+	} else {
+		confs, err = j.sink.Tasks(max)
+	}
+	if len(confs) > max {
+		confs = confs[:max]
+	}
+	return confs, err
+}

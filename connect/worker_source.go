@@ -1,0 +1,331 @@
+package connect
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// offsetTracker decides which source offsets may be saved: per source
+// partition, the offset of the last record such that it and every record
+// before it were acknowledged by Kafka (or filtered, or acknowledged in the
+// dead-letter topic). Records are tracked per poll batch and partition, so
+// the cost is one entry per batch rather than per record.
+type offsetTracker struct {
+	mu    sync.Mutex
+	parts map[string]*partTrack
+}
+
+type partTrack struct {
+	partition map[string]any
+	queue     []*pendingBatch
+	saveable  map[string]any // nil until something is acknowledged
+	dirty     bool
+}
+
+// pendingBatch is the records of one poll batch for one source partition:
+// offset is the last one's, remaining counts unacknowledged records plus a
+// hold released when the batch is fully handed to the producer.
+type pendingBatch struct {
+	offset    map[string]any
+	remaining atomic.Int64
+	done      bool
+}
+
+func newOffsetTracker() *offsetTracker { return &offsetTracker{parts: map[string]*partTrack{}} }
+
+// begin starts a batch of a partition, holding it open.
+func (o *offsetTracker) begin(part map[string]any, key string) (*pendingBatch, *partTrack) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	pt := o.parts[key]
+	if pt == nil {
+		pt = &partTrack{partition: part}
+		o.parts[key] = pt
+	}
+	b := &pendingBatch{}
+	b.remaining.Store(1)
+	pt.queue = append(pt.queue, b)
+	return b, pt
+}
+
+// release drops one count of b and advances pt when b is complete.
+func (o *offsetTracker) release(pt *partTrack, b *pendingBatch) {
+	if b.remaining.Add(-1) != 0 {
+		return
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	b.done = true
+	n := 0
+	for n < len(pt.queue) && pt.queue[n].done {
+		pt.saveable, pt.dirty = pt.queue[n].offset, true
+		n++
+	}
+	if n > 0 {
+		pt.queue = append(pt.queue[:0], pt.queue[n:]...)
+	}
+}
+
+// take returns the offsets that changed since the last take.
+func (o *offsetTracker) take() []SourceOffset {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	var out []SourceOffset
+	for _, pt := range o.parts {
+		if pt.dirty {
+			out = append(out, SourceOffset{Partition: pt.partition, Offset: pt.saveable})
+			pt.dirty = false
+		}
+	}
+	return out
+}
+
+// untake marks offsets dirty again after a failed save.
+func (o *offsetTracker) untake(offs []SourceOffset) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, so := range offs {
+		if pt := o.parts[partitionKey(so.Partition)]; pt != nil {
+			pt.dirty = true
+		}
+	}
+}
+
+// runSource runs one attempt of a source task.
+func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
+	j := rt.j
+	st, err := j.source.NewTask(t.conf)
+	if err != nil {
+		return fmt.Errorf("building task %d: %w", t.id, err)
+	}
+	saved, err := j.cfg.store.Load(ctx, j.name)
+	if err != nil {
+		return fmt.Errorf("loading source offsets: %w", err)
+	}
+	tc := &taskContext{id: t.id, name: j.name, offsets: map[string]map[string]any{}}
+	for _, so := range saved {
+		tc.offsets[partitionKey(so.Partition)] = so.Offset
+	}
+	if err := st.Start(ctx, tc); err != nil {
+		return fmt.Errorf("starting task %d: %w", t.id, err)
+	}
+	tr := newOffsetTracker()
+	var prodErr atomic.Pointer[error]
+	// Records are produced under their own context, cancelled only after
+	// the stop's flush: cancelling ctx must not fail buffered records.
+	pctx, pcancel := context.WithCancel(context.Background())
+	save := func(sctx context.Context) error {
+		offs := tr.take()
+		if len(offs) == 0 {
+			return nil
+		}
+		if err := j.cfg.store.Save(sctx, j.name, offs); err != nil {
+			tr.untake(offs)
+			return err
+		}
+		return nil
+	}
+	defer func() {
+		// Graceful end: flush what was produced, then save what Kafka
+		// acknowledged. A failed record blocks its partition's offset.
+		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if ferr := rt.producer.Flush(fctx); ferr != nil {
+			j.log.Warn("flush at stop did not finish", "task", t.id, "err", ferr)
+		}
+		pcancel()
+		if serr := save(fctx); serr != nil && err == nil {
+			err = fmt.Errorf("saving source offsets: %w", serr)
+		}
+		if cerr := st.Close(); cerr != nil {
+			j.log.Warn("closing task", "task", t.id, "err", cerr)
+		}
+		if err == nil {
+			if p := prodErr.Load(); p != nil {
+				err = *p
+			}
+		}
+	}()
+	lastSave := time.Now()
+	onErr := func(e error) {
+		prodErr.CompareAndSwap(nil, &e)
+	}
+	for {
+		if p := prodErr.Load(); p != nil {
+			return *p
+		}
+		if time.Since(lastSave) >= j.flushEvery {
+			if err := save(ctx); err != nil {
+				return fmt.Errorf("saving source offsets: %w", err)
+			}
+			lastSave = time.Now()
+		}
+		if j.paused.Load() {
+			j.waitResumed(ctx, j.flushEvery)
+			if ctx.Err() != nil {
+				return nil
+			}
+			continue
+		}
+		var recs []*Record
+		err := rt.withRetry(ctx, t, "poll", func() error {
+			var perr error
+			recs, perr = st.Poll(ctx)
+			return perr
+		})
+		if ctx.Err() != nil {
+			return nil // what was read is not saved: the next run reads it again
+		}
+		if err != nil && !errors.Is(err, ErrEndOfInput) {
+			return fmt.Errorf("poll: %w", err)
+		}
+		if perr := rt.produceBatch(pctx, t, tr, recs, onErr); perr != nil {
+			return perr
+		}
+		if errors.Is(err, ErrEndOfInput) {
+			return ErrEndOfInput
+		}
+	}
+}
+
+// produceBatch transforms, converts and produces one poll batch, tracking
+// its offsets; errors go to the DLQ or fail the task.
+func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker, recs []*Record, onErr func(error)) error {
+	if len(recs) == 0 {
+		return nil
+	}
+	j := rt.j
+	t.recsIn.Add(int64(len(recs)))
+	t.touch()
+	type open struct {
+		b       *pendingBatch
+		pt      *partTrack
+		promise func(*kgo.Record, error) // one per batch, not per record
+	}
+	untracked := func(r *kgo.Record, perr error) {
+		if perr != nil {
+			onErr(fmt.Errorf("producing to %s: %w", r.Topic, perr))
+			return
+		}
+		t.recsOut.Add(1)
+		t.bytesOut.Add(int64(len(r.Key) + len(r.Value)))
+	}
+	var lastKey string
+	var lastPart map[string]any
+	opened := map[string]open{}
+	pool := make([]kgo.Record, len(recs))
+	var firstErr error
+	for i, r := range recs {
+		var ob open
+		tracked := r.SourcePartition != nil
+		if tracked {
+			// Tasks reuse one map per source partition: avoid
+			// re-encoding it for every record.
+			key := lastKey
+			if lastPart == nil || reflect.ValueOf(lastPart).UnsafePointer() != reflect.ValueOf(r.SourcePartition).UnsafePointer() {
+				key = partitionKey(r.SourcePartition)
+			}
+			lastPart = r.SourcePartition
+			o, ok := opened[key]
+			if !ok {
+				b, pt := tr.begin(r.SourcePartition, key)
+				o = open{b: b, pt: pt}
+				o.promise = func(r *kgo.Record, perr error) {
+					if perr != nil {
+						onErr(fmt.Errorf("producing to %s: %w", r.Topic, perr))
+						return
+					}
+					t.recsOut.Add(1)
+					t.bytesOut.Add(int64(len(r.Key) + len(r.Value)))
+					tr.release(pt, b)
+				}
+				opened[key] = o
+			}
+			if r.SourceOffset != nil {
+				o.b.offset = r.SourceOffset
+			}
+			ob, lastKey = o, key
+		}
+		origTopic := r.Topic
+		out, stage, class, err := rt.prepare(r, &pool[i])
+		if err != nil {
+			t.errs.Add(1)
+			if !j.tolerateAll {
+				firstErr = fmt.Errorf("record for %s (source %v at %v) failed in %s: %w", origTopic, r.SourcePartition, r.SourceOffset, stage, err)
+				break
+			}
+			if j.dlqTopic == "" {
+				continue
+			}
+			t.dlq.Add(1)
+			d := sourceDLQRecord(j, t.id, r, origTopic, stage, class, err)
+			if tracked {
+				ob.b.remaining.Add(1)
+			}
+			rt.producer.Produce(ctx, d, func(_ *kgo.Record, perr error) {
+				if perr != nil {
+					onErr(fmt.Errorf("dead-letter topic %s is not writable: %w", j.dlqTopic, perr))
+					return
+				}
+				if tracked {
+					tr.release(ob.pt, ob.b)
+				}
+			})
+			continue
+		}
+		if out == nil {
+			continue // filtered: counts as done
+		}
+		if tracked {
+			ob.b.remaining.Add(1)
+			rt.producer.Produce(ctx, out, ob.promise)
+		} else {
+			rt.producer.Produce(ctx, out, untracked)
+		}
+	}
+	for _, o := range opened {
+		if firstErr == nil {
+			tr.release(o.pt, o.b)
+		}
+	}
+	return firstErr
+}
+
+// prepare runs the transforms and converters of a source record. A nil
+// record with a nil error means the record was filtered out.
+func (rt *runtime) prepare(r *Record, kr *kgo.Record) (*kgo.Record, string, string, error) {
+	j := rt.j
+	r, tname, err := j.chain.apply(r)
+	if err != nil {
+		return nil, StageTransformation, tname, err
+	}
+	if r == nil {
+		return nil, "", "", nil
+	}
+	k, err := j.keyC.ToBytes(r.Key)
+	if err != nil {
+		return nil, StageKeyConverter, converterName(j, FieldKeyConverter), err
+	}
+	v, err := j.valC.ToBytes(r.Value)
+	if err != nil {
+		return nil, StageValueConverter, converterName(j, FieldValueConverter), err
+	}
+	*kr = kgo.Record{Topic: r.Topic, Key: k, Value: v, Timestamp: r.Timestamp}
+	if r.Partition >= 0 {
+		kr.Partition = r.Partition
+	}
+	if len(r.Headers) > 0 {
+		kr.Headers = make([]kgo.RecordHeader, len(r.Headers))
+		for i, h := range r.Headers {
+			kr.Headers[i] = kgo.RecordHeader{Key: h.Key, Value: h.Value}
+		}
+	}
+	return kr, "", "", nil
+}
