@@ -6,8 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/expr-lang/expr"
-	"github.com/expr-lang/expr/vm"
+	"github.com/kdeck/kdeck/expression"
 )
 
 // Expressions of declarative jobs use github.com/expr-lang/expr over this
@@ -24,38 +23,44 @@ import (
 //	headers    map[string]string
 //	joined     any      the joined table row or other stream's value (nil
 //	                    when unmatched or without a join)
+//
+// exprVars are the variables of declarative jobs' expressions.
+var exprVars = []string{"key", "value", "timestamp", "topic", "partition", "offset", "headers", "joined"}
+
+// exprEnv is one record's variables.
 type exprEnv struct {
-	Key       string            `expr:"key"`
-	Value     any               `expr:"value"`
-	Timestamp time.Time         `expr:"timestamp"`
-	Topic     string            `expr:"topic"`
-	Partition int               `expr:"partition"`
-	Offset    int               `expr:"offset"`
-	Headers   map[string]string `expr:"headers"`
-	Joined    any               `expr:"joined"`
+	Key       string
+	Value     any
+	Timestamp time.Time
+	Topic     string
+	Partition int
+	Offset    int
+	Headers   map[string]string
+	Joined    any
 }
 
-// program is a compiled expression.
+func (e *exprEnv) vars() map[string]any {
+	return map[string]any{"key": e.Key, "value": e.Value, "timestamp": e.Timestamp, "topic": e.Topic,
+		"partition": e.Partition, "offset": e.Offset, "headers": e.Headers, "joined": e.Joined}
+}
+
+// program is a compiled expression (kdeck's shared expression package).
 type program struct {
 	src string
-	p   *vm.Program
+	p   *expression.Program
 }
 
-func compileExpr(what, src string, opts ...expr.Option) (*program, error) {
-	p, err := expr.Compile(src, append([]expr.Option{expr.Env(exprEnv{})}, opts...)...)
+func compileExpr(what, src string) (*program, error) {
+	p, err := expression.Compile(src, exprVars...)
 	if err != nil {
-		return nil, fmt.Errorf("%s expression %q does not compile: %v", what, src, err)
+		return nil, fmt.Errorf("%s: %v", what, err)
 	}
 	return &program{src: src, p: p}, nil
 }
 
-func (p *program) run(env *exprEnv) (any, error) {
-	out, err := vm.Run(p.p, env)
-	if err != nil {
-		return nil, fmt.Errorf("expression %q: %w", p.src, err)
-	}
-	return out, nil
-}
+func (p *program) run(env *exprEnv) (any, error) { return p.p.Eval(env.vars()) }
+
+func (p *program) runBool(env *exprEnv) (bool, error) { return p.p.Bool(env.vars()) }
 
 // decoder decodes record values per format for expressions and encodes
 // results back.

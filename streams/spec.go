@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/expr-lang/expr"
-
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/timespec"
 )
@@ -311,17 +309,17 @@ func (s JobSpec) compile() (*Topology, error) {
 	default:
 		p.add("guarantee %q is unknown: use at_least_once or exactly_once", s.Guarantee)
 	}
-	compile := func(what, src string, opts ...expr.Option) *program {
+	compile := func(what, src string) *program {
 		if src == "" {
 			return nil
 		}
-		prog, err := compileExpr(what, src, opts...)
+		prog, err := compileExpr(what, src)
 		if err != nil {
 			p.add("%v", err)
 		}
 		return prog
 	}
-	filter := compile("filter", s.Filter, expr.AsBool())
+	filter := compile("filter", s.Filter)
 	key := compile("key", s.Key)
 	value := compile("value", s.Value)
 
@@ -541,12 +539,7 @@ func (s JobSpec) compile() (*Topology, error) {
 			if err != nil {
 				return false, err
 			}
-			v, err := filter.run(env)
-			if err != nil {
-				return false, err
-			}
-			b, _ := v.(bool)
-			return b, nil
+			return filter.runBool(env)
 		})
 	}
 	if s.Aggregate != nil {

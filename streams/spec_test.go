@@ -146,6 +146,7 @@ func TestParseJobNamesEveryProblem(t *testing.T) {
 		"inputs":    []any{"a"},
 		"fitler":    "x",
 		"filter":    "value.amount >",
+		"key":       "vaule.customer",
 		"window":    map[string]any{"type": "sliding", "size": "1 minute"},
 		"aggregate": map[string]any{"op": "avg"},
 		"emit":      "sometimes",
@@ -159,7 +160,8 @@ func TestParseJobNamesEveryProblem(t *testing.T) {
 		t.Errorf("error does not wrap ErrInvalid: %v", err)
 	}
 	for _, want := range []string{
-		`"fitler" is unknown; did you mean "filter"`, "filter expression", "window.type \"sliding\"",
+		`"fitler" is unknown; did you mean "filter"`, "filter: expression does not compile",
+		`unknown name "vaule"; did you mean "value"`, "window.type \"sliding\"",
 		"window.size \"1 minute\"", "aggregate.op \"avg\"", "emit \"sometimes\"", "guarantee \"maybe\"",
 		"both table and stream", "output is missing",
 	} {
