@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -624,6 +625,16 @@ func (s JobSpec) compile() (*Topology, error) {
 	return top, nil
 }
 
+// round15 rounds f to 15 significant digits, so that sums of decimal
+// amounts print as 4189.62, not 4189.620000000001.
+func round15(f float64) float64 {
+	r, err := strconv.ParseFloat(strconv.FormatFloat(f, 'g', 15, 64), 64)
+	if err != nil {
+		return f
+	}
+	return r
+}
+
 // FormatAggregate turns a numeric aggregate's record into kdeck's output
 // form: the value becomes {"value": N}, plus "window_start" and
 // "window_end" in RFC 3339 UTC for windowed aggregates.
@@ -636,7 +647,7 @@ func FormatAggregate(r Record) (Record, error) {
 		Value       float64 `json:"value"`
 		WindowStart string  `json:"window_start,omitempty"`
 		WindowEnd   string  `json:"window_end,omitempty"`
-	}{Value: n}
+	}{Value: round15(n)}
 	if r.Window != nil {
 		out.WindowStart = r.Window.Start.UTC().Format(time.RFC3339)
 		out.WindowEnd = r.Window.End.UTC().Format(time.RFC3339)

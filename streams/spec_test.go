@@ -248,3 +248,18 @@ func FuzzParseJob(f *testing.F) {
 		}
 	})
 }
+
+func TestFormatAggregate(t *testing.T) {
+	r, err := FormatAggregate(Record{Key: []byte("k"), Value: EncodeNumber(0.1 + 0.2),
+		Window: &Window{Start: time.Date(2026, 1, 1, 1, 0, 0, 0, time.FixedZone("CET", 3600)), End: t0.Add(time.Minute)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `{"value":0.3,"window_start":"2026-01-01T00:00:00Z","window_end":"2026-01-01T00:01:00Z"}`; string(r.Value) != want {
+		t.Fatalf("value %s, want %s", r.Value, want)
+	}
+	r, _ = FormatAggregate(Record{Value: EncodeNumber(42)})
+	if string(r.Value) != `{"value":42}` {
+		t.Fatalf("running total value %s", r.Value)
+	}
+}
