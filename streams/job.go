@@ -54,14 +54,15 @@ type optFunc func(*cfg)
 func (f optFunc) apply(c *cfg) { f(c) }
 
 type cfg struct {
-	dataDir     string
-	guarantee   Guarantee
-	logger      *slog.Logger
-	resetOffset kgo.Offset
-	maxPoll     int
-	skipBad     bool
-	cacheBytes  int64
-	instanceID  string
+	dataDir        string
+	guarantee      Guarantee
+	logger         *slog.Logger
+	resetOffset    kgo.Offset
+	maxPoll        int
+	skipBad        bool
+	cacheBytes     int64
+	instanceID     string
+	commitInterval time.Duration
 }
 
 // DataDir sets the directory holding local state, overriding the default
@@ -83,6 +84,12 @@ func ResetOffset(o kgo.Offset) Opt { return optFunc(func(c *cfg) { c.resetOffset
 // MaxPollRecords bounds the records processed per batch (per commit),
 // overriding the default of 10000.
 func MaxPollRecords(n int) Opt { return optFunc(func(c *cfg) { c.maxPoll = n }) }
+
+// CommitInterval sets how long a batch may gather records after its first
+// one before it is processed and committed, overriding the default of
+// 100ms (Kafka Streams' default under exactly once). A batch also ends at
+// MaxPollRecords. Zero processes whatever one poll returns.
+func CommitInterval(d time.Duration) Opt { return optFunc(func(c *cfg) { c.commitInterval = d }) }
 
 // SkipBadRecords makes a record whose processing fails (an expression
 // error, undecodable JSON) be counted in Status.Errors and skipped instead
@@ -166,7 +173,7 @@ func New(b Builder, clientOpts []kgo.Opt, opts ...Opt) (*Job, error) {
 	}
 	c := cfg{
 		dataDir: filepath.Join(os.TempDir(), "kdeck-streams"), guarantee: AtLeastOnce,
-		resetOffset: kgo.NewOffset().AtStart(), maxPoll: 10000, cacheBytes: 32 << 20,
+		resetOffset: kgo.NewOffset().AtStart(), maxPoll: 10000, cacheBytes: 32 << 20, commitInterval: 100 * time.Millisecond,
 	}
 	if sp, ok := b.(JobSpec); ok {
 		if sp.Guarantee != "" {
@@ -561,14 +568,7 @@ func (j *Job) loop(ctx context.Context) error {
 			}
 			fetchPaused = p
 		}
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		var fetches kgo.Fetches
-		if j.sess != nil {
-			fetches = j.sess.PollRecords(pctx, j.cfg.maxPoll)
-		} else {
-			fetches = j.cl.PollRecords(pctx, j.cfg.maxPoll)
-		}
-		cancel()
+		fetches := j.poll(ctx)
 		if fetches.IsClientClosed() || ctx.Err() != nil {
 			return nil
 		}
@@ -591,6 +591,40 @@ func (j *Job) loop(ctx context.Context) error {
 		j.cl.AllowRebalance()
 		j.sampleRates()
 	}
+}
+
+// poll returns the next batch: up to MaxPollRecords records, gathered for
+// at most the commit interval after the first record arrived (so that a
+// trickle of records makes one transaction or commit per interval, not one
+// per record). It waits at most a second for the first record.
+func (j *Job) poll(ctx context.Context) kgo.Fetches {
+	pollOnce := func(d time.Duration, max int) kgo.Fetches {
+		pctx, cancel := context.WithTimeout(ctx, d)
+		defer cancel()
+		if j.sess != nil {
+			return j.sess.PollRecords(pctx, max)
+		}
+		return j.cl.PollRecords(pctx, max)
+	}
+	fetches := pollOnce(time.Second, j.cfg.maxPoll)
+	n := fetches.NumRecords()
+	if n == 0 || j.cfg.commitInterval <= 0 {
+		return fetches
+	}
+	deadline := time.Now().Add(j.cfg.commitInterval)
+	for n < j.cfg.maxPoll && ctx.Err() == nil {
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		more := pollOnce(left, j.cfg.maxPoll-n)
+		if more.IsClientClosed() {
+			return more
+		}
+		n += more.NumRecords()
+		fetches = append(fetches, more...)
+	}
+	return fetches
 }
 
 // batch processes one poll's records and commits them.
