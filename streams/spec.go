@@ -266,6 +266,7 @@ type JobError struct {
 	Problems []string
 }
 
+// Error names the job and every problem.
 func (e *JobError) Error() string { return problems(e.Problems).err(e.Name).Error() }
 
 // Unwrap returns ErrInvalid.
