@@ -64,6 +64,14 @@ func TestStreamJobLifecycleQueryAndReset(t *testing.T) {
 	if _, err := l.JobAction(ctx(t), "per-customer", ops.ActionStop, ops.JobActionOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	replay, err := l.PlanStreamReset(ctx(t), ops.StreamResetRequest{Job: "per-customer", As: "per-customer-v2"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if replay.Group != "per-customer-v2" || len(replay.DeleteTopics) != 0 || replay.WipeDir != "" || len(replay.Offsets.Rows) != 2 {
+		t.Fatalf("--as plan: group %q, delete %v, wipe %q, %d offset rows; want the new group's 2 input partitions only",
+			replay.Group, replay.DeleteTopics, replay.WipeDir, len(replay.Offsets.Rows))
+	}
 	plan, err := l.PlanStreamReset(ctx(t), ops.StreamResetRequest{Job: "per-customer"})
 	if err != nil {
 		t.Fatal(err)
