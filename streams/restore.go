@@ -42,7 +42,8 @@ func (j *Job) restore(ctx context.Context, targets []restoreTarget) error {
 		return nil
 	}
 	start := time.Now()
-	opts := append(append([]kgo.Opt{kgo.FetchMaxWait(500 * time.Millisecond)}, j.clientOpts...), kgo.FetchMaxBytes(16<<20), kgo.FetchMaxPartitionBytes(8<<20))
+	opts := append(append([]kgo.Opt{kgo.FetchMaxWait(500 * time.Millisecond)}, j.clientOpts...),
+		kgo.FetchMaxBytes(16<<20), kgo.FetchMaxPartitionBytes(8<<20), kgo.WithPools(&restorePools{}))
 	if j.cfg.guarantee == ExactlyOnce {
 		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
 	}
@@ -185,6 +186,9 @@ func (j *Job) restore(ctx context.Context, targets []restoreTarget) error {
 				}
 			}
 			last := fp.Records[len(fp.Records)-1].Offset
+			for _, r := range fp.Records {
+				r.Recycle() // the batch holds copies
+			}
 			s.t.st.restored.Store(min(last+1, s.end) - s.t.from)
 			if last+1 >= s.end {
 				werr = finish(s)
