@@ -216,6 +216,7 @@ func (l *Local) StartJobs(ctx context.Context) error {
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.mu.Unlock()
 	l.addDemoJobs(s)
+	l.addDemoStreamJobs(s)
 	l.addDemoMirror(s)
 	s.mu.Lock()
 	names := append([]string(nil), s.order...)

@@ -1,0 +1,99 @@
+package streams
+
+import (
+	"sort"
+)
+
+// Status is a snapshot of a job: its state, tasks (one per assigned
+// partition), stores, rates and counters.
+type Status struct {
+	AppID string `json:"app_id"`
+	// State is STARTING, RESTORING, RUNNING, PAUSED, STOPPED or FAILED.
+	State string `json:"state"`
+	// Error is the error that failed the job.
+	Error            string        `json:"error,omitempty"`
+	Guarantee        Guarantee     `json:"guarantee"`
+	Tasks            []TaskStatus  `json:"tasks"`
+	Tables           []TableStatus `json:"tables,omitempty"`
+	RecordsIn        int64         `json:"records_in"`
+	RecordsOut       int64         `json:"records_out"`
+	RecordsInPerSec  float64       `json:"records_in_per_sec"`
+	RecordsOutPerSec float64       `json:"records_out_per_sec"`
+	// Lag is the records behind the log end offsets of the inputs, summed
+	// over tasks, as of the last fetch.
+	Lag int64 `json:"lag"`
+	// LateRecords counts records dropped because all their windows had
+	// closed (stream time past window end plus grace).
+	LateRecords int64 `json:"late_records"`
+	// Errors counts records skipped under SkipBadRecords.
+	Errors int64 `json:"errors"`
+}
+
+// TaskStatus is one task: one partition of the inputs.
+type TaskStatus struct {
+	Partition   int32         `json:"partition"`
+	State       string        `json:"state"`
+	RecordsIn   int64         `json:"records_in"`
+	Lag         int64         `json:"lag"`
+	LateRecords int64         `json:"late_records"`
+	Stores      []StoreStatus `json:"stores"`
+}
+
+// StoreStatus is one store partition. While restoring, Restored of
+// RestoreTotal changelog records are done.
+type StoreStatus struct {
+	Name         string `json:"name"`
+	Changelog    string `json:"changelog"`
+	SizeBytes    int64  `json:"size_bytes"`
+	Restoring    bool   `json:"restoring"`
+	Restored     int64  `json:"restored"`
+	RestoreTotal int64  `json:"restore_total"`
+}
+
+// TableStatus is one table materialised from a topic.
+type TableStatus struct {
+	Name      string `json:"name"`
+	Topic     string `json:"topic"`
+	CaughtUp  bool   `json:"caught_up"`
+	SizeBytes int64  `json:"size_bytes"`
+}
+
+// Status returns a snapshot. It never blocks on processing for longer than
+// it takes to copy the task list.
+func (j *Job) Status() Status {
+	s := Status{AppID: j.top.appID, State: j.state.Load().(string), Guarantee: j.cfg.guarantee,
+		RecordsIn: j.recordsIn.Load(), RecordsOut: j.recordsOut.Load(), Errors: j.errCount.Load()}
+	if f := j.failure.Load(); f != nil && *f != nil {
+		s.Error = (*f).Error()
+	}
+	j.rateMu.Lock()
+	s.RecordsInPerSec, s.RecordsOutPerSec = j.inPerSec, j.outPerSec
+	j.rateMu.Unlock()
+	j.tasksMu.RLock()
+	for p, t := range j.tasks {
+		ts := TaskStatus{Partition: p, State: StateRunning, RecordsIn: t.recordsIn.Load(), Lag: t.lag.Load(), LateRecords: t.late.Load()}
+		for _, st := range t.stores {
+			ss := StoreStatus{Name: st.def.name, Changelog: st.def.changelog, SizeBytes: st.sizeBytes(),
+				Restoring: st.restoring.Load(), Restored: st.restored.Load(), RestoreTotal: st.restoreTotal.Load()}
+			if ss.Restoring {
+				ts.State = StateRestoring
+			}
+			ts.Stores = append(ts.Stores, ss)
+		}
+		if s.State == StatePaused {
+			ts.State = StatePaused
+		}
+		s.Lag += ts.Lag
+		s.Tasks = append(s.Tasks, ts)
+	}
+	for _, tr := range j.tables {
+		s.Tables = append(s.Tables, TableStatus{Name: tr.def.name, Topic: tr.def.topic, CaughtUp: tr.caught.Load(), SizeBytes: int64(tr.db.Metrics().DiskSpaceUsage())})
+	}
+	j.tasksMu.RUnlock()
+	s.LateRecords = j.lateClosed.Load()
+	for _, t := range s.Tasks {
+		s.LateRecords += t.LateRecords
+	}
+	sort.Slice(s.Tasks, func(a, b int) bool { return s.Tasks[a].Partition < s.Tasks[b].Partition })
+	return s
+}
