@@ -168,3 +168,37 @@ func TestBufferOverrun(t *testing.T) {
 		t.Fatalf("committed %v after an overrun with nothing acknowledged", c)
 	}
 }
+
+// TestTargetHangs: a target that holds produce requests without answering
+// fails the flow once the retry budget passes, and nothing unacknowledged is
+// committed.
+func TestTargetHangs(t *testing.T) {
+	a := kafkatest.New(t, kafkatest.Name("a"))
+	b := kafkatest.New(t, kafkatest.Name("b"))
+	a.CreateTopic(t, "t", 1)
+	produceSeq(t, a, "t", 1, 0, 10)
+	cfg := fast("ab", "a", "b")
+	cfg.Exclude = []string{HeartbeatTopic}
+	cfg.Producer.DeliveryTimeout = 500 * time.Millisecond
+	f, err := New(cfg, opts(a), opts(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- f.Run(context.Background()) }()
+	waitCount(t, b, "a.t", 10)
+	kafkatest.WaitFor(t, 10*time.Second, "progress committed", func() bool { return committed(t, a, "kdeck-mirror-ab")["t"][0] == 10 })
+	b.DelayRequests(kmsg.Produce, 6*time.Second, 1000)
+	produceSeq(t, a, "t", 1, 10, 10)
+	select {
+	case err := <-done:
+		if !errors.Is(err, ErrDeliveryFailed) || !strings.Contains(err.Error(), "no acknowledgement") {
+			t.Fatalf("Run returned %v, want ErrDeliveryFailed for a hung target", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("the flow did not fail within 20s of the target hanging")
+	}
+	if c := committed(t, a, "kdeck-mirror-ab")["t"][0]; c != 10 {
+		t.Fatalf("committed %d while the target acknowledged 10", c)
+	}
+}

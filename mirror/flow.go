@@ -72,6 +72,7 @@ type partition struct {
 	end         int64   // source end offset (log end or last stable), -1 unknown
 	queue       []int64 // source offsets handed to the producer, not yet acknowledged
 	head        int
+	progressAt  int64 // run.clock when the target last acknowledged (or the queue became non-empty)
 	pendingSkip int64
 	lastSrc     int64 // last acknowledged source offset, -1 none
 	lastTgt     int64 // its target offset

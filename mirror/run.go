@@ -29,6 +29,7 @@ type run struct {
 	pcancel context.CancelFunc // fails records still waiting for buffer space
 
 	produceSince atomic.Int64 // unix nanos when a blocking Produce began, 0 when none
+	clock        atomic.Int64 // unix nanos, updated every second by housekeeping (a cheap clock)
 	progress     map[topicPartition]int64
 	dctx         context.Context // owned by the loop
 	dctxAt       time.Time
@@ -131,6 +132,7 @@ func (f *Flow) run(ctx context.Context) error {
 	defer pcancel() // also ends every delivery context
 	r.pcancel = pcancel
 
+	r.clock.Store(time.Now().UnixNano())
 	if err := r.setup(lctx); err != nil {
 		return err
 	}
@@ -247,6 +249,9 @@ func (r *run) loop(ctx, pctx context.Context) {
 					continue
 				}
 				out.Context = pc
+				if ps.inflight() == 0 {
+					ps.progressAt = r.clock.Load()
+				}
 				ps.queue = append(ps.queue, rec.Offset)
 				outs = append(outs, out)
 			}
@@ -423,6 +428,7 @@ func (r *run) promise(out *kgo.Record, err error) {
 // target offset to, and queues an offset sync every OffsetLagMax records;
 // the caller holds ps.mu.
 func (r *run) ackedLocked(ps *partition, off, to int64) {
+	ps.progressAt = r.clock.Load()
 	ps.acked = max(ps.acked, off+1)
 	if ps.inflight() == 0 && ps.pendingSkip > ps.acked {
 		ps.acked = ps.pendingSkip
@@ -508,6 +514,12 @@ func (r *run) housekeep(hctx, lctx context.Context) {
 					ErrBufferOverrun, c.Producer.MaxBufferedRecords, c.Producer.MaxBufferedBytes, c.Producer.BufferTimeout))
 				r.pcancel()
 			}
+			r.clock.Store(now.UnixNano())
+			if ps := r.stalled(now); ps != nil {
+				r.fail(fmt.Errorf("%w: %s[%d]: no acknowledgement from %s for %v (the retry budget)",
+					ErrDeliveryFailed, ps.topic, ps.part, c.Target, c.Producer.DeliveryTimeout))
+				r.pcancel()
+			}
 		case <-hb.C:
 			r.heartbeat(hctx)
 		case <-refresh.C:
@@ -524,6 +536,24 @@ func (r *run) housekeep(hctx, lctx context.Context) {
 			cancel()
 		}
 	}
+}
+
+// stalled returns a partition whose records have waited for the target's
+// acknowledgement longer than the retry budget. It backs the delivery
+// contexts up: franz-go cannot fail a record once a request carrying it was
+// sent without an answer (idempotence), so a hung target would otherwise
+// stall the flow without failing it.
+func (r *run) stalled(now time.Time) *partition {
+	limit := r.cfg.Producer.DeliveryTimeout + time.Second // the clock is coarse
+	for _, ps := range r.f.allPartitions() {
+		ps.mu.Lock()
+		stuck := ps.inflight() > 0 && ps.progressAt > 0 && now.Sub(time.Unix(0, ps.progressAt)) > limit
+		ps.mu.Unlock()
+		if stuck {
+			return ps
+		}
+	}
+	return nil
 }
 
 // heartbeat writes one heartbeat into the source; its copy's acknowledgement
