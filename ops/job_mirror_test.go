@@ -50,7 +50,7 @@ func TestMirrorJobLifecycleAndFailover(t *testing.T) {
 			}
 		}
 	}
-	if parts != 2 || js.Kind != ops.KindMirror {
+	if parts != 2 || js.Kind != ops.KindMirror || js.Cluster != "b" || js.Class != "a->b" {
 		t.Fatalf("status %+v", js)
 	}
 	if _, err := l.JobAction(ctx, "ab", ops.ActionPause, ops.JobActionOptions{}); err != nil {

@@ -187,12 +187,19 @@ func (s *supervisor) add(kind JobKind, j config.Job) *hostedJob {
 		return nil
 	}
 	cl, _ := j.Table["cluster"].(string)
-	if cl == "" {
-		cl = s.l.def
-	}
 	class, _ := j.Table["class"].(string)
 	if class == "" {
 		class, _ = j.Table["type"].(string)
+	}
+	if kind == KindMirror {
+		// A flow lives on two clusters: show it as source->target, on the
+		// cluster it writes to (where it should run).
+		src, _ := j.Table["source"].(string)
+		dst, _ := j.Table["target"].(string)
+		cl, class = dst, src+"->"+dst
+	}
+	if cl == "" {
+		cl = s.l.def
 	}
 	h := &hostedJob{name: name, kind: kind, class: class, cluster: cl, spec: j, build: jobBuilderFor(kind), state: StateUnassigned}
 	s.jobs[name] = h
