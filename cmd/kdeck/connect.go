@@ -42,19 +42,9 @@ worker.`,
 		Short: "List connectors with state, tasks and throughput",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, err := a.service(cmd.Context())
+			out, err := a.jobsOfKind(cmd.Context(), ops.KindConnector)
 			if err != nil {
 				return err
-			}
-			jobs, err := svc.Jobs(cmd.Context())
-			if err != nil {
-				return err
-			}
-			out := []ops.JobStatus{}
-			for _, j := range jobs {
-				if j.Kind == ops.KindConnector {
-					out = append(out, j)
-				}
 			}
 			return a.emit(out, func(w io.Writer) {
 				if len(out) == 0 {
@@ -79,11 +69,7 @@ worker.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeConnectors,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, err := a.service(cmd.Context())
-			if err != nil {
-				return err
-			}
-			j, err := svc.Job(cmd.Context(), args[0])
+			_, j, err := a.jobOfKind(cmd.Context(), args[0], ops.KindConnector)
 			if err != nil {
 				return err
 			}
@@ -91,26 +77,12 @@ worker.`,
 		},
 	}
 	cmd.AddCommand(list, status)
-	for _, v := range []struct {
-		action ops.JobAction
-		short  string
-	}{
-		{ops.ActionStart, "Start a stopped or failed connector"},
-		{ops.ActionPause, "Pause a connector: sources stop polling, sinks stop fetching"},
-		{ops.ActionResume, "Resume a paused connector"},
-		{ops.ActionStop, "Stop a connector gracefully (flush, save offsets)"},
-	} {
-		cmd.AddCommand(&cobra.Command{
-			Use:               string(v.action) + " NAME",
-			Short:             v.short,
-			Long:              v.short + "." + needsWorker,
-			Args:              cobra.ExactArgs(1),
-			ValidArgsFunction: a.completeConnectors,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return a.jobVerb(cmd, args[0], v.action, ops.JobActionOptions{})
-			},
-		})
-	}
+	cmd.AddCommand(a.jobVerbCmds(ops.KindConnector, a.completeConnectors,
+		verbDoc{ops.ActionStart, "Start a stopped or failed connector"},
+		verbDoc{ops.ActionPause, "Pause a connector: sources stop polling, sinks stop fetching"},
+		verbDoc{ops.ActionResume, "Resume a paused connector"},
+		verbDoc{ops.ActionStop, "Stop a connector gracefully (flush, save offsets)"},
+	)...)
 	var task int
 	var onlyFailed bool
 	restart := &cobra.Command{
@@ -127,7 +99,7 @@ worker.`,
 				}
 				opts.Task = &task
 			}
-			return a.jobVerb(cmd, args[0], ops.ActionRestart, opts)
+			return a.jobVerb(cmd, args[0], ops.KindConnector, ops.ActionRestart, opts)
 		},
 	}
 	restart.Flags().IntVar(&task, "task", -1, "restart only this task")
@@ -143,21 +115,6 @@ func unhosted(js []ops.JobStatus) bool {
 		}
 	}
 	return false
-}
-
-func (a *app) jobVerb(cmd *cobra.Command, name string, action ops.JobAction, opts ops.JobActionOptions) error {
-	svc, err := a.service(cmd.Context())
-	if err != nil {
-		return err
-	}
-	opts.Command = strings.Join(os.Args, " ")
-	e, err := svc.JobAction(cmd.Context(), name, action, opts)
-	if err != nil {
-		return err
-	}
-	return a.emit(e, func(w io.Writer) {
-		fmt.Fprintf(w, "%s %s: %s -> %s (audit %s)\n", action, name, e.Details["state_before"], e.Details["state_after"], e.ID)
-	})
 }
 
 func (a *app) completeConnectors(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {

@@ -30,19 +30,9 @@ shell; 'start', 'pause', 'resume', 'stop' and 'restart' need a running worker.`,
 		Short: "List mirror flows with state, throughput, lag and replication latency",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, err := a.service(cmd.Context())
+			out, err := a.jobsOfKind(cmd.Context(), ops.KindMirror)
 			if err != nil {
 				return err
-			}
-			jobs, err := svc.Jobs(cmd.Context())
-			if err != nil {
-				return err
-			}
-			out := []ops.JobStatus{}
-			for _, j := range jobs {
-				if j.Kind == ops.KindMirror {
-					out = append(out, j)
-				}
 			}
 			return a.emit(out, func(w io.Writer) {
 				if len(out) == 0 {
@@ -67,42 +57,21 @@ shell; 'start', 'pause', 'resume', 'stop' and 'restart' need a running worker.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeMirrors,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, err := a.service(cmd.Context())
+			_, j, err := a.jobOfKind(cmd.Context(), args[0], ops.KindMirror)
 			if err != nil {
 				return err
-			}
-			j, err := svc.Job(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			if j.Kind != ops.KindMirror {
-				return usagef("%q is a %s, not a mirror flow: use 'kdeck connect status %s'", args[0], j.Kind, args[0])
 			}
 			return a.emit(j, func(w io.Writer) { printMirror(w, j) })
 		},
 	}
 	cmd.AddCommand(list, status, newMirrorFailoverCmd(a))
-	for _, v := range []struct {
-		action ops.JobAction
-		short  string
-	}{
-		{ops.ActionStart, "Start a stopped or failed flow (it resumes from its last committed progress)"},
-		{ops.ActionPause, "Pause a flow: it stops fetching; records already sent are still committed"},
-		{ops.ActionResume, "Resume a paused flow"},
-		{ops.ActionStop, "Stop a flow gracefully (flush, commit progress)"},
-		{ops.ActionRestart, "Restart a flow (stop gracefully, then start)"},
-	} {
-		cmd.AddCommand(&cobra.Command{
-			Use:               string(v.action) + " NAME",
-			Short:             v.short,
-			Long:              v.short + "." + needsWorker,
-			Args:              cobra.ExactArgs(1),
-			ValidArgsFunction: a.completeMirrors,
-			RunE: func(cmd *cobra.Command, args []string) error {
-				return a.jobVerb(cmd, args[0], v.action, ops.JobActionOptions{})
-			},
-		})
-	}
+	cmd.AddCommand(a.jobVerbCmds(ops.KindMirror, a.completeMirrors,
+		verbDoc{ops.ActionStart, "Start a stopped or failed flow (it resumes from its last committed progress)"},
+		verbDoc{ops.ActionPause, "Pause a flow: it stops fetching; records already sent are still committed"},
+		verbDoc{ops.ActionResume, "Resume a paused flow"},
+		verbDoc{ops.ActionStop, "Stop a flow gracefully (flush, commit progress)"},
+		verbDoc{ops.ActionRestart, "Restart a flow (stop gracefully, then start)"},
+	)...)
 	return cmd
 }
 

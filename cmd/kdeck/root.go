@@ -198,7 +198,21 @@ func (a *app) service(ctx context.Context) (ops.Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []ops.Opt{ops.WithReadOnly(a.readOnly), ops.WithLogger(slog.New(slog.DiscardHandler))}
+	l, err := a.newLocal(cfg, slog.New(slog.DiscardHandler), func() {
+		fmt.Fprintf(a.err, "kdeck: no configuration found; using the cluster at %s (start one with 'kdeck dev', or pass -b)\n", config.DefaultBroker)
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.svc = l
+	return l, nil
+}
+
+// newLocal builds the ops.Local of the global flags: -b, or the configured
+// clusters, or (calling noConfig) the default 127.0.0.1:9092 when nothing is
+// configured; -c and --read-only apply. extra options come last.
+func (a *app) newLocal(cfg *config.Config, log *slog.Logger, noConfig func(), extra ...ops.Opt) (*ops.Local, error) {
+	opts := []ops.Opt{ops.WithReadOnly(a.readOnly), ops.WithLogger(log)}
 	switch {
 	case a.brokers != "":
 		cl, err := config.AdHoc(a.brokers)
@@ -209,18 +223,19 @@ func (a *app) service(ctx context.Context) (ops.Service, error) {
 	case len(cfg.Clusters) == 0:
 		cl, _ := config.AdHoc(config.DefaultBroker)
 		opts = append(opts, ops.WithBrokers(cl))
-		fmt.Fprintf(a.err, "kdeck: no configuration found; using the cluster at %s (start one with 'kdeck dev', or pass -b)\n", config.DefaultBroker)
+		if noConfig != nil {
+			noConfig()
+		}
 	}
 	if a.cluster != "" {
 		opts = append(opts, ops.WithDefaultCluster(a.cluster))
 	}
-	l, err := ops.NewLocal(cfg, opts...)
+	l, err := ops.NewLocal(cfg, append(opts, extra...)...)
 	if err != nil {
 		if errors.Is(err, config.ErrUnknownCluster) {
 			return nil, usageError{err}
 		}
 		return nil, err
 	}
-	a.svc = l
 	return l, nil
 }

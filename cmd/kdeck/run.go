@@ -102,27 +102,8 @@ func orNone(p string) string {
 // workerLocal builds the Local a worker runs jobs in, with the same cluster
 // choices as a.service and a real logger.
 func (a *app) workerLocal(cfg *config.Config, log *slog.Logger) (jobStarter, error) {
-	opts := []ops.Opt{ops.WithReadOnly(a.readOnly), ops.WithLogger(log)}
-	switch {
-	case a.brokers != "":
-		cl, err := config.AdHoc(a.brokers)
-		if err != nil {
-			return nil, usageError{err}
-		}
-		opts = append(opts, ops.WithBrokers(cl))
-	case len(cfg.Clusters) == 0:
-		cl, _ := config.AdHoc(config.DefaultBroker)
-		opts = append(opts, ops.WithBrokers(cl))
-		log.Warn("no cluster configured; using " + config.DefaultBroker)
-	}
-	if a.cluster != "" {
-		opts = append(opts, ops.WithDefaultCluster(a.cluster))
-	}
-	l, err := ops.NewLocal(cfg, opts...)
+	l, err := a.newLocal(cfg, log, func() { log.Warn("no cluster configured; using " + config.DefaultBroker) })
 	if err != nil {
-		if errors.Is(err, config.ErrUnknownCluster) {
-			return nil, usageError{err}
-		}
 		return nil, err
 	}
 	return l, nil

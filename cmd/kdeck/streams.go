@@ -31,29 +31,17 @@ process they run in.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(a.streamsListCmd(), a.streamsStatusCmd(),
-		a.streamsActionCmd(ops.ActionStart, "Start a stopped stream job"),
-		a.streamsActionCmd(ops.ActionStop, "Stop a stream job (it commits, checkpoints its stores and leaves its group)"),
-		a.streamsActionCmd(ops.ActionRestart, "Restart a stream job"),
 		a.streamsResetCmd(), a.streamsQueryCmd())
+	cmd.AddCommand(a.jobVerbCmds(ops.KindStream, a.completeStreams,
+		verbDoc{ops.ActionStart, "Start a stopped stream job"},
+		verbDoc{ops.ActionStop, "Stop a stream job (it commits, checkpoints its stores and leaves its group)"},
+		verbDoc{ops.ActionRestart, "Restart a stream job"},
+	)...)
 	return cmd
 }
 
 func (a *app) streamJobs(ctx context.Context) ([]ops.JobStatus, error) {
-	svc, err := a.service(ctx)
-	if err != nil {
-		return nil, err
-	}
-	jobs, err := svc.Jobs(ctx)
-	if err != nil {
-		return nil, err
-	}
-	out := []ops.JobStatus{}
-	for _, j := range jobs {
-		if j.Kind == ops.KindStream {
-			out = append(out, j)
-		}
-	}
-	return out, nil
+	return a.jobsOfKind(ctx, ops.KindStream)
 }
 
 func (a *app) completeStreams(cmd *cobra.Command, args []string, _ string) ([]string, cobra.ShellCompDirective) {
@@ -145,40 +133,7 @@ func streamStores(d map[string]string) string {
 // streamJob returns the service and the status of the stream job name; a
 // job of another kind is a usage error.
 func (a *app) streamJob(ctx context.Context, name string) (ops.Service, ops.JobStatus, error) {
-	svc, err := a.service(ctx)
-	if err != nil {
-		return nil, ops.JobStatus{}, err
-	}
-	j, err := svc.Job(ctx, name)
-	if err != nil {
-		return nil, j, err
-	}
-	if j.Kind != ops.KindStream {
-		return nil, j, usagef("job %q is a %s, not a stream job: use 'kdeck %s ...'", j.Name, j.Kind, j.Kind)
-	}
-	return svc, j, nil
-}
-
-func (a *app) streamsActionCmd(action ops.JobAction, short string) *cobra.Command {
-	return &cobra.Command{
-		Use:               string(action) + " NAME",
-		Short:             short,
-		Args:              cobra.ExactArgs(1),
-		ValidArgsFunction: a.completeStreams,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			svc, _, err := a.streamJob(cmd.Context(), args[0])
-			if err != nil {
-				return err
-			}
-			entry, err := svc.JobAction(cmd.Context(), args[0], action, ops.JobActionOptions{Command: commandLine(cmd, args)})
-			if err != nil {
-				return err
-			}
-			return a.emit(entry, func(w io.Writer) {
-				fmt.Fprintf(w, "%s: %s done (audit entry %s)\n", args[0], action, entry.ID)
-			})
-		},
-	}
+	return a.jobOfKind(ctx, name, ops.KindStream)
 }
 
 // streamService returns the service's stream operations (an optional
