@@ -18,7 +18,8 @@ import (
 
 // refuseProduce makes the cluster refuse produce requests to topic with a
 // retriable error until the returned handle is removed.
-func refuseProduce(c *kafkatest.Cluster, topic string) *kfake.FaultHandle {
+func refuseProduce(t *testing.T, c *kafkatest.Cluster, topic string) *kfake.FaultHandle {
+	c.NeedsFake(t)
 	return c.Fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: topic, Err: kerr.NotEnoughReplicas, Count: -1})
 }
 
@@ -62,7 +63,7 @@ func TestTargetRefusesProduceForAWhile(t *testing.T) {
 	m := start(t, fast("ab", "a", "b"), a, b)
 	waitCount(t, b, "a.t", 100)
 
-	h := refuseProduce(b, "a.t")
+	h := refuseProduce(t, b, "a.t")
 	produceSeq(t, a, "t", 2, 50, 150)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -106,7 +107,7 @@ func TestTargetDownPastRetryBudget(t *testing.T) {
 	go func() { done <- f.Run(context.Background()) }()
 	waitCount(t, b, "a.t", 40)
 
-	h := refuseProduce(b, "a.t")
+	h := refuseProduce(t, b, "a.t")
 	produceSeq(t, a, "t", 2, 20, 80)
 	var runErr error
 	select {
@@ -155,7 +156,7 @@ func TestBufferOverrun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := refuseProduce(b, "a.t")
+	h := refuseProduce(t, b, "a.t")
 	defer h.Remove()
 	produceSeq(t, a, "t", 1, 0, 50)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)

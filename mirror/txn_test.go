@@ -31,6 +31,7 @@ func TestExactlyOnce(t *testing.T) {
 	}
 
 	// The target refuses the next records for good: the transaction aborts.
+	b.NeedsFake(t)
 	h := b.Fake.Fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Produce}, Topic: "a.t", Err: kerr.CorruptMessage, Count: -1})
 	produceSeq(t, a, "t", 3, 100, 100)
 	f, err := New(cfg, opts(a), opts(b))

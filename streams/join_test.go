@@ -14,7 +14,7 @@ import (
 
 func TestStreamTableJoinWithCDCTable(t *testing.T) {
 	c := kafkatest.New(t)
-	c.CreateTopic(t, "customers", 2, "cleanup.policy", "compact")
+	c.CreateTopic(t, "customers", 2, "cleanup.policy=compact")
 	c.CreateTopic(t, "orders", 2)
 	c.CreateTopic(t, "enriched", 1)
 	cdc := func(key, op, tier string) *kgo.Record {
