@@ -13,7 +13,10 @@
 # the input), restore after a restart with the local state wiped (time from
 # the first restore start to the last restore end, time from process start
 # to RUNNING, and how many changelog records it restored), peak
-# resident memory (VmHWM) of the first run. Markdown table on stdout and in
+# resident memory (VmHWM) of the first run, and, as a check that both
+# computed the same thing, the sum of the last count of every key and
+# window in the job's output (loadgen counts, after the first run; it must
+# equal RECORDS, as the input has no late records) and the number of windows. Markdown table on stdout and in
 # $KDECK_BENCH_DIR/bench-streams.md.
 #
 # Fairness: both jobs read the same input topic (produced once), each under
@@ -85,6 +88,8 @@ a=$("$LG" await-group -source "$B" -topic streams-in -group wc-bench)
 echo "Kafka Streams: $a" >&2
 rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$JOB_PID/status")
 stopjob
+c=$("$LG" counts -source "$B" -topic streams-out -shape streams)
+echo "Kafka Streams: $c" >&2
 echo "== Kafka Streams: restart with the local state wiped"
 rm -rf "$state"
 runjava "$KDECK_REALKAFKA_DIR/streams-2.log"
@@ -92,7 +97,7 @@ waitline "$KDECK_REALKAFKA_DIR/streams-2.log" "^restored=" 300
 r=$(grep "^restored=" "$KDECK_REALKAFKA_DIR/streams-2.log" | head -1)
 echo "Kafka Streams: $r" >&2
 stopjob
-rows+=("| Kafka Streams 4.3.1 (2 threads, exactly_once_v2, RocksDB, -Xmx1g) | $(kv "$a" records_per_s) | $(kv "$r" restore_ms) | $(kv "$r" running_ms) | $(kv "$r" restored) | $rss |")
+rows+=("| Kafka Streams 4.3.1 (2 threads, exactly_once_v2, RocksDB, -Xmx1g) | $(kv "$a" records_per_s) | $(kv "$c" counted) / $(kv "$c" windows) | $(kv "$r" restore_ms) | $(kv "$r" running_ms) | $(kv "$r" restored) | $rss |")
 
 note=""
 if [[ -f testing/realkafka/streams-bench.toml.tmpl ]]; then
@@ -113,6 +118,8 @@ if [[ -f testing/realkafka/streams-bench.toml.tmpl ]]; then
 	echo "kdeck: $a" >&2
 	rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$JOB_PID/status")
 	stopjob
+	c=$("$LG" counts -source "$B" -topic kdeck-wc-out -shape kdeck)
+	echo "kdeck: $c" >&2
 	echo "== kdeck stream job: restart with the local state wiped"
 	rm -rf "$kdata"
 	launched=$(date +%s.%N)
@@ -138,7 +145,7 @@ PY
 )
 	echo "kdeck: $r" >&2
 	stopjob
-	rows+=("| kdeck stream job (exactly_once, Pebble, GOMAXPROCS=$(nproc)) | $(kv "$a" records_per_s) | $(kv "$r" restore_ms) | $(kv "$r" running_ms) | $(kv "$r" restored) | $rss |")
+	rows+=("| kdeck stream job (exactly_once, Pebble, GOMAXPROCS=$(nproc)) | $(kv "$a" records_per_s) | $(kv "$c" counted) / $(kv "$c" windows) | $(kv "$r" restore_ms) | $(kv "$r" running_ms) | $(kv "$r" restored) | $rss |")
 else
 	note="kdeck's stream job is not in this build (no testing/realkafka/streams-bench.toml.tmpl): only Kafka Streams was measured."
 fi
@@ -146,8 +153,8 @@ fi
 {
 	echo "Apache Kafka 4.3.1, one single-node KRaft cluster (-Xmx512m), $RECORDS records of 100 bytes, 1,000 keys, event times over 10 minutes, 4 partitions; $(nproc) cores, $(date -u +%Y-%m-%d)."
 	echo
-	echo "| job | records/s | restore after wiping local state (ms) | restart to RUNNING (ms) | changelog records restored | peak RSS (MiB) |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+	echo "| job | records/s | records counted / windows | restore after wiping local state (ms) | restart to RUNNING (ms) | changelog records restored | peak RSS (MiB) |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 	printf '%s\n' "${rows[@]}"
 	[[ -z $note ]] || { echo; echo "$note"; }
 } | tee "$OUT"
