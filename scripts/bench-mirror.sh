@@ -13,6 +13,12 @@
 # end-to-end latency of 200 probes produced after the catch-up (p50, p99),
 # and peak resident memory (VmHWM). Markdown table on stdout and in
 # $KDECK_BENCH_DIR/bench-mirror.md.
+#
+# kdeck's side: 'kdeck run' hosting the one [[mirrors]] flow of
+# testing/realkafka/mirror-bench.toml.tmpl (src -> dst, topic kdeck-bench,
+# remote src.kdeck-bench; at least once, no compression, from earliest, as
+# MirrorMaker 2 here), on its own copy of the data (produced just before it
+# starts, as MirrorMaker 2's), never running at the same time as MM2.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -85,7 +91,9 @@ note=""
 if "$KDECK_REALKAFKA_DIR/kdeck" run --help >/dev/null 2>&1 && [[ -f testing/realkafka/mirror-bench.toml.tmpl ]]; then
 	echo "== kdeck mirror: producing $RECORDS records to src"
 	"$MB" produce -source "$SRC" -topic kdeck-bench -records "$RECORDS"
-	sed -e "s|@SRC@|$SRC|g" -e "s|@DST@|$DST|g" testing/realkafka/mirror-bench.toml.tmpl >"$KDECK_REALKAFKA_DIR/kdeck-mirror.toml"
+	rm -rf "$KDECK_REALKAFKA_DIR/data"
+	sed -e "s|@SRC@|$SRC|g" -e "s|@DST@|$DST|g" -e "s|@DATA@|$KDECK_REALKAFKA_DIR/data|g" \
+		testing/realkafka/mirror-bench.toml.tmpl >"$KDECK_REALKAFKA_DIR/kdeck-mirror.toml"
 	XDG_DATA_HOME=$KDECK_REALKAFKA_DIR/data "$KDECK_REALKAFKA_DIR/kdeck" --config "$KDECK_REALKAFKA_DIR/kdeck-mirror.toml" run \
 		>"$KDECK_REALKAFKA_DIR/kdeck-mirror.log" 2>&1 &
 	MIRROR_PID=$!

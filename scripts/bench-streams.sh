@@ -13,8 +13,23 @@
 # the input), restore after a restart with the local state wiped (time from
 # the first restore start to the last restore end, time from process start
 # to RUNNING, and how many changelog records it restored), peak
-# resident memory (VmHWM) of the first run. Markdown table on stdout and in
+# resident memory (VmHWM) of the first run, and, as a check that both
+# computed the same thing, the sum of the last count of every key and
+# window in the job's output (loadgen counts, after the first run; it must
+# equal RECORDS, as the input has no late records) and the number of windows. Markdown table on stdout and in
 # $KDECK_BENCH_DIR/bench-streams.md.
+#
+# Fairness: both jobs read the same input topic (produced once), each under
+# its own application id from offset 0, one after the other (never at the
+# same time), exactly once, with a fresh state directory; both are measured
+# by the same probe (loadgen await-group: the job's committed offsets reach
+# the input's end, polled every 200 ms from the job's launch, so process
+# start-up counts on both sides). kdeck's job is the [[streams]] table in
+# testing/realkafka/streams-bench.toml.tmpl run by 'kdeck run' (values not
+# parsed, like the Java side's String serde; no repartition, as groupByKey).
+# Restore: Kafka Streams prints its restore listener's figures; kdeck logs
+# "restored stores" (records, took: from the restore's start to its end) and
+# restart to RUNNING is that log line's time minus the launch.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -73,6 +88,8 @@ a=$("$LG" await-group -source "$B" -topic streams-in -group wc-bench)
 echo "Kafka Streams: $a" >&2
 rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$JOB_PID/status")
 stopjob
+c=$("$LG" counts -source "$B" -topic streams-out -shape streams)
+echo "Kafka Streams: $c" >&2
 echo "== Kafka Streams: restart with the local state wiped"
 rm -rf "$state"
 runjava "$KDECK_REALKAFKA_DIR/streams-2.log"
@@ -80,20 +97,64 @@ waitline "$KDECK_REALKAFKA_DIR/streams-2.log" "^restored=" 300
 r=$(grep "^restored=" "$KDECK_REALKAFKA_DIR/streams-2.log" | head -1)
 echo "Kafka Streams: $r" >&2
 stopjob
-rows+=("| Kafka Streams 4.3.1 (2 threads, exactly_once_v2, RocksDB, -Xmx1g) | $(kv "$a" records_per_s) | $(kv "$r" restore_ms) | $(kv "$r" running_ms) | $(kv "$r" restored) | $rss |")
+rows+=("| Kafka Streams 4.3.1 (2 threads, exactly_once_v2, RocksDB, -Xmx1g) | $(kv "$a" records_per_s) | $(kv "$c" counted) / $(kv "$c" windows) | $(kv "$r" restore_ms) | $(kv "$r" running_ms) | $(kv "$r" restored) | $rss |")
 
-# kdeck's stream job lands with the streams issue: when 'kdeck run' and
-# testing/realkafka/streams-bench.toml.tmpl exist, add its rows here the
-# same way (await-group on its application id, restart with its state dir
-# wiped, read how long it took to restore).
-note="kdeck's stream job is not in this build: only Kafka Streams was measured."
+note=""
+if [[ -f testing/realkafka/streams-bench.toml.tmpl ]]; then
+	go build -o "$KDECK_REALKAFKA_DIR/kdeck" ./cmd/kdeck
+	kdata=$KDECK_REALKAFKA_DIR/kdeck-data
+	rm -rf "$kdata"
+	sed -e "s|@B@|$B|g" -e "s|@DATA@|$kdata|g" testing/realkafka/streams-bench.toml.tmpl >"$KDECK_REALKAFKA_DIR/kdeck-streams.toml"
+	# The output topic must exist (kdeck does not auto-create it); one
+	# partition, as the broker gives the Java side's auto-created streams-out.
+	"$LG" produce -source "$B" -topic kdeck-wc-out -partitions 1 -records 0 >/dev/null
+	runkdeck() {
+		"$KDECK_REALKAFKA_DIR/kdeck" --config "$KDECK_REALKAFKA_DIR/kdeck-streams.toml" run --log-format json >"$1" 2>&1 &
+		JOB_PID=$!
+	}
+	echo "== kdeck stream job: first run"
+	runkdeck "$KDECK_REALKAFKA_DIR/kdeck-1.log"
+	a=$("$LG" await-group -source "$B" -topic streams-in -group kdeck-wc-bench)
+	echo "kdeck: $a" >&2
+	rss=$(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/$JOB_PID/status")
+	stopjob
+	c=$("$LG" counts -source "$B" -topic kdeck-wc-out -shape kdeck)
+	echo "kdeck: $c" >&2
+	echo "== kdeck stream job: restart with the local state wiped"
+	rm -rf "$kdata"
+	launched=$(date +%s.%N)
+	runkdeck "$KDECK_REALKAFKA_DIR/kdeck-2.log"
+	# The job logs "restored stores" (records, took) when every store of its
+	# assignment has read its changelog, just before it processes; running_ms
+	# is that line's time minus the launch.
+	waitline "$KDECK_REALKAFKA_DIR/kdeck-2.log" '"msg":"restored stores"' 300
+	r=$(python3 - "$KDECK_REALKAFKA_DIR/kdeck-2.log" "$launched" <<'PY'
+import datetime, json, re, sys
+for line in open(sys.argv[1]):
+    try:
+        e = json.loads(line)
+    except ValueError:
+        continue
+    if e.get("msg") != "restored stores":
+        continue
+    t = re.sub(r"(\.\d{6})\d*", r"\1", e["time"]).replace("Z", "+00:00")
+    at = datetime.datetime.fromisoformat(t).timestamp()
+    print("restored=%d restore_ms=%d running_ms=%d" % (e["records"], e["took"] / 1e6, (at - float(sys.argv[2])) * 1000))
+    break
+PY
+)
+	echo "kdeck: $r" >&2
+	stopjob
+	rows+=("| kdeck stream job (exactly_once, Pebble, GOMAXPROCS=$(nproc)) | $(kv "$a" records_per_s) | $(kv "$c" counted) / $(kv "$c" windows) | $(kv "$r" restore_ms) | $(kv "$r" running_ms) | $(kv "$r" restored) | $rss |")
+else
+	note="kdeck's stream job is not in this build (no testing/realkafka/streams-bench.toml.tmpl): only Kafka Streams was measured."
+fi
 
 {
 	echo "Apache Kafka 4.3.1, one single-node KRaft cluster (-Xmx512m), $RECORDS records of 100 bytes, 1,000 keys, event times over 10 minutes, 4 partitions; $(nproc) cores, $(date -u +%Y-%m-%d)."
 	echo
-	echo "| job | records/s | restore after wiping local state (ms) | restart to RUNNING (ms) | changelog records restored | peak RSS (MiB) |"
-	echo "| --- | ---: | ---: | ---: | ---: | ---: |"
+	echo "| job | records/s | records counted / windows | restore after wiping local state (ms) | restart to RUNNING (ms) | changelog records restored | peak RSS (MiB) |"
+	echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"
 	printf '%s\n' "${rows[@]}"
-	echo
-	echo "$note"
+	[[ -z $note ]] || { echo; echo "$note"; }
 } | tee "$OUT"

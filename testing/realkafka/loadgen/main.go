@@ -7,6 +7,7 @@
 //	loadgen await   -target B -topic src.t -records 2000000        # wait until a topic holds them
 //	loadgen latency -source A -target B -topic t -remote src.t     # end-to-end latency of probes
 //	loadgen await-group -source A -topic t -group app              # wait until a group consumed the topic
+//	loadgen counts -source A -topic out -shape streams|kdeck       # sum a windowed count's final counts
 //
 // produce -keys K uses K distinct keys (default: every record its own) and
 // -span D spreads event timestamps evenly over the last D.
@@ -31,7 +32,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: loadgen produce|await|await-group|latency [flags]")
+		fmt.Fprintln(os.Stderr, "usage: loadgen produce|await|await-group|counts|latency [flags]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet(os.Args[1], flag.ExitOnError)
@@ -46,6 +47,7 @@ func main() {
 	keys := fs.Int("keys", 0, "distinct keys (0: every record its own key)")
 	span := fs.Duration("span", 0, "spread event timestamps over the last D (0: now)")
 	group := fs.String("group", "", "consumer group (await-group)")
+	shape := fs.String("shape", "", "output shape (counts): streams or kdeck")
 	timeout := fs.Duration("timeout", 15*time.Minute, "time limit")
 	_ = fs.Parse(os.Args[2:])
 	ctx, cancel := context.WithTimeout(context.Background(), *timeout)
@@ -61,10 +63,12 @@ func main() {
 		err = await(ctx, *target, *remote, *records)
 	case "await-group":
 		err = awaitGroup(ctx, *source, *topic, *group)
+	case "counts":
+		err = counts(ctx, *source, *topic, *shape)
 	case "latency":
 		err = latency(ctx, *source, *target, *topic, *remote, *probes)
 	default:
-		err = fmt.Errorf("unknown subcommand %q: use produce, await, await-group or latency", os.Args[1])
+		err = fmt.Errorf("unknown subcommand %q: use produce, await, await-group, counts or latency", os.Args[1])
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "loadgen:", err)
