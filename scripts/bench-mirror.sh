@@ -86,8 +86,8 @@ measure "MirrorMaker 2 (dedicated, 4 tasks, -Xmx2g)" mm2-bench src.mm2-bench
 kill "$MIRROR_PID"; wait "$MIRROR_PID" 2>/dev/null || true; MIRROR_PID=
 
 note=""
-# kdeck's mirror: runs when 'kdeck run' and a
-# [[mirrors]] table exist, add its run here with the same measure call.
+# kdeck's mirror: 'kdeck run' hosting the flow of
+# testing/realkafka/mirror-bench.toml.tmpl, measured with the same calls.
 if "$KDECK_REALKAFKA_DIR/kdeck" run --help >/dev/null 2>&1 && [[ -f testing/realkafka/mirror-bench.toml.tmpl ]]; then
 	echo "== kdeck mirror: producing $RECORDS records to src"
 	"$MB" produce -source "$SRC" -topic kdeck-bench -records "$RECORDS"
