@@ -148,7 +148,7 @@ func (r *run) startOffsets(ctx context.Context, fresh []*partition, initial bool
 	var committed kadm.OffsetResponses
 	if !c.ExactlyOnce {
 		var err error
-		committed, err = r.sadm.FetchOffsets(ctx, c.GroupID)
+		committed, err = retryCoordinator(ctx, func() (kadm.OffsetResponses, error) { return r.sadm.FetchOffsets(ctx, c.GroupID) })
 		if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
 			return fmt.Errorf("fetch progress of group %s in %s: %w", c.GroupID, c.Source, err)
 		}
