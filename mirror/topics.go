@@ -27,6 +27,11 @@ func ensureTopic(ctx context.Context, adm *kadm.Client, topic string, partitions
 	if errors.Is(err, kerr.TopicAlreadyExists) {
 		return nil
 	}
+	if err != nil && resp.ErrMessage != "" {
+		// Apache Kafka says why (e.g. "Topic 'a_t' collides with existing
+		// topic: a.t": '.' and '_' clash in its metric names).
+		err = fmt.Errorf("%w (%s)", err, resp.ErrMessage)
+	}
 	return err
 }
 
