@@ -73,6 +73,27 @@ func startFlow(t *testing.T, f *Flow) *running {
 	return &running{f: f, stop: stop}
 }
 
+// runAsync runs f in a goroutine owned by the test and returns the channel
+// Run's result arrives on. When the test ends (also by a skip or a fatal
+// failure) the run is canceled and awaited, so that no flow outlives its
+// test and mirrors into the next test's clusters.
+func runAsync(t *testing.T, f *Flow) <-chan error {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	exited := make(chan struct{})
+	go func() { defer close(exited); done <- f.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-exited:
+		case <-time.After(60 * time.Second):
+			t.Errorf("flow %s did not stop within 60s of its test's end", f.cfg.Name)
+		}
+	})
+	return done
+}
+
 // readAll reads every committed record of topic (read_committed).
 func readAll(t *testing.T, c *kafkatest.Cluster, topic string) []*kgo.Record {
 	t.Helper()

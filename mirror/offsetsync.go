@@ -295,7 +295,7 @@ func Translate(ctx context.Context, cfg Config, target []kgo.Opt, group string) 
 	if len(latest) == 0 {
 		return tr, fmt.Errorf("%w for group %q in %s (flow %q): the flow has not translated its offsets yet", ErrNoCheckpoint, group, cfg.Target, cfg.Name)
 	}
-	have, err := adm.FetchOffsets(ctx, group)
+	have, err := retryCoordinator(ctx, func() (kadm.OffsetResponses, error) { return adm.FetchOffsets(ctx, group) })
 	if errors.Is(err, kerr.GroupIDNotFound) {
 		have, err = nil, nil
 	}
@@ -316,9 +316,18 @@ func Translate(ctx context.Context, cfg Config, target []kgo.Opt, group string) 
 		}
 		return a.Partition < b.Partition
 	})
-	if d, err := adm.DescribeGroups(ctx, group); err == nil {
-		tr.Members = len(d[group].Members)
+	// Members guards the failover: an error must not pass for an empty group.
+	d, err := retryCoordinator(ctx, func() (kadm.DescribedGroups, error) {
+		d, err := adm.DescribeGroups(ctx, group)
+		if err == nil {
+			err = d[group].Err
+		}
+		return d, err
+	})
+	if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
+		return tr, fmt.Errorf("describe group %s in %s: %w", group, cfg.Target, err)
 	}
+	tr.Members = len(d[group].Members)
 	return tr, nil
 }
 

@@ -463,10 +463,13 @@ func (r *run) commit(ctx context.Context) error {
 	}
 	cctx, cancel := context.WithTimeout(ctx, r.f.adminTimeout)
 	defer cancel()
-	resp, err := r.sadm.CommitOffsets(cctx, r.cfg.GroupID, os)
-	if err == nil {
-		err = resp.Error()
-	}
+	_, err := retryCoordinator(cctx, func() (kadm.OffsetResponses, error) {
+		resp, err := r.sadm.CommitOffsets(cctx, r.cfg.GroupID, os)
+		if err == nil {
+			err = resp.Error()
+		}
+		return resp, err
+	})
 	if err != nil {
 		return fmt.Errorf("commit progress to group %s in %s: %w", r.cfg.GroupID, r.cfg.Source, err)
 	}

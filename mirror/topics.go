@@ -27,6 +27,11 @@ func ensureTopic(ctx context.Context, adm *kadm.Client, topic string, partitions
 	if errors.Is(err, kerr.TopicAlreadyExists) {
 		return nil
 	}
+	if err != nil && resp.ErrMessage != "" {
+		// Apache Kafka says why (e.g. "Topic 'a_t' collides with existing
+		// topic: a.t": '.' and '_' clash in its metric names).
+		err = fmt.Errorf("%w (%s)", err, resp.ErrMessage)
+	}
 	return err
 }
 
@@ -148,7 +153,7 @@ func (r *run) startOffsets(ctx context.Context, fresh []*partition, initial bool
 	var committed kadm.OffsetResponses
 	if !c.ExactlyOnce {
 		var err error
-		committed, err = r.sadm.FetchOffsets(ctx, c.GroupID)
+		committed, err = retryCoordinator(ctx, func() (kadm.OffsetResponses, error) { return r.sadm.FetchOffsets(ctx, c.GroupID) })
 		if err != nil && !errors.Is(err, kerr.GroupIDNotFound) {
 			return fmt.Errorf("fetch progress of group %s in %s: %w", c.GroupID, c.Source, err)
 		}

@@ -3,6 +3,7 @@ package kafkatest_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -123,6 +124,24 @@ func TestBackendDifferences(t *testing.T) {
 			if !real && err != nil {
 				t.Errorf("kfake: create %q = %v, want it accepted", b.name, err)
 			}
+		}
+	})
+
+	t.Run("topic_names_colliding_in_metrics", func(t *testing.T) {
+		// The same on both: a topic whose name equals an existing one's
+		// with '.' and '_' swapped is refused (they clash in Kafka's metric
+		// names), so a mirror's a.t and a_t remote topics cannot live in one
+		// cluster. Apache Kafka says why in the error message.
+		c.CreateTopic(t, "col.x", 1)
+		r, err := adm.CreateTopic(cx, 1, 1, nil, "col_x")
+		if err == nil {
+			err = r.Err
+		}
+		if !errors.Is(err, kerr.InvalidTopicException) {
+			t.Errorf("create col_x beside col.x = %v, want INVALID_TOPIC_EXCEPTION", err)
+		}
+		if real && !strings.Contains(r.ErrMessage, "collides") {
+			t.Errorf("Apache Kafka: create col_x beside col.x: message %q, want it to say the name collides", r.ErrMessage)
 		}
 	})
 

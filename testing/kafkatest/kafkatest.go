@@ -162,6 +162,35 @@ func (c *Cluster) CreateTopic(t testing.TB, topic string, partitions int32, conf
 	if err != nil {
 		t.Fatalf("kafkatest: create topic %s: %v", topic, err)
 	}
+	c.awaitTopic(t, topic, partitions)
+}
+
+// awaitTopic waits until metadata shows topic with n partitions, each with a
+// leader. Apache Kafka answers CreateTopics once its controller committed the
+// topic; the broker's metadata follows a moment later, so a metadata request
+// right after the create can still say UNKNOWN_TOPIC_OR_PARTITION (kfake
+// shows the topic at once).
+func (c *Cluster) awaitTopic(t testing.TB, topic string, n int32) {
+	t.Helper()
+	adm := kadm.NewClient(c.Client(t, kgo.MetadataMinAge(10*time.Millisecond)))
+	deadline := time.Now().Add(Timeout)
+	for {
+		tds, err := adm.ListTopics(ctx(t), topic)
+		td, ok := tds[topic]
+		if err == nil && ok && td.Err == nil && int32(len(td.Partitions)) == n {
+			ready := true
+			for _, p := range td.Partitions {
+				ready = ready && p.Err == nil && p.Leader >= 0
+			}
+			if ready {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("kafkatest: topic %s was created but metadata did not show its %d partitions within %v (last: %v %+v)", topic, n, Timeout, err, td)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 // Produce writes records synchronously.
