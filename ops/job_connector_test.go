@@ -136,15 +136,8 @@ func TestConnectorJobsBadConfigFailsAloneAndTaskRestart(t *testing.T) {
 			{Table: map[string]any{"name": "gen", "class": "datagen", "topic": "gen", "rate": 200.0, "tasks_max": int64(2), "offsets_topic": "offs"}},
 		},
 	}
-	l, err := ops.NewLocal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := hostJobs(t, cfg)
 	ctx := context.Background()
-	if err := l.StartJobs(ctx); err != nil {
-		t.Fatal(err)
-	}
 	kafkatest.WaitFor(t, 20*time.Second, "bad-expr FAILED, gen RUNNING", func() bool {
 		b, _ := l.Job(ctx, "bad-expr")
 		g, _ := l.Job(ctx, "gen")

@@ -27,15 +27,8 @@ func TestMirrorJobLifecycleAndFailover(t *testing.T) {
 			"commit_interval": "100ms", "checkpoint_interval": "200ms", "refresh_interval": "200ms",
 		}}},
 	}
-	l, err := ops.NewLocal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	l := hostJobs(t, cfg)
 	ctx := context.Background()
-	if err := l.StartJobs(ctx); err != nil {
-		t.Fatal(err)
-	}
 	kafkatest.WaitFor(t, 20*time.Second, "100 records mirrored", func() bool {
 		js, err := l.Job(ctx, "ab")
 		return err == nil && js.State == ops.StateRunning && js.Metrics.RecordsOut >= 100 && js.Metrics.Lag == 0
@@ -67,6 +60,7 @@ func TestMirrorJobLifecycleAndFailover(t *testing.T) {
 	a.Commit(t, "billing", map[string]map[int32]int64{"orders": {0: 20, 1: 50}})
 	var plan *ops.Plan
 	kafkatest.WaitFor(t, 20*time.Second, "a failover plan", func() bool {
+		var err error
 		plan, err = l.PlanMirrorFailover(ctx, "ab", "billing")
 		return err == nil && len(plan.Rows) == 2
 	})

@@ -220,3 +220,18 @@ func TestReadOnly(t *testing.T) {
 		t.Errorf("create in read-only: %v", err)
 	}
 }
+
+// hostJobs builds a Local over cfg and starts its jobs; both stop when the
+// test ends.
+func hostJobs(t *testing.T, cfg *config.Config, opts ...ops.Opt) *ops.Local {
+	t.Helper()
+	l, err := ops.NewLocal(cfg, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if err := l.StartJobs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
