@@ -25,13 +25,12 @@ type optFn func(*localCfg)
 func (f optFn) apply(c *localCfg) { f(c) }
 
 type localCfg struct {
-	logger    *slog.Logger
-	readOnly  bool
-	adHoc     *config.Cluster
-	cluster   string
-	embedded  *Embedded
-	now       func() time.Time
-	noSampler bool
+	logger   *slog.Logger
+	readOnly bool
+	adHoc    *config.Cluster
+	cluster  string
+	embedded *Embedded
+	now      func() time.Time
 
 	lagSampling bool
 	lagInterval time.Duration

@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/testing/kafkatest"
@@ -202,8 +200,20 @@ func TestTopicsAndRecords(t *testing.T) {
 		t.Fatalf("produce = %+v, %v", res, err)
 	}
 	// Same key: one partition, in order.
-	cl := c.Client(t, kgo.ConsumeTopics("t"))
-	_ = cl
+	var same []byte
+	var parts = map[int32]bool{}
+	if err := l.ReadRecords(ctx(t), "", ops.ReadRequest{Topic: "t"}, func(r ops.Record) error {
+		if string(r.Key) == "k" {
+			same = append(same, r.Value...)
+			parts[r.Partition] = true
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if string(same) != "abcdefghij" || len(parts) != 1 {
+		t.Errorf("records of key k: %q over %d partitions, want abcdefghij on one", same, len(parts))
+	}
 	if err := l.DeleteTopic(ctx(t), "", "t"); err != nil {
 		t.Fatal(err)
 	}

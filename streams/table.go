@@ -139,11 +139,10 @@ func (s *Stream) JoinTable(name string, tbl *Table, keyFn func(Record) ([]byte, 
 
 // tableRuntime is a running table: its store and its follower client.
 type tableRuntime struct {
-	def  *tableDef
-	db   *pebble.DB
-	cl   *kgo.Client
-	rows atomic.Int64
-	j    *Job
+	def *tableDef
+	db  *pebble.DB
+	cl  *kgo.Client
+	j   *Job
 	// caught is set once the table has read up to the end offsets seen at
 	// start.
 	caught atomic.Bool

@@ -74,14 +74,11 @@ func sentence(err error) string {
 
 func exitCode(err error) int {
 	var ue usageError
-	var ce *config.Errors
 	switch {
 	case errors.Is(err, ops.ErrReadOnly), errors.Is(err, ops.ErrRefused), errors.Is(err, ops.ErrGroupActive), errors.Is(err, ops.ErrGroupMoved):
 		return exitRefused
 	case errors.As(err, &ue), errors.Is(err, ops.ErrInvalid):
 		return exitUsage
-	case errors.As(err, &ce):
-		return exitError
 	}
 	return exitError
 }
@@ -200,7 +197,7 @@ func (a *app) service(ctx context.Context) (ops.Service, error) {
 	}
 	l, err := a.newLocal(cfg, slog.New(slog.DiscardHandler), func() {
 		fmt.Fprintf(a.err, "kdeck: no configuration found; using the cluster at %s (start one with 'kdeck dev', or pass -b)\n", config.DefaultBroker)
-	})
+	}, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -209,9 +206,10 @@ func (a *app) service(ctx context.Context) (ops.Service, error) {
 }
 
 // newLocal builds the ops.Local of the global flags: -b, or the configured
-// clusters, or (calling noConfig) the default 127.0.0.1:9092 when nothing is
-// configured; -c and --read-only apply. extra options come last.
-func (a *app) newLocal(cfg *config.Config, log *slog.Logger, noConfig func(), extra ...ops.Opt) (*ops.Local, error) {
+// clusters, or, when nothing is configured, the embedded cluster e if given,
+// else (calling noConfig) the default 127.0.0.1:9092; -c and --read-only
+// apply. extra options come last.
+func (a *app) newLocal(cfg *config.Config, log *slog.Logger, noConfig func(), e *ops.Embedded, extra ...ops.Opt) (*ops.Local, error) {
 	opts := []ops.Opt{ops.WithReadOnly(a.readOnly), ops.WithLogger(log)}
 	switch {
 	case a.brokers != "":
@@ -220,6 +218,8 @@ func (a *app) newLocal(cfg *config.Config, log *slog.Logger, noConfig func(), ex
 			return nil, usageError{err}
 		}
 		opts = append(opts, ops.WithBrokers(cl))
+	case len(cfg.Clusters) == 0 && e != nil:
+		opts = append(opts, ops.WithEmbedded(e))
 	case len(cfg.Clusters) == 0:
 		cl, _ := config.AdHoc(config.DefaultBroker)
 		opts = append(opts, ops.WithBrokers(cl))

@@ -102,7 +102,7 @@ func orNone(p string) string {
 // workerLocal builds the Local a worker runs jobs in, with the same cluster
 // choices as a.service and a real logger.
 func (a *app) workerLocal(cfg *config.Config, log *slog.Logger) (jobStarter, error) {
-	l, err := a.newLocal(cfg, log, func() { log.Warn("no cluster configured; using " + config.DefaultBroker) })
+	l, err := a.newLocal(cfg, log, func() { log.Warn("no cluster configured; using " + config.DefaultBroker) }, nil)
 	if err != nil {
 		return nil, err
 	}

@@ -86,19 +86,11 @@ func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.L
 		s, err := a.newService(ctx)
 		return s, "", err
 	}
-	// The console samples lag at its refresh rate so statuses, time-lag
-	// estimates and sparklines are live.
-	opts := []ops.Opt{ops.WithReadOnly(a.readOnly), ops.WithLogger(logger), ops.WithLagSampling(cfg.TUI.Refresh.Or(tui.DefaultRefresh))}
 	header := ""
-	switch {
-	case a.brokers != "":
-		cl, err := config.AdHoc(a.brokers)
-		if err != nil {
-			return nil, "", usageError{err}
-		}
-		opts = append(opts, ops.WithBrokers(cl))
-	case len(cfg.Clusters) == 0:
-		e, err := ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: embeddedPort, DataDir: filepath.Join(cfg.DataDir(), "embedded"), Demo: true, Logger: logger})
+	var e *ops.Embedded
+	if a.brokers == "" && len(cfg.Clusters) == 0 {
+		var err error
+		e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: embeddedPort, DataDir: filepath.Join(cfg.DataDir(), "embedded"), Demo: true, Logger: logger})
 		header = "embedded " + addrOf(e)
 		if errors.Is(err, ops.ErrPortInUse) {
 			// Another kdeck (or broker) holds 9092 and probably the data
@@ -109,15 +101,13 @@ func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.L
 		if err != nil {
 			return nil, "", err
 		}
-		opts = append(opts, ops.WithEmbedded(e))
 	}
-	if a.cluster != "" {
-		opts = append(opts, ops.WithDefaultCluster(a.cluster))
-	}
-	l, err := ops.NewLocal(cfg, opts...)
+	// The console samples lag at its refresh rate so statuses, time-lag
+	// estimates and sparklines are live.
+	l, err := a.newLocal(cfg, logger, nil, e, ops.WithLagSampling(cfg.TUI.Refresh.Or(tui.DefaultRefresh)))
 	if err != nil {
-		if errors.Is(err, config.ErrUnknownCluster) {
-			return nil, "", usageError{err}
+		if e != nil {
+			e.Close()
 		}
 		return nil, "", err
 	}
