@@ -42,7 +42,15 @@ func newAuditID(now time.Time) string {
 }
 
 // fill sets the who/when fields of an entry.
-func fillWho(e *AuditEntry, now time.Time) {
+func fillWho(ctx context.Context, e *AuditEntry, now time.Time) {
+	if a, ok := ActorFrom(ctx); ok {
+		if e.User == "" {
+			e.User = a.User
+		}
+		if e.Host == "" && a.Host != "" {
+			e.Host = a.Host
+		}
+	}
 	if e.ID == "" {
 		e.ID = newAuditID(now)
 	}
@@ -127,8 +135,8 @@ func (l *Local) audit() *auditLog {
 
 // recordAudit appends an entry for a mutation with its outcome. A failure
 // to write the audit log is logged; the mutation has already happened.
-func (l *Local) recordAudit(e AuditEntry, opErr error) AuditEntry {
-	fillWho(&e, l.now())
+func (l *Local) recordAudit(ctx context.Context, e AuditEntry, opErr error) AuditEntry {
+	fillWho(ctx, &e, l.now())
 	e.Outcome = "ok"
 	if opErr != nil {
 		e.Outcome, e.Error = "failed", opErr.Error()

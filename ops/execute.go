@@ -48,7 +48,7 @@ func (l *Local) ExecutePlan(ctx context.Context, plan *Plan) (AuditEntry, error)
 	if err != nil {
 		return AuditEntry{}, err
 	}
-	if err := l.checkWritable(what); err != nil {
+	if err := l.checkWritable(ctx, what); err != nil {
 		return AuditEntry{}, err
 	}
 	if plan.Group == "" {
@@ -143,7 +143,7 @@ func (l *Local) ExecutePlan(ctx context.Context, plan *Plan) (AuditEntry, error)
 	if opErr != nil {
 		opErr = l.err(c, opErr)
 	}
-	entry = l.recordAudit(entry, opErr)
+	entry = l.recordAudit(ctx, entry, opErr)
 	return entry, opErr
 }
 

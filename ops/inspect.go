@@ -182,7 +182,7 @@ func (l *Local) DescribeTopic(ctx context.Context, cluster, topic string) (Topic
 
 // CreateTopic implements Service.
 func (l *Local) CreateTopic(ctx context.Context, cluster string, req CreateTopicRequest) error {
-	if err := l.checkWritable("create topic " + req.Name); err != nil {
+	if err := l.checkWritable(ctx, "create topic "+req.Name); err != nil {
 		return err
 	}
 	if req.Name == "" {
@@ -227,7 +227,7 @@ func (l *Local) CreateTopic(ctx context.Context, cluster string, req CreateTopic
 	default:
 		err = l.err(c, err)
 	}
-	l.recordAudit(AuditEntry{Action: "topics.create", Cluster: c.cfg.Name, Topic: req.Name, Details: map[string]string{
+	l.recordAudit(ctx, AuditEntry{Action: "topics.create", Cluster: c.cfg.Name, Topic: req.Name, Details: map[string]string{
 		"partitions": fmt.Sprint(resp.NumPartitions), "replication_factor": fmt.Sprint(resp.ReplicationFactor)}}, err)
 	return err
 }
@@ -243,7 +243,7 @@ func firstNonEmpty(s ...string) string {
 
 // DeleteTopic implements Service.
 func (l *Local) DeleteTopic(ctx context.Context, cluster, topic string) error {
-	if err := l.checkWritable("delete topic " + topic); err != nil {
+	if err := l.checkWritable(ctx, "delete topic "+topic); err != nil {
 		return err
 	}
 	c, err := l.client(cluster)
@@ -262,6 +262,6 @@ func (l *Local) DeleteTopic(ctx context.Context, cluster, topic string) error {
 	if err != nil {
 		err = l.err(c, err)
 	}
-	l.recordAudit(AuditEntry{Action: "topics.delete", Cluster: c.cfg.Name, Topic: topic}, err)
+	l.recordAudit(ctx, AuditEntry{Action: "topics.delete", Cluster: c.cfg.Name, Topic: topic}, err)
 	return err
 }

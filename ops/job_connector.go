@@ -238,7 +238,7 @@ func (l *Local) AlterJobOffsets(ctx context.Context, name string, req AlterOffse
 	if req.Reset {
 		verb = "reset"
 	}
-	if err := l.checkWritable(fmt.Sprintf("%s the offsets of job %q", verb, name)); err != nil {
+	if err := l.checkWritable(ctx, fmt.Sprintf("%s the offsets of job %q", verb, name)); err != nil {
 		return AuditEntry{}, err
 	}
 	if !req.Reset && len(req.Offsets) == 0 {
@@ -265,7 +265,7 @@ func (l *Local) AlterJobOffsets(ctx context.Context, name string, req AlterOffse
 	}
 	after, _ := or.Offsets(ctx)
 	entry.Details["offsets_after"] = jsonText(after)
-	return l.recordAudit(entry, err), err
+	return l.recordAudit(ctx, entry, err), err
 }
 
 func jsonText(v any) string {

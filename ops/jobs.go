@@ -524,7 +524,7 @@ func (l *Local) JobAction(ctx context.Context, name string, action JobAction, op
 	if err != nil {
 		return AuditEntry{}, err
 	}
-	if err := l.checkWritable(fmt.Sprintf("%s job %q", action, name)); err != nil {
+	if err := l.checkWritable(ctx, fmt.Sprintf("%s job %q", action, name)); err != nil {
 		return AuditEntry{}, err
 	}
 	entry := AuditEntry{Action: "jobs." + string(action), Job: name, Cluster: h.cluster, Command: opts.Command, Details: map[string]string{"kind": string(h.kind)}}
@@ -535,7 +535,7 @@ func (l *Local) JobAction(ctx context.Context, name string, action JobAction, op
 	if errors.Is(err, ErrInvalid) || errors.Is(err, ErrNoWorker) {
 		return AuditEntry{}, err // nothing was attempted
 	}
-	return l.recordAudit(entry, err), err
+	return l.recordAudit(ctx, entry, err), err
 }
 
 func (l *Local) jobAction(h *hostedJob, action JobAction, opts JobActionOptions, details map[string]string) error {

@@ -240,9 +240,12 @@ func (l *Local) Close() error {
 // now returns the current time from the configured clock.
 func (l *Local) now() time.Time { return l.lc.now() }
 
-func (l *Local) checkWritable(what string) error {
+func (l *Local) checkWritable(ctx context.Context, what string) error {
 	if l.lc.readOnly {
 		return &wrapped{msg: fmt.Sprintf("refusing to %s: kdeck is in read-only mode (--read-only or [ops] read_only)", what), err: ErrReadOnly}
+	}
+	if a, ok := ActorFrom(ctx); ok && a.ReadOnly {
+		return &wrapped{msg: fmt.Sprintf("refusing to %s: %s may only read (a read role)", what, a.User), err: ErrReadOnly}
 	}
 	return nil
 }

@@ -158,7 +158,7 @@ func toRecord(r *kgo.Record) Record {
 // Produce implements Service: records are produced asynchronously (batched
 // by franz-go) and Produce returns once all are acknowledged.
 func (l *Local) Produce(ctx context.Context, cluster, topic string, records iter.Seq2[ProduceRecord, error]) (ProduceResult, error) {
-	if err := l.checkWritable("produce to " + topic); err != nil {
+	if err := l.checkWritable(ctx, "produce to "+topic); err != nil {
 		return ProduceResult{}, err
 	}
 	c, err := l.client(cluster)

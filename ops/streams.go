@@ -276,7 +276,7 @@ func (l *Local) ExecuteStreamReset(ctx context.Context, plan *StreamResetPlan) (
 	if plan == nil || plan.Offsets == nil {
 		return AuditEntry{}, invalidf("no stream reset plan to execute")
 	}
-	if err := l.checkWritable("reset stream job " + plan.Job); err != nil {
+	if err := l.checkWritable(ctx, "reset stream job "+plan.Job); err != nil {
 		return AuditEntry{}, err
 	}
 	h, err := l.job(plan.Job)
@@ -303,7 +303,7 @@ func (l *Local) ExecuteStreamReset(ctx context.Context, plan *StreamResetPlan) (
 	if len(plan.DeleteTopics) > 0 {
 		c, err := l.client(plan.Cluster)
 		if err != nil {
-			return l.recordAudit(entry, err), err
+			return l.recordAudit(ctx, entry, err), err
 		}
 		rctx, cancel := l.reqCtx(ctx, c)
 		resp, err := c.adm.DeleteTopics(rctx, plan.DeleteTopics...)
@@ -324,5 +324,5 @@ func (l *Local) ExecuteStreamReset(ctx context.Context, plan *StreamResetPlan) (
 			opErr = fmt.Errorf("stream reset of %q: offsets reset and topics deleted, but wiping %s failed: %w", plan.Job, plan.WipeDir, err)
 		}
 	}
-	return l.recordAudit(entry, opErr), opErr
+	return l.recordAudit(ctx, entry, opErr), opErr
 }
