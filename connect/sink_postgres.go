@@ -1,0 +1,896 @@
+package connect
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Keys of postgres-sink.
+const (
+	fieldTable         = "table"
+	fieldInsertMode    = "insert_mode"
+	fieldPKMode        = "pk_mode"
+	fieldPKFields      = "pk_fields"
+	fieldDeleteEnabled = "delete_enabled"
+	fieldAutoCreate    = "auto_create"
+	fieldAutoEvolve    = "auto_evolve"
+	fieldExactlyOnce   = "exactly_once"
+)
+
+// SinkOffsetsTable is the table postgres-sink keeps its consumed offsets in
+// when exactly_once = true, written in the same transaction as the rows.
+const SinkOffsetsTable = "kdeck_sink_offsets"
+
+// debeziumUnavailable is Debezium's placeholder for a TOAST column an update
+// left unchanged (unavailable.value.placeholder).
+const debeziumUnavailable = "__debezium_unavailable_value"
+
+func postgresSinkPlugin() *Plugin {
+	fields := append(dsnFields(),
+		NewField(FieldTopics, TypeStrings).Description("Topics to consume."),
+		NewField(fieldTable, TypeString).Default("").Description(`Target table, optionally schema-qualified; ${topic} is replaced by the topic name. Default: the topic name with dots and dashes as underscores.`),
+		NewField(fieldInsertMode, TypeString).Default("upsert").Enum("insert", "upsert").Description(`"upsert": INSERT ... ON CONFLICT (pk) DO UPDATE, so a redelivered record changes nothing; "insert": plain INSERT (a redelivery fails on the primary key unless exactly_once = true).`),
+		NewField(fieldPKMode, TypeString).Default("record_key").Enum("record_key", "record_value", "none").Description(`Where the primary key comes from: the record key (an object's fields, or one primitive named by pk_fields), fields of the value, or none (insert only).`),
+		NewField(fieldPKFields, TypeStrings).Optional().Description("Primary key columns; default every field of an object key. Required for a primitive key (one name) and for pk_mode record_value."),
+		NewField(fieldDeleteEnabled, TypeBool).Default(true).Description("A tombstone (null value) or a Debezium delete removes the row with the record's key."),
+		NewField(fieldAutoCreate, TypeBool).Default(false).Description("Create a missing table from the first records (columns typed from the JSON values, primary key from pk_fields)."),
+		NewField(fieldAutoEvolve, TypeBool).Default(false).Description("Add columns that records have and the table lacks (nullable)."),
+		NewField(fieldExactlyOnce, TypeBool).Default(false).Description("Write the consumed offsets into "+SinkOffsetsTable+" in the same transaction as the rows and skip records at or below them, so no record is ever applied twice (even in insert mode)."),
+	)
+	return &Plugin{
+		Name:    "postgres-sink",
+		Version: "1.0",
+		Spec: NewSpec("Write records to PostgreSQL tables: insert or upsert by primary key, delete on tombstone, Debezium envelopes applied as row changes; each batch is COPYed into a temporary table and applied with one statement per table in one transaction, and the consumer offsets are committed only after it commits.",
+			fields...),
+		NewSink: func(p *Parsed) (SinkConnector, error) {
+			errs := checkDSNFields(p)
+			if len(p.Strings(FieldTopics)) == 0 {
+				errs = append(errs, FieldError{FieldTopics, "name at least one topic"})
+			}
+			mode, pk := p.String(fieldInsertMode), p.String(fieldPKMode)
+			if mode == "upsert" && pk == "none" {
+				errs = append(errs, FieldError{fieldPKMode, `upsert needs a primary key: set pk_mode to record_key or record_value, or insert_mode = "insert"`})
+			}
+			if pk == "record_value" && len(p.Strings(fieldPKFields)) == 0 {
+				errs = append(errs, FieldError{fieldPKFields, "pk_mode record_value needs the key columns: name them in pk_fields"})
+			}
+			if len(errs) > 0 {
+				return nil, &ConfigError{Fields: errs}
+			}
+			return &pgSink{p: p}, nil
+		},
+	}
+}
+
+type pgSink struct{ p *Parsed }
+
+// Tasks returns max identical tasks: they share the partitions through the
+// consumer group, and a key always goes to the same partition.
+func (s *pgSink) Tasks(max int) ([]Conf, error) {
+	out := make([]Conf, max)
+	for i := range out {
+		out[i] = s.p.Conf()
+	}
+	return out, nil
+}
+
+func (s *pgSink) NewTask(c Conf) (SinkTask, error) {
+	p := ParsedConf(c)
+	dsn, err := resolveDSN(c)
+	if err != nil {
+		return nil, err
+	}
+	return &pgSinkTask{
+		dsn: dsn, table: p.String(fieldTable), upsert: p.String(fieldInsertMode) == "upsert",
+		pkMode: p.String(fieldPKMode), pkFields: p.Strings(fieldPKFields), deletes: p.Bool(fieldDeleteEnabled),
+		autoCreate: p.Bool(fieldAutoCreate), autoEvolve: p.Bool(fieldAutoEvolve), exactlyOnce: p.Bool(fieldExactlyOnce),
+		tables: map[string]*pgTable{},
+	}, nil
+}
+
+// pgSinkTask buffers row changes from Put and applies them in Flush.
+type pgSinkTask struct {
+	dsn, table      string
+	upsert, deletes bool
+	pkMode          string
+	pkFields        []string
+	autoCreate      bool
+	autoEvolve      bool
+	exactlyOnce     bool
+	name            string
+	conn            *pgx.Conn
+	tables          map[string]*pgTable // by quoted name: columns known
+	done            map[tp]int64        // exactly_once: next offset per partition, from the table
+	pending         []rowChange
+	pendingOffs     map[tp]int64
+}
+
+type tp struct {
+	topic     string
+	partition int32
+}
+
+// rowChange is one record as a row change: an upsert of row, or a delete of
+// the row with key pk (row holds the key columns).
+type rowChange struct {
+	table  string // quoted
+	row    map[string]any
+	pk     []string // key column names, sorted
+	delete bool
+}
+
+// pgTable is what the sink knows of a target table.
+type pgTable struct {
+	quoted string
+	cols   map[string]string // name → format_type
+}
+
+func (t *pgSinkTask) Start(ctx context.Context, tc TaskContext) error {
+	t.name = tc.Name()
+	if err := t.connect(ctx); err != nil {
+		return err
+	}
+	if t.exactlyOnce {
+		return t.loadOffsets(ctx)
+	}
+	return nil
+}
+
+func (t *pgSinkTask) connect(ctx context.Context) error {
+	if t.conn != nil && !t.conn.IsClosed() {
+		return nil
+	}
+	c, err := pgConnectSQL(ctx, t.dsn)
+	if err != nil {
+		return err
+	}
+	t.conn = c
+	t.tables = map[string]*pgTable{}
+	return nil
+}
+
+// loadOffsets creates the offsets table when missing and reads this
+// connector's offsets.
+func (t *pgSinkTask) loadOffsets(ctx context.Context) error {
+	qctx, cancel := context.WithTimeout(ctx, pgTimeout)
+	defer cancel()
+	_, err := t.conn.Exec(qctx, `CREATE TABLE IF NOT EXISTS `+SinkOffsetsTable+` (
+	connector text NOT NULL, topic text NOT NULL, partition int NOT NULL, next_offset bigint NOT NULL,
+	PRIMARY KEY (connector, topic, partition))`)
+	if err != nil {
+		return pgErr(fmt.Errorf("creating %s for exactly_once: %w", SinkOffsetsTable, err))
+	}
+	rows, err := t.conn.Query(qctx, `SELECT topic, partition, next_offset FROM `+SinkOffsetsTable+` WHERE connector = $1`, t.name)
+	if err != nil {
+		return pgErr(fmt.Errorf("reading %s: %w", SinkOffsetsTable, err))
+	}
+	defer rows.Close()
+	t.done = map[tp]int64{}
+	for rows.Next() {
+		var k tp
+		var off int64
+		if err := rows.Scan(&k.topic, &k.partition, &off); err != nil {
+			return err
+		}
+		t.done[k] = off
+	}
+	return rows.Err()
+}
+
+func (t *pgSinkTask) Put(ctx context.Context, recs []*Record) error {
+	for i, r := range recs {
+		if t.exactlyOnce {
+			k := tp{r.Topic, r.Partition}
+			if r.Offset < t.done[k] {
+				continue // applied in an earlier transaction
+			}
+			if t.pendingOffs == nil {
+				t.pendingOffs = map[tp]int64{}
+			}
+			t.pendingOffs[k] = r.Offset + 1
+		}
+		ch, ok, err := t.change(r)
+		if err != nil {
+			return &RecordError{Index: i, Err: err}
+		}
+		if ok {
+			t.pending = append(t.pending, ch)
+		}
+	}
+	return nil
+}
+
+// tableFor returns the target table of a topic, quoted.
+func (t *pgSinkTask) tableFor(topic string) string {
+	name := t.table
+	if name == "" {
+		name = strings.NewReplacer(".", "_", "-", "_").Replace(topic)
+	} else {
+		name = strings.ReplaceAll(name, "${topic}", topic)
+	}
+	return quoteTable(name)
+}
+
+// change turns a record into a row change; false when there is nothing to
+// apply (a tombstone with deletes disabled).
+func (t *pgSinkTask) change(r *Record) (rowChange, bool, error) {
+	ch := rowChange{table: t.tableFor(r.Topic)}
+	val := r.Value
+	if raw, ok := val.(RawJSON); ok {
+		var v any
+		if err := json.Unmarshal(raw, &v); err != nil {
+			return ch, false, fmt.Errorf("value is not JSON: %v", err)
+		}
+		val = v
+	}
+	var before map[string]any
+	if env, ok := val.(map[string]any); ok && isDebezium(env) {
+		op, _ := env["op"].(string)
+		before, _ = env["before"].(map[string]any)
+		switch op {
+		case "d":
+			val = nil
+		case "c", "r", "u":
+			after, ok := env["after"].(map[string]any)
+			if !ok {
+				return ch, false, fmt.Errorf("Debezium %q event without an after object", op)
+			}
+			val = after
+		default: // "t" (truncate), "m" (message): nothing to apply
+			return ch, false, nil
+		}
+	}
+	if val == nil {
+		if !t.deletes || t.pkMode == "none" {
+			return ch, false, nil
+		}
+		ch.delete = true
+		ch.row = map[string]any{}
+		if err := t.keyColumns(r.Key, before, ch.row); err != nil {
+			return ch, false, err
+		}
+	} else {
+		m, ok := val.(map[string]any)
+		if !ok {
+			return ch, false, fmt.Errorf("value is %s, not a JSON object: postgres-sink writes objects as rows", goTypeName(val))
+		}
+		ch.row = make(map[string]any, len(m)+1)
+		for k, v := range m {
+			if s, ok := v.(string); ok && s == debeziumUnavailable {
+				continue // TOAST column left unchanged: keep the stored value
+			}
+			ch.row[k] = v
+		}
+		switch t.pkMode {
+		case "record_key":
+			if err := t.keyColumns(r.Key, nil, ch.row); err != nil {
+				return ch, false, err
+			}
+		case "record_value":
+			for _, f := range t.pkFields {
+				if ch.row[f] == nil {
+					return ch, false, fmt.Errorf("value has no primary key field %q (pk_fields)", f)
+				}
+			}
+		}
+	}
+	switch t.pkMode {
+	case "record_key":
+		ch.pk = t.keyNames(r.Key, before)
+	case "record_value":
+		ch.pk = t.pkFields
+	}
+	ch.pk = append([]string(nil), ch.pk...)
+	sort.Strings(ch.pk)
+	return ch, true, nil
+}
+
+// isDebezium says whether a value is a Debezium change event envelope.
+func isDebezium(m map[string]any) bool {
+	op, ok := m["op"].(string)
+	if !ok || len(op) != 1 {
+		return false
+	}
+	_, hasSrc := m["source"]
+	_, hasAfter := m["after"]
+	_, hasBefore := m["before"]
+	return hasSrc && (hasAfter || hasBefore)
+}
+
+// keyNames returns the primary key column names for a record key.
+func (t *pgSinkTask) keyNames(key any, before map[string]any) []string {
+	if len(t.pkFields) > 0 {
+		return t.pkFields
+	}
+	km, _ := asKeyMap(key)
+	names := make([]string, 0, len(km))
+	for k := range km {
+		names = append(names, k)
+	}
+	return names
+}
+
+// keyColumns copies the key's columns into row: an object key's fields
+// (pk_fields, default all), or a primitive under the single pk_fields name;
+// for a delete without a usable key, the Debezium before image.
+func (t *pgSinkTask) keyColumns(key any, before map[string]any, row map[string]any) error {
+	if key == nil && before != nil && len(t.pkFields) > 0 {
+		for _, f := range t.pkFields {
+			if before[f] == nil {
+				return fmt.Errorf("delete without a key and without %q in its before image", f)
+			}
+			row[f] = before[f]
+		}
+		return nil
+	}
+	km, isMap := asKeyMap(key)
+	switch {
+	case key == nil:
+		return fmt.Errorf("record has no key: pk_mode record_key needs one (or use pk_mode record_value)")
+	case isMap:
+		names := t.pkFields
+		if len(names) == 0 {
+			if len(km) == 0 {
+				return fmt.Errorf("record key is an empty object: it names no primary key column")
+			}
+			for k := range km {
+				names = append(names, k)
+			}
+		}
+		for _, f := range names {
+			v, ok := km[f]
+			if !ok || v == nil {
+				return fmt.Errorf("record key has no field %q (pk_fields)", f)
+			}
+			row[f] = v
+		}
+	default:
+		if len(t.pkFields) != 1 {
+			return fmt.Errorf("record key is a %s, not an object: name its column with one pk_fields entry", goTypeName(key))
+		}
+		row[t.pkFields[0]] = key
+	}
+	return nil
+}
+
+func asKeyMap(key any) (map[string]any, bool) {
+	switch k := key.(type) {
+	case map[string]any:
+		return k, true
+	case RawJSON:
+		var m map[string]any
+		if json.Unmarshal(k, &m) == nil {
+			return m, true
+		}
+	}
+	return nil, false
+}
+
+// Flush applies every pending change in one transaction. On failure the
+// changes stay pending, so the runtime's retry applies them again.
+func (t *pgSinkTask) Flush(ctx context.Context) error {
+	if len(t.pending) == 0 && len(t.pendingOffs) == 0 {
+		return nil
+	}
+	if err := t.connect(ctx); err != nil {
+		return err
+	}
+	fctx, cancel := context.WithTimeout(ctx, 2*pgTimeout)
+	defer cancel()
+	tx, err := t.conn.Begin(fctx)
+	if err != nil {
+		return t.connErr(fmt.Errorf("beginning a transaction: %w", err))
+	}
+	defer tx.Rollback(context.Background()) //nolint:errcheck // after Commit it is a no-op
+	if err := t.apply(fctx, tx); err != nil {
+		t.tables = map[string]*pgTable{} // what this transaction created is gone
+		return t.connErr(err)
+	}
+	if t.exactlyOnce && len(t.pendingOffs) > 0 {
+		b := &pgx.Batch{}
+		for k, off := range t.pendingOffs {
+			b.Queue(`INSERT INTO `+SinkOffsetsTable+` (connector, topic, partition, next_offset) VALUES ($1, $2, $3, $4)
+ON CONFLICT (connector, topic, partition) DO UPDATE SET next_offset = EXCLUDED.next_offset`, t.name, k.topic, k.partition, off)
+		}
+		if err := tx.SendBatch(fctx, b).Close(); err != nil {
+			return t.connErr(fmt.Errorf("writing %s: %w", SinkOffsetsTable, err))
+		}
+	}
+	if err := tx.Commit(fctx); err != nil {
+		return t.connErr(fmt.Errorf("committing: %w", err))
+	}
+	for k, off := range t.pendingOffs {
+		t.done[k] = off
+	}
+	t.pending, t.pendingOffs = t.pending[:0], nil
+	return nil
+}
+
+// connErr classifies err and drops a broken connection so that the retry
+// reconnects.
+func (t *pgSinkTask) connErr(err error) error {
+	err = pgErr(err)
+	if errors.Is(err, ErrRetriable) && t.conn != nil {
+		t.conn.Close(context.Background())
+		t.conn = nil
+	}
+	return err
+}
+
+// apply writes the pending changes, table by table in first-seen order: the
+// last change per key wins (deletes, then upserts grouped by column set).
+func (t *pgSinkTask) apply(ctx context.Context, tx pgx.Tx) error {
+	var order []string
+	byTable := map[string][]rowChange{}
+	for _, ch := range t.pending {
+		if _, ok := byTable[ch.table]; !ok {
+			order = append(order, ch.table)
+		}
+		byTable[ch.table] = append(byTable[ch.table], ch)
+	}
+	stage := 0
+	for _, name := range order {
+		chs := byTable[name]
+		tbl, err := t.ensureTable(ctx, tx, name, chs)
+		if err != nil {
+			return err
+		}
+		last := chs
+		if len(chs[0].pk) > 0 {
+			last = lastPerKey(chs)
+		}
+		var dels []rowChange
+		groups := map[string][]rowChange{}
+		var gorder []string
+		for _, ch := range last {
+			if ch.delete {
+				dels = append(dels, ch)
+				continue
+			}
+			sig := strings.Join(sortedKeys(ch.row), "\x00")
+			if _, ok := groups[sig]; !ok {
+				gorder = append(gorder, sig)
+			}
+			groups[sig] = append(groups[sig], ch)
+		}
+		if len(dels) > 0 {
+			stage++
+			if err := t.writeDeletes(ctx, tx, tbl, dels, stage); err != nil {
+				return err
+			}
+		}
+		for _, sig := range gorder {
+			stage++
+			if err := t.writeRows(ctx, tx, tbl, groups[sig], stage); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// lastPerKey keeps the last change of each key, in the order of those last
+// changes.
+func lastPerKey(chs []rowChange) []rowChange {
+	idx := make(map[string]int, len(chs))
+	for i, ch := range chs {
+		idx[keyString(ch)] = i
+	}
+	out := make([]rowChange, 0, len(idx))
+	for i, ch := range chs {
+		if idx[keyString(ch)] == i {
+			out = append(out, ch)
+		}
+	}
+	return out
+}
+
+func keyString(ch rowChange) string {
+	var b strings.Builder
+	for _, k := range ch.pk {
+		s, _ := toBytes(ch.row[k])
+		b.Write(s)
+		b.WriteByte(0)
+	}
+	return b.String()
+}
+
+func sortedKeys(m map[string]any) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ensureTable loads the table's columns, creating the table or adding
+// columns when configured to.
+func (t *pgSinkTask) ensureTable(ctx context.Context, tx pgx.Tx, name string, chs []rowChange) (*pgTable, error) {
+	tbl := t.tables[name]
+	if tbl == nil {
+		cols, err := tableColumns(ctx, tx, name)
+		if err != nil {
+			return nil, err
+		}
+		if cols == nil {
+			if !t.autoCreate {
+				return nil, fmt.Errorf("table %s does not exist: create it, or set auto_create = true", name)
+			}
+			if err := t.createTable(ctx, tx, name, chs); err != nil {
+				return nil, err
+			}
+			if cols, err = tableColumns(ctx, tx, name); err != nil {
+				return nil, err
+			}
+		}
+		tbl = &pgTable{quoted: name, cols: cols}
+	}
+	var missing []string
+	sample := map[string]any{}
+	for _, ch := range chs {
+		for k, v := range ch.row {
+			if _, ok := tbl.cols[k]; !ok {
+				if _, seen := sample[k]; !seen {
+					missing = append(missing, k)
+				}
+				if sample[k] == nil {
+					sample[k] = v
+				}
+			}
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		if !t.autoEvolve {
+			return nil, fmt.Errorf("table %s has no column %q: add it, or set auto_evolve = true", name, missing[0])
+		}
+		for _, c := range missing {
+			if _, err := tx.Exec(ctx, fmt.Sprintf("ALTER TABLE %s ADD COLUMN IF NOT EXISTS %s %s", name, quoteIdent(c), pgTypeOf(sample[c]))); err != nil {
+				return nil, fmt.Errorf("adding column %q to %s: %w", c, name, err)
+			}
+			tbl.cols[c] = pgTypeOf(sample[c])
+		}
+		// The columns of a rolled-back ALTER must not stay cached.
+		delete(t.tables, name)
+		return tbl, nil
+	}
+	t.tables[name] = tbl
+	return tbl, nil
+}
+
+// tableColumns returns a table's columns and their types, or nil when the
+// table does not exist.
+func tableColumns(ctx context.Context, tx pgx.Tx, name string) (map[string]string, error) {
+	var exists bool
+	if err := tx.QueryRow(ctx, "SELECT to_regclass($1) IS NOT NULL", name).Scan(&exists); err != nil {
+		return nil, fmt.Errorf("looking up table %s: %w", name, err)
+	}
+	if !exists {
+		return nil, nil
+	}
+	rows, err := tx.Query(ctx, `SELECT a.attname, format_type(a.atttypid, a.atttypmod) FROM pg_attribute a
+WHERE a.attrelid = $1::regclass AND a.attnum > 0 AND NOT a.attisdropped`, name)
+	if err != nil {
+		return nil, fmt.Errorf("reading the columns of %s: %w", name, err)
+	}
+	defer rows.Close()
+	cols := map[string]string{}
+	for rows.Next() {
+		var c, ty string
+		if err := rows.Scan(&c, &ty); err != nil {
+			return nil, err
+		}
+		cols[c] = ty
+	}
+	return cols, rows.Err()
+}
+
+// createTable creates a table from the first non-null value of each column.
+func (t *pgSinkTask) createTable(ctx context.Context, tx pgx.Tx, name string, chs []rowChange) error {
+	types := map[string]string{}
+	var pk []string
+	for _, ch := range chs {
+		if pk == nil {
+			pk = ch.pk
+		}
+		for k, v := range ch.row {
+			if ty, ok := types[k]; !ok || (ty == "text" && v != nil) {
+				types[k] = pgTypeOf(v)
+			}
+		}
+	}
+	var defs []string
+	for _, c := range sortedStrings(types) {
+		defs = append(defs, quoteIdent(c)+" "+types[c])
+	}
+	if len(pk) > 0 {
+		q := make([]string, len(pk))
+		for i, c := range pk {
+			q[i] = quoteIdent(c)
+		}
+		defs = append(defs, "PRIMARY KEY ("+strings.Join(q, ", ")+")")
+	}
+	if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TABLE IF NOT EXISTS %s (%s)", name, strings.Join(defs, ", "))); err != nil {
+		return fmt.Errorf("creating table %s: %w", name, err)
+	}
+	return nil
+}
+
+func sortedStrings(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// pgTypeOf is the column type auto_create and auto_evolve give a value.
+func pgTypeOf(v any) string {
+	switch x := v.(type) {
+	case int64, int, int32:
+		return "bigint"
+	case float64:
+		return "double precision"
+	case json.Number:
+		if _, err := x.Int64(); err == nil {
+			return "bigint"
+		}
+		return "numeric"
+	case bool:
+		return "boolean"
+	case map[string]any, []any, RawJSON:
+		return "jsonb"
+	case []byte:
+		return "bytea"
+	}
+	return "text"
+}
+
+// stageTable creates a temporary text table of n columns, dropped at commit.
+func stageTable(ctx context.Context, tx pgx.Tx, id, n int) (string, []string, error) {
+	name := fmt.Sprintf("kdeck_stage_%d", id)
+	cols := make([]string, n)
+	defs := make([]string, n)
+	for i := range cols {
+		cols[i] = fmt.Sprintf("c%d", i)
+		defs[i] = cols[i] + " text"
+	}
+	if _, err := tx.Exec(ctx, fmt.Sprintf("CREATE TEMP TABLE %s (%s) ON COMMIT DROP", name, strings.Join(defs, ", "))); err != nil {
+		return "", nil, fmt.Errorf("creating the staging table: %w", err)
+	}
+	return name, cols, nil
+}
+
+// copyStage COPYs rows (already text) into the staging table.
+func copyStage(ctx context.Context, tx pgx.Tx, name string, cols []string, rows [][]any) error {
+	_, err := tx.CopyFrom(ctx, pgx.Identifier{name}, cols, pgx.CopyFromRows(rows))
+	if err != nil {
+		return fmt.Errorf("COPY into the staging table: %w", err)
+	}
+	return nil
+}
+
+// writeRows stages a group of rows with the same columns and inserts or
+// upserts them with one statement.
+func (t *pgSinkTask) writeRows(ctx context.Context, tx pgx.Tx, tbl *pgTable, chs []rowChange, id int) error {
+	cols := sortedKeys(chs[0].row)
+	stage, sc, err := stageTable(ctx, tx, id, len(cols))
+	if err != nil {
+		return err
+	}
+	rows := make([][]any, len(chs))
+	for i, ch := range chs {
+		row := make([]any, len(cols))
+		for j, c := range cols {
+			s, err := pgText(ch.row[c], tbl.cols[c])
+			if err != nil {
+				return fmt.Errorf("column %q of %s (%s): %w", c, tbl.quoted, tbl.cols[c], err)
+			}
+			row[j] = s
+		}
+		rows[i] = row
+	}
+	if err := copyStage(ctx, tx, stage, sc, rows); err != nil {
+		return err
+	}
+	qcols := make([]string, len(cols))
+	sel := make([]string, len(cols))
+	for i, c := range cols {
+		qcols[i] = quoteIdent(c)
+		sel[i] = fmt.Sprintf("%s::%s", sc[i], tbl.cols[c])
+	}
+	q := fmt.Sprintf("INSERT INTO %s (%s) SELECT %s FROM %s", tbl.quoted, strings.Join(qcols, ", "), strings.Join(sel, ", "), stage)
+	pk := chs[0].pk
+	if t.upsert && len(pk) > 0 {
+		qpk := make([]string, len(pk))
+		for i, c := range pk {
+			qpk[i] = quoteIdent(c)
+		}
+		var set []string
+		for _, c := range cols {
+			if !contains(pk, c) {
+				set = append(set, fmt.Sprintf("%s = EXCLUDED.%s", quoteIdent(c), quoteIdent(c)))
+			}
+		}
+		if len(set) == 0 {
+			q += fmt.Sprintf(" ON CONFLICT (%s) DO NOTHING", strings.Join(qpk, ", "))
+		} else {
+			q += fmt.Sprintf(" ON CONFLICT (%s) DO UPDATE SET %s", strings.Join(qpk, ", "), strings.Join(set, ", "))
+		}
+	}
+	if _, err := tx.Exec(ctx, q); err != nil {
+		return describeWriteErr(tbl.quoted, pk, err)
+	}
+	return nil
+}
+
+// writeDeletes deletes the rows with the given keys with one statement.
+func (t *pgSinkTask) writeDeletes(ctx context.Context, tx pgx.Tx, tbl *pgTable, chs []rowChange, id int) error {
+	pk := chs[0].pk
+	for _, c := range pk {
+		if _, ok := tbl.cols[c]; !ok {
+			return fmt.Errorf("table %s has no key column %q to delete by", tbl.quoted, c)
+		}
+	}
+	stage, sc, err := stageTable(ctx, tx, id, len(pk))
+	if err != nil {
+		return err
+	}
+	rows := make([][]any, len(chs))
+	for i, ch := range chs {
+		row := make([]any, len(pk))
+		for j, c := range pk {
+			s, err := pgText(ch.row[c], tbl.cols[c])
+			if err != nil {
+				return fmt.Errorf("key column %q of %s: %w", c, tbl.quoted, err)
+			}
+			row[j] = s
+		}
+		rows[i] = row
+	}
+	if err := copyStage(ctx, tx, stage, sc, rows); err != nil {
+		return err
+	}
+	var conds []string
+	for i, c := range pk {
+		conds = append(conds, fmt.Sprintf("t.%s = s.%s::%s", quoteIdent(c), sc[i], tbl.cols[c]))
+	}
+	if _, err := tx.Exec(ctx, fmt.Sprintf("DELETE FROM %s t USING %s s WHERE %s", tbl.quoted, stage, strings.Join(conds, " AND "))); err != nil {
+		return describeWriteErr(tbl.quoted, pk, err)
+	}
+	return nil
+}
+
+// describeWriteErr turns the errors users cause into sentences.
+func describeWriteErr(table string, pk []string, err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "42P10":
+			return fmt.Errorf("table %s has no primary key or unique index on (%s): add one, or change pk_fields or insert_mode", table, strings.Join(pk, ", "))
+		case "23505":
+			return fmt.Errorf("writing %s: %s (%s): a key written twice; use insert_mode = \"upsert\" or exactly_once = true", table, pe.Message, pe.Detail)
+		}
+		if strings.HasPrefix(pe.Code, "22") || strings.HasPrefix(pe.Code, "42") {
+			return fmt.Errorf("writing %s: a value does not fit its column: %s: fix the column type or the records", table, pe.Message)
+		}
+	}
+	return fmt.Errorf("writing %s: %w", table, err)
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// pgText renders a JSON value as PostgreSQL input text for a column of type
+// colType, reading Debezium's encodings where the column says what they
+// are: integers into timestamp (microseconds since the epoch) and date
+// (days), base64 text into bytea, JSON arrays into array columns.
+func pgText(v any, colType string) (any, error) {
+	if v == nil {
+		return nil, nil
+	}
+	isArray := strings.HasSuffix(colType, "[]")
+	switch x := v.(type) {
+	case string:
+		if colType == "bytea" {
+			if b, err := base64.StdEncoding.DecodeString(x); err == nil {
+				return `\x` + hex.EncodeToString(b), nil
+			}
+		}
+		return x, nil
+	case []byte:
+		return `\x` + hex.EncodeToString(x), nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	case int64:
+		return intText(x, colType), nil
+	case int:
+		return intText(int64(x), colType), nil
+	case float64:
+		return strconv.FormatFloat(x, 'f', -1, 64), nil
+	case json.Number:
+		if i, err := x.Int64(); err == nil {
+			return intText(i, colType), nil
+		}
+		return x.String(), nil
+	case []any:
+		if isArray {
+			return arrayText(x, strings.TrimSuffix(colType, "[]"))
+		}
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil, err
+	}
+	return string(b), nil
+}
+
+func intText(i int64, colType string) string {
+	switch {
+	case strings.HasPrefix(colType, "timestamp"):
+		return time.UnixMicro(i).UTC().Format("2006-01-02 15:04:05.999999") + "+00"
+	case colType == "date":
+		return time.Unix(i*86400, 0).UTC().Format("2006-01-02")
+	}
+	return strconv.FormatInt(i, 10)
+}
+
+// arrayText renders a JSON array as a PostgreSQL array literal.
+func arrayText(list []any, elemType string) (string, error) {
+	var b strings.Builder
+	b.WriteByte('{')
+	for i, e := range list {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		if e == nil {
+			b.WriteString("NULL")
+			continue
+		}
+		if sub, ok := e.([]any); ok {
+			s, err := arrayText(sub, elemType)
+			if err != nil {
+				return "", err
+			}
+			b.WriteString(s)
+			continue
+		}
+		s, err := pgText(e, elemType)
+		if err != nil {
+			return "", err
+		}
+		b.WriteByte('"')
+		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s.(string)))
+		b.WriteByte('"')
+	}
+	b.WriteByte('}')
+	return b.String(), nil
+}
+
+func (t *pgSinkTask) Close() error {
+	if t.conn == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	return t.conn.Close(ctx)
+}
