@@ -110,6 +110,23 @@ type SourceTask interface {
 	Close() error
 }
 
+// SourceCommitter is implemented by a source task that acknowledges
+// progress to its source, as Kafka Connect's SourceTask.commit (postgres-cdc
+// advances its replication slot). The runtime calls Committed with the
+// offsets it has just saved, every one of them acknowledged by Kafka; it
+// calls it from the goroutine that calls Poll (never concurrently with
+// Poll), and a last time after the last Poll, before Close.
+type SourceCommitter interface {
+	Committed(offsets []SourceOffset)
+}
+
+// TaskDetailer is implemented by a task that reports facts of its own in
+// TaskStatus.Detail (postgres-cdc: its slot's confirmed LSN and retained
+// WAL). Detail must be safe to call concurrently with the task's methods.
+type TaskDetailer interface {
+	Detail() map[string]string
+}
+
 // SinkTask writes records to a sink. The runtime calls Start once, then
 // Put and Flush from one goroutine, then Close.
 type SinkTask interface {

@@ -65,7 +65,7 @@ func NewRegistry() *Registry {
 // (file-source, file-sink, datagen, postgres-cdc, postgres-sink) and every built-in transform.
 func Builtins() *Registry {
 	r := NewRegistry()
-	for _, p := range []*Plugin{fileSourcePlugin(), fileSinkPlugin(), datagenPlugin(), postgresSinkPlugin()} {
+	for _, p := range []*Plugin{fileSourcePlugin(), fileSinkPlugin(), datagenPlugin(), postgresCDCPlugin(), postgresSinkPlugin()} {
 		if err := r.Register(p); err != nil {
 			panic(err) // built-ins are consistent; a test covers it
 		}

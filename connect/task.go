@@ -23,6 +23,8 @@ type task struct {
 	cancel   context.CancelFunc // cancels the current attempt
 	restart  chan struct{}      // buffered 1: a restart request
 
+	detailer atomic.Pointer[TaskDetailer] // the running task, when it reports details
+
 	recsIn, recsOut, bytesIn, bytesOut, errs, dlq atomic.Int64
 	last                                          atomic.Int64 // unix nanos
 
@@ -80,6 +82,16 @@ func (t *task) requestRestart() {
 	}
 }
 
+// setDetailer records the running task when it implements TaskDetailer
+// (any other value clears it).
+func (t *task) setDetailer(v any) {
+	if d, ok := v.(TaskDetailer); ok {
+		t.detailer.Store(&d)
+		return
+	}
+	t.detailer.Store(nil)
+}
+
 func (t *task) touch() { t.last.Store(time.Now().UnixNano()) }
 
 func (t *task) status() TaskStatus {
@@ -104,6 +116,9 @@ func (t *task) status() TaskStatus {
 	m.RecordsInPerSec, m.RecordsOutPerSec, m.BytesInPerSec, m.BytesOutPerSec = t.rates[0], t.rates[1], t.rates[2], t.rates[3]
 	t.rateMu.Unlock()
 	ts.Metrics = m
+	if d := t.detailer.Load(); d != nil {
+		ts.Detail = (*d).Detail()
+	}
 	return ts
 }
 

@@ -116,6 +116,8 @@ func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 	if err := st.Start(ctx, tc); err != nil {
 		return fmt.Errorf("starting task %d: %w", t.id, err)
 	}
+	t.setDetailer(st)
+	defer t.setDetailer(nil)
 	tr := newOffsetTracker()
 	var prodErr atomic.Pointer[error]
 	// Records are produced under their own context, cancelled only after
@@ -129,6 +131,9 @@ func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 		if err := j.cfg.store.Save(sctx, j.name, offs); err != nil {
 			tr.untake(offs)
 			return err
+		}
+		if sc, ok := st.(SourceCommitter); ok {
+			sc.Committed(offs)
 		}
 		return nil
 	}
