@@ -127,8 +127,8 @@ type pgCDCTask struct {
 	part                   map[string]any
 	db                     string
 
-	sql   *pgx.Conn       // catalog, snapshot
-	repl  *pgconn.PgConn  // replication protocol
+	sql   *pgx.Conn      // catalog, snapshot
+	repl  *pgconn.PgConn // replication protocol
 	types map[uint32]pgType
 	keys  map[string][]string // "schema.table" → primary key columns
 
@@ -714,7 +714,7 @@ func (t *pgCDCTask) heartbeatRecord() *Record {
 	t.safe = t.walEnd
 	return &Record{
 		Topic: "__kdeck-heartbeat." + t.prefix, Partition: -1, Offset: -1,
-		Key:   map[string]any{"serverName": t.prefix}, Value: map[string]any{"ts_ms": time.Now().UnixMilli()},
+		Key: map[string]any{"serverName": t.prefix}, Value: map[string]any{"ts_ms": time.Now().UnixMilli()},
 		Timestamp: time.Now(), SourcePartition: t.part, SourceOffset: map[string]any{"lsn": t.safe.String()},
 	}
 }
