@@ -127,6 +127,10 @@ func TestPostgresSeedChannel(t *testing.T) {
 	if tiers[last-1] != "silver" {
 		t.Errorf("c2's order carries %q, want silver", tiers[last-1])
 	}
+	js, err := l.Job(ctx(t), "customers-cdc")
+	if err != nil || len(js.Tasks) != 1 || js.Tasks[0].Detail["slot"] != "kdeck_customers" || js.Tasks[0].Detail["wal_retained_bytes"] == "" {
+		t.Errorf("customers-cdc status shows no slot: %+v, %v", js, err)
+	}
 	if got := pg.Query(t, dsn, "SELECT amount::text FROM orders_enriched WHERE order_id = $1", last)[0][0]; got != fmt.Sprint(last*10) {
 		t.Errorf("amount %s", got)
 	}

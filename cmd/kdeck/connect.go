@@ -183,10 +183,35 @@ func printJob(w io.Writer, j ops.JobStatus) {
 		}
 		t.Write(w)
 		for _, ts := range j.Tasks {
+			if len(ts.Detail) > 0 {
+				printTaskDetail(w, ts.ID, ts.Detail)
+			}
+		}
+		for _, ts := range j.Tasks {
 			if ts.Trace != "" {
 				fmt.Fprintf(w, "\ntask %d trace:\n%s\n", ts.ID, ts.Trace)
 			}
 		}
+	}
+}
+
+// printTaskDetail prints a task's own facts (postgres-cdc: its slot, the
+// confirmed LSN, the WAL retained), sorted, with a warning on its own line.
+func printTaskDetail(w io.Writer, id int, d map[string]string) {
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		if k != "warning" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + d[k]
+	}
+	fmt.Fprintf(w, "\ntask %d: %s\n", id, strings.Join(parts, " "))
+	if warn := d["warning"]; warn != "" {
+		fmt.Fprintf(w, "WARNING: %s\n", warn)
 	}
 }
 
