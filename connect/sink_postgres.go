@@ -142,7 +142,11 @@ func (t *pgSinkTask) Start(ctx context.Context, tc TaskContext) error {
 		return err
 	}
 	if t.exactlyOnce {
-		return t.loadOffsets(ctx)
+		if err := t.loadOffsets(ctx); err != nil {
+			t.Close()
+			t.conn = nil
+			return err
+		}
 	}
 	return nil
 }
@@ -854,6 +858,9 @@ func intText(i int64, colType string) string {
 	return strconv.FormatInt(i, 10)
 }
 
+// arrayQuoter escapes an element inside double quotes of an array literal.
+var arrayQuoter = strings.NewReplacer(`\`, `\\`, `"`, `\"`)
+
 // arrayText renders a JSON array as a PostgreSQL array literal.
 func arrayText(list []any, elemType string) (string, error) {
 	var b strings.Builder
@@ -879,7 +886,7 @@ func arrayText(list []any, elemType string) (string, error) {
 			return "", err
 		}
 		b.WriteByte('"')
-		b.WriteString(strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s.(string)))
+		b.WriteString(arrayQuoter.Replace(s.(string)))
 		b.WriteByte('"')
 	}
 	b.WriteByte('}')

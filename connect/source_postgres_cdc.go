@@ -137,7 +137,8 @@ type pgCDCTask struct {
 	snapRows   pgx.Rows
 	snapTx     pgx.Tx
 	snapLSN    pglogrepl.LSN
-	held       *Record // the last record read, handed out with the next
+	held       *Record      // the last row read, handed out with the next
+	heldEv     *changeEvent // its event, encoded when handed out
 
 	// streaming state
 	streaming   bool
@@ -354,11 +355,12 @@ func (t *pgCDCTask) Poll(ctx context.Context) ([]*Record, error) {
 // of the snapshot carries snapshot = completed in its offset.
 func (t *pgCDCTask) pollSnapshot(ctx context.Context) ([]*Record, error) {
 	var out []*Record
-	emit := func(r *Record) {
+	emit := func(r *Record, ev *changeEvent) {
 		if t.held != nil {
+			t.held.Value = t.heldEv.value()
 			out = append(out, t.held)
 		}
-		t.held = r
+		t.held, t.heldEv = r, ev
 	}
 	for len(out) < t.maxBatch {
 		if t.snapRows == nil {
@@ -388,22 +390,24 @@ func (t *pgCDCTask) pollSnapshot(ctx context.Context) ([]*Record, error) {
 		tb := t.snapTables[0]
 		fds := t.snapRows.FieldDescriptions()
 		raw := t.snapRows.RawValues()
-		row := make(map[string]any, len(fds))
+		row := &pgRow{cols: make([]string, len(fds)), vals: make([]any, len(fds))}
 		for i, fd := range fds {
+			row.cols[i] = fd.Name
 			if raw[i] == nil {
-				row[fd.Name] = nil
 				continue
 			}
 			v, err := debeziumValue(string(raw[i]), fd.DataTypeOID, fd.TypeModifier, t.types)
 			if err != nil {
 				return nil, fmt.Errorf("snapshot of %s, column %s: %w", tb, fd.Name, err)
 			}
-			row[fd.Name] = v
+			row.vals[i] = v
 		}
 		sn := strings.SplitN(tb, ".", 2)
-		rec := t.record(sn[0], sn[1], "r", nil, row, t.keys[tb], t.snapLSN, 0, time.Now(), "true")
+		now := time.Now()
+		ev := &changeEvent{after: row, op: "r", prefix: t.prefix, db: t.db, schema: sn[0], table: sn[1], lsn: t.snapLSN, ts: now, snapshot: "true", at: now}
+		rec := t.record(ev, t.keys[tb])
 		rec.SourceOffset = map[string]any{"lsn": t.snapLSN.String(), "snapshot": snapInProgress}
-		emit(rec)
+		emit(rec, ev)
 	}
 	return out, nil
 }
@@ -417,11 +421,10 @@ func (t *pgCDCTask) finishSnapshot(ctx context.Context, out []*Record) ([]*Recor
 	t.snapTx = nil
 	if t.held != nil {
 		t.held.SourceOffset = map[string]any{"lsn": t.snapLSN.String(), "snapshot": snapCompleted}
-		if src, ok := t.held.Value.(map[string]any)["source"].(map[string]any); ok {
-			src["snapshot"] = "last"
-		}
+		t.heldEv.snapshot = "last"
+		t.held.Value = t.heldEv.value()
 		out = append(out, t.held)
-		t.held = nil
+		t.held, t.heldEv = nil, nil
 	}
 	t.safe = max(t.safe, t.snapLSN)
 	if t.mode == "initial_only" {
@@ -488,6 +491,11 @@ func (t *pgCDCTask) pollStream(ctx context.Context) ([]*Record, error) {
 		wait := time.Until(deadline)
 		if wait <= 0 {
 			break
+		}
+		if len(out) > 0 {
+			// Records in hand: hand them out unless more follow at once
+			// (latency over batching).
+			wait = min(wait, 2*time.Millisecond)
 		}
 		rctx, cancel := context.WithTimeout(ctx, wait)
 		msg, err := t.repl.ReceiveMessage(rctx)
@@ -594,37 +602,35 @@ func (t *pgCDCTask) change(relID uint32, op string, oldT, newT *pglogrepl.TupleD
 	if rel == nil {
 		return fmt.Errorf("change for unknown relation %d at %s", relID, lsn)
 	}
-	tuple := func(td *pglogrepl.TupleData, keyOnly bool) (map[string]any, error) {
+	tuple := func(td *pglogrepl.TupleData) (*pgRow, error) {
 		if td == nil {
 			return nil, nil
 		}
-		row := make(map[string]any, len(rel.Columns))
+		row := &pgRow{cols: make([]string, len(rel.Columns)), vals: make([]any, len(rel.Columns))}
 		for i, col := range rel.Columns {
+			row.cols[i] = col.Name
 			if i >= len(td.Columns) {
-				break
+				continue
 			}
 			c := td.Columns[i]
 			switch c.DataType {
-			case 'n':
-				row[col.Name] = nil
 			case 'u':
-				row[col.Name] = debeziumUnavailable
+				row.vals[i] = debeziumUnavailable
 			case 't':
 				v, err := debeziumValue(string(c.Data), col.DataType, col.TypeModifier, t.types)
 				if err != nil {
 					return nil, fmt.Errorf("%s.%s column %s: %w", rel.Namespace, rel.RelationName, col.Name, err)
 				}
-				row[col.Name] = v
+				row.vals[i] = v
 			}
 		}
-		_ = keyOnly
 		return row, nil
 	}
-	before, err := tuple(oldT, false)
+	before, err := tuple(oldT)
 	if err != nil {
 		return err
 	}
-	after, err := tuple(newT, false)
+	after, err := tuple(newT)
 	if err != nil {
 		return err
 	}
@@ -635,7 +641,10 @@ func (t *pgCDCTask) change(relID uint32, op string, oldT, newT *pglogrepl.TupleD
 		}
 	}
 	off := map[string]any{"lsn": t.safe.String()}
-	rec := t.record(rel.Namespace, rel.RelationName, op, before, after, keyCols, lsn, t.txXid, t.txTime, "false")
+	ev := &changeEvent{before: before, after: after, op: op, prefix: t.prefix, db: t.db, schema: rel.Namespace, table: rel.RelationName,
+		lsn: lsn, xid: t.txXid, ts: t.txTime, snapshot: "false", at: time.Now()}
+	rec := t.record(ev, keyCols)
+	rec.Value = ev.value()
 	rec.SourceOffset = off
 	t.txBuf = append(t.txBuf, rec)
 	if op == "d" && t.tombstones {
@@ -645,63 +654,13 @@ func (t *pgCDCTask) change(relID uint32, op string, oldT, newT *pglogrepl.TupleD
 	return nil
 }
 
-// record builds a Debezium change event.
-func (t *pgCDCTask) record(schema, table, op string, before, after map[string]any, keyCols []string, lsn pglogrepl.LSN, xid uint32, ts time.Time, snapshot string) *Record {
-	img := after
-	if img == nil {
-		img = before
-	}
-	key := make(map[string]any, len(keyCols))
-	for _, k := range keyCols {
-		key[k] = img[k]
-	}
-	if op == "d" && before != nil {
-		// Replica identity default sends only the key: Debezium shows the
-		// other columns as null.
-		for _, c := range t.columnsOf(schema, table, before) {
-			if _, ok := before[c]; !ok {
-				before[c] = nil
-			}
-		}
-	}
-	src := map[string]any{
-		"version": "kdeck-1.0", "connector": "postgresql", "name": t.prefix, "ts_ms": ts.UnixMilli(),
-		"snapshot": snapshot, "db": t.db, "schema": schema, "table": table, "lsn": int64(lsn),
-	}
-	if xid != 0 {
-		src["txId"] = int64(xid)
-	} else {
-		src["txId"] = nil
-	}
-	var bv, av any
-	if before != nil {
-		bv = before
-	}
-	if after != nil {
-		av = after
-	}
-	now := time.Now()
+// record builds the record of a change event; its value is encoded by the
+// caller (a held snapshot row is encoded when handed out).
+func (t *pgCDCTask) record(ev *changeEvent, keyCols []string) *Record {
 	return &Record{
-		Topic: t.prefix + "." + schema + "." + table, Partition: -1, Offset: -1, Key: key,
-		Value:           map[string]any{"before": bv, "after": av, "source": src, "op": op, "ts_ms": now.UnixMilli(), "transaction": nil},
-		Timestamp:       now,
-		SourcePartition: t.part,
+		Topic: t.prefix + "." + ev.schema + "." + ev.table, Partition: -1, Offset: -1, Key: ev.key(keyCols),
+		Timestamp: ev.at, SourcePartition: t.part,
 	}
-}
-
-// columnsOf returns a relation's columns by name (from the last Relation
-// message), or the row's own keys.
-func (t *pgCDCTask) columnsOf(schema, table string, row map[string]any) []string {
-	for _, r := range t.rels {
-		if r.Namespace == schema && r.RelationName == table {
-			out := make([]string, len(r.Columns))
-			for i, c := range r.Columns {
-				out[i] = c.Name
-			}
-			return out
-		}
-	}
-	return sortedKeys(row)
 }
 
 // heartbeatRecord returns a heartbeat carrying the server's WAL position
