@@ -114,7 +114,7 @@ func BenchmarkPostgresCDCStreaming(b *testing.B) {
 		})
 		var stmts []string
 		for from := 1; from <= n; from += 1000 {
-			stmts = append(stmts, benchRowsSQL(from, min(from+999, n)))
+			stmts = append(stmts, "BEGIN", benchRowsSQL(from, min(from+999, n)), "COMMIT")
 		}
 		b.StartTimer()
 		start := time.Now()
