@@ -36,3 +36,60 @@ func TestChangeEventJSON(t *testing.T) {
 		t.Errorf("key %s", k)
 	}
 }
+
+func TestParseArray(t *testing.T) {
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{`{}`, `[]`},
+		{`{1,2,3}`, `["1","2","3"]`},
+		{`{"a b","c\"d",NULL,"NULL"}`, `["a b","c\"d",null,"NULL"]`},
+		{`{{1,2},{3,4}}`, `[["1","2"],["3","4"]]`},
+		{`[0:1]={7,8}`, `["7","8"]`},
+	} {
+		got, err := parseArray(tc.in)
+		if err != nil {
+			t.Errorf("%s: %v", tc.in, err)
+			continue
+		}
+		b, _ := json.Marshal(got)
+		if string(b) != tc.want {
+			t.Errorf("%s = %s, want %s", tc.in, b, tc.want)
+		}
+	}
+	for _, bad := range []string{`{1,2`, `1,2}`, `{"x}`, `{1}x`} {
+		if _, err := parseArray(bad); err == nil {
+			t.Errorf("%s parsed", bad)
+		}
+	}
+}
+
+// TestCollapseMatchesOneByOne: a batch's changes of one key collapse to
+// what applying them one by one gives.
+func TestCollapseMatchesOneByOne(t *testing.T) {
+	up := func(id int64, kv ...any) rowChange {
+		row := map[string]any{"id": id}
+		for i := 0; i < len(kv); i += 2 {
+			row[kv[i].(string)] = kv[i+1]
+		}
+		return rowChange{row: row, pk: []string{"id"}}
+	}
+	del := func(id int64) rowChange { return rowChange{row: map[string]any{"id": id}, pk: []string{"id"}, delete: true} }
+	dels, writes := collapse([]rowChange{
+		up(1, "a", "x", "b", "y"), up(1, "a", "x2"), // merged: a=x2, b=y
+		up(2, "a", "p"), del(2), up(2, "b", "q"), // deleted, then only b=q
+		up(3, "a", "r"), del(3), // deleted
+	}, true)
+	gotDels, _ := json.Marshal(dels)
+	if len(dels) != 2 || dels[0].row["id"] != int64(2) || dels[1].row["id"] != int64(3) {
+		t.Errorf("deletes %s", gotDels)
+	}
+	b, _ := json.Marshal([]map[string]any{writes[0].row, writes[1].row})
+	if len(writes) != 2 || string(b) != `[{"a":"x2","b":"y","id":1},{"b":"q","id":2}]` {
+		t.Errorf("writes %s", b)
+	}
+	_, writes = collapse([]rowChange{up(1, "a", "x"), up(1, "a", "y")}, false)
+	if len(writes) != 2 {
+		t.Errorf("insert mode kept %d of 2 inserts of one key (one by one, the second fails)", len(writes))
+	}
+}

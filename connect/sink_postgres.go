@@ -450,18 +450,15 @@ func (t *pgSinkTask) apply(ctx context.Context, tx pgx.Tx) error {
 		if err != nil {
 			return err
 		}
-		last := chs
+		dels, ups := chs, chs
 		if len(chs[0].pk) > 0 {
-			last = lastPerKey(chs)
+			dels, ups = collapse(chs, t.upsert)
+		} else {
+			dels = nil
 		}
-		var dels []rowChange
 		groups := map[string][]rowChange{}
 		var gorder []string
-		for _, ch := range last {
-			if ch.delete {
-				dels = append(dels, ch)
-				continue
-			}
+		for _, ch := range ups {
 			sig := strings.Join(sortedKeys(ch.row), "\x00")
 			if _, ok := groups[sig]; !ok {
 				gorder = append(gorder, sig)
@@ -484,20 +481,52 @@ func (t *pgSinkTask) apply(ctx context.Context, tx pgx.Tx) error {
 	return nil
 }
 
-// lastPerKey keeps the last change of each key, in the order of those last
-// changes.
-func lastPerKey(chs []rowChange) []rowChange {
-	idx := make(map[string]int, len(chs))
-	for i, ch := range chs {
-		idx[keyString(ch)] = i
+// collapse turns a table's changes, in record order, into deletes (run
+// first) and writes with the same outcome as applying them one by one: a
+// delete drops the key's earlier writes; upserts of one key merge into one
+// row (a later record's fields win; fields it lacks keep the earlier
+// values, as separate upserts would leave them); inserts stay as they are,
+// so a key inserted twice fails as it would one by one.
+func collapse(chs []rowChange, upsert bool) (dels, writes []rowChange) {
+	type keyState struct {
+		deleted bool
+		rows    []rowChange
 	}
-	out := make([]rowChange, 0, len(idx))
-	for i, ch := range chs {
-		if idx[keyString(ch)] == i {
-			out = append(out, ch)
+	states := map[string]*keyState{}
+	var order []string
+	for _, ch := range chs {
+		k := keyString(ch)
+		st := states[k]
+		if st == nil {
+			st = &keyState{}
+			states[k] = st
+			order = append(order, k)
 		}
+		if ch.delete {
+			if !st.deleted {
+				dels = append(dels, ch)
+			}
+			st.deleted, st.rows = true, nil
+			continue
+		}
+		if upsert && len(st.rows) == 1 {
+			merged := make(map[string]any, len(st.rows[0].row)+len(ch.row))
+			for c, v := range st.rows[0].row {
+				merged[c] = v
+			}
+			for c, v := range ch.row {
+				merged[c] = v
+			}
+			ch.row = merged
+			st.rows[0] = ch
+			continue
+		}
+		st.rows = append(st.rows, ch)
 	}
-	return out
+	for _, k := range order {
+		writes = append(writes, states[k].rows...)
+	}
+	return dels, writes
 }
 
 func keyString(ch rowChange) string {

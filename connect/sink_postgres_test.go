@@ -258,3 +258,31 @@ func TestPostgresSinkBadInput(t *testing.T) {
 		}
 	})
 }
+
+// TestPostgresSinkAutoEvolve: records that gain a field add a nullable
+// column; rows written before keep NULL in it, and a record without a
+// field leaves that column of its row alone on upsert.
+func TestPostgresSinkAutoEvolve(t *testing.T) {
+	pg := pgtest.Start(t)
+	dsn := pg.CreateDB(t, "shop")
+	pg.Exec(t, dsn, "CREATE TABLE people (id bigint PRIMARY KEY, name text)")
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "people", 1)
+	c.Produce(t,
+		jsonRec(t, "people", 1, map[string]any{"id": 1, "name": "a"}),
+		jsonRec(t, "people", 2, map[string]any{"id": 2, "name": "b", "email": "b@x", "vip": true}),
+		jsonRec(t, "people", 2, map[string]any{"id": 2, "name": "b2"}),
+	)
+	j, stop := runJob(t, c, map[string]any{"name": "evolve", "class": "postgres-sink", "dsn": dsn, "topics": []any{"people"},
+		"pk_fields": []any{"id"}, "auto_evolve": true}, connect.NewFileOffsetStore(t.TempDir()))
+	defer stop()
+	waitFor(t, "both rows", func() bool {
+		if st := j.Status(); len(st.Tasks) > 0 && st.Tasks[0].State == connect.StateFailed {
+			t.Fatalf("task failed: %s", st.Tasks[0].Trace)
+		}
+		return queryString(t, pg, dsn, "SELECT count(*) FROM people") == "2"
+	})
+	if got := queryString(t, pg, dsn, "SELECT id, name, coalesce(email, '-'), coalesce(vip::text, '-'), format_type(a.atttypid, -1) FROM people, pg_attribute a WHERE a.attrelid = 'people'::regclass AND a.attname = 'vip' ORDER BY id"); got != "1|a|-|-|boolean;2|b2|b@x|true|boolean" {
+		t.Errorf("rows: %s", got)
+	}
+}
