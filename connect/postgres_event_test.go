@@ -74,7 +74,9 @@ func TestCollapseMatchesOneByOne(t *testing.T) {
 		}
 		return rowChange{row: row, pk: []string{"id"}}
 	}
-	del := func(id int64) rowChange { return rowChange{row: map[string]any{"id": id}, pk: []string{"id"}, delete: true} }
+	del := func(id int64) rowChange {
+		return rowChange{row: map[string]any{"id": id}, pk: []string{"id"}, delete: true}
+	}
 	dels, writes := collapse([]rowChange{
 		up(1, "a", "x", "b", "y"), up(1, "a", "x2"), // merged: a=x2, b=y
 		up(2, "a", "p"), del(2), up(2, "b", "q"), // deleted, then only b=q
