@@ -9,7 +9,7 @@
 // dead-letter topic with Kafka Connect's __connect.errors.* headers complete
 // it.
 //
-//	reg := connect.Builtins()                   // file-source, file-sink, datagen
+//	reg := connect.Builtins()                   // file-source, file-sink, datagen, postgres-cdc, postgres-sink
 //	job, err := connect.NewJob(reg, table,      // one [[connectors]] table
 //		connect.WithClientOpts(kgo.SeedBrokers("127.0.0.1:9092")),
 //		connect.WithOffsetStore(connect.NewFileOffsetStore(dir)),

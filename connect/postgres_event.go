@@ -27,6 +27,7 @@ type changeEvent struct {
 	prefix, db    string
 	schema, table string
 	lsn           pglogrepl.LSN
+	lastCommit    pglogrepl.LSN // end of the previous transaction (0: none seen), for source.sequence
 	xid           uint32
 	ts            time.Time // commit time (snapshot: read time)
 	snapshot      string    // "true", "last" or "false"
@@ -71,6 +72,10 @@ func (e *changeEvent) value() RawJSON {
 	b = appendJSONString(b, e.prefix)
 	b = append(b, `,"ts_ms":`...)
 	b = strconv.AppendInt(b, e.ts.UnixMilli(), 10)
+	b = append(b, `,"ts_us":`...)
+	b = strconv.AppendInt(b, e.ts.UnixMicro(), 10)
+	b = append(b, `,"ts_ns":`...)
+	b = strconv.AppendInt(b, e.ts.UnixMicro()*1000, 10)
 	b = append(b, `,"snapshot":`...)
 	b = appendJSONString(b, e.snapshot)
 	b = append(b, `,"db":`...)
@@ -79,6 +84,18 @@ func (e *changeEvent) value() RawJSON {
 	b = appendJSONString(b, e.schema)
 	b = append(b, `,"table":`...)
 	b = appendJSONString(b, e.table)
+	// sequence is Debezium's ["last commit LSN", "LSN"] as a JSON string.
+	b = append(b, `,"sequence":"[`...)
+	if e.lastCommit != 0 {
+		b = append(b, `\"`...)
+		b = strconv.AppendUint(b, uint64(e.lastCommit), 10)
+		b = append(b, `\"`...)
+	} else {
+		b = append(b, "null"...)
+	}
+	b = append(b, `,\"`...)
+	b = strconv.AppendUint(b, uint64(e.lsn), 10)
+	b = append(b, `\"]"`...)
 	b = append(b, `,"txId":`...)
 	if e.xid != 0 {
 		b = strconv.AppendUint(b, uint64(e.xid), 10)
@@ -87,11 +104,15 @@ func (e *changeEvent) value() RawJSON {
 	}
 	b = append(b, `,"lsn":`...)
 	b = strconv.AppendUint(b, uint64(e.lsn), 10)
-	b = append(b, `,"xmin":null},"op":`...)
+	b = append(b, `,"xmin":null,"origin":null,"origin_lsn":null},"transaction":null,"op":`...)
 	b = appendJSONString(b, e.op)
 	b = append(b, `,"ts_ms":`...)
 	b = strconv.AppendInt(b, e.at.UnixMilli(), 10)
-	return append(b, `,"transaction":null}`...)
+	b = append(b, `,"ts_us":`...)
+	b = strconv.AppendInt(b, e.at.UnixMicro(), 10)
+	b = append(b, `,"ts_ns":`...)
+	b = strconv.AppendInt(b, e.at.UnixNano(), 10)
+	return append(b, '}')
 }
 
 func appendRow(b []byte, r *pgRow) []byte {

@@ -25,10 +25,10 @@ func TestChangeEventJSON(t *testing.T) {
 	ev := &changeEvent{
 		before: nil,
 		after:  &pgRow{cols: []string{"id", "b", "f", "bytes", "arr", "n"}, vals: []any{int64(7), true, 0.25, []byte{0xde, 0xad}, []any{"x", nil, int64(2)}, nil}},
-		op:     "c", prefix: "shop", db: "db", schema: "public", table: "t", lsn: 42, xid: 9, ts: time.UnixMilli(1000), snapshot: "false", at: time.UnixMilli(2000),
+		op:     "c", prefix: "shop", db: "db", schema: "public", table: "t", lsn: 42, lastCommit: 40, xid: 9, ts: time.UnixMilli(1000), snapshot: "false", at: time.UnixMilli(2000),
 	}
 	v := ev.value()
-	want := `{"before":null,"after":{"id":7,"b":true,"f":0.25,"bytes":"3q0=","arr":["x",null,2],"n":null},"source":{"version":"kdeck-1.0","connector":"postgresql","name":"shop","ts_ms":1000,"snapshot":"false","db":"db","schema":"public","table":"t","txId":9,"lsn":42,"xmin":null},"op":"c","ts_ms":2000,"transaction":null}`
+	want := `{"before":null,"after":{"id":7,"b":true,"f":0.25,"bytes":"3q0=","arr":["x",null,2],"n":null},"source":{"version":"kdeck-1.0","connector":"postgresql","name":"shop","ts_ms":1000,"ts_us":1000000,"ts_ns":1000000000,"snapshot":"false","db":"db","schema":"public","table":"t","sequence":"[\"40\",\"42\"]","txId":9,"lsn":42,"xmin":null,"origin":null,"origin_lsn":null},"transaction":null,"op":"c","ts_ms":2000,"ts_us":2000000,"ts_ns":2000000000}`
 	if string(v) != want {
 		t.Errorf("value\n got %s\nwant %s", v, want)
 	}

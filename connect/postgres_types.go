@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 // pgType is what the CDC source knows of a PostgreSQL type.
@@ -93,7 +94,9 @@ func debeziumValue(text string, oid uint32, typmod int32, types map[uint32]pgTyp
 				return text, nil
 			}
 		}
-		return ts.UTC().Format(time.RFC3339Nano), nil // io.debezium.time.ZonedTimestamp
+		// io.debezium.time.ZonedTimestamp: as many fraction digits as the
+		// column's precision (6 by default).
+		return ts.UTC().Format("2006-01-02T15:04:05" + fraction(typmod) + "Z"), nil
 	case "time":
 		tm, err := time.Parse("15:04:05.999999", text)
 		if err != nil {
@@ -111,10 +114,39 @@ func debeziumValue(text string, oid uint32, typmod int32, types map[uint32]pgTyp
 			}
 		}
 		return text, nil
+	case "interval":
+		var iv pgtype.Interval
+		if err := iv.Scan(text); err != nil || !iv.Valid {
+			return text, nil
+		}
+		// io.debezium.time.MicroDuration: a month is 30.4375 days.
+		return iv.Microseconds + int64(iv.Days)*86400e6 + int64(float64(iv.Months)*30.4375*86400e6), nil
+	case "money":
+		// Debezium's string mode: the amount without currency symbol or
+		// group separators.
+		return strings.Map(func(r rune) rune {
+			if r >= '0' && r <= '9' || r == '.' || r == '-' {
+				return r
+			}
+			return -1
+		}, text), nil
 	}
 	// numeric, json, jsonb (io.debezium.data.Json: the JSON text), uuid,
-	// text types, enums, money, interval and the rest: text.
+	// text types, enums and the rest: text.
 	return text, nil
+}
+
+// fraction is the time layout's fraction for a precision typmod: -1 (none
+// given) means 6 digits.
+func fraction(typmod int32) string {
+	p := 6
+	if typmod >= 0 && typmod < 6 {
+		p = int(typmod)
+	}
+	if p == 0 {
+		return ""
+	}
+	return "." + strings.Repeat("0", p)
 }
 
 func mapArray(elems []any, elemOID uint32, types map[uint32]pgType) ([]any, error) {

@@ -139,6 +139,9 @@ type pgCDCTask struct {
 	snapLSN    pglogrepl.LSN
 	held       *Record      // the last row read, handed out with the next
 	heldEv     *changeEvent // its event, encoded when handed out
+	snapXid    uint32       // the snapshot transaction's id (source.txId of op r)
+	snapRowsN  int          // rows read so far
+	tableRowsN int          // rows read of the current table
 
 	// streaming state
 	streaming   bool
@@ -148,6 +151,7 @@ type pgCDCTask struct {
 	txXid       uint32
 	txTime      time.Time
 	safe        pglogrepl.LSN // end of the last transaction whose records were all handed out
+	lastCommit  pglogrepl.LSN // end of the last transaction streamed (source.sequence)
 	walEnd      pglogrepl.LSN // the server's position from the last message
 	lastHB      time.Time
 	confirmed   atomic.Uint64 // saved after Kafka acknowledged: the slot may advance to it
@@ -185,6 +189,9 @@ func (t *pgCDCTask) Start(ctx context.Context, tc TaskContext) (err error) {
 				return fmt.Errorf("saved offset has a bad lsn %q: reset the connector's offsets", s)
 			}
 			t.confirmed.Store(uint64(t.safe))
+			if off["snapshot"] == nil {
+				t.lastCommit = t.safe
+			}
 		}
 	}
 	if t.mode == "initial_only" {
@@ -331,6 +338,10 @@ func (t *pgCDCTask) beginSnapshot(ctx context.Context, snapshot string) error {
 			return pgErr(fmt.Errorf("using the exported snapshot: %w", err))
 		}
 	}
+	var xid int64
+	if err := tx.QueryRow(ctx, "SELECT txid_current()").Scan(&xid); err == nil {
+		t.snapXid = uint32(xid)
+	}
 	t.snapTx = tx
 	t.snapTables = append([]string(nil), t.tables...)
 	return nil
@@ -374,6 +385,7 @@ func (t *pgCDCTask) pollSnapshot(ctx context.Context) ([]*Record, error) {
 				return nil, pgErr(fmt.Errorf("snapshot of %s: %w", tb, err))
 			}
 			t.snapRows = rows
+			t.tableRowsN = 0
 			t.snapTables = append([]string{tb}, t.snapTables...) // current table first
 			continue
 		}
@@ -385,6 +397,9 @@ func (t *pgCDCTask) pollSnapshot(ctx context.Context) ([]*Record, error) {
 				return nil, pgErr(fmt.Errorf("snapshot of %s: %w", t.snapTables[0], err))
 			}
 			t.snapTables = t.snapTables[1:]
+			if t.heldEv != nil && len(t.snapTables) > 0 && t.tableRowsN > 0 && t.heldEv.snapshot != "first" {
+				t.heldEv.snapshot = "last_in_data_collection"
+			}
 			continue
 		}
 		tb := t.snapTables[0]
@@ -404,7 +419,18 @@ func (t *pgCDCTask) pollSnapshot(ctx context.Context) ([]*Record, error) {
 		}
 		sn := strings.SplitN(tb, ".", 2)
 		now := time.Now()
-		ev := &changeEvent{after: row, op: "r", prefix: t.prefix, db: t.db, schema: sn[0], table: sn[1], lsn: t.snapLSN, ts: now, snapshot: "true", at: now}
+		// Debezium's marks: first, first_in_data_collection, true,
+		// last_in_data_collection (set when a table ends), last.
+		mark := "true"
+		switch {
+		case t.snapRowsN == 0:
+			mark = "first"
+		case t.tableRowsN == 0:
+			mark = "first_in_data_collection"
+		}
+		t.snapRowsN++
+		t.tableRowsN++
+		ev := &changeEvent{after: row, op: "r", prefix: t.prefix, db: t.db, schema: sn[0], table: sn[1], lsn: t.snapLSN, xid: t.snapXid, ts: now, snapshot: mark, at: now}
 		rec := t.record(ev, t.keys[tb])
 		rec.SourceOffset = map[string]any{"lsn": t.snapLSN.String(), "snapshot": snapInProgress}
 		emit(rec, ev)
@@ -585,6 +611,7 @@ func (t *pgCDCTask) decode(xld pglogrepl.XLogData) ([]*Record, error) {
 		out := t.txBuf
 		t.txBuf = nil
 		t.safe = max(t.safe, end)
+		t.lastCommit = end
 		return out, nil
 	case *pglogrepl.InsertMessage:
 		return nil, t.change(m.RelationID, "c", nil, m.Tuple, xld.WALStart)
@@ -634,15 +661,19 @@ func (t *pgCDCTask) change(relID uint32, op string, oldT, newT *pglogrepl.TupleD
 	if err != nil {
 		return err
 	}
-	var keyCols []string
-	for _, c := range rel.Columns {
-		if c.Flags&1 != 0 {
-			keyCols = append(keyCols, c.Name)
+	// The primary key, not the replica identity: under REPLICA IDENTITY
+	// FULL every column is flagged as key.
+	keyCols := t.keys[rel.Namespace+"."+rel.RelationName]
+	if len(keyCols) == 0 {
+		for _, c := range rel.Columns {
+			if c.Flags&1 != 0 {
+				keyCols = append(keyCols, c.Name)
+			}
 		}
 	}
 	off := map[string]any{"lsn": t.safe.String()}
 	ev := &changeEvent{before: before, after: after, op: op, prefix: t.prefix, db: t.db, schema: rel.Namespace, table: rel.RelationName,
-		lsn: lsn, xid: t.txXid, ts: t.txTime, snapshot: "false", at: time.Now()}
+		lsn: lsn, lastCommit: t.lastCommit, xid: t.txXid, ts: t.txTime, snapshot: "false", at: time.Now()}
 	rec := t.record(ev, keyCols)
 	rec.Value = ev.value()
 	rec.SourceOffset = off
