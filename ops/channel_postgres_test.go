@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
@@ -133,5 +134,69 @@ func TestPostgresSeedChannel(t *testing.T) {
 	}
 	if got := pg.Query(t, dsn, "SELECT amount::text FROM orders_enriched WHERE order_id = $1", last)[0][0]; got != fmt.Sprint(last*10) {
 		t.Errorf("amount %s", got)
+	}
+}
+
+// TestPostgresSlotDropPreviewedAndAudited: the slot of a postgres-cdc
+// connector is shown (confirmed LSN, WAL retained), dropping it is refused
+// while the connector runs, and once it is stopped the drop happens with an
+// audit entry; the plan then says there is nothing to drop.
+func TestPostgresSlotDropPreviewedAndAudited(t *testing.T) {
+	pg := pgtest.Start(t)
+	dsn := pg.CreateDB(t, "shop")
+	pg.Exec(t, dsn, "CREATE TABLE customers (id int PRIMARY KEY)")
+	c := kafkatest.New(t)
+	cfg, err := config.Parse("kdeck.toml", []byte(c.TOML()+fmt.Sprintf(`
+[[connectors]]
+name = "cdc"
+class = "postgres-cdc"
+cluster = %q
+dsn = %q
+tables = ["public.customers"]
+topic_prefix = "shop"
+slot = "kdeck_cdc"
+`, c.Name(), dsn)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Ops.DataDir = t.TempDir()
+	l, err := ops.NewLocal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if err := l.StartJobs(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	var plan ops.SlotDropPlan
+	kafkatest.WaitFor(t, 30*time.Second, "the slot streaming", func() bool {
+		plan, err = l.PlanDropSlot(ctx(t), "cdc")
+		return err == nil && plan.Exists && plan.Active
+	})
+	if plan.Slot != "kdeck_cdc" || plan.Database != "shop" || plan.ConfirmedLSN == "" || !strings.Contains(plan.Consequence, "Not undoable") {
+		t.Fatalf("plan %+v", plan)
+	}
+	if _, err := l.DropSlot(ctx(t), plan, "test"); !errors.Is(err, ops.ErrRefused) {
+		t.Fatalf("drop while running: %v, want ErrRefused", err)
+	}
+	if _, err := l.JobAction(ctx(t), "cdc", ops.ActionStop, ops.JobActionOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	kafkatest.WaitFor(t, 20*time.Second, "the slot released", func() bool {
+		plan, err = l.PlanDropSlot(ctx(t), "cdc")
+		return err == nil && plan.Exists && !plan.Active
+	})
+	e, err := l.DropSlot(ctx(t), plan, "kdeck connect drop-slot cdc --execute")
+	if err != nil || e.Action != "connect.slot.drop" || e.Outcome != "ok" || e.Details["slot"] != "kdeck_cdc" {
+		t.Fatalf("drop: %+v, %v", e, err)
+	}
+	if rows := pg.Query(t, dsn, "SELECT 1 FROM pg_replication_slots WHERE slot_name = 'kdeck_cdc'"); len(rows) != 0 {
+		t.Fatal("the slot still exists")
+	}
+	if plan, err = l.PlanDropSlot(ctx(t), "cdc"); err != nil || plan.Exists || !strings.Contains(plan.Consequence, "nothing to drop") {
+		t.Fatalf("plan after the drop: %+v, %v", plan, err)
+	}
+	if _, err := l.PlanDropSlot(ctx(t), "nope"); !errors.Is(err, ops.ErrNotFound) {
+		t.Errorf("unknown job: %v", err)
 	}
 }

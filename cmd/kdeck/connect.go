@@ -104,7 +104,7 @@ worker.`,
 	}
 	restart.Flags().IntVar(&task, "task", -1, "restart only this task")
 	restart.Flags().BoolVar(&onlyFailed, "only-failed", false, "restart only FAILED tasks")
-	cmd.AddCommand(restart, newConnectOffsetsCmd(a), newConnectPluginsCmd(a), newConnectValidateCmd(a))
+	cmd.AddCommand(restart, newConnectOffsetsCmd(a), newConnectPluginsCmd(a), newConnectValidateCmd(a), newConnectDropSlotCmd(a))
 	return cmd
 }
 
