@@ -34,6 +34,26 @@ func readmeExample(t *testing.T, name string) string {
 	return string(m[1])
 }
 
+// startConfig parses a configuration, starts its jobs in a Local with a
+// temporary data dir and closes it at the end of the test.
+func startConfig(t *testing.T, name, text string) *ops.Local {
+	t.Helper()
+	cfg, err := config.Parse(name, []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Ops.DataDir = t.TempDir()
+	l, err := ops.NewLocal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	if err := l.StartJobs(ctx(t)); err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
 // TestPostgresSeedChannel runs the README's channel end to end on a real
 // PostgreSQL: customers → postgres-cdc → a stream job joining orders with
 // the customers table → postgres-sink into orders_enriched. A customer
@@ -50,19 +70,7 @@ func TestPostgresSeedChannel(t *testing.T) {
 	}
 	text := readmeExample(t, "TestPostgresSeedChannel")
 	text = regexp.MustCompile(`(?s)\[clusters\.local\]\nbrokers = \[[^\]]*\]\n`).ReplaceAllString(text, c.TOML())
-	cfg, err := config.Parse("README.md", []byte(text))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Ops.DataDir = t.TempDir()
-	l, err := ops.NewLocal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	if err := l.StartJobs(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+	l := startConfig(t, "README.md", text)
 	next := 0
 	order := func(customer string) {
 		next++
@@ -146,7 +154,7 @@ func TestPostgresSlotDropPreviewedAndAudited(t *testing.T) {
 	dsn := pg.CreateDB(t, "shop")
 	pg.Exec(t, dsn, "CREATE TABLE customers (id int PRIMARY KEY)")
 	c := kafkatest.New(t)
-	cfg, err := config.Parse("kdeck.toml", []byte(c.TOML()+fmt.Sprintf(`
+	l := startConfig(t, "kdeck.toml", c.TOML()+fmt.Sprintf(`
 [[connectors]]
 name = "cdc"
 class = "postgres-cdc"
@@ -155,20 +163,9 @@ dsn = %q
 tables = ["public.customers"]
 topic_prefix = "shop"
 slot = "kdeck_cdc"
-`, c.Name(), dsn)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.Ops.DataDir = t.TempDir()
-	l, err := ops.NewLocal(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	if err := l.StartJobs(ctx(t)); err != nil {
-		t.Fatal(err)
-	}
+`, c.Name(), dsn))
 	var plan ops.SlotDropPlan
+	var err error
 	kafkatest.WaitFor(t, 30*time.Second, "the slot streaming", func() bool {
 		plan, err = l.PlanDropSlot(ctx(t), "cdc")
 		return err == nil && plan.Exists && plan.Active
