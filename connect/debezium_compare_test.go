@@ -36,12 +36,7 @@ const debeziumDir = "../testing/realkafka/debezium"
 // resolved once into testing/realkafka/debezium/lib); it runs with
 // KDECK_TEST_DEBEZIUM=1 (scripts/test-real.sh sets it).
 func TestDebeziumComparison(t *testing.T) {
-	if os.Getenv("KDECK_TEST_DEBEZIUM") != "1" {
-		t.Skip("the Debezium comparison runs with KDECK_TEST_DEBEZIUM=1 (it needs Java 17 and Debezium's jars from Maven Central)")
-	}
-	if out, err := exec.Command(filepath.Join(debeziumDir, "run.sh"), "resolve").CombinedOutput(); err != nil {
-		t.Fatalf("resolving Debezium: %v\n%s", err, out)
-	}
+	requireDebezium(t)
 	pg := pgtest.Start(t)
 	dsn := pg.CreateDB(t, "shop")
 	pg.Exec(t, dsn, `CREATE TABLE customers (id int PRIMARY KEY, name text, big text, balance numeric(10,2), created timestamp, created_ms timestamp(3), seen timestamptz,
@@ -53,64 +48,7 @@ func TestDebeziumComparison(t *testing.T) {
 	c := kafkatest.New(t)
 	c.CreateTopic(t, "dbz.public.customers", 1)
 	c.CreateTopic(t, "kd.public.customers", 1)
-	dir := t.TempDir()
-	worker := filepath.Join(dir, "worker.properties")
-	conn := filepath.Join(dir, "connector.properties")
-	write := func(path, text string) {
-		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write(worker, fmt.Sprintf(`bootstrap.servers=%s
-key.converter=org.apache.kafka.connect.json.JsonConverter
-value.converter=org.apache.kafka.connect.json.JsonConverter
-key.converter.schemas.enable=false
-value.converter.schemas.enable=false
-offset.storage.file.filename=%s
-offset.flush.interval.ms=500
-listeners=http://127.0.0.1:0
-`, c.Addr(), filepath.Join(dir, "offsets")))
-	write(conn, fmt.Sprintf(`name=dbz
-connector.class=io.debezium.connector.postgresql.PostgresConnector
-tasks.max=1
-plugin.name=pgoutput
-database.hostname=127.0.0.1
-database.port=%d
-database.user=%s
-database.password=%s
-database.dbname=shop
-topic.prefix=dbz
-table.include.list=public.customers
-slot.name=dbz
-publication.name=dbz_pub
-publication.autocreate.mode=filtered
-decimal.handling.mode=string
-snapshot.mode=initial
-`, pg.Port, pgtest.User, pgtest.Password))
-	logPath := filepath.Join(dir, "connect.log")
-	logf, err := os.Create(logPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(filepath.Join(debeziumDir, "run.sh"), "standalone", worker, conn)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		cmd.Wait()
-		logf.Close()
-	})
-	dumpLog := func() string {
-		b, _ := os.ReadFile(logPath)
-		s := string(b)
-		if len(s) > 4000 {
-			s = s[len(s)-4000:]
-		}
-		return s
-	}
+	dumpLog := startDebezium(t, c, pg, "shop", "dbz", "public.customers")
 	conf := cdcConf(dsn, "kd")
 	conf["topic_prefix"] = "kd"
 	_, stop := runJob(t, c, conf, connect.NewFileOffsetStore(t.TempDir()))
@@ -341,3 +279,146 @@ func documentedDivergences(t *testing.T) []string {
 }
 
 func js2(v any) string { b, _ := json.Marshal(v); return string(b) }
+
+// requireDebezium skips unless KDECK_TEST_DEBEZIUM=1 and resolves the jars.
+func requireDebezium(tb testing.TB) {
+	tb.Helper()
+	if os.Getenv("KDECK_TEST_DEBEZIUM") != "1" {
+		tb.Skip("the Debezium comparison runs with KDECK_TEST_DEBEZIUM=1 (it needs Java 17 and Debezium's jars from Maven Central)")
+	}
+	if out, err := exec.Command(filepath.Join(debeziumDir, "run.sh"), "resolve").CombinedOutput(); err != nil {
+		tb.Fatalf("resolving Debezium: %v\n%s", err, out)
+	}
+}
+
+// startDebezium runs Debezium's PostgreSQL connector in Kafka Connect
+// standalone (its own process group, killed at the end of the test) on
+// table of database db, with topic prefix and slot named prefix, and
+// returns a function giving the tail of Connect's log.
+func startDebezium(t testing.TB, c *kafkatest.Cluster, pg *pgtest.Server, db, prefix, table string) func() string {
+	t.Helper()
+	dir := t.TempDir()
+	worker := filepath.Join(dir, "worker.properties")
+	conn := filepath.Join(dir, "connector.properties")
+	write := func(path, text string) {
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(worker, fmt.Sprintf(`bootstrap.servers=%s
+key.converter=org.apache.kafka.connect.json.JsonConverter
+value.converter=org.apache.kafka.connect.json.JsonConverter
+key.converter.schemas.enable=false
+value.converter.schemas.enable=false
+offset.storage.file.filename=%s
+offset.flush.interval.ms=500
+listeners=http://127.0.0.1:0
+`, c.Addr(), filepath.Join(dir, "offsets")))
+	write(conn, fmt.Sprintf(`name=dbz
+connector.class=io.debezium.connector.postgresql.PostgresConnector
+tasks.max=1
+plugin.name=pgoutput
+database.hostname=127.0.0.1
+database.port=%d
+database.user=%s
+database.password=%s
+database.dbname=%s
+topic.prefix=%s
+table.include.list=%s
+slot.name=%s
+publication.name=%s_pub
+publication.autocreate.mode=filtered
+decimal.handling.mode=string
+snapshot.mode=initial
+`, pg.Port, pgtest.User, pgtest.Password, db, prefix, table, prefix, prefix))
+	logPath := filepath.Join(dir, "connect.log")
+	logf, err := os.Create(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(filepath.Join(debeziumDir, "run.sh"), "standalone", worker, conn)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		cmd.Wait()
+		logf.Close()
+	})
+	dumpLog := func() string {
+		b, _ := os.ReadFile(logPath)
+		s := string(b)
+		if len(s) > 4000 {
+			s = s[len(s)-4000:]
+		}
+		return s
+	}
+	return dumpLog
+}
+
+// BenchmarkPostgresCDCVsDebezium: snapshot rows/s and streaming changes/s of
+// kdeck's postgres-cdc and of Debezium's PostgreSQL connector (Kafka
+// Connect standalone, default batch and queue sizes), each alone on its own
+// PostgreSQL and embedded cluster, measured by a consumer of the topic:
+// the snapshot from the first row read to the last (startup excluded, since
+// the JVM's is seconds), streaming from the first commit of n inserts in
+// transactions of 1000 rows to the last change read. Runs with
+// KDECK_TEST_DEBEZIUM=1; n from KDECK_BENCH_PG_ROWS (200,000).
+func BenchmarkPostgresCDCVsDebezium(b *testing.B) {
+	requireDebezium(b)
+	n := benchPGRows()
+	for _, who := range []string{"kdeck", "debezium"} {
+		b.Run(who, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				pg := pgtest.Start(b)
+				dsn := pg.CreateDB(b, "bench")
+				pg.Exec(b, dsn, benchTable+"; "+benchRowsSQL(1, n))
+				c := kafkatest.New(b)
+				topic := "p.public.items"
+				c.CreateTopic(b, topic, 1)
+				cl := c.Client(b, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+				if who == "kdeck" {
+					_, stop := startBenchJob(b, c, map[string]any{"name": "p", "class": "postgres-cdc", "dsn": dsn, "tables": []any{"public.items"}, "topic_prefix": "p", "slot": "p"})
+					defer stop()
+				} else {
+					startDebezium(b, c, pg, "bench", "p", "public.items")
+				}
+				count := func(want int) (first, last time.Time) {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+					defer cancel()
+					got := 0
+					for got < want {
+						fs := cl.PollFetches(ctx)
+						if ctx.Err() != nil {
+							b.Fatalf("%s: %d of %d records", who, got, want)
+						}
+						fs.EachRecord(func(r *kgo.Record) {
+							if r.Value != nil {
+								if got == 0 {
+									first = time.Now()
+								}
+								got++
+							}
+						})
+					}
+					return first, time.Now()
+				}
+				first, last := count(n)
+				b.ReportMetric(float64(n)/last.Sub(first).Seconds(), "snapshot-rows/s")
+				var stmts []string
+				for from := n + 1; from <= 2*n; from += 1000 {
+					stmts = append(stmts, "BEGIN", benchRowsSQL(from, min(from+999, 2*n)), "COMMIT")
+				}
+				kafkatest.WaitFor(b, 60*time.Second, "streaming", func() bool {
+					return len(pg.Query(b, dsn, "SELECT 1 FROM pg_replication_slots WHERE active")) == 1
+				})
+				start := time.Now()
+				pg.Exec(b, dsn, strings.Join(stmts, ";"))
+				_, last = count(n)
+				b.ReportMetric(float64(n)/last.Sub(start).Seconds(), "changes/s")
+			}
+		})
+	}
+}
