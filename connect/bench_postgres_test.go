@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kdeck/kdeck/connect"
@@ -142,47 +143,70 @@ func BenchmarkPostgresCDCLatency(b *testing.B) {
 	})
 	cl := c.Client(b, kgo.ConsumeTopics("bench.public.items"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
 	const perIter = 1000
-	id := 0
 	for i := 0; i < b.N; i++ {
-		ctx, cancel := context.WithCancel(context.Background())
-		go func(from int) {
-			tick := time.NewTicker(5 * time.Millisecond)
-			defer tick.Stop()
-			for k := from; k < from+perIter && ctx.Err() == nil; k++ {
-				<-tick.C
-				pg.Exec(b, dsn, fmt.Sprintf("INSERT INTO items VALUES (%d, 'x', 1, clock_timestamp(), NULL)", k))
-			}
-		}(id + 1)
-		var lat []time.Duration
-		rctx, rcancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		for len(lat) < perIter {
-			fs := cl.PollFetches(rctx)
-			if rctx.Err() != nil {
-				b.Fatalf("%d of %d changes consumed", len(lat), perIter)
-			}
-			now := time.Now()
-			fs.EachRecord(func(r *kgo.Record) {
-				var v struct {
-					After struct {
-						At string `json:"at"`
-					} `json:"after"`
-				}
-				if json.Unmarshal(r.Value, &v) != nil {
-					return
-				}
-				at, err := time.Parse(time.RFC3339Nano, v.After.At)
-				if err == nil {
-					lat = append(lat, now.Sub(at))
-				}
-			})
-		}
-		rcancel()
-		cancel()
-		id += perIter
-		sort.Slice(lat, func(a, c int) bool { return lat[a] < lat[c] })
+		lat := commitLatency(b, dsn, cl, i*perIter+1, perIter)
 		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 	}
+}
+
+// commitLatency commits n single-row inserts into items (ids from first) at
+// 200 a second on one connection and returns, sorted, the time from each
+// row's clock_timestamp() (its at column, set in its transaction) to the
+// moment a consumer of cl read its change.
+func commitLatency(b *testing.B, dsn string, cl *kgo.Client, first, n int) []time.Duration {
+	b.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	werr := make(chan error, 1)
+	go func() {
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for k := first; k < first+n; k++ {
+			select {
+			case <-ctx.Done():
+				werr <- ctx.Err()
+				return
+			case <-tick.C:
+			}
+			if _, err := conn.Exec(ctx, "INSERT INTO items VALUES ($1, 'x', 1, clock_timestamp(), NULL)", k); err != nil {
+				werr <- err
+				return
+			}
+		}
+		werr <- nil
+	}()
+	var lat []time.Duration
+	for len(lat) < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			b.Fatalf("%d of %d changes consumed", len(lat), n)
+		}
+		now := time.Now()
+		fs.EachRecord(func(r *kgo.Record) {
+			var v struct {
+				After struct {
+					At string `json:"at"`
+				} `json:"after"`
+			}
+			if json.Unmarshal(r.Value, &v) != nil {
+				return
+			}
+			if at, err := time.Parse(time.RFC3339Nano, v.After.At); err == nil {
+				lat = append(lat, now.Sub(at))
+			}
+		})
+	}
+	if err := <-werr; err != nil {
+		b.Fatalf("writer: %v", err)
+	}
+	sort.Slice(lat, func(a, c int) bool { return lat[a] < lat[c] })
+	return lat
 }
 
 // BenchmarkPostgresSinkVsCopy: rows/s of postgres-sink (upsert, batches of

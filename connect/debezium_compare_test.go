@@ -364,7 +364,8 @@ snapshot.mode=initial
 // PostgreSQL and embedded cluster, measured by a consumer of the topic:
 // the snapshot from the first row read to the last (startup excluded, since
 // the JVM's is seconds), streaming from the first commit of n inserts in
-// transactions of 1000 rows to the last change read. Runs with
+// transactions of 1000 rows to the last change read, and the
+// commit-to-consumed latency of 1000 single-row transactions at 200/s. Runs with
 // KDECK_TEST_DEBEZIUM=1; n from KDECK_BENCH_PG_ROWS (200,000).
 func BenchmarkPostgresCDCVsDebezium(b *testing.B) {
 	requireDebezium(b)
@@ -418,6 +419,9 @@ func BenchmarkPostgresCDCVsDebezium(b *testing.B) {
 				pg.Exec(b, dsn, strings.Join(stmts, ";"))
 				_, last = count(n)
 				b.ReportMetric(float64(n)/last.Sub(start).Seconds(), "changes/s")
+				lat := commitLatency(b, dsn, cl, 2*n+1, 1000)
+				b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+				b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99-ms")
 			}
 		})
 	}
