@@ -95,3 +95,22 @@ func TestCollapseMatchesOneByOne(t *testing.T) {
 		t.Errorf("insert mode kept %d of 2 inserts of one key (one by one, the second fails)", len(writes))
 	}
 }
+
+// FuzzAppendJSONString: any text (column values come from any database)
+// encodes as valid JSON that decodes to what encoding/json makes of it.
+func FuzzAppendJSONString(f *testing.F) {
+	for _, s := range []string{"", "a\"b\\c", "\x00\x1f\u2028", "bad\xff", "☃"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var got, want string
+		if err := json.Unmarshal(appendJSONString(nil, s), &got); err != nil {
+			t.Fatalf("%q: invalid JSON: %v", s, err)
+		}
+		b, _ := json.Marshal(s)
+		json.Unmarshal(b, &want)
+		if got != want {
+			t.Fatalf("%q decodes as %q, encoding/json's as %q", s, got, want)
+		}
+	})
+}
