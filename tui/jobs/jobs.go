@@ -11,6 +11,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -262,7 +263,7 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		rows := make([]table.Row, len(msg.Job.Tasks))
 		for i, t := range msg.Job.Tasks {
 			rows[i] = table.Row{ID: fmt.Sprint(t.ID), Cells: []string{fmt.Sprint(t.ID), string(t.State), t.Worker,
-				format.Rate(t.Metrics.RecordsInPerSec), format.Rate(t.Metrics.RecordsOutPerSec), format.Count(t.Metrics.Lag), t.Trace},
+				format.Rate(t.Metrics.RecordsInPerSec), format.Rate(t.Metrics.RecordsOutPerSec), format.Count(t.Metrics.Lag), traceOrDetail(t)},
 				Sort: []any{t.ID, string(t.State), t.Worker, t.Metrics.RecordsInPerSec, t.Metrics.RecordsOutPerSec, t.Metrics.Lag, t.Trace}}
 		}
 		p.tasks.SetRows(rows)
@@ -386,4 +387,27 @@ func (p *Detail) ShortHelp() []key.Binding {
 func (p *Detail) FullHelp() [][]key.Binding {
 	k := p.keys
 	return [][]key.Binding{{k.Pause, k.Resume, k.Stop, k.Restart, k.Reset}, p.tasks.Keys.List()}
+}
+
+// traceOrDetail is a task's trace or, for a healthy task, its own facts
+// (postgres-cdc: its slot, confirmed LSN and retained WAL, a warning first).
+func traceOrDetail(t ops.TaskStatus) string {
+	if t.Trace != "" || len(t.Detail) == 0 {
+		return t.Trace
+	}
+	keys := make([]string, 0, len(t.Detail))
+	for k := range t.Detail {
+		if k != "warning" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys)+1)
+	if w := t.Detail["warning"]; w != "" {
+		parts = append(parts, "WARNING: "+w)
+	}
+	for _, k := range keys {
+		parts = append(parts, k+"="+t.Detail[k])
+	}
+	return strings.Join(parts, " ")
 }
