@@ -44,6 +44,7 @@ type Config struct {
 	Ops            Ops                 `toml:"ops"`
 	Server         Server              `toml:"server"`
 	TUI            TUI                 `toml:"tui"`
+	SSH            SSH                 `toml:"ssh"`
 
 	// Connectors, Mirrors and Streams are the job tables. Their keys depend
 	// on the job's class, so they are kept as generic tables and validated by
@@ -316,6 +317,7 @@ func Parse(path string, data []byte) (*Config, error) {
 				Msg: fmt.Sprintf("cluster %q is not defined%s", cfg.DefaultCluster, nearestOf(cfg.DefaultCluster, names))})
 		}
 	}
+	errs = append(errs, validateSSH(path, cfg.SSH, src)...)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 		return nil, &Errors{Path: path, List: errs}
