@@ -96,7 +96,7 @@ func (s *Server) dispatch(next ssh.Handler) ssh.Handler {
 			ss.model.Close()
 		}
 		if ss.input.expired.Load() {
-			fmt.Fprintf(sess.Stderr(), "kdeck: closed after %s without input; connect again to continue\r\n", s.idle)
+			fmt.Fprintf(sess, "kdeck: closed after %s without input; connect again to continue\r\n", s.idle)
 			log.Info("ssh console closed: idle", "took", time.Since(start).Round(time.Second))
 			_ = sess.Exit(0)
 			return

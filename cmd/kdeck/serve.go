@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/charmbracelet/lipgloss"
+	charmlog "github.com/charmbracelet/log"
 	"github.com/muesli/termenv"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -90,6 +91,10 @@ func (a *app) serveSSH(ctx context.Context, svc ops.Service, cfg *config.Config,
 	// defaults) must never query the server's terminal.
 	lipgloss.SetHasDarkBackground(true)
 	lipgloss.SetColorProfile(termenv.Ascii)
+	// Wish's bubbletea middleware reports a console ended by its client
+	// ("program was killed") on charmbracelet/log's default logger; sshd
+	// logs each session's end itself.
+	charmlog.SetOutput(io.Discard)
 	srv, err := sshd.New(svc, sc, cfg.HostKeyPath(),
 		sshd.WithExec(a.remoteExec(cfg)),
 		sshd.WithLogger(log),
