@@ -82,8 +82,13 @@ func keygen(t testing.TB, dir, name string) string {
 }
 
 // startSSH seeds a cluster (topic orders, group billing at 4/10/0) and
-// starts 'kdeck serve --ssh 127.0.0.1:0' with extra appended to [ssh].
-func startSSH(t testing.TB, extraSSH string) *sshServer {
+// starts 'kdeck serve --ssh 127.0.0.1:0' in-process with extra appended to
+// [ssh].
+func startSSH(t testing.TB, extraSSH string) *sshServer { return newSSHEnv(t, extraSSH, true) }
+
+// newSSHEnv writes the cluster, keys and configuration of startSSH and,
+// when inProcess, serves them.
+func newSSHEnv(t testing.TB, extraSSH string, inProcess bool) *sshServer {
 	t.Helper()
 	needSSH(t)
 	dir := t.TempDir()
@@ -128,11 +133,22 @@ public_keys_file = %q
 		t.Fatal(err)
 	}
 	s := &sshServer{t: t, dir: dir, cfg: cfg, c: c, stderr: &syncBuffer{}, known: filepath.Join(dir, "known_hosts")}
+	if inProcess {
+		s.serveInProcess()
+	}
+	return s
+}
+
+// serveInProcess runs 'kdeck serve --ssh 127.0.0.1:0' in this process
+// until the test ends.
+func (s *sshServer) serveInProcess() {
+	t := s.t
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var out syncBuffer
 	go func() {
-		done <- run(ctx, []string{"serve", "--config", cfg, "--ssh", "127.0.0.1:0"}, strings.NewReader(""), &out, s.stderr)
+		done <- run(ctx, []string{"serve", "--config", s.cfg, "--ssh", "127.0.0.1:0"}, strings.NewReader(""), &out, s.stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()
@@ -149,7 +165,7 @@ public_keys_file = %q
 	for time.Now().Before(deadline) {
 		if m := serveAddr.FindStringSubmatch(s.stderr.String()); m != nil {
 			s.port = m[1]
-			return s
+			return
 		}
 		select {
 		case code := <-done:
@@ -158,7 +174,6 @@ public_keys_file = %q
 		}
 	}
 	t.Fatalf("kdeck serve did not listen within 30s: %s", s.stderr.String())
-	return nil
 }
 
 // sshArgs are the OpenSSH client's arguments for key, without the command:

@@ -1,0 +1,280 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/charmbracelet/x/ansi"
+	gossh "golang.org/x/crypto/ssh"
+)
+
+// goConsole is one console session opened with Go's SSH client, reading
+// everything the server draws.
+type goConsole struct {
+	client *gossh.Client
+	sess   *gossh.Session
+	// first is the time from dialling to the first frame with live
+	// cluster data; zero until then.
+	first time.Duration
+	mu    sync.Mutex
+	out   bytes.Buffer
+	seen  chan struct{}
+	done  chan struct{}
+	bytes int
+}
+
+// dialConsole dials addr with key's private key, asks for a cols x rows
+// xterm-256color terminal and a shell (the console), and reads its output
+// until the session ends. Safe to call from any goroutine.
+func dialConsole(addr, keyPath string, cols, rows int) (*goConsole, error) {
+	pem, err := os.ReadFile(keyPath)
+	if err != nil {
+		return nil, err
+	}
+	signer, err := gossh.ParsePrivateKey(pem)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	client, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{
+		User:            "ops",
+		Auth:            []gossh.AuthMethod{gossh.PublicKeys(signer)},
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(), // a test server with a fresh key
+		Timeout:         10 * time.Second,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", addr, err)
+	}
+	fail := func(err error) (*goConsole, error) { client.Close(); return nil, err }
+	sess, err := client.NewSession()
+	if err != nil {
+		return fail(err)
+	}
+	_ = sess.Setenv("LANG", "C.UTF-8")
+	if err := sess.RequestPty("xterm-256color", rows, cols, gossh.TerminalModes{}); err != nil {
+		return fail(err)
+	}
+	out, err := sess.StdoutPipe()
+	if err != nil {
+		return fail(err)
+	}
+	if _, err := sess.StdinPipe(); err != nil {
+		return fail(err)
+	}
+	if err := sess.Shell(); err != nil {
+		return fail(err)
+	}
+	c := &goConsole{client: client, sess: sess, seen: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(c.done)
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := out.Read(buf)
+			c.mu.Lock()
+			c.bytes += n
+			if c.first == 0 {
+				c.out.Write(buf[:n])
+				if sshClusterUp.MatchString(ansi.Strip(c.out.String())) {
+					c.first = time.Since(start)
+					c.out.Reset()
+					close(c.seen)
+				}
+			}
+			c.mu.Unlock()
+			if err != nil {
+				return
+			}
+		}
+	}()
+	return c, nil
+}
+
+// close ends the session; it may be called again.
+func (c *goConsole) close() {
+	c.sess.Close()
+	c.client.Close()
+	<-c.done
+}
+
+// waitFirst waits for the first frame with live data.
+func (c *goConsole) waitFirst(tb testing.TB, within time.Duration) time.Duration {
+	tb.Helper()
+	select {
+	case <-c.seen:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.first
+	case <-time.After(within):
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		tb.Fatalf("no frame with live data within %v; got:\n%s", within, ansi.Strip(c.out.String()))
+		return 0
+	}
+}
+
+// openConsoles opens n consoles at once and waits for each first frame.
+func openConsoles(tb testing.TB, addr, key string, n int) ([]*goConsole, []time.Duration) {
+	tb.Helper()
+	cs := make([]*goConsole, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range cs {
+		wg.Go(func() { cs[i], errs[i] = dialConsole(addr, key, 120, 40) })
+	}
+	wg.Wait()
+	for i, c := range cs {
+		if c != nil {
+			tb.Cleanup(c.close)
+		}
+		if errs[i] != nil {
+			tb.Fatalf("console %d: %v", i, errs[i])
+		}
+	}
+	firsts := make([]time.Duration, n)
+	for i, c := range cs {
+		firsts[i] = c.waitFirst(tb, 60*time.Second)
+	}
+	return cs, firsts
+}
+
+// TestSSHConcurrentSessions: ten consoles at once over one served ops
+// layer each get their first frame and keep being drawn, while an exec
+// from another key runs; closing them leaves the server serving.
+func TestSSHConcurrentSessions(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-process test; runs without -short")
+	}
+	s := startSSH(t, `idle_timeout = "5m"`)
+	addr := net.JoinHostPort("127.0.0.1", s.port)
+	cs, _ := openConsoles(t, addr, filepath.Join(s.dir, "alice"), 10)
+	if r := s.ssh("bob", "", "groups", "-o", "json"); r.code != 0 || !strings.Contains(r.out, `"billing"`) {
+		t.Fatalf("exec beside ten consoles: exit %d %s", r.code, r.err)
+	}
+	// Every console keeps redrawing (the refresh is 500ms).
+	before := make([]int, len(cs))
+	for i, c := range cs {
+		c.mu.Lock()
+		before[i] = c.bytes
+		c.mu.Unlock()
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for i, c := range cs {
+		for {
+			c.mu.Lock()
+			grew := c.bytes > before[i]
+			c.mu.Unlock()
+			if grew {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("console %d stopped being drawn", i)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	for _, c := range cs {
+		c.close()
+	}
+	if r := s.ssh("alice", "", "topics"); r.code != 0 {
+		t.Fatalf("exec after the consoles closed: exit %d %s", r.code, r.err)
+	}
+	if n := strings.Count(s.stderr.String(), "ssh console opened"); n != 10 {
+		t.Errorf("server logged %d consoles opened, want 10", n)
+	}
+}
+
+// BenchmarkSSHSessions runs 'kdeck serve' as its own process and holds ten
+// consoles open at once for KDECK_SSH_BENCH_FOR (default 60s): it reports
+// the first-frame time per session (mean and slowest, from dialling to the
+// first frame with live cluster data), the server's resident memory with no
+// session (rss_idle_MB) and with ten sessions at the end (rss_10_MB). Run
+// by scripts/bench-ssh.sh:
+//
+//	go test ./cmd/kdeck -run XXX -bench SSHSessions -benchtime 1x
+func BenchmarkSSHSessions(b *testing.B) {
+	hold := time.Minute
+	if v := os.Getenv("KDECK_SSH_BENCH_FOR"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			b.Fatalf("KDECK_SSH_BENCH_FOR=%q: %v", v, err)
+		}
+		hold = d
+	}
+	bin, err := buildOnce()
+	if err != nil {
+		b.Fatal(err)
+	}
+	var mean, slowest, idle, busy float64
+	for b.Loop() {
+		s := newSSHEnv(b, `idle_timeout = "5m"`, false)
+		ctx, cancel := context.WithCancel(context.Background())
+		cmd := exec.CommandContext(ctx, bin, "serve", "--config", s.cfg, "--ssh", "127.0.0.1:0")
+		cmd.Stderr = s.stderr
+		if err := cmd.Start(); err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { cancel(); _ = cmd.Wait() })
+		deadline := time.Now().Add(30 * time.Second)
+		for s.port == "" && time.Now().Before(deadline) {
+			if m := serveAddr.FindStringSubmatch(s.stderr.String()); m != nil {
+				s.port = m[1]
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if s.port == "" {
+			b.Fatalf("kdeck serve did not listen: %s", s.stderr.String())
+		}
+		time.Sleep(2 * time.Second)
+		idle += rssMB(b, cmd.Process.Pid)
+		cs, firsts := openConsoles(b, net.JoinHostPort("127.0.0.1", s.port), filepath.Join(s.dir, "alice"), 10)
+		sort.Slice(firsts, func(i, j int) bool { return firsts[i] < firsts[j] })
+		var sum time.Duration
+		for _, f := range firsts {
+			sum += f
+		}
+		mean += float64(sum.Milliseconds()) / float64(len(firsts))
+		slowest += float64(firsts[len(firsts)-1].Milliseconds())
+		b.Logf("first frames (ms): %v", firsts)
+		time.Sleep(hold)
+		busy += rssMB(b, cmd.Process.Pid)
+		for _, c := range cs {
+			c.close()
+		}
+		cancel()
+		_ = cmd.Wait()
+	}
+	n := float64(b.N)
+	b.ReportMetric(mean/n, "first_frame_mean_ms")
+	b.ReportMetric(slowest/n, "first_frame_max_ms")
+	b.ReportMetric(idle/n, "rss_idle_MB")
+	b.ReportMetric(busy/n, "rss_10_MB")
+	b.ReportMetric(0, "ns/op")
+}
+
+// rssMB reads a process's resident set size.
+func rssMB(tb testing.TB, pid int) float64 {
+	tb.Helper()
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmRSS:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	tb.Fatal("no VmRSS")
+	return 0
+}
