@@ -8,8 +8,9 @@
 # the ten sessions at the end.
 #
 # KDECK_SSH_BENCH_FOR overrides how long the sessions are held (default
-# 60s); extra arguments go to 'go test' (for example -benchtime=3x).
+# 60s), KDECK_SSH_BENCH_SESSIONS how many (default 10); extra arguments go
+# to 'go test' (for example -benchtime=3x).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "hold: ${KDECK_SSH_BENCH_FOR:-60s}"
+echo "hold: ${KDECK_SSH_BENCH_FOR:-60s}, sessions: ${KDECK_SSH_BENCH_SESSIONS:-10}"
 go test ./cmd/kdeck -run '^$' -bench 'BenchmarkSSHSessions' -benchtime=1x -v "$@" | grep -E 'first frames|Benchmark|^ok|FAIL'
