@@ -524,3 +524,21 @@ func TestSSHIdleTimeout(t *testing.T) {
 		t.Errorf("no idle sentence after the console:\n%s", h)
 	}
 }
+
+// TestServeNeedsUsers: without [[ssh.users]] nobody could log in, so serve
+// refuses to start (exit 2), saying what to add, and writes no host key.
+func TestServeNeedsUsers(t *testing.T) {
+	dir := isolate(t)
+	r := kdeck(t, "", "serve", "--ssh", "127.0.0.1:0")
+	if r.code != exitUsage || !strings.Contains(r.err, "[[ssh.users]]") {
+		t.Fatalf("serve without users: exit %d, stderr %q", r.code, r.err)
+	}
+	p := writeConfig(t, dir, "[ssh]\nlisten = \"127.0.0.1:0\"\n")
+	r = kdeck(t, "", "serve", "--config", p)
+	if r.code != exitUsage || !strings.Contains(r.err, "no [[ssh.users]] in "+p) {
+		t.Fatalf("serve with [ssh] but no users: exit %d, stderr %q", r.code, r.err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data", "kdeck", "ssh_host_ed25519_key")); !os.IsNotExist(err) {
+		t.Fatalf("a refused serve wrote a host key (%v)", err)
+	}
+}
