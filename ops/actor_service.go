@@ -12,7 +12,9 @@ import (
 // ReadOnly for a read-only actor, so a face can say so before trying. The
 // view does not own svc: its Close does nothing, and svc stays open for the
 // other callers sharing it. A context that already carries an Actor keeps
-// it. Safe for concurrent use when svc is.
+// its user and host, and the view can only make it read-only, never
+// writable: a view of a view restricts further. Safe for concurrent use
+// when svc is.
 //
 //	view := ops.ForActor(shared, ops.Actor{User: "alice (SHA256:...)", Host: "10.0.0.7:51234", ReadOnly: true, Via: "ssh"})
 //	_, err := view.ExecutePlan(ctx, plan) // ErrReadOnly, whatever ctx says
@@ -33,10 +35,15 @@ var (
 )
 
 func (s *actorService) ctx(ctx context.Context) context.Context {
-	if _, ok := ActorFrom(ctx); ok {
-		return ctx
+	a, ok := ActorFrom(ctx)
+	switch {
+	case !ok:
+		return WithActor(ctx, s.actor)
+	case s.actor.ReadOnly && !a.ReadOnly:
+		a.ReadOnly = true
+		return WithActor(ctx, a)
 	}
-	return WithActor(ctx, s.actor)
+	return ctx
 }
 
 // Info implements Service.

@@ -35,6 +35,12 @@ func TestForActor(t *testing.T) {
 	if err := reader.Close(); err != nil {
 		t.Fatal(err)
 	}
+	// A read-only view of the operator's view, called in the operator's
+	// context, is still read-only: views only restrict.
+	asOperator := ops.WithActor(ctx(t), ops.Actor{User: "alice (SHA256:y)", Host: "127.0.0.1:5001", Via: "ssh"})
+	if _, err := ops.ForActor(operator, ops.Actor{ReadOnly: true}).ExecutePlan(asOperator, p); !errors.Is(err, ops.ErrReadOnly) {
+		t.Fatalf("a read-only view of an operator's view executed a plan: %v", err)
+	}
 	e, err := operator.ExecutePlan(ctx(t), p)
 	if err != nil {
 		t.Fatalf("the shared service stopped working after a view was closed: %v", err)

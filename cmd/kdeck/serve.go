@@ -118,8 +118,14 @@ func (a *app) serveSSH(ctx context.Context, svc ops.Service, cfg *config.Config,
 // configuration; remoteRefusal keeps it off the server's files.
 func (a *app) remoteExec(cfg *config.Config) sshd.ExecFunc {
 	return func(ctx context.Context, args []string, svc ops.Service, in io.Reader, out, errOut io.Writer) int {
-		r := &app{in: in, out: out, err: errOut, cfg: cfg, remote: true,
-			newService: func(context.Context) (ops.Service, error) { return svc, nil }}
+		r := &app{in: in, out: out, err: errOut, cfg: cfg, remote: true}
+		r.newService = func(context.Context) (ops.Service, error) {
+			if r.readOnly {
+				// --read-only restricts the key's view further.
+				return ops.ForActor(svc, ops.Actor{ReadOnly: true}), nil
+			}
+			return svc, nil
+		}
 		return r.execute(ctx, args)
 	}
 }

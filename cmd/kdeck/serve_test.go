@@ -261,6 +261,9 @@ func TestSSHExec(t *testing.T) {
 		t.Fatalf("a read key changed offsets: %v", got)
 	}
 
+	if r := s.ssh("alice", "", append([]string{"--read-only"}, reset...)...); r.code != exitRefused {
+		t.Fatalf("operate key's reset with --read-only: exit %d, stderr %q; want 3", r.code, r.err)
+	}
 	r = s.ssh("alice", "", append(reset, "-o", "json")...)
 	if r.code != 0 {
 		t.Fatalf("operate key's reset: exit %d: %s", r.code, r.err)
