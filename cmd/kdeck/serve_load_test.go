@@ -158,8 +158,22 @@ func TestSSHConcurrentSessions(t *testing.T) {
 	s := startSSH(t, `idle_timeout = "5m"`)
 	addr := net.JoinHostPort("127.0.0.1", s.port)
 	cs, _ := openConsoles(t, addr, filepath.Join(s.dir, "alice"), 10)
-	if r := s.ssh("bob", "", "groups", "-o", "json"); r.code != 0 || !strings.Contains(r.out, `"billing"`) {
-		t.Fatalf("exec beside ten consoles: exit %d %s", r.code, r.err)
+	// Six execs at once beside them, each a fresh command tree over the
+	// shared service.
+	outs := make([][]byte, 6)
+	errs := make([]error, 6)
+	var wg sync.WaitGroup
+	for i := range outs {
+		key := []string{"alice", "bob"}[i%2]
+		wg.Go(func() {
+			outs[i], errs[i] = exec.Command("ssh", append(s.sshArgs(key), "--", "groups", "-o", "json")...).Output()
+		})
+	}
+	wg.Wait()
+	for i := range outs {
+		if errs[i] != nil || !strings.Contains(string(outs[i]), `"billing"`) {
+			t.Fatalf("exec %d beside ten consoles: %v %s", i, errs[i], outs[i])
+		}
 	}
 	// Every console keeps redrawing (the refresh is 500ms).
 	before := make([]int, len(cs))
