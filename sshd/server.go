@@ -93,8 +93,23 @@ type Server struct {
 
 	srv *ssh.Server
 	ln  net.Listener
-	// sessions counts session handlers running, so Serve can wait for them.
+	// mu guards closing; sessions counts session handlers running, so
+	// Serve can wait for them, and takes no new one once closing.
+	mu       sync.Mutex
+	closing  bool
 	sessions sync.WaitGroup
+}
+
+// enter counts a session handler in, or reports false when the server is
+// shutting down.
+func (s *Server) enter() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.sessions.Add(1)
+	return true
 }
 
 // user is one [[ssh.users]] table with its inline keys parsed.
@@ -201,6 +216,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		return fmt.Errorf("ssh server stopped: %w", err)
 	case <-ctx.Done():
 	}
+	s.mu.Lock()
+	s.closing = true
+	s.mu.Unlock()
 	s.srv.Close()
 	<-errc
 	done := make(chan struct{})

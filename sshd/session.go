@@ -49,7 +49,10 @@ type session struct {
 // (next), cleaning up after it.
 func (s *Server) dispatch(next ssh.Handler) ssh.Handler {
 	return func(sess ssh.Session) {
-		s.sessions.Add(1)
+		if !s.enter() {
+			_ = sess.Exit(1)
+			return
+		}
 		defer s.sessions.Done()
 		key := sess.PublicKey()
 		u, ok := s.authorize(key)
