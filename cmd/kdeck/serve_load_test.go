@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+	"github.com/twmb/franz-go/pkg/kgo"
 	gossh "golang.org/x/crypto/ssh"
 )
 
@@ -299,4 +301,79 @@ func rssMB(tb testing.TB, pid int) float64 {
 	}
 	tb.Fatal("no VmRSS")
 	return 0
+}
+
+// TestSSHStalledClient: a client that stops reading the output of a big
+// exec (4 MiB of records, twice its 2 MiB SSH window) stalls that exec
+// only: meanwhile consoles open and other execs run; once it reads again,
+// its exec completes with every record.
+func TestSSHStalledClient(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-process test; runs without -short")
+	}
+	s := startSSH(t, `idle_timeout = "5m"`)
+	s.c.CreateTopic(t, "big", 1)
+	const n, size = 4096, 1024
+	recs := make([]*kgo.Record, n)
+	for i := range recs {
+		recs[i] = &kgo.Record{Topic: "big", Value: bytes.Repeat([]byte{'a' + byte(i%26)}, size)}
+	}
+	s.c.Produce(t, recs...)
+	addr := net.JoinHostPort("127.0.0.1", s.port)
+
+	pem, err := os.ReadFile(filepath.Join(s.dir, "bob"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	signer, err := gossh.ParsePrivateKey(pem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	client, err := gossh.Dial("tcp", addr, &gossh.ClientConfig{User: "ops", Auth: []gossh.AuthMethod{gossh.PublicKeys(signer)},
+		HostKeyCallback: gossh.InsecureIgnoreHostKey(), Timeout: 10 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	sess, err := client.NewSession()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := sess.StdoutPipe() // not read until the end
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sess.Start(fmt.Sprintf("tail big --from earliest -n %d --format value", n)); err != nil {
+		t.Fatal(err)
+	}
+	finished := make(chan error, 1)
+	go func() { finished <- sess.Wait() }()
+
+	cs, _ := openConsoles(t, addr, filepath.Join(s.dir, "alice"), 3)
+	if r := s.ssh("alice", "", "groups", "-o", "json"); r.code != 0 || !strings.Contains(r.out, `"billing"`) {
+		t.Fatalf("exec beside a stalled client: exit %d %s", r.code, r.err)
+	}
+	for _, c := range cs {
+		c.close()
+	}
+	select {
+	case err := <-finished:
+		t.Fatalf("the stalled exec finished (%v) though its client read nothing: the test did not stall it", err)
+	default:
+	}
+	got, err := io.Copy(io.Discard, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := int64(n * (size + 1)); got != want {
+		t.Fatalf("the stalled exec wrote %d bytes once read, want %d", got, want)
+	}
+	select {
+	case err := <-finished:
+		if err != nil {
+			t.Fatalf("the stalled exec ended with %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the stalled exec did not end after its output was read")
+	}
 }
