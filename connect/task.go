@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kdeck/kdeck/deadletter"
 )
 
 // task is one task's state and counters.
@@ -59,13 +61,7 @@ func (t *task) fail(err error) {
 
 // traceOf renders an error and its chain, the closest we have to Kafka
 // Connect's stack trace.
-func traceOf(err error) string {
-	s := err.Error()
-	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(u) {
-		s += fmt.Sprintf("\n  caused by (%T): %v", u, u)
-	}
-	return s
-}
+func traceOf(err error) string { return deadletter.Trace(err) }
 
 func (t *task) requestRestart() {
 	t.mu.Lock()

@@ -1,0 +1,163 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/plugin/kslog"
+
+	"github.com/kdeck/kdeck/deadletter"
+	"github.com/kdeck/kdeck/testing/kafkatest"
+)
+
+// badInput writes ten records to "in", the sixth (offset 5) not JSON.
+func badInput(t *testing.T, c *kafkatest.Cluster) {
+	t.Helper()
+	for _, tp := range []string{"in", "out", "dlq"} {
+		c.CreateTopic(t, tp, 1)
+	}
+	var recs []*kgo.Record
+	for i := range 10 {
+		v := fmt.Sprintf(`{"n":%d}`, i)
+		if i == 5 {
+			v = "not json {"
+		}
+		recs = append(recs, &kgo.Record{Topic: "in", Key: []byte(fmt.Sprint(i)), Value: []byte(v)})
+	}
+	c.Produce(t, recs...)
+}
+
+func badSpec(name, guarantee, onError string) JobSpec {
+	s := JobSpec{Name: name, Inputs: []string{"in"}, Format: "json", Value: "value.n", Output: "out", Guarantee: guarantee, OnError: onError}
+	if onError == "dlq" {
+		s.DLQTopic = "dlq"
+	}
+	return s
+}
+
+func values(rs []*kgo.Record) string {
+	var out []string
+	for _, r := range rs {
+		out = append(out, string(r.Value))
+	}
+	sort.Strings(out)
+	return strings.Join(out, " ")
+}
+
+func TestOnErrorFailCommitsTheRecordsBeforeAndFailsOnce(t *testing.T) {
+	for _, g := range []string{"at_least_once", "exactly_once"} {
+		t.Run(g, func(t *testing.T) {
+			c := kafkatest.New(t)
+			badInput(t, c)
+			name := "fail-" + g
+			j, err := New(badSpec(name, g, ""), []kgo.Opt{kgo.SeedBrokers(c.Addrs()...), kgo.WithLogger(kslog.New(testLog))}, WithLogger(testLog), DataDir(t.TempDir()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			err = j.Run(ctx) // returns by itself: the default is to fail
+			var re *RecordError
+			if !errors.As(err, &re) || re.Topic != "in" || re.Partition != 0 || re.Offset != 5 || !re.Permanent() {
+				t.Fatalf("Run = %v, want a permanent RecordError at in/0@5", err)
+			}
+			if !strings.Contains(err.Error(), "in/0@5") || !strings.Contains(err.Error(), `on_error = "skip"`) {
+				t.Errorf("error %q does not name the record and the way out", err)
+			}
+			if st := j.Status(); st.State != StateFailed || !strings.Contains(st.Error, "in/0@5") {
+				t.Errorf("status %s %q, want FAILED with the record", st.State, st.Error)
+			}
+			// The five records before the bad one are emitted, and
+			// committed up to (not past) the bad one.
+			if got := values(drain(t, c, "out", time.Second)); got != "0 1 2 3 4" {
+				t.Fatalf("out = %q, want the five records before the bad one", got)
+			}
+			if got := c.Committed(t, name)["in"][0]; got != 5 {
+				t.Fatalf("committed %d, want 5 (the bad record)", got)
+			}
+			// Skipping it from there emits the rest, once.
+			_, stop := startJob(t, c, badSpec(name, g, "skip"), DataDir(t.TempDir()))
+			out := readAll(t, c, "out", 9, 30*time.Second)
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			if got := values(drain(t, c, "out", time.Second)); got != "0 1 2 3 4 6 7 8 9" || len(out) != 9 {
+				t.Fatalf("out after skip = %q, want every good record once", got)
+			}
+		})
+	}
+}
+
+func TestOnErrorSkipAndDLQ(t *testing.T) {
+	for _, g := range []string{"at_least_once", "exactly_once"} {
+		for _, mode := range []string{"skip", "dlq"} {
+			t.Run(g+"/"+mode, func(t *testing.T) {
+				c := kafkatest.New(t)
+				badInput(t, c)
+				j, stop := startJob(t, c, badSpec(mode+"-"+g, g, mode), DataDir(t.TempDir()))
+				readAll(t, c, "out", 9, 30*time.Second)
+				kafkatest.WaitFor(t, 30*time.Second, "input committed", func() bool { return c.Committed(t, mode+"-"+g)["in"][0] == 10 })
+				st := j.Status()
+				if err := stop(); err != nil {
+					t.Fatal(err)
+				}
+				if got := values(drain(t, c, "out", time.Second)); got != "0 1 2 3 4 6 7 8 9" {
+					t.Fatalf("out = %q, want the nine good records", got)
+				}
+				if st.Errors != 1 || st.OnError != ErrorMode(mode) {
+					t.Errorf("status errors %d, on_error %q; want 1, %s", st.Errors, st.OnError, mode)
+				}
+				dlq := drain(t, c, "dlq", time.Second)
+				if mode == "skip" {
+					if len(dlq) != 0 || st.DLQ != 0 {
+						t.Fatalf("skip wrote %d dead-letter records (status %d)", len(dlq), st.DLQ)
+					}
+					return
+				}
+				if len(dlq) != 1 || st.DLQ != 1 {
+					t.Fatalf("dlq has %d records, status %d; want 1", len(dlq), st.DLQ)
+				}
+				d := dlq[0]
+				h := map[string]string{}
+				for _, x := range d.Headers {
+					h[x.Key] = string(x.Value)
+				}
+				if string(d.Value) != "not json {" || string(d.Key) != "5" {
+					t.Errorf("dead-letter record %q=%q, want the input record as it was", d.Key, d.Value)
+				}
+				if h[deadletter.HeaderTopic] != "in" || h[deadletter.HeaderPartition] != "0" || h[deadletter.HeaderOffset] != "5" || h[deadletter.HeaderMessage] == "" {
+					t.Errorf("dead-letter headers %v lack the input's coordinates or the error", h)
+				}
+			})
+		}
+	}
+}
+
+func TestOnErrorValidation(t *testing.T) {
+	for _, tc := range []struct {
+		table map[string]any
+		want  string
+	}{
+		{map[string]any{"on_error": "ignore"}, `on_error "ignore" is unknown`},
+		{map[string]any{"on_error": "dlq"}, "needs dlq_topic"},
+		{map[string]any{"dlq_topic": "d"}, `on_error = "dlq"`},
+	} {
+		tab := map[string]any{"name": "v", "inputs": []any{"in"}, "output": "out"}
+		for k, v := range tc.table {
+			tab[k] = v
+		}
+		_, err := ParseJob(tab)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.table, err, tc.want)
+		}
+	}
+	if _, err := New(badSpec("v", "", ""), nil, OnError(OnErrorDLQ)); err == nil || !strings.Contains(err.Error(), "dlq_topic") {
+		t.Errorf("OnError(dlq) without DLQTopic: %v", err)
+	}
+}
