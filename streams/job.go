@@ -689,7 +689,7 @@ func (j *Job) batch(ctx context.Context, fetches kgo.Fetches) error {
 		next[topic][p] = o
 	}
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-		if bad != nil || len(fp.Records) == 0 {
+		if bad != nil || procErr != nil || len(fp.Records) == 0 {
 			return
 		}
 		t := j.tasks[fp.Partition]
@@ -703,6 +703,10 @@ func (j *Job) batch(ctx context.Context, fetches kgo.Fetches) error {
 		var n int64
 		for _, kr := range fp.Records {
 			if err := j.process(t, srcs, kr); err != nil {
+				if _, corrupt := errors.AsType[*CorruptStateError](err); corrupt {
+					procErr = fmt.Errorf("stream job %s: partition %d: %w", j.top.appID, t.partition, err)
+					break
+				}
 				bad = &RecordError{AppID: j.top.appID, Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset, Err: err}
 				setNext(kr.Topic, kr.Partition, kgo.EpochOffset{Epoch: kr.LeaderEpoch, Offset: kr.Offset})
 				break
@@ -716,9 +720,10 @@ func (j *Job) batch(ctx context.Context, fetches kgo.Fetches) error {
 		}
 	})
 	for t := range touched {
-		if procErr = t.flush(); procErr != nil {
+		if procErr != nil {
 			break
 		}
+		procErr = t.flush()
 	}
 	j.mu.Unlock()
 	if procErr != nil {
@@ -822,6 +827,9 @@ func (j *Job) process(t *task, srcs []*node, kr *kgo.Record) error {
 		err := s.proc(t, r)
 		if err == nil {
 			continue
+		}
+		if _, corrupt := errors.AsType[*CorruptStateError](err); corrupt {
+			return err // the state's fault, not the record's
 		}
 		switch j.cfg.onError {
 		case OnErrorSkip:

@@ -161,3 +161,33 @@ func TestOnErrorValidation(t *testing.T) {
 		t.Errorf("OnError(dlq) without DLQTopic: %v", err)
 	}
 }
+
+// TestCorruptAggregateIsAnError: a stored aggregate that does not decode
+// fails the job naming the store and the key (whatever on_error says), not
+// a silent restart of the aggregate at 0.
+func TestCorruptAggregateIsAnError(t *testing.T) {
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "in", 1)
+	c.CreateTopic(t, "out", 1)
+	c.CreateTopic(t, "counts-aggregate-changelog", 1, "cleanup.policy=compact")
+	c.Produce(t, &kgo.Record{Topic: "counts-aggregate-changelog", Key: []byte("ka"), Value: []byte("bad")})
+	c.Produce(t, &kgo.Record{Topic: "in", Value: []byte(`{"k":"a"}`)})
+	spec := JobSpec{Name: "counts", Inputs: []string{"in"}, Key: "value.k", Aggregate: &AggregateSpec{Op: "count"}, Output: "out", OnError: "skip"}
+	j, err := New(spec, []kgo.Opt{kgo.SeedBrokers(c.Addrs()...), kgo.WithLogger(kslog.New(testLog))}, WithLogger(testLog), DataDir(t.TempDir()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	err = j.Run(ctx)
+	var ce *CorruptStateError
+	if !errors.As(err, &ce) || ce.Store != "aggregate" || string(ce.Key) != "a" || !ce.Permanent() {
+		t.Fatalf("Run = %v, want a CorruptStateError naming store aggregate, key a", err)
+	}
+	if !strings.Contains(err.Error(), "kdeck streams reset") {
+		t.Errorf("error %q does not say what to do", err)
+	}
+	if got := drain(t, c, "out", time.Second); len(got) != 0 {
+		t.Errorf("emitted %d records from corrupt state", len(got))
+	}
+}
