@@ -17,6 +17,8 @@ const (
 	StageTransformation = "TRANSFORMATION"
 	StageTaskPut        = "TASK_PUT"
 	StageTaskPoll       = "TASK_POLL"
+	// StageKafkaProduce is a record Kafka rejected (KIP-779).
+	StageKafkaProduce = "KAFKA_PRODUCE"
 )
 
 // Headers of dead-letter records, as Kafka Connect writes them (package
@@ -37,6 +39,9 @@ const (
 	// source record in its source (JSON); kdeck only.
 	HeaderErrSourcePartition = "__connect.errors.source.partition"
 	HeaderErrSourceOffset    = "__connect.errors.source.offset"
+	// HeaderErrValueOmitted is set, to the value's size in bytes, when a
+	// rejected record's value was too large to dead-letter; kdeck only.
+	HeaderErrValueOmitted = "__connect.errors.value.omitted"
 )
 
 func errHeaders(j *Job, taskID int, topic string, partition int32, offset int64, stage, class string, err error) []kgo.RecordHeader {

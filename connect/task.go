@@ -21,6 +21,7 @@ type task struct {
 	mu       sync.Mutex
 	state    string
 	trace    string
+	err      error // the error that failed the task; nil unless FAILED
 	failedAt time.Time
 	cancel   context.CancelFunc // cancels the current attempt
 	restart  chan struct{}      // buffered 1: a restart request
@@ -48,14 +49,14 @@ func (t *task) setState(st string) {
 	t.mu.Lock()
 	t.state = st
 	if st == StateRunning {
-		t.trace = ""
+		t.trace, t.err = "", nil
 	}
 	t.mu.Unlock()
 }
 
 func (t *task) fail(err error) {
 	t.mu.Lock()
-	t.state, t.trace, t.failedAt = StateFailed, traceOf(err), time.Now()
+	t.state, t.trace, t.err, t.failedAt = StateFailed, traceOf(err), err, time.Now()
 	t.mu.Unlock()
 }
 

@@ -186,9 +186,9 @@ func TestStreamJobBadRecordFailsOnce(t *testing.T) {
 		return len(fs.Records()) > 0 && fs.Records()[len(fs.Records())-1].Offset == 4
 	})
 	// The supervisor's loop ended (a job waiting to restart would accept a
-	// pause), and no restart was counted.
+	// resume), and no restart was counted.
 	kafkatest.WaitFor(t, 10*time.Second, "the supervisor gave the job up", func() bool {
-		_, err := l.JobAction(ctx(t), "bad", ops.ActionPause, ops.JobActionOptions{})
+		_, err := l.JobAction(ctx(t), "bad", ops.ActionResume, ops.JobActionOptions{})
 		return errors.Is(err, ops.ErrRefused)
 	})
 	js, _ = l.Job(ctx(t), "bad")
