@@ -483,10 +483,10 @@ func (j *Job) txnInstance() (string, error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("stream job %s: %w", j.top.appID, err)
 	}
-	if err := os.WriteFile(path, []byte(id), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(id), 0o600); err != nil {
 		return "", fmt.Errorf("stream job %s: %w", j.top.appID, err)
 	}
 	return id, nil
