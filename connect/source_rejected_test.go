@@ -34,25 +34,6 @@ func writeWithHugeLine(t *testing.T, path string) {
 	}
 }
 
-// lineCounts reads topic with an independent consumer until it has been
-// idle for a second and counts each value.
-func lineCounts(t *testing.T, c *kafkatest.Cluster, topic string) map[string]int {
-	t.Helper()
-	cl := c.Client(t, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	out := map[string]int{}
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		if len(fs.Records()) == 0 {
-			return out
-		}
-		for _, r := range fs.Records() {
-			out[string(r.Value)]++
-		}
-	}
-}
-
 func TestFileSourceRecordTooLarge(t *testing.T) {
 	t.Run("tolerance all: dead-lettered, offsets move past it", func(t *testing.T) {
 		c := kafkatest.New(t)
@@ -75,7 +56,7 @@ func TestFileSourceRecordTooLarge(t *testing.T) {
 			!strings.Contains(h[connect.HeaderErrMessage], "MESSAGE_TOO_LARGE") || !strings.Contains(h[connect.HeaderErrSourcePartition], "big.log") {
 			t.Errorf("dead-letter headers %v", h)
 		}
-		counts := lineCounts(t, c, "lines")
+		counts := c.ValueCounts(t, "lines")
 		for i := range 10 {
 			if n := counts[fmt.Sprintf("line %d", i)]; i != 5 && n != 1 {
 				t.Errorf("line %d written %d times, want once", i, n)

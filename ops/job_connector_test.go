@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/testing/kafkatest"
@@ -248,19 +246,7 @@ func TestFileSourceRejectedLineFailsOnce(t *testing.T) {
 	if js.State != ops.StateFailed || !strings.Contains(js.LastError, "MESSAGE_TOO_LARGE") {
 		t.Fatalf("state %s, last error %q; want FAILED with the rejection", js.State, js.LastError)
 	}
-	cl := c.Client(t, kgo.ConsumeTopics("logs"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
-	counts := map[string]int{}
-	for {
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		fs := cl.PollFetches(pctx)
-		cancel()
-		if len(fs.Records()) == 0 {
-			break
-		}
-		for _, r := range fs.Records() {
-			counts[string(r.Value)]++
-		}
-	}
+	counts := c.ValueCounts(t, "logs")
 	for v, n := range counts {
 		if n > 1 {
 			t.Errorf("%q written %d times: the connector was restarted into the same failure", v, n)
