@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/plugin/kslog"
 
 	"github.com/kdeck/kdeck/deadletter"
@@ -189,5 +190,28 @@ func TestCorruptAggregateIsAnError(t *testing.T) {
 	}
 	if got := drain(t, c, "out", time.Second); len(got) != 0 {
 		t.Errorf("emitted %d records from corrupt state", len(got))
+	}
+}
+
+// TestStopIsBoundedWhenOutputsHang: a batch whose outputs the cluster never
+// acknowledges does not hold Run past the produce grace after a stop (it
+// waited twice the network timeout, 30s, before).
+func TestStopIsBoundedWhenOutputsHang(t *testing.T) {
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "in", 1)
+	c.CreateTopic(t, "out", 1)
+	c.ProduceN(t, "in", 100)
+	c.DelayRequests(kmsg.Produce, 2*time.Minute, 1000) // from now on nothing is acknowledged
+	j, stop := startJob(t, c, JobSpec{Name: "hang", Inputs: []string{"in"}, Format: "string", Output: "out"}, DataDir(t.TempDir()))
+	kafkatest.WaitFor(t, 30*time.Second, "a batch in flight", func() bool { return j.Status().RecordsOut > 0 })
+	start := time.Now()
+	if err := stop(); err != nil {
+		t.Fatalf("Run = %v, want a clean stop (the batch is not committed)", err)
+	}
+	if took := time.Since(start); took > produceGrace+10*time.Second {
+		t.Fatalf("Run took %v to stop, want about the produce grace (%v)", took, produceGrace)
+	}
+	if got := c.Committed(t, "hang")["in"][0]; got != 0 {
+		t.Errorf("committed %d for a batch never acknowledged", got)
 	}
 }
