@@ -2,6 +2,7 @@ package streams
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -213,5 +214,57 @@ func TestStopIsBoundedWhenOutputsHang(t *testing.T) {
 	}
 	if got := c.Committed(t, "hang")["in"][0]; got != 0 {
 		t.Errorf("committed %d for a batch never acknowledged", got)
+	}
+}
+
+// TestOnErrorFailKeepsStateBeforeTheBadRecord: an aggregate folds the
+// records before the bad one, emits and keeps that state (store and
+// changelog), and goes on from it once the bad record is skipped.
+func TestOnErrorFailKeepsStateBeforeTheBadRecord(t *testing.T) {
+	for _, g := range []Guarantee{AtLeastOnce, ExactlyOnce} {
+		t.Run(string(g), func(t *testing.T) {
+			c := kafkatest.New(t)
+			badInput(t, c)
+			name := "count-" + string(g)
+			top := func() *Topology {
+				top := NewTopology(name)
+				top.Stream("in", []string{"in"}).
+					Map("decode", func(r Record) (Record, error) {
+						if !json.Valid(r.Value) {
+							return r, errors.New("value is not JSON")
+						}
+						r.Key = []byte("all")
+						return r, nil
+					}).
+					GroupByKey().Aggregate("count", Count()).To("out", "out")
+				return top
+			}
+			j, err := New(top(), []kgo.Opt{kgo.SeedBrokers(c.Addrs()...), kgo.WithLogger(kslog.New(testLog))}, WithLogger(testLog), DataDir(t.TempDir()), WithGuarantee(g))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			var re *RecordError
+			if err := j.Run(ctx); !errors.As(err, &re) || re.Offset != 5 {
+				t.Fatalf("Run = %v, want a RecordError at offset 5", err)
+			}
+			last := func() float64 {
+				out := drain(t, c, "out", time.Second)
+				if len(out) == 0 {
+					return -1
+				}
+				return num(out[len(out)-1].Value)
+			}
+			if got := last(); got != 5 {
+				t.Fatalf("last count %v, want 5: the records before the bad one", got)
+			}
+			// A fresh data dir: the state comes back from the changelog.
+			_, stop := startJob(t, c, top(), DataDir(t.TempDir()), WithGuarantee(g), OnError(OnErrorSkip))
+			kafkatest.WaitFor(t, 30*time.Second, "the count of the nine good records", func() bool { return last() == 9 })
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }
