@@ -19,10 +19,14 @@ import (
 )
 
 // badInput writes ten records to "in", the sixth (offset 5) not JSON.
-func badInput(t *testing.T, c *kafkatest.Cluster) {
+func badInput(t *testing.T, c *kafkatest.Cluster) { badInputParts(t, c, 1) }
+
+// badInputParts writes ten records round robin over parts partitions of
+// "in", the sixth not JSON.
+func badInputParts(t *testing.T, c *kafkatest.Cluster, parts int32) {
 	t.Helper()
 	for _, tp := range []string{"in", "out", "dlq"} {
-		c.CreateTopic(t, tp, 1)
+		c.CreateTopic(t, tp, parts)
 	}
 	var recs []*kgo.Record
 	for i := range 10 {
@@ -30,7 +34,7 @@ func badInput(t *testing.T, c *kafkatest.Cluster) {
 		if i == 5 {
 			v = "not json {"
 		}
-		recs = append(recs, &kgo.Record{Topic: "in", Key: []byte(fmt.Sprint(i)), Value: []byte(v)})
+		recs = append(recs, &kgo.Record{Topic: "in", Partition: int32(i) % parts, Key: []byte(fmt.Sprint(i)), Value: []byte(v)})
 	}
 	c.Produce(t, recs...)
 }
@@ -91,6 +95,41 @@ func TestOnErrorFailCommitsTheRecordsBeforeAndFailsOnce(t *testing.T) {
 			}
 			if got := values(drain(t, c, "out", time.Second)); got != "0 1 2 3 4 6 7 8 9" || len(out) != 9 {
 				t.Fatalf("out after skip = %q, want every good record once", got)
+			}
+		})
+	}
+}
+
+// TestOnErrorFailTwoPartitions: with the bad record in one partition of a
+// batch, every good record is emitted exactly once across the failed run and
+// the run that skips the bad record, whichever partition was processed
+// first.
+func TestOnErrorFailTwoPartitions(t *testing.T) {
+	for _, g := range []string{"at_least_once", "exactly_once"} {
+		t.Run(g, func(t *testing.T) {
+			c := kafkatest.New(t)
+			badInputParts(t, c, 2) // the bad record is partition 1, offset 2
+			name := "fail2-" + g
+			j, err := New(badSpec(name, g, ""), []kgo.Opt{kgo.SeedBrokers(c.Addrs()...), kgo.WithLogger(kslog.New(testLog))}, WithLogger(testLog), DataDir(t.TempDir()))
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			var re *RecordError
+			if err := j.Run(ctx); !errors.As(err, &re) || re.Partition != 1 || re.Offset != 2 {
+				t.Fatalf("Run = %v, want a RecordError at in/1@2", err)
+			}
+			if got := c.Committed(t, name)["in"][1]; got > 2 {
+				t.Fatalf("partition 1 committed at %d, past the bad record", got)
+			}
+			_, stop := startJob(t, c, badSpec(name, g, "skip"), DataDir(t.TempDir()))
+			readAll(t, c, "out", 9, 30*time.Second)
+			if err := stop(); err != nil {
+				t.Fatal(err)
+			}
+			if got := values(drain(t, c, "out", time.Second)); got != "0 1 2 3 4 6 7 8 9" {
+				t.Fatalf("out = %q, want every good record once", got)
 			}
 		})
 	}
