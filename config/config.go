@@ -114,6 +114,10 @@ type Ops struct {
 	LagWindow Duration `toml:"lag_window"`
 	// LagSampleInterval is how often lag is sampled; default 10s (2s in the TUI).
 	LagSampleInterval Duration `toml:"lag_sample_interval"`
+	// MaxRestarts is how many times in a row a hosted job failing with the
+	// same error is restarted before it is left FAILED; default 5 (0), a
+	// negative value restarts without bound.
+	MaxRestarts int `toml:"max_restarts"`
 }
 
 // Server configures the worker's HTTP API.

@@ -52,7 +52,7 @@ var knownKeys = map[string][]string{
 	"clusters.*":      {"brokers", "client_id", "sasl", "tls", "dial_timeout", "request_timeout"},
 	"clusters.*.sasl": {"mechanism", "username", "password", "password_env", "password_file"},
 	"clusters.*.tls":  {"enabled", "ca_file", "cert_file", "key_file", "insecure_skip_verify", "server_name"},
-	"ops":             {"data_dir", "read_only", "audit_topic", "lag_window", "lag_sample_interval"},
+	"ops":             {"data_dir", "read_only", "audit_topic", "lag_window", "lag_sample_interval", "max_restarts"},
 	"server":          {"listen"},
 	"tui":             {"refresh"},
 	"ssh":             {"listen", "host_key", "idle_timeout", "users"},
