@@ -92,6 +92,9 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		opts = opts[:len(opts)-1]
 	}
 	if o.DataDir != "" {
+		if err := secureDataDir(o.DataDir); err != nil {
+			return nil, fmt.Errorf("embedded cluster data dir %s: %w", o.DataDir, err)
+		}
 		opts = append(opts, kfake.DataDir(o.DataDir))
 	}
 	c, err := kfake.NewCluster(opts...)
@@ -101,6 +104,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		}
 		return nil, fmt.Errorf("starting the embedded cluster: %w", err)
 	}
+	persistAutoCreate(c)
 	e := &Embedded{cluster: c, addr: c.ListenAddrs()[0], dataDir: o.DataDir, log: o.Logger}
 	conn, err := net.DialTimeout("tcp", e.addr, time.Second)
 	if err != nil {
@@ -143,6 +147,11 @@ func (e *Embedded) Close() {
 		e.cluster.Close()
 		if e.dr != nil {
 			e.dr.Close()
+		}
+		if e.dataDir != "" {
+			if err := secureDataDir(e.dataDir); err != nil {
+				e.log.Warn("embedded cluster data dir", "err", err)
+			}
 		}
 	})
 }

@@ -211,6 +211,7 @@ func (e *Embedded) startDR(dataDir string) error {
 	if err != nil {
 		return fmt.Errorf("starting the embedded cluster %q: %w", DemoDRCluster, err)
 	}
+	persistAutoCreate(c)
 	e.dr = c
 	return nil
 }

@@ -1,0 +1,130 @@
+package ops_test
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/kdeck/kdeck/ops"
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+func startEmbedded(t *testing.T, dir string) *ops.Embedded {
+	t.Helper()
+	e, err := ops.StartEmbedded(context.Background(), ops.EmbeddedOptions{Port: 0, DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+// crashImage copies a running cluster's data dir: what a SIGKILL leaves on
+// disk (every write the process made, nothing it would have saved at a
+// clean shutdown).
+func crashImage(t *testing.T, dir string) string {
+	t.Helper()
+	img := filepath.Join(t.TempDir(), "crash")
+	if err := os.CopyFS(img, os.DirFS(dir)); err != nil {
+		t.Fatal(err)
+	}
+	return img
+}
+
+func endOffsets(t *testing.T, addr, topic string) (int64, error) {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx(t), topic)
+	if err != nil {
+		return 0, err
+	}
+	var n int64
+	err = ends.Error()
+	ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
+	return n, err
+}
+
+// A topic created by its first produce (Metadata auto-create) must survive
+// a crash with its records: kfake alone creates it without saving its topic
+// list, so the restarted cluster had no such topic.
+func TestEmbeddedAutoCreatedTopicSurvivesCrash(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "embedded")
+	e := startEmbedded(t, dir)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Addr()), kgo.AllowAutoTopicCreation(), kgo.DefaultProduceTopic("first.produce"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		if err := cl.ProduceSync(ctx(t), &kgo.Record{Value: []byte{byte(i)}}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cl.Close()
+	img := crashImage(t, dir)
+
+	e2 := startEmbedded(t, img)
+	n, err := endOffsets(t, e2.Addr(), "first.produce")
+	if err != nil || n != 50 {
+		t.Fatalf("after the crash topic first.produce holds %d records (err %v), want the 50 acknowledged", n, err)
+	}
+}
+
+// The embedded cluster's data is readable by kdeck's user only: the data
+// dir 0700 while it runs, every directory 0700 and file 0600 after it
+// closed (kfake writes 0755 and 0644).
+func TestEmbeddedDataDirIsPrivate(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data", "embedded")
+	e, err := ops.StartEmbedded(context.Background(), ops.EmbeddedOptions{Port: 0, DataDir: dir, Demo: true, DemoRate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for _, d := range []string{dir, filepath.Dir(dir)} {
+		if fi, err := os.Stat(d); err != nil || fi.Mode().Perm() != 0o700 {
+			t.Fatalf("%s while running: %v %v, want 0700", d, fi.Mode().Perm(), err)
+		}
+	}
+	// Let the demo write segments, group commits and the second cluster.
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if m, _ := filepath.Glob(filepath.Join(dir, "partitions", "*", "*.dat")); len(m) > 0 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	e.Close()
+	var files int
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		want := fs.FileMode(0o600)
+		if d.IsDir() {
+			want = 0o700
+		} else {
+			files++
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s: %v, want %v", path, fi.Mode().Perm(), want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if files < 5 {
+		t.Fatalf("only %d files under %s: the cluster wrote nothing to check", files, dir)
+	}
+}
