@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -68,6 +70,10 @@ type Embedded struct {
 	// connector takes over (see addDemoJobs).
 	demoRate     int
 	stopProducer context.CancelFunc
+
+	// billingSeeded is closed once seedBilling is done (nil without the
+	// demo).
+	billingSeeded chan struct{}
 
 	// dr is the demo's second embedded cluster, the target of the demo
 	// mirror flow (DemoMirrorName); nil without the demo.
@@ -134,6 +140,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		}
 		pctx, stop := context.WithCancel(dctx)
 		e.demoRate, e.stopProducer = rate, stop
+		e.billingSeeded = make(chan struct{})
 		e.wg.Go(func() { e.runDemoProducer(pctx, rate) })
 		e.wg.Go(func() { e.runDemoReader(dctx, rate) })
 		e.wg.Go(func() { e.seedBilling(dctx) })
@@ -245,9 +252,19 @@ func (e *Embedded) runDemoReader(ctx context.Context, rate int) {
 	}
 }
 
-// seedBilling gives demo-billing committed offsets at the current end of
-// demo.orders once, if it has none: a stopped consumer.
+// seedBilling gives demo-billing committed offsets near the start of
+// demo.orders once: only when the group has none. On a restart the group
+// keeps what it had, so a reset made by the user survives.
 func (e *Embedded) seedBilling(ctx context.Context) {
+	defer close(e.billingSeeded)
+	has, err := e.hasCommits(ctx, DemoBillingGroup)
+	if err != nil {
+		e.log.Warn("demo: not seeding "+DemoBillingGroup, "err", err)
+		return
+	}
+	if has {
+		return
+	}
 	cl, err := e.client(
 		kgo.ConsumerGroup(DemoBillingGroup),
 		kgo.ConsumeTopics(DemoOrdersTopic),
@@ -273,4 +290,26 @@ func (e *Embedded) seedBilling(ctx context.Context) {
 	lctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	_ = cl.LeaveGroupContext(lctx)
+}
+
+// hasCommits reports whether group has a committed offset on the embedded
+// cluster.
+func (e *Embedded) hasCommits(ctx context.Context, group string) (bool, error) {
+	cl, err := e.client()
+	if err != nil {
+		return false, err
+	}
+	defer cl.Close()
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	offs, err := kadm.NewClient(cl).FetchOffsets(fctx, group)
+	if errors.Is(err, kerr.GroupIDNotFound) { // kfake's answer for a group it never saw
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	has := false
+	offs.Each(func(o kadm.OffsetResponse) { has = has || (o.Err == nil && o.At >= 0) })
+	return has, nil
 }

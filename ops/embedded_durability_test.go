@@ -128,3 +128,67 @@ func TestEmbeddedDataDirIsPrivate(t *testing.T) {
 		t.Fatalf("only %d files under %s: the cluster wrote nothing to check", files, dir)
 	}
 }
+
+// Restarting the embedded default on its data dir keeps the demo groups'
+// offsets: a reset the user made on demo-billing is not undone by the demo
+// seeding the group again.
+func TestEmbeddedDemoKeepsUsersResetAcrossRestart(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "embedded")
+	e, err := ops.StartEmbedded(context.Background(), ops.EmbeddedOptions{Port: 0, DataDir: dir, Demo: true, DemoRate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	select {
+	case <-ops.BillingSeeded(e):
+	case <-time.After(20 * time.Second):
+		t.Fatal("the demo did not seed demo-billing within 20 s")
+	}
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	adm := kadm.NewClient(cl)
+	seeded, err := adm.FetchOffsets(ctx(t), ops.DemoBillingGroup)
+	if err != nil || len(seeded.Offsets()) == 0 {
+		t.Fatalf("demo-billing has no seeded offsets (%v)", err)
+	}
+	// The user rewinds demo-billing to the start of every partition.
+	reset := kadm.Offsets{}
+	for p := range int32(6) {
+		reset.AddOffset(ops.DemoOrdersTopic, p, 0, -1)
+	}
+	if err := adm.CommitAllOffsets(ctx(t), ops.DemoBillingGroup, reset); err != nil {
+		t.Fatal(err)
+	}
+	cl.Close()
+	e.Close()
+
+	e2, err := ops.StartEmbedded(context.Background(), ops.EmbeddedOptions{Port: 0, DataDir: dir, Demo: true, DemoRate: 200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e2.Close()
+	select {
+	case <-ops.BillingSeeded(e2):
+	case <-time.After(20 * time.Second):
+		t.Fatal("the demo's seeding did not finish within 20 s")
+	}
+	cl2, err := kgo.NewClient(kgo.SeedBrokers(e2.Addr()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl2.Close()
+	after, err := kadm.NewClient(cl2).FetchOffsets(ctx(t), ops.DemoBillingGroup)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after.Each(func(o kadm.OffsetResponse) {
+		if o.Topic == ops.DemoOrdersTopic && o.At != 0 {
+			t.Errorf("after a restart demo-billing %s/%d is at %d, want the user's reset to 0", o.Topic, o.Partition, o.At)
+		}
+	})
+	if n := len(after.Offsets()[ops.DemoOrdersTopic]); n != 6 {
+		t.Errorf("after a restart demo-billing has %d partitions committed, want 6", n)
+	}
+}
