@@ -121,6 +121,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	}
 	persistAutoCreate(c)
 	e := &Embedded{cluster: c, addr: c.ListenAddrs()[0], dataDir: o.DataDir, log: o.Logger}
+	reaper := newSessionReaper(c, e.addr, o.Logger)
 	conn, err := net.DialTimeout("tcp", e.addr, time.Second)
 	if err != nil {
 		c.Close()
@@ -129,11 +130,16 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	conn.Close()
 	dctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
+	e.wg.Go(func() { reaper.run(dctx) })
 	if o.Demo {
 		if err := e.startDR(o.DataDir, o.SyncWrites); err != nil {
+			cancel()
+			e.wg.Wait()
 			c.Close()
 			return nil, err
 		}
+		drReaper := newSessionReaper(e.dr, e.DRAddr(), o.Logger)
+		e.wg.Go(func() { drReaper.run(dctx) })
 		rate := o.DemoRate
 		if rate <= 0 {
 			rate = 50
