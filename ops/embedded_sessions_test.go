@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kdeck/kdeck/ops"
+	"github.com/kdeck/kdeck/testing/kafkatest"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -86,7 +87,7 @@ func TestEmbeddedExpiresDeadClassicMembers(t *testing.T) {
 	survivor := member("survivor", nil)
 	defer survivor.Close()
 	info := func() *kfake.GroupInfo { return e.Kfake().GroupInfo("workers") }
-	waitFor(t, 20*time.Second, "the survivor alone, Stable", func() bool {
+	kafkatest.WaitFor(t, 20*time.Second, "the survivor alone, Stable", func() bool {
 		gi := info()
 		return gi != nil && gi.State == "Stable" && len(gi.Members) == 1
 	})
@@ -99,11 +100,11 @@ func TestEmbeddedExpiresDeadClassicMembers(t *testing.T) {
 		cl := member("doomed", d)
 		defer cl.Close()
 	}
-	waitFor(t, 20*time.Second, "a doomed member in JoinGroup", func() bool {
+	kafkatest.WaitFor(t, 20*time.Second, "a doomed member in JoinGroup", func() bool {
 		gi := info()
 		return gi != nil && len(gi.Members) > 1
 	})
-	waitFor(t, 20*time.Second, "every doomed member in JoinGroup, or the rebalance over", func() bool {
+	kafkatest.WaitFor(t, 20*time.Second, "every doomed member in JoinGroup, or the rebalance over", func() bool {
 		gi := info()
 		return len(gi.Members) == dead+1 || gi.State != "PreparingRebalance"
 	})
@@ -114,22 +115,9 @@ func TestEmbeddedExpiresDeadClassicMembers(t *testing.T) {
 	}
 
 	// Within a few session timeouts the survivor holds every partition.
-	waitFor(t, 45*time.Second, "the survivor alone with every partition", func() bool {
+	kafkatest.WaitFor(t, 45*time.Second, "the survivor alone with every partition", func() bool {
 		last := info()
 		return last != nil && last.State == "Stable" && len(last.Members) == 1 &&
 			last.Members[0].ClientID == "survivor" && len(last.Members[0].Assignment["work"]) == partitions
 	})
-}
-
-// waitFor polls cond every 20 ms until it holds, failing the test after
-// timeout.
-func waitFor(t *testing.T, timeout time.Duration, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
