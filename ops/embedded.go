@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -106,6 +107,14 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 	if o.DataDir != "" {
 		if err := secureDataDir(o.DataDir); err != nil {
 			return nil, fmt.Errorf("embedded cluster data dir %s: %w", o.DataDir, err)
+		}
+		moved, err := moveOrphans(o.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("embedded cluster data dir %s: %w", o.DataDir, err)
+		}
+		if len(moved) > 0 {
+			o.Logger.Warn("embedded cluster: partitions of topics it does not know moved aside (left by a crash before kdeck saved auto-created topics, or during a delete)",
+				"dir", filepath.Join(o.DataDir, lostFound), "partitions", moved)
 		}
 		opts = append(opts, kfake.DataDir(o.DataDir))
 		if o.SyncWrites {

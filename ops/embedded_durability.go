@@ -1,11 +1,16 @@
 package ops
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -18,6 +23,11 @@ import (
 //     without saving its topic list, so after a crash the topic and its
 //     records are gone. persistAutoCreate creates such topics through
 //     Cluster.CreateTopic first, which saves the list.
+//   - a data dir written before that (or by a crash in the middle of a
+//     topic deletion) can hold partition directories of topics kfake's
+//     topic list does not have; a topic of that name created again would
+//     append to those segment files, offsets overlapping. moveOrphans
+//     moves them aside to lost+found before kfake starts.
 //   - kfake writes its files 0644 in 0755 directories; secureDataDir makes
 //     the data dir 0700 before kfake starts and every file in it 0600 at
 //     start and at close.
@@ -93,4 +103,68 @@ func secureDataDir(dir string) error {
 		}
 		return nil
 	})
+}
+
+// lostFound is where moveOrphans puts partition directories of topics the
+// cluster does not know, under the data dir.
+const lostFound = "lost+found"
+
+// moveOrphans moves every partition directory under dir/partitions whose
+// topic (or partition) is missing from kfake's topics.json to
+// dir/lost+found, and returns the names moved. A dir without topics.json
+// (not yet started) is left alone. It reads kfake's own file format:
+// {"topics":[{"name":…,"partitions":N}]} and TOPIC-P directories, TOPIC
+// path-escaped.
+func moveOrphans(dir string) ([]string, error) {
+	raw, err := os.ReadFile(filepath.Join(dir, "topics.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var list struct {
+		Topics []struct {
+			Name       string `json:"name"`
+			Partitions int32  `json:"partitions"`
+		} `json:"topics"`
+	}
+	if err := json.Unmarshal(raw, &list); err != nil {
+		return nil, fmt.Errorf("reading topics.json: %w", err)
+	}
+	known := map[string]int32{}
+	for _, t := range list.Topics {
+		known[t.Name] = t.Partitions
+	}
+	entries, err := os.ReadDir(filepath.Join(dir, "partitions"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	var moved []string
+	for _, e := range entries {
+		i := strings.LastIndexByte(e.Name(), '-')
+		if !e.IsDir() || i <= 0 {
+			continue
+		}
+		topic, err := url.PathUnescape(e.Name()[:i])
+		p, perr := strconv.ParseInt(e.Name()[i+1:], 10, 32)
+		if err != nil || perr != nil {
+			continue // not kfake's
+		}
+		if n, ok := known[topic]; ok && int32(p) < n {
+			continue
+		}
+		dst := filepath.Join(dir, lostFound, fmt.Sprintf("%s.%d", e.Name(), time.Now().UnixNano()))
+		if err := os.MkdirAll(filepath.Dir(dst), dataDirMode); err != nil {
+			return moved, err
+		}
+		if err := os.Rename(filepath.Join(dir, "partitions", e.Name()), dst); err != nil {
+			return moved, fmt.Errorf("moving %s aside: %w", e.Name(), err)
+		}
+		moved = append(moved, e.Name())
+	}
+	return moved, nil
 }

@@ -2,14 +2,17 @@ package ops_test
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/kdeck/kdeck/ops"
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -190,5 +193,60 @@ func TestEmbeddedDemoKeepsUsersResetAcrossRestart(t *testing.T) {
 	})
 	if n := len(after.Offsets()[ops.DemoOrdersTopic]); n != 6 {
 		t.Errorf("after a restart demo-billing has %d partitions committed, want 6", n)
+	}
+}
+
+// A data dir written before auto-created topics were saved holds the lost
+// topic's partition directories. Creating the topic again must start it
+// afresh, not append to the old segment files (offsets overlapping, reads
+// that never end): the old ones are moved to lost+found.
+func TestEmbeddedMovesOrphanedPartitionsAside(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "embedded")
+	// kfake alone, as kdeck ran it before: the auto-created topic is not
+	// in topics.json when the process dies.
+	old, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.DataDir(dir), kfake.AllowAutoTopicCreation(), kfake.DefaultNumPartitions(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	produce := func(addr, prefix string, n int) {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.AllowAutoTopicCreation(), kgo.DefaultProduceTopic("again"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		for i := range n {
+			if err := cl.ProduceSync(ctx(t), &kgo.Record{Value: fmt.Appendf(nil, "%s-%d", prefix, i)}).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	produce(old.ListenAddrs()[0], "old", 30)
+	img := crashImage(t, dir)
+	old.Close()
+
+	e := startEmbedded(t, img)
+	produce(e.Addr(), "new", 10)
+	e.Close()
+	e2 := startEmbedded(t, img) // a clean restart reads the segments back
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e2.Addr()), kgo.ConsumeTopics("again"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var got []string
+	rctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for len(got) < 10 && rctx.Err() == nil {
+		cl.PollFetches(rctx).EachRecord(func(r *kgo.Record) { got = append(got, fmt.Sprintf("%d:%s", r.Offset, r.Value)) })
+	}
+	want := []string{"0:new-0", "1:new-1", "2:new-2", "3:new-3", "4:new-4", "5:new-5", "6:new-6", "7:new-7", "8:new-8", "9:new-9"}
+	if !slices.Equal(got, want) {
+		t.Fatalf("topic again read back %v, want %v", got, want)
+	}
+	if n, err := endOffsets(t, e2.Addr(), "again"); err != nil || n != 10 {
+		t.Fatalf("topic again ends at %d (%v), want 10", n, err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(img, "lost+found", "again-0.*", "*.dat")); len(m) != 1 {
+		t.Fatalf("the old partition's segments are not in lost+found: %v", m)
 	}
 }

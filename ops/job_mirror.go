@@ -206,6 +206,9 @@ const (
 func (e *Embedded) startDR(dataDir string, syncWrites bool) error {
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(0), kfake.ClusterID("kdeck-dr"), kfake.AllowAutoTopicCreation()}
 	if dataDir != "" {
+		if _, err := moveOrphans(filepath.Join(dataDir, DemoDRCluster)); err != nil {
+			return fmt.Errorf("embedded cluster %q: %w", DemoDRCluster, err)
+		}
 		opts = append(opts, kfake.DataDir(filepath.Join(dataDir, DemoDRCluster)))
 		if syncWrites {
 			opts = append(opts, kfake.SyncWrites())
