@@ -66,43 +66,90 @@ const (
 	dataFileMode fs.FileMode = 0o600
 )
 
-// secureDataDir creates dir (and missing parents) 0700 and tightens what is
-// already in it: directories to 0700, files to 0600. kfake has no option for
-// the modes it creates files with (0644, directories 0755), so kdeck calls
-// this before kfake starts and again after it closed; meanwhile the 0700
-// top directory keeps everyone else out.
+// kfakeFiles are the files kfake writes at the top of its data dir (and
+// their .tmp twins while it rewrites them).
+var kfakeFiles = map[string]bool{
+	"meta.json": true, "topics.json": true, "acls.json": true, "sasl.json": true, "broker_configs.json": true,
+	"quotas.json": true, "seq_windows.json": true, "session_state.json": true, "groups.log": true, "pids.log": true,
+}
+
+// secureDataDir creates dir (and missing parents) 0700, or, when dir is
+// kfake's (it holds meta.json) or empty, makes it 0700 and what kfake wrote
+// in it 0700 (directories) and 0600 (files): its state files, partitions,
+// lost+found and the demo's second cluster. Anything else in dir is left
+// alone, as is a dir that is not kfake's. kfake has no option for the modes
+// it creates files with (0644, directories 0755), so kdeck calls this
+// before kfake starts and again after it closed; meanwhile the 0700 data
+// dir keeps everyone else out.
 func secureDataDir(dir string) error {
-	if err := os.MkdirAll(dir, dataDirMode); err != nil {
-		return fmt.Errorf("creating the data dir: %w", err)
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, dataDirMode); err != nil {
+			return fmt.Errorf("creating the data dir: %w", err)
+		}
+		return nil
 	}
-	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	if err != nil {
+		return err
+	}
+	ours := len(entries) == 0
+	for _, e := range entries {
+		ours = ours || e.Name() == "meta.json"
+	}
+	if !ours {
+		return nil
+	}
+	if err := chmodIfNeeded(dir, dataDirMode); err != nil {
+		return err
+	}
+	for _, e := range entries {
+		path, name := filepath.Join(dir, e.Name()), e.Name()
+		switch {
+		case e.IsDir() && (name == "partitions" || name == lostFound):
+			err = secureTree(path)
+		case e.IsDir() && name == DemoDRCluster:
+			err = secureDataDir(path)
+		case e.Type().IsRegular() && (kfakeFiles[name] || kfakeFiles[strings.TrimSuffix(name, ".tmp")]):
+			err = chmodIfNeeded(path, dataFileMode)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// secureTree makes every directory under root 0700 and every file 0600.
+func secureTree(root string) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
 				return nil // removed by kfake meanwhile
 			}
 			return err
 		}
-		mode := dataFileMode
-		if d.IsDir() {
-			mode = dataDirMode
-		} else if !d.Type().IsRegular() {
-			return nil
-		}
-		info, err := d.Info()
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil
-			}
-			return err
-		}
-		if info.Mode().Perm() == mode {
-			return nil
-		}
-		if err := os.Chmod(path, mode); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("restricting %s to %v: %w", path, mode, err)
+		switch {
+		case d.IsDir():
+			return chmodIfNeeded(path, dataDirMode)
+		case d.Type().IsRegular():
+			return chmodIfNeeded(path, dataFileMode)
 		}
 		return nil
 	})
+}
+
+func chmodIfNeeded(path string, mode fs.FileMode) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil || fi.Mode().Perm() == mode {
+		return err
+	}
+	if err := os.Chmod(path, mode); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("restricting %s to %v: %w", path, mode, err)
+	}
+	return nil
 }
 
 // lostFound is where moveOrphans puts partition directories of topics the

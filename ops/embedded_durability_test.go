@@ -250,3 +250,25 @@ func TestEmbeddedMovesOrphanedPartitionsAside(t *testing.T) {
 		t.Fatalf("the old partition's segments are not in lost+found: %v", m)
 	}
 }
+
+// A --data-dir that is not the embedded cluster's (it holds other files and
+// no meta.json) keeps its own modes and files: kdeck restricts only what
+// kfake wrote.
+func TestEmbeddedDataDirLeavesOtherFilesAlone(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.Chmod(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	notes := filepath.Join(dir, "notes.txt")
+	if err := os.WriteFile(notes, []byte("mine"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e := startEmbedded(t, dir)
+	e.Close()
+	if fi, err := os.Stat(notes); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("notes.txt: %v %v, want 0644 untouched", fi.Mode().Perm(), err)
+	}
+	if fi, err := os.Stat(filepath.Join(dir, "topics.json")); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("topics.json: %v %v, want 0600", fi.Mode().Perm(), err)
+	}
+}
