@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -105,21 +104,11 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		opts = opts[:len(opts)-1]
 	}
 	if o.DataDir != "" {
-		if err := secureDataDir(o.DataDir); err != nil {
-			return nil, fmt.Errorf("embedded cluster data dir %s: %w", o.DataDir, err)
-		}
-		moved, err := moveOrphans(o.DataDir)
+		dopts, err := prepareDataDir(o.DataDir, o.SyncWrites, o.Logger)
 		if err != nil {
-			return nil, fmt.Errorf("embedded cluster data dir %s: %w", o.DataDir, err)
+			return nil, err
 		}
-		if len(moved) > 0 {
-			o.Logger.Warn("embedded cluster: partitions of topics it does not know moved aside (left by a crash before kdeck saved auto-created topics, or during a delete)",
-				"dir", filepath.Join(o.DataDir, lostFound), "partitions", moved)
-		}
-		opts = append(opts, kfake.DataDir(o.DataDir))
-		if o.SyncWrites {
-			opts = append(opts, kfake.SyncWrites())
-		}
+		opts = append(opts, dopts...)
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
@@ -128,9 +117,8 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		}
 		return nil, fmt.Errorf("starting the embedded cluster: %w", err)
 	}
-	persistAutoCreate(c)
 	e := &Embedded{cluster: c, addr: c.ListenAddrs()[0], dataDir: o.DataDir, log: o.Logger}
-	reaper := newSessionReaper(c, e.addr, o.Logger)
+	reaper := guard(c, e.addr, o.Logger)
 	conn, err := net.DialTimeout("tcp", e.addr, time.Second)
 	if err != nil {
 		c.Close()
@@ -147,7 +135,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 			c.Close()
 			return nil, err
 		}
-		drReaper := newSessionReaper(e.dr, e.DRAddr(), o.Logger)
+		drReaper := guard(e.dr, e.DRAddr(), o.Logger)
 		e.wg.Go(func() { drReaper.run(dctx) })
 		rate := o.DemoRate
 		if rate <= 0 {

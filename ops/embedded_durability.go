@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -31,6 +32,35 @@ import (
 //   - kfake writes its files 0644 in 0755 directories; secureDataDir makes
 //     the data dir 0700 before kfake starts and every file in it 0600 at
 //     start and at close.
+
+// prepareDataDir readies dir for kfake (0700, orphaned partitions moved
+// aside) and returns kfake's options for it.
+func prepareDataDir(dir string, syncWrites bool, log *slog.Logger) ([]kfake.Opt, error) {
+	if err := secureDataDir(dir); err != nil {
+		return nil, fmt.Errorf("embedded cluster data dir %s: %w", dir, err)
+	}
+	moved, err := moveOrphans(dir)
+	if err != nil {
+		return nil, fmt.Errorf("embedded cluster data dir %s: %w", dir, err)
+	}
+	if len(moved) > 0 {
+		log.Warn("embedded cluster: partitions of topics it does not know moved aside (left by a crash before kdeck saved auto-created topics, or during a delete)",
+			"dir", filepath.Join(dir, lostFound), "partitions", moved)
+	}
+	opts := []kfake.Opt{kfake.DataDir(dir)}
+	if syncWrites {
+		opts = append(opts, kfake.SyncWrites())
+	}
+	return opts, nil
+}
+
+// guard installs on c what kdeck adds around kfake while it runs: auto-
+// created topics saved, dead group members expired. The caller runs the
+// returned reaper.
+func guard(c *kfake.Cluster, addr string, log *slog.Logger) *sessionReaper {
+	persistAutoCreate(c)
+	return newSessionReaper(c, addr, log)
+}
 
 // persistAutoCreate installs a Metadata control on c that creates, through
 // Cluster.CreateTopic (which saves kfake's topic list), every topic a

@@ -206,19 +206,16 @@ const (
 func (e *Embedded) startDR(dataDir string, syncWrites bool) error {
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(0), kfake.ClusterID("kdeck-dr"), kfake.AllowAutoTopicCreation()}
 	if dataDir != "" {
-		if _, err := moveOrphans(filepath.Join(dataDir, DemoDRCluster)); err != nil {
-			return fmt.Errorf("embedded cluster %q: %w", DemoDRCluster, err)
+		dopts, err := prepareDataDir(filepath.Join(dataDir, DemoDRCluster), syncWrites, e.log)
+		if err != nil {
+			return err
 		}
-		opts = append(opts, kfake.DataDir(filepath.Join(dataDir, DemoDRCluster)))
-		if syncWrites {
-			opts = append(opts, kfake.SyncWrites())
-		}
+		opts = append(opts, dopts...)
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
 		return fmt.Errorf("starting the embedded cluster %q: %w", DemoDRCluster, err)
 	}
-	persistAutoCreate(c)
 	e.dr = c
 	return nil
 }
