@@ -47,7 +47,7 @@ const defaultSessionTimeout = 45 * time.Second
 const reapInterval = time.Second
 
 type sessionReaper struct {
-	c    *kfake.Cluster
+	info func(group string) *kfake.GroupInfo // the cluster's GroupInfo
 	addr string
 	log  *slog.Logger
 
@@ -74,7 +74,7 @@ type reapMember struct {
 // newSessionReaper installs the reaper's controls on c, whose bootstrap
 // address is addr. Start it with run.
 func newSessionReaper(c *kfake.Cluster, addr string, log *slog.Logger) *sessionReaper {
-	r := &sessionReaper{c: c, addr: addr, log: log, groups: map[string]*reapGroup{}, ours: map[string]int{}}
+	r := &sessionReaper{info: c.GroupInfo, addr: addr, log: log, groups: map[string]*reapGroup{}, ours: map[string]int{}}
 	for _, k := range []kmsg.Key{kmsg.JoinGroup, kmsg.SyncGroup, kmsg.Heartbeat, kmsg.OffsetCommit, kmsg.LeaveGroup} {
 		c.ControlKey(int16(k), func(kreq kmsg.Request) (kmsg.Response, error, bool) {
 			r.observe(kreq, time.Now())
@@ -100,7 +100,7 @@ func (r *sessionReaper) observe(kreq kmsg.Request, now time.Time) {
 	// (the control runs while kfake's loop still serves admin calls).
 	var joinGen int32 = -1
 	if req, ok := kreq.(*kmsg.JoinGroupRequest); ok && req.MemberID != "" {
-		if gi := r.c.GroupInfo(req.Group); gi != nil {
+		if gi := r.info(req.Group); gi != nil {
 			joinGen = gi.Epoch
 		}
 	}
@@ -246,7 +246,7 @@ func (r *sessionReaper) run(ctx context.Context) {
 		}
 		r.mu.Unlock()
 		for _, name := range names {
-			gi := r.c.GroupInfo(name)
+			gi := r.info(name)
 			dead, waiting := r.judge(name, gi, time.Now())
 			if len(dead) == 0 && len(waiting) == 0 {
 				continue
