@@ -92,14 +92,16 @@ func newDevCmd(a *app) *cobra.Command {
 	var port int
 	var ephemeral bool
 	var dataDir string
-	var noDemo bool
+	var noDemo, syncWrites bool
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the embedded default: an in-process Kafka cluster with a live demo channel",
 		Long: `Run the embedded default headless: a Kafka-protocol cluster (franz-go's kfake)
 on 127.0.0.1 that any Kafka client can use, seeded with demo topics, a demo
 producer and consumer groups that lag. Topics, records and committed offsets
-persist under the data dir unless --ephemeral. Runs until interrupted.`,
+persist under the data dir unless --ephemeral: what was acknowledged survives
+the process being killed; with --sync-writes (fsync before every
+acknowledgement, slower) it survives an OS crash too. Runs until interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := a.loadConfig()
@@ -113,7 +115,7 @@ persist under the data dir unless --ephemeral. Runs until interrupted.`,
 				dataDir = ""
 			}
 			start := time.Now()
-			e, err := ops.StartEmbedded(cmd.Context(), ops.EmbeddedOptions{Port: port, DataDir: dataDir, Demo: !noDemo})
+			e, err := ops.StartEmbedded(cmd.Context(), ops.EmbeddedOptions{Port: port, DataDir: dataDir, Demo: !noDemo, SyncWrites: syncWrites})
 			if err != nil {
 				return err
 			}
@@ -149,6 +151,7 @@ persist under the data dir unless --ephemeral. Runs until interrupted.`,
 	f.StringVar(&dataDir, "data-dir", "", "where the cluster persists (default: DATA_DIR/embedded)")
 	markLocalFile(f, "data-dir")
 	f.BoolVar(&noDemo, "no-demo", false, "do not seed or run the demo channel")
+	f.BoolVar(&syncWrites, "sync-writes", false, "fsync every write before acknowledging it (survives an OS crash; slower)")
 	return cmd
 }
 
