@@ -29,6 +29,9 @@ var (
 	ErrRefused = errors.New("refused")
 	// ErrNotImplemented reports a verb not available in this service.
 	ErrNotImplemented = errors.New("not available")
+	// ErrAuditWrite reports a mutation not made because its intent could
+	// not be written to the audit log.
+	ErrAuditWrite = errors.New("audit log not writable")
 )
 
 // ActiveGroupError is ErrGroupActive with the members that keep the group

@@ -112,6 +112,11 @@ persist under the data dir unless --ephemeral. Runs until interrupted.`,
 			if ephemeral {
 				dataDir = ""
 			}
+			if (a.readOnly || cfg.Ops.ReadOnly) && !noDemo {
+				// Read-only: the demo channel writes, so it does not run.
+				noDemo = true
+				fmt.Fprintln(a.err, "kdeck dev: read-only mode, so the demo channel does not run (nothing is produced or committed)")
+			}
 			start := time.Now()
 			e, err := ops.StartEmbedded(cmd.Context(), ops.EmbeddedOptions{Port: port, DataDir: dataDir, Demo: !noDemo})
 			if err != nil {

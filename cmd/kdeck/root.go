@@ -121,7 +121,7 @@ cluster there headless.`,
 		if os.Getenv("NO_COLOR") != "" {
 			a.noColor = true
 		}
-		return nil
+		return checkNames(cmd, args)
 	}
 	_ = root.RegisterFlagCompletionFunc("cluster", a.completeClusters)
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))

@@ -89,13 +89,16 @@ func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.L
 	header := ""
 	var e *ops.Embedded
 	if a.brokers == "" && len(cfg.Clusters) == 0 {
+		// Read-only: no job and no demo writes anything; the embedded
+		// cluster shows what its data dir holds.
+		demo := !a.readOnly && !cfg.Ops.ReadOnly
 		var err error
-		e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: embeddedPort, DataDir: filepath.Join(cfg.DataDir(), "embedded"), Demo: true, Logger: logger})
+		e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: embeddedPort, DataDir: filepath.Join(cfg.DataDir(), "embedded"), Demo: demo, Logger: logger})
 		header = "embedded " + addrOf(e)
 		if errors.Is(err, ops.ErrPortInUse) {
 			// Another kdeck (or broker) holds 9092 and probably the data
 			// dir too: run in memory on a free port instead.
-			e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: 0, Demo: true, Logger: logger})
+			e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: 0, Demo: demo, Logger: logger})
 			header = fmt.Sprintf("embedded %s (%d was taken; in memory)", addrOf(e), embeddedPort)
 		}
 		if err != nil {

@@ -1,0 +1,224 @@
+package ops
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// HoldClientID is the client id of the group member kdeck adds to a group
+// while it executes a plan on it: another kdeck (or any consumer) sees the
+// group as active meanwhile, and Kafka's group coordinator rejects every
+// other commit to it.
+const HoldClientID = "kdeck-execute"
+
+// holdProtocol is the assignment protocol the holding member declares; its
+// subscription is empty, so OffsetDelete stays allowed while it holds.
+const holdProtocol = "kdeck-hold"
+
+// Timeouts of a hold: it lasts one commit, so a crashed kdeck frees the
+// group after the session timeout.
+const (
+	holdSessionTimeout   = 10 * time.Second
+	holdRebalanceTimeout = 5 * time.Second
+)
+
+// errHoldConflict reports that another member joined the group while kdeck
+// was taking it: another execute at the same moment.
+var errHoldConflict = errors.New("another member joined while kdeck was taking the group")
+
+// groupHold is kdeck's membership of a classic group for the length of one
+// execute. While it holds, the coordinator accepts commits only from it (with
+// its generation), and a second executor's JoinGroup waits until it leaves,
+// so the second one then sees the first one's commits as a moved group.
+type groupHold struct {
+	cl         *kgo.Client
+	group      string
+	memberID   string
+	generation int32
+}
+
+// holdGroup joins group as its only member, or returns errHoldConflict
+// (wrapped as ErrGroupActive) when another member joined in the same
+// rebalance. The caller must release the hold.
+func (l *Local) holdGroup(ctx context.Context, c *clusterClient, group string) (*groupHold, error) {
+	opts, err := ClientOpts(c.cfg, l.log)
+	if err != nil {
+		return nil, &wrapped{msg: err.Error(), err: ErrInvalid}
+	}
+	cl, err := kgo.NewClient(append(opts, kgo.ClientID(HoldClientID))...)
+	if err != nil {
+		return nil, fmt.Errorf("cluster %q: %w", c.cfg.Name, err)
+	}
+	h := &groupHold{cl: cl, group: group}
+	meta := kmsg.NewConsumerMemberMetadata()
+	meta.UserData = []byte(fmt.Sprintf("kdeck execute, pid %d on %s", os.Getpid(), procHost))
+	join := kmsg.NewPtrJoinGroupRequest()
+	join.Group = group
+	join.SessionTimeoutMillis = int32(holdSessionTimeout.Milliseconds())
+	join.RebalanceTimeoutMillis = int32(holdRebalanceTimeout.Milliseconds())
+	join.ProtocolType = "consumer"
+	p := kmsg.NewJoinGroupRequestProtocol()
+	p.Name, p.Metadata = holdProtocol, meta.AppendTo(nil)
+	join.Protocols = append(join.Protocols, p)
+	var resp *kmsg.JoinGroupResponse
+	for range 3 {
+		join.MemberID = h.memberID
+		resp, err = join.RequestWith(ctx, cl)
+		if err != nil {
+			cl.Close()
+			return nil, l.err(c, err)
+		}
+		h.memberID = resp.MemberID
+		if kerr.ErrorForCode(resp.ErrorCode) != kerr.MemberIDRequired {
+			break
+		}
+	}
+	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
+		h.release()
+		if errors.Is(err, kerr.InconsistentGroupProtocol) || errors.Is(err, kerr.RebalanceInProgress) {
+			return nil, holdConflict(c.cfg.Name, group, err)
+		}
+		return nil, l.err(c, fmt.Errorf("joining group %q to hold it while committing: %w", group, err))
+	}
+	h.generation = resp.Generation
+	// Only a leader alone in its generation may commit: a second member in
+	// the same generation is another execute, and both would pass the
+	// moved check. The non-leader backs off; the leader backs off too, so
+	// that neither commits on a view the other may change.
+	if resp.LeaderID != h.memberID || len(resp.Members) != 1 {
+		h.release()
+		return nil, holdConflict(c.cfg.Name, group, errHoldConflict)
+	}
+	sync := kmsg.NewPtrSyncGroupRequest()
+	sync.Group, sync.MemberID, sync.Generation = group, h.memberID, h.generation
+	sync.ProtocolType, sync.Protocol = kmsg.StringPtr("consumer"), kmsg.StringPtr(holdProtocol)
+	a := kmsg.NewSyncGroupRequestGroupAssignment()
+	a.MemberID = h.memberID
+	asg := kmsg.NewConsumerMemberAssignment()
+	a.MemberAssignment = asg.AppendTo(nil)
+	sync.GroupAssignment = append(sync.GroupAssignment, a)
+	sresp, err := sync.RequestWith(ctx, cl)
+	if err == nil {
+		err = kerr.ErrorForCode(sresp.ErrorCode)
+	}
+	if err != nil {
+		h.release()
+		if errors.Is(err, kerr.RebalanceInProgress) || errors.Is(err, kerr.IllegalGeneration) || errors.Is(err, kerr.UnknownMemberID) {
+			return nil, holdConflict(c.cfg.Name, group, err)
+		}
+		return nil, l.err(c, fmt.Errorf("syncing group %q to hold it while committing: %w", group, err))
+	}
+	return h, nil
+}
+
+func holdConflict(cluster, group string, cause error) error {
+	return &wrapped{msg: fmt.Sprintf("another client joined group %q on cluster %q while kdeck was taking it to commit (%v): probably another execute at the same moment; nothing was changed: check the group and make a new plan", group, cluster, cause), err: ErrGroupActive}
+}
+
+// commit writes offsets as the holding member, with its generation, and
+// returns the per-partition errors (nil for a partition that committed).
+func (h *groupHold) commit(ctx context.Context, c *clusterClient, offs map[topicPart]OffsetValue) (map[topicPart]error, error) {
+	// OffsetCommit v10+ names topics by id.
+	names := map[string]bool{}
+	for k := range offs {
+		names[k.topic] = true
+	}
+	list := make([]string, 0, len(names))
+	for t := range names {
+		list = append(list, t)
+	}
+	td, err := c.adm.ListTopics(ctx, list...)
+	if err != nil {
+		return nil, err
+	}
+	id2name := map[[16]byte]string{}
+	for t, d := range td {
+		id2name[[16]byte(d.ID)] = t
+	}
+	req := kmsg.NewPtrOffsetCommitRequest()
+	req.Group, req.MemberID, req.Generation = h.group, h.memberID, h.generation
+	byTopic := map[string][]OffsetValue{}
+	for _, o := range offs {
+		byTopic[o.Topic] = append(byTopic[o.Topic], o)
+	}
+	topics := make([]string, 0, len(byTopic))
+	for t := range byTopic {
+		topics = append(topics, t)
+	}
+	sort.Strings(topics)
+	for _, t := range topics {
+		rt := kmsg.NewOffsetCommitRequestTopic()
+		rt.Topic, rt.TopicID = t, [16]byte(td[t].ID)
+		for _, o := range byTopic[t] {
+			rp := kmsg.NewOffsetCommitRequestTopicPartition()
+			rp.Partition, rp.Offset, rp.LeaderEpoch = o.Partition, o.Offset, o.LeaderEpoch
+			if o.Metadata != "" {
+				rp.Metadata = kmsg.StringPtr(o.Metadata)
+			}
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, err := req.RequestWith(ctx, h.cl)
+	if err != nil {
+		return nil, err
+	}
+	out := map[topicPart]error{}
+	for _, t := range resp.Topics {
+		topic := t.Topic
+		if topic == "" {
+			topic = id2name[t.TopicID]
+		}
+		for _, p := range t.Partitions {
+			out[topicPart{topic, p.Partition}] = kerr.ErrorForCode(p.ErrorCode)
+		}
+	}
+	for k := range offs {
+		if _, ok := out[k]; !ok {
+			out[k] = fmt.Errorf("the broker did not answer for %s", k)
+		}
+	}
+	return out, nil
+}
+
+// release leaves the group and closes the hold's client.
+func (h *groupHold) release() {
+	if h == nil || h.cl == nil {
+		return
+	}
+	if h.memberID != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), holdSessionTimeout)
+		leave := kmsg.NewPtrLeaveGroupRequest()
+		leave.Group, leave.MemberID = h.group, h.memberID
+		m := kmsg.NewLeaveGroupRequestMember()
+		m.MemberID = h.memberID
+		m.Reason = kmsg.StringPtr("kdeck execute done")
+		leave.Members = append(leave.Members, m)
+		_, _ = leave.RequestWith(ctx, h.cl)
+		cancel()
+	}
+	h.cl.Close()
+	h.cl = nil
+}
+
+// isHold reports whether every member of an active group is a kdeck hold.
+func isHold(ms []GroupMember) bool {
+	if len(ms) == 0 {
+		return false
+	}
+	for _, m := range ms {
+		if !strings.HasPrefix(m.ClientID, HoldClientID) {
+			return false
+		}
+	}
+	return true
+}
