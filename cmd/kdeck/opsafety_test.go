@@ -1,0 +1,171 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kdeck/kdeck/ops"
+	"github.com/kdeck/kdeck/testing/kafkatest"
+)
+
+// 'kdeck run' in read-only mode refuses to start (exit 3) with a sentence,
+// from the flag and from [ops] read_only, and touches nothing.
+func TestRunRefusesReadOnly(t *testing.T) {
+	dir := isolate(t)
+	c := kafkatest.New(t)
+	in := filepath.Join(dir, "in.log")
+	if err := os.WriteFile(in, []byte("a\nb\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	jobs := fmt.Sprintf(`
+[[connectors]]
+name = "tail"
+class = "file-source"
+path = %q
+topic = "lines"
+`, in)
+	p := writeConfig(t, dir, c.TOML()+jobs)
+	r := kdeck(t, "", "--config", p, "--read-only", "run")
+	if r.code != exitRefused || !strings.Contains(r.err, "refuses to start in read-only mode") {
+		t.Fatalf("--read-only run: %+v, want exit 3 and the sentence", r)
+	}
+	p = writeConfig(t, dir, c.TOML()+"\n[ops]\nread_only = true\n"+jobs)
+	r = kdeck(t, "", "--config", p, "run")
+	if r.code != exitRefused || !strings.Contains(r.err, "read-only") || strings.Count(strings.TrimSpace(r.err), "\n") != 0 {
+		t.Fatalf("run with [ops] read_only: %+v, want exit 3 and one sentence", r)
+	}
+	td, err := c.Admin(t).ListTopics(t.Context())
+	if err != nil || len(td.Names()) != 0 {
+		t.Fatalf("topics after refused runs: %v, %v", td.Names(), err)
+	}
+}
+
+// A second 'kdeck run' on the same data dir refuses to start, naming the
+// running one; once that one is killed (SIGKILL: no clean-up), a new one
+// starts, because the kernel released the lock.
+func TestRunSecondWorkerRefused(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-process test; runs without -short")
+	}
+	bin := buildKdeck(t)
+	c := kafkatest.New(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	in := filepath.Join(dir, "in.log")
+	if err := os.WriteFile(in, []byte("a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "kdeck.toml")
+	if err := os.WriteFile(cfgPath, []byte(c.TOML()+fmt.Sprintf(`
+[ops]
+data_dir = %q
+
+[[connectors]]
+name = "tail"
+class = "file-source"
+path = %q
+topic = "lines"
+`, data, in)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	start := func() (*exec.Cmd, *strings.Builder) {
+		cmd := exec.Command(bin, "--config", cfgPath, "run")
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		return cmd, &stderr
+	}
+	holds := func(pid int) func() bool {
+		return func() bool {
+			h, ok, err := ops.WorkerLockHolder(data)
+			return err == nil && ok && h.PID == pid
+		}
+	}
+	first, _ := start()
+	kafkatest.WaitFor(t, 20*time.Second, "the first worker holds the lock", holds(first.Process.Pid))
+
+	second, stderr := start()
+	err := second.Wait()
+	var ee *exec.ExitError
+	if !asExit(err, &ee) || ee.ExitCode() != exitRefused {
+		t.Fatalf("second worker: %v (%s), want exit 3", err, stderr)
+	}
+	msg := stderr.String()
+	if !strings.Contains(msg, "pid "+strconv.Itoa(first.Process.Pid)) || !strings.Contains(msg, "running since") || !strings.Contains(msg, data) {
+		t.Fatalf("second worker's refusal does not name the first: %q", msg)
+	}
+
+	if err := first.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	_ = first.Wait()
+	third, _ := start()
+	kafkatest.WaitFor(t, 20*time.Second, "a new worker starts after a crash", holds(third.Process.Pid))
+	if err := third.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := third.Wait(); err != nil {
+		t.Fatalf("third worker stopped with %v", err)
+	}
+}
+
+func asExit(err error, ee **exec.ExitError) bool {
+	e, ok := err.(*exec.ExitError)
+	*ee = e
+	return ok
+}
+
+// Every name argument is validated: a blank --as, group or topic is a usage
+// error and nothing changes.
+func TestBlankNamesRefused(t *testing.T) {
+	isolate(t)
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "orders", 1)
+	c.ProduceN(t, "orders", 20)
+	c.Commit(t, "g", map[string]map[int32]int64{"orders": {0: 15}})
+	for _, args := range [][]string{
+		{"replay", "g", "--from", "1h", "--as", "", "--execute"},
+		{"replay", "g", "--from", "1h", "--as", "  ", "--execute"},
+		{"offsets", "reset", "", "--topic", "orders", "--to-earliest", "--execute"},
+		{"offsets", "reset", "g", "--topic", "orders", "--to-group", " ", "--execute"},
+	} {
+		r := kdeck(t, "", append([]string{"-b", c.Addr()}, args...)...)
+		if r.code != exitUsage || !strings.Contains(r.err, "empty") {
+			t.Errorf("%q: %+v, want exit 2 naming the empty name", args, r)
+		}
+	}
+	if got := c.Committed(t, "g")["orders"][0]; got != 15 {
+		t.Fatalf("group g moved to %d", got)
+	}
+}
+
+// --shift-by says when it clamps, at both ends, and saturates instead of
+// wrapping around.
+func TestShiftByClampsAndSays(t *testing.T) {
+	isolate(t)
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "orders", 1)
+	c.ProduceN(t, "orders", 20)
+	c.Commit(t, "g", map[string]map[int32]int64{"orders": {0: 15}})
+	r := kdeck(t, "", "-b", c.Addr(), "offsets", "reset", "g", "--topic", "orders", "--shift-by", "-100000")
+	if r.code != 0 || !strings.Contains(r.out, "clamped to log start 0") {
+		t.Fatalf("shift-by -100000: %+v, want the plan with 'clamped to log start 0'", r)
+	}
+	r = kdeck(t, "", "-b", c.Addr(), "offsets", "reset", "g", "--topic", "orders", "--shift-by", "9223372036854775807", "--execute")
+	if r.code != 0 || !strings.Contains(r.out, "clamped to log end 20") {
+		t.Fatalf("shift-by max: %+v, want 'clamped to log end 20'", r)
+	}
+	if got := c.Committed(t, "g")["orders"][0]; got != 20 {
+		t.Fatalf("after shift-by max the group is at %d, want the log end 20 (no wrap-around)", got)
+	}
+}
