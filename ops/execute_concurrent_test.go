@@ -1,6 +1,7 @@
 package ops_test
 
 import (
+	"errors"
 	"fmt"
 	"sync"
 	"testing"
@@ -50,6 +51,14 @@ func TestConcurrentExecutesNeverBothSucceed(t *testing.T) {
 		}
 		close(start)
 		wg.Wait()
+		for _, err := range errs {
+			if err != nil && !errors.Is(err, ops.ErrGroupActive) && !errors.Is(err, ops.ErrGroupMoved) {
+				t.Fatalf("round %d: the execute that lost failed with %v, want ErrGroupActive or ErrGroupMoved", round, err)
+			}
+			if err != nil && round < 3 {
+				t.Logf("round %d: %v", round, err)
+			}
+		}
 		got := c.Committed(t, "billing")["orders"]
 		state := fmt.Sprintf("round %d: a=%v b=%v, group at %v", round, errs[0], errs[1], got)
 		switch {
