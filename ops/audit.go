@@ -72,10 +72,9 @@ type auditLog struct {
 
 	// Index of the current file: its identity, the bytes consumed, and
 	// the merged entries in order of first appearance.
-	cur     os.FileInfo
-	off     int64
-	entries []AuditEntry
-	byID    map[string]int
+	cur os.FileInfo
+	off int64
+	idx auditIndex
 
 	// rotated holds the id index of each rotated file, by path.
 	rotated map[string]*rotatedIndex
@@ -93,7 +92,7 @@ func newAuditLog(dir string, maxBytes int64, keep int) *auditLog {
 	if keep <= 0 {
 		keep = DefaultAuditKeep
 	}
-	return &auditLog{dir: dir, path: filepath.Join(dir, AuditFileName), maxBytes: maxBytes, keep: keep, byID: map[string]int{}, rotated: map[string]*rotatedIndex{}}
+	return &auditLog{dir: dir, path: filepath.Join(dir, AuditFileName), maxBytes: maxBytes, keep: keep, rotated: map[string]*rotatedIndex{}}
 }
 
 // newAuditID returns a time-ordered unique id such as 20261125-181502-3fa9c1.
@@ -260,7 +259,7 @@ func (a *auditLog) refresh() error {
 	}
 	n, err := scanLines(f, func(line []byte, _ int64) {
 		if e, ok := parseAuditLine(line); ok {
-			a.merge(e)
+			a.idx.merge(e)
 		}
 	})
 	a.off += n
@@ -271,18 +270,28 @@ func (a *auditLog) refresh() error {
 }
 
 func (a *auditLog) reset(fi os.FileInfo) {
-	a.cur, a.off, a.entries, a.byID = fi, 0, nil, map[string]int{}
+	a.cur, a.off, a.idx = fi, 0, auditIndex{}
 }
 
-// merge adds an entry to the index; a later line of the same id (the
-// outcome) replaces the earlier one (the intent).
-func (a *auditLog) merge(e AuditEntry) {
-	if i, ok := a.byID[e.ID]; ok {
-		a.entries[i] = e
+// auditIndex holds the entries of one file merged by id, in order of first
+// appearance.
+type auditIndex struct {
+	entries []AuditEntry
+	byID    map[string]int
+}
+
+// merge adds an entry; a later line of the same id (the outcome) replaces
+// the earlier one (the intent).
+func (x *auditIndex) merge(e AuditEntry) {
+	if i, ok := x.byID[e.ID]; ok {
+		x.entries[i] = e
 		return
 	}
-	a.byID[e.ID] = len(a.entries)
-	a.entries = append(a.entries, e)
+	if x.byID == nil {
+		x.byID = map[string]int{}
+	}
+	x.byID[e.ID] = len(x.entries)
+	x.entries = append(x.entries, e)
 }
 
 // scanLines calls fn for every complete line of r with the line's offset
@@ -319,19 +328,13 @@ func readAll(path string) ([]AuditEntry, error) {
 		return nil, err
 	}
 	defer f.Close()
-	var out []AuditEntry
-	idx := map[string]int{}
+	var x auditIndex
 	_, err = scanLines(f, func(line []byte, _ int64) {
 		if e, ok := parseAuditLine(line); ok {
-			if i, ok := idx[e.ID]; ok {
-				out[i] = e
-				return
-			}
-			idx[e.ID] = len(out)
-			out = append(out, e)
+			x.merge(e)
 		}
 	})
-	return out, err
+	return x.entries, err
 }
 
 // list calls fn for every entry, newest file first and, within a file,
@@ -344,7 +347,7 @@ func (a *auditLog) list(fn func(AuditEntry) bool) error {
 		a.mu.Unlock()
 		return err
 	}
-	cur := append([]AuditEntry(nil), a.entries...)
+	cur := append([]AuditEntry(nil), a.idx.entries...)
 	a.mu.Unlock()
 	seen := make(map[string]bool, len(cur))
 	for i := len(cur) - 1; i >= 0; i-- {
@@ -382,8 +385,8 @@ func (a *auditLog) get(id string) (AuditEntry, bool, error) {
 	if err := a.refresh(); err != nil {
 		return AuditEntry{}, false, err
 	}
-	if i, ok := a.byID[id]; ok {
-		return a.entries[i], true, nil
+	if i, ok := a.idx.byID[id]; ok {
+		return a.idx.entries[i], true, nil
 	}
 	for i := 1; i <= a.keep; i++ {
 		p := a.rotatedPath(i)

@@ -128,11 +128,7 @@ func asExit(err error, ee **exec.ExitError) bool {
 // Every name argument is validated: a blank --as, group or topic is a usage
 // error and nothing changes.
 func TestBlankNamesRefused(t *testing.T) {
-	isolate(t)
-	c := kafkatest.New(t)
-	c.CreateTopic(t, "orders", 1)
-	c.ProduceN(t, "orders", 20)
-	c.Commit(t, "g", map[string]map[int32]int64{"orders": {0: 15}})
+	c := groupAt15(t)
 	for _, args := range [][]string{
 		{"replay", "g", "--from", "1h", "--as", "", "--execute"},
 		{"replay", "g", "--from", "1h", "--as", "  ", "--execute"},
@@ -152,11 +148,7 @@ func TestBlankNamesRefused(t *testing.T) {
 // --shift-by says when it clamps, at both ends, and saturates instead of
 // wrapping around.
 func TestShiftByClampsAndSays(t *testing.T) {
-	isolate(t)
-	c := kafkatest.New(t)
-	c.CreateTopic(t, "orders", 1)
-	c.ProduceN(t, "orders", 20)
-	c.Commit(t, "g", map[string]map[int32]int64{"orders": {0: 15}})
+	c := groupAt15(t)
 	r := kdeck(t, "", "-b", c.Addr(), "offsets", "reset", "g", "--topic", "orders", "--shift-by", "-100000")
 	if r.code != 0 || !strings.Contains(r.out, "clamped to log start 0") {
 		t.Fatalf("shift-by -100000: %+v, want the plan with 'clamped to log start 0'", r)
@@ -168,4 +160,16 @@ func TestShiftByClampsAndSays(t *testing.T) {
 	if got := c.Committed(t, "g")["orders"][0]; got != 20 {
 		t.Fatalf("after shift-by max the group is at %d, want the log end 20 (no wrap-around)", got)
 	}
+}
+
+// groupAt15 isolates the test and gives it a cluster whose topic orders
+// holds 20 records and whose group g committed 15.
+func groupAt15(t *testing.T) *kafkatest.Cluster {
+	t.Helper()
+	isolate(t)
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "orders", 1)
+	c.ProduceN(t, "orders", 20)
+	c.Commit(t, "g", map[string]map[int32]int64{"orders": {0: 15}})
+	return c
 }
