@@ -15,7 +15,19 @@ import (
 // both report success, and the group ends where the one that succeeded put
 // it.
 func TestConcurrentExecutesNeverBothSucceed(t *testing.T) {
+	for _, kip848 := range []bool{false, true} {
+		t.Run(map[bool]string{false: "classic", true: "kip848"}[kip848], func(t *testing.T) { concurrentExecutes(t, kip848) })
+	}
+}
+
+func concurrentExecutes(t *testing.T, kip848 bool) {
 	c := seed(t)
+	if kip848 {
+		// billing becomes a KIP-848 group, empty again after its member
+		// leaves.
+		stop := c.ActiveMember(t, "billing", true, "orders")
+		stop()
+	}
 	newOp := func() *ops.Local {
 		l, err := ops.NewLocal(&config.Config{Clusters: map[string]*config.Cluster{c.Name(): c.Config()}, Ops: config.Ops{DataDir: t.TempDir()}})
 		if err != nil {

@@ -2,6 +2,7 @@ package ops
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"os"
@@ -43,7 +44,8 @@ type groupHold struct {
 	cl         *kgo.Client
 	group      string
 	memberID   string
-	generation int32
+	generation int32 // the classic generation, or the KIP-848 member epoch
+	kip848     bool
 }
 
 // holdGroup joins group as its only member, or returns errHoldConflict
@@ -59,6 +61,18 @@ func (l *Local) holdGroup(ctx context.Context, c *clusterClient, group string) (
 		return nil, fmt.Errorf("cluster %q: %w", c.cfg.Name, err)
 	}
 	h := &groupHold{cl: cl, group: group}
+	// A KIP-848 group is held by a KIP-848 member (kfake does not convert
+	// an empty consumer group to classic on a classic join, as Kafka does).
+	if d, err := l.describe848(ctx, c, group); err == nil {
+		if _, ok := d[group]; ok {
+			h.kip848 = true
+			if err := h.join848(ctx, l, c); err != nil {
+				h.release()
+				return nil, err
+			}
+			return h, nil
+		}
+	}
 	meta := kmsg.NewConsumerMemberMetadata()
 	meta.UserData = []byte(fmt.Sprintf("kdeck execute, pid %d on %s", os.Getpid(), procHost))
 	join := kmsg.NewPtrJoinGroupRequest()
@@ -190,12 +204,56 @@ func (h *groupHold) commit(ctx context.Context, c *clusterClient, offs map[topic
 	return out, nil
 }
 
+// join848 joins a KIP-848 group as a member subscribed to nothing, then
+// checks it is the only member: with KIP-848 there is no join barrier, but
+// each executor joins before it looks, so of two at the same moment at least
+// the second sees the first (and both may back off).
+func (h *groupHold) join848(ctx context.Context, l *Local, c *clusterClient) error {
+	req := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+	req.Group, req.MemberID, req.MemberEpoch = h.group, newMemberID(), 0
+	req.RebalanceTimeoutMillis = int32(holdRebalanceTimeout.Milliseconds())
+	req.SubscribedTopicNames, req.Topics = []string{}, []kmsg.ConsumerGroupHeartbeatRequestTopic{}
+	resp, err := req.RequestWith(ctx, h.cl)
+	if err == nil {
+		err = kerr.ErrorForCode(resp.ErrorCode)
+	}
+	if err != nil {
+		return l.err(c, fmt.Errorf("joining group %q to hold it while committing: %w", h.group, err))
+	}
+	h.memberID, h.generation = req.MemberID, resp.MemberEpoch
+	if resp.MemberID != nil && *resp.MemberID != "" {
+		h.memberID = *resp.MemberID
+	}
+	d, err := l.describe848(ctx, c, h.group)
+	if err != nil {
+		return err
+	}
+	if ms := d[h.group].members; len(ms) != 1 || ms[0].MemberID != h.memberID {
+		return holdConflict(c.cfg.Name, h.group, errHoldConflict)
+	}
+	return nil
+}
+
+// newMemberID returns a KIP-848 member id (a random UUID, as clients make).
+func newMemberID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6], b[8] = b[6]&0x0f|0x40, b[8]&0x3f|0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:])
+}
+
 // release leaves the group and closes the hold's client.
 func (h *groupHold) release() {
 	if h == nil || h.cl == nil {
 		return
 	}
-	if h.memberID != "" {
+	if h.kip848 && h.memberID != "" {
+		ctx, cancel := context.WithTimeout(context.Background(), holdSessionTimeout)
+		leave := kmsg.NewPtrConsumerGroupHeartbeatRequest()
+		leave.Group, leave.MemberID, leave.MemberEpoch = h.group, h.memberID, -1
+		_, _ = leave.RequestWith(ctx, h.cl)
+		cancel()
+	} else if h.memberID != "" {
 		ctx, cancel := context.WithTimeout(context.Background(), holdSessionTimeout)
 		leave := kmsg.NewPtrLeaveGroupRequest()
 		leave.Group, leave.MemberID = h.group, h.memberID
