@@ -342,19 +342,9 @@ func readAll(path string) ([]AuditEntry, error) {
 // latest line (the outcome when there is one). Rotated files are read only
 // when fn asks for more than the current file holds.
 func (a *auditLog) list(fn func(AuditEntry) bool) error {
-	a.mu.Lock()
-	if err := a.refresh(); err != nil {
-		a.mu.Unlock()
+	seen, more, err := a.listCurrent(fn)
+	if err != nil || !more {
 		return err
-	}
-	cur := append([]AuditEntry(nil), a.idx.entries...)
-	a.mu.Unlock()
-	seen := make(map[string]bool, len(cur))
-	for i := len(cur) - 1; i >= 0; i-- {
-		seen[cur[i].ID] = true
-		if !fn(cur[i]) {
-			return nil
-		}
 	}
 	for i := 1; i <= a.keep; i++ {
 		es, err := readAll(a.rotatedPath(i))
@@ -375,6 +365,26 @@ func (a *auditLog) list(fn func(AuditEntry) bool) error {
 		}
 	}
 	return nil
+}
+
+// listCurrent calls fn for the current file's entries, newest first, under
+// a.mu (fn must not call back into a), and returns their ids and whether fn
+// asked for more.
+func (a *auditLog) listCurrent(fn func(AuditEntry) bool) (map[string]bool, bool, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if err := a.refresh(); err != nil {
+		return nil, false, err
+	}
+	es := a.idx.entries
+	seen := make(map[string]bool, len(es))
+	for i := len(es) - 1; i >= 0; i-- {
+		seen[es[i].ID] = true
+		if !fn(es[i]) {
+			return seen, false, nil
+		}
+	}
+	return seen, true, nil
 }
 
 // get returns the latest line of an entry by id: from the current file's
@@ -460,6 +470,21 @@ func readLineAt(path string, at int64) (AuditEntry, error) {
 		return AuditEntry{}, fmt.Errorf("the audit log %s changed while it was read; try again", path)
 	}
 	return e, nil
+}
+
+// clone returns e with its own slices and map, so a caller may change the
+// entries it got without changing the index.
+func (e AuditEntry) clone() AuditEntry {
+	e.Before = append([]OffsetValue(nil), e.Before...)
+	e.After = append([]OffsetValue(nil), e.After...)
+	if e.Details != nil {
+		d := make(map[string]string, len(e.Details))
+		for k, v := range e.Details {
+			d[k] = v
+		}
+		e.Details = d
+	}
+	return e
 }
 
 // resolvePending turns the intent of an entry without an outcome into
@@ -565,7 +590,7 @@ func (l *Local) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) 
 			!f.Until.IsZero() && e.Time.After(f.Until):
 			return true
 		}
-		out = append(out, resolvePending(e))
+		out = append(out, resolvePending(e.clone()))
 		return f.Limit <= 0 || len(out) < f.Limit
 	})
 	if err != nil {
@@ -590,5 +615,5 @@ func (l *Local) AuditEntry(ctx context.Context, id string) (AuditEntry, error) {
 	if !ok {
 		return AuditEntry{}, notFoundf(ErrNotFound, "audit entry %q not found; list entries with 'kdeck audit'", id)
 	}
-	return resolvePending(e), nil
+	return resolvePending(e.clone()), nil
 }

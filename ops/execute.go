@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // Audit actions of offset operations.
@@ -133,7 +134,7 @@ func (l *Local) ExecutePlan(ctx context.Context, plan *Plan) (AuditEntry, error)
 		// holding, then leave and delete the group itself.
 		var errs []error
 		if len(deletes) > 0 {
-			errs = append(errs, l.deleteOffsets(ctx, c, plan.Group, deletes, failed))
+			errs = append(errs, l.deleteOffsets(ctx, c, hold, plan.Group, deletes, failed))
 		}
 		hold.release()
 		resp, err := c.adm.DeleteGroups(ctx, plan.Group)
@@ -165,7 +166,7 @@ func (l *Local) ExecutePlan(ctx context.Context, plan *Plan) (AuditEntry, error)
 			errs = append(errs, err)
 		}
 		if len(deletes) > 0 {
-			errs = append(errs, l.deleteOffsets(ctx, c, plan.Group, deletes, failed))
+			errs = append(errs, l.deleteOffsets(ctx, c, hold, plan.Group, deletes, failed))
 		}
 		opErr = errors.Join(errs...)
 		if err := l.verifyCommitted(ctx, c, plan.Group, entry.After, failed); err != nil {
@@ -180,10 +181,16 @@ func (l *Local) ExecutePlan(ctx context.Context, plan *Plan) (AuditEntry, error)
 	return entry, opErr
 }
 
-// deleteOffsets removes commits with OffsetDelete, marking the partitions
-// that failed.
-func (l *Local) deleteOffsets(ctx context.Context, c *clusterClient, group string, deletes kadm.TopicsSet, failed map[topicPart]bool) error {
+// deleteOffsets removes commits with OffsetDelete while kdeck holds the
+// group, marking the partitions that failed. Apache Kafka allows it for
+// topics the holding member does not subscribe to (none); kfake refuses it
+// for a KIP-848 group with any member, so there the hold is released first.
+func (l *Local) deleteOffsets(ctx context.Context, c *clusterClient, hold *groupHold, group string, deletes kadm.TopicsSet, failed map[topicPart]bool) error {
 	resp, err := c.adm.DeleteOffsets(ctx, group, deletes)
+	if errors.Is(err, kerr.NonEmptyGroup) && hold.kip848 {
+		hold.release()
+		resp, err = c.adm.DeleteOffsets(ctx, group, deletes)
+	}
 	if err != nil {
 		deletes.Each(func(t string, p int32) { failed[topicPart{t, p}] = true })
 		return err
