@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -172,4 +173,56 @@ func groupAt15(t *testing.T) *kafkatest.Cluster {
 	c.ProduceN(t, "orders", 20)
 	c.Commit(t, "g", map[string]map[int32]int64{"orders": {0: 15}})
 	return c
+}
+
+// 'connect offsets --undo ID' writes back what an audited --set replaced;
+// 'offsets undo ID' of such an entry points there.
+func TestConnectOffsetsUndo(t *testing.T) {
+	dir := isolate(t)
+	c := kafkatest.New(t)
+	in := filepath.Join(dir, "in.log")
+	if err := os.WriteFile(in, []byte("a\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	p := writeConfig(t, dir, c.TOML()+fmt.Sprintf(`
+[ops]
+data_dir = %q
+
+[[connectors]]
+name = "tail"
+class = "file-source"
+path = %q
+topic = "lines"
+offsets_topic = "connect-offsets"
+`, filepath.Join(dir, "data"), in))
+	set := func(pos int) string {
+		f := filepath.Join(dir, "offs.json")
+		if err := os.WriteFile(f, []byte(fmt.Sprintf(`{"offsets":[{"partition":{"path":%q},"offset":{"position":%d}}]}`, in, pos)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		r := kdeck(t, "", "--config", p, "-o", "json", "connect", "offsets", "tail", "--set", f)
+		var e ops.AuditEntry
+		if r.code != 0 || json.Unmarshal([]byte(r.out), &e) != nil || e.ID == "" {
+			t.Fatalf("--set %d: %+v", pos, r)
+		}
+		return e.ID
+	}
+	set(7)
+	id := set(9)
+	r := kdeck(t, "", "--config", p, "offsets", "undo", id)
+	if r.code != exitRefused || !strings.Contains(r.err, "connect offsets tail --undo "+id) {
+		t.Fatalf("offsets undo of a connector entry: %+v, want a refusal pointing at connect offsets --undo", r)
+	}
+	r = kdeck(t, "", "--config", p, "connect", "offsets", "tail", "--undo", id)
+	if r.code != 0 || !strings.Contains(r.out, "restored as before audit entry "+id) {
+		t.Fatalf("--undo: %+v", r)
+	}
+	r = kdeck(t, "", "--config", p, "-o", "json", "connect", "offsets", "tail")
+	if r.code != 0 || !strings.Contains(r.out, `"position": 7`) {
+		t.Fatalf("offsets after undo: %+v, want position 7", r)
+	}
+	r = kdeck(t, "", "--config", p, "connect", "offsets", "tail", "--undo", id)
+	if r.code != exitRefused || !strings.Contains(r.err, "changed since audit entry") {
+		t.Fatalf("second --undo: %+v, want refused: the offsets changed since", r)
+	}
 }
