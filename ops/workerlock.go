@@ -10,8 +10,9 @@ import (
 	"time"
 )
 
-// WorkerLockFile is the lock file a worker ('kdeck run') holds in its data
-// dir, so that a second worker on the same data dir refuses to start.
+// WorkerLockFile is the lock file the process hosting a data dir's jobs
+// ('kdeck run', or the console when the configuration has jobs) holds in
+// the data dir, so that a second one refuses to start them.
 const WorkerLockFile = "kdeck.lock"
 
 // ErrWorkerRunning reports that another worker holds the data dir's lock.
@@ -23,6 +24,8 @@ type WorkerHolder struct {
 	PID   int       `json:"pid"`
 	Host  string    `json:"host"`
 	Since time.Time `json:"since"`
+	// Face is what holds it: "kdeck run" or "the kdeck console".
+	Face string `json:"face"`
 }
 
 // WorkerLock is a held worker lock: an flock on DATA_DIR/kdeck.lock, which
@@ -32,10 +35,11 @@ type WorkerLock struct {
 	f *os.File
 }
 
-// LockWorker takes the worker lock of dataDir without waiting. When another
-// process holds it, it returns an error matching ErrWorkerRunning that
-// names the holder (pid, host, since when).
-func LockWorker(dataDir string) (*WorkerLock, error) {
+// LockWorker takes the worker lock of dataDir without waiting, for face
+// ("kdeck run", "the kdeck console"). When another process holds it, it
+// returns an error matching ErrWorkerRunning that names the holder (what,
+// pid, host, since when).
+func LockWorker(dataDir, face string) (*WorkerLock, error) {
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create the data dir %s: %w", dataDir, err)
 	}
@@ -51,7 +55,7 @@ func LockWorker(dataDir string) (*WorkerLock, error) {
 		}
 		return nil, fmt.Errorf("cannot lock %s: %w", p, err)
 	}
-	b, _ := json.Marshal(WorkerHolder{PID: os.Getpid(), Host: procHost, Since: time.Now().UTC().Truncate(time.Second)})
+	b, _ := json.Marshal(WorkerHolder{PID: os.Getpid(), Host: procHost, Since: time.Now().UTC().Truncate(time.Second), Face: face})
 	if err := f.Truncate(0); err == nil {
 		_, err = f.WriteAt(append(b, '\n'), 0)
 	}
@@ -67,11 +71,11 @@ func LockWorker(dataDir string) (*WorkerLock, error) {
 
 func workerRunning(dataDir string) error {
 	h, ok, _ := WorkerLockHolder(dataDir)
-	who := "another process"
+	who := "another kdeck process"
 	if ok {
-		who = fmt.Sprintf("pid %d on %s, running since %s", h.PID, h.Host, h.Since.Local().Format(time.RFC3339))
+		who = fmt.Sprintf("%s (pid %d on %s, running since %s)", firstNonEmpty(h.Face, "another kdeck"), h.PID, h.Host, h.Since.Local().Format(time.RFC3339))
 	}
-	return &workerRunningError{msg: fmt.Sprintf("another kdeck run (%s) already hosts the jobs of data dir %s: stop it first, or give this worker another [ops] data_dir; two workers would run every job twice", who, dataDir)}
+	return &workerRunningError{msg: fmt.Sprintf("%s already hosts the jobs of data dir %s: stop it first, or give this one another [ops] data_dir; two hosts would run every job twice", who, dataDir)}
 }
 
 type workerRunningError struct{ msg string }

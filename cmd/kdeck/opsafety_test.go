@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -102,7 +103,7 @@ topic = "lines"
 		t.Fatalf("second worker: %v (%s), want exit 3", err, stderr)
 	}
 	msg := stderr.String()
-	if !strings.Contains(msg, "pid "+strconv.Itoa(first.Process.Pid)) || !strings.Contains(msg, "running since") || !strings.Contains(msg, data) {
+	if !strings.Contains(msg, "pid "+strconv.Itoa(first.Process.Pid)) || !strings.Contains(msg, "kdeck run (pid") || !strings.Contains(msg, "running since") || !strings.Contains(msg, data) {
 		t.Fatalf("second worker's refusal does not name the first: %q", msg)
 	}
 
@@ -225,4 +226,57 @@ offsets_topic = "connect-offsets"
 	if r.code != exitRefused || !strings.Contains(r.err, "changed since audit entry") {
 		t.Fatalf("second --undo: %+v, want refused: the offsets changed since", r)
 	}
+}
+
+// The console hosts a data dir's jobs only when no other process does: with
+// a worker holding the lock it leaves them (and says so in its header);
+// hosting them itself, it holds the lock, so 'kdeck run' refuses naming it.
+func TestConsoleAndWorkerShareOneLock(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-process test; runs without -short")
+	}
+	c := kafkatest.New(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	in := filepath.Join(dir, "in.log")
+	if err := os.WriteFile(in, []byte("a\nb\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfgPath := filepath.Join(dir, "kdeck.toml")
+	if err := os.WriteFile(cfgPath, []byte(c.TOML()+fmt.Sprintf(`
+[ops]
+data_dir = %q
+
+[[connectors]]
+name = "tail"
+class = "file-source"
+path = %q
+topic = "lines"
+`, data, in)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	lock, err := ops.LockWorker(data, "kdeck run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := startTUI(t, 160, 40, "--config", cfgPath)
+	p.waitFor(t, regexp.MustCompile(`jobs hosted by kdeck run, pid `+strconv.Itoa(os.Getpid())), 30*time.Second, nil)
+	p.keys(t, "q")
+	<-p.done
+	if td, err := c.Admin(t).ListTopics(t.Context()); err != nil || td.Has("lines") {
+		t.Fatalf("the console ran the job although a worker held the lock (topics %v, %v)", td.Names(), err)
+	}
+	lock.Close()
+
+	p = startTUI(t, 160, 40, "--config", cfgPath)
+	kafkatest.WaitFor(t, 30*time.Second, "the console holds the lock", func() bool {
+		h, ok, err := ops.WorkerLockHolder(data)
+		return err == nil && ok && h.PID == p.cmd.Process.Pid && h.Face == "the kdeck console"
+	})
+	r := kdeck(t, "", "--config", cfgPath, "run")
+	if r.code != exitRefused || !strings.Contains(r.err, "the kdeck console (pid "+strconv.Itoa(p.cmd.Process.Pid)) {
+		t.Fatalf("run next to a console hosting the jobs: %+v, want exit 3 naming the console", r)
+	}
+	p.keys(t, "q")
+	<-p.done
 }

@@ -62,7 +62,7 @@ Logs go to stderr as text or JSON (log/slog).`,
 			if n == 0 {
 				return usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins')", orNone(cfg.Path))
 			}
-			lock, err := ops.LockWorker(cfg.DataDir())
+			lock, err := ops.LockWorker(cfg.DataDir(), "kdeck run")
 			if err != nil {
 				return err
 			}
