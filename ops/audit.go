@@ -377,7 +377,7 @@ func (a *auditLog) listCurrent(fn func(AuditEntry) bool) (map[string]bool, bool,
 		return nil, false, err
 	}
 	es := a.idx.entries
-	seen := make(map[string]bool, len(es))
+	seen := map[string]bool{}
 	for i := len(es) - 1; i >= 0; i-- {
 		seen[es[i].ID] = true
 		if !fn(es[i]) {
