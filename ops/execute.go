@@ -60,7 +60,7 @@ func (l *Local) ExecutePlan(ctx context.Context, plan *Plan) (AuditEntry, error)
 		return AuditEntry{}, err
 	}
 	if err := validName("group", plan.Group); err != nil {
-		return AuditEntry{}, invalidf("the plan names no group: %v", err)
+		return AuditEntry{}, invalidf("the plan's group is not valid: %v", err)
 	}
 	c, err := l.client(plan.Cluster)
 	if err != nil {
