@@ -25,6 +25,10 @@ const HoldClientID = "kdeck-execute"
 // subscription is empty, so OffsetDelete stays allowed while it holds.
 const holdProtocol = "kdeck-hold"
 
+// holdUserData starts the user data of a holding member's metadata, so the
+// leader of a generation can tell executes from consumers.
+const holdUserData = "kdeck execute"
+
 // Timeouts of a hold: it lasts one commit, so a crashed kdeck frees the
 // group after the session timeout.
 const (
@@ -74,7 +78,7 @@ func (l *Local) holdGroup(ctx context.Context, c *clusterClient, group string) (
 		}
 	}
 	meta := kmsg.NewConsumerMemberMetadata()
-	meta.UserData = []byte(fmt.Sprintf("kdeck execute, pid %d on %s", os.Getpid(), procHost))
+	meta.UserData = []byte(fmt.Sprintf("%s, pid %d on %s", holdUserData, os.Getpid(), procHost))
 	join := kmsg.NewPtrJoinGroupRequest()
 	join.Group = group
 	join.SessionTimeoutMillis = int32(holdSessionTimeout.Milliseconds())
@@ -104,29 +108,45 @@ func (l *Local) holdGroup(ctx context.Context, c *clusterClient, group string) (
 		return nil, l.err(c, fmt.Errorf("joining group %q to hold it while committing: %w", group, err))
 	}
 	h.generation = resp.Generation
-	// Only a leader alone in its generation may commit: a second member in
-	// the same generation is another execute, and both would pass the
-	// moved check. The non-leader backs off; the leader backs off too, so
-	// that neither commits on a view the other may change.
-	if resp.LeaderID != h.memberID || len(resp.Members) != 1 {
-		h.release()
-		return nil, holdConflict(c.cfg.Name, group, errHoldConflict)
+	// Every member of this generation declared kdeck's hold protocol (the
+	// coordinator admits no other protocol next to it), so all are
+	// executes. Only the leader commits: it would be wrong for two members
+	// of one generation to commit, since both passed the moved check on
+	// the same view. A non-leader first syncs (waiting for the leader's
+	// assignment, so the leader gets a stable generation), then leaves and
+	// reports the conflict.
+	leader := resp.LeaderID == h.memberID
+	if leader {
+		for _, m := range resp.Members {
+			var meta kmsg.ConsumerMemberMetadata
+			if m.MemberID != h.memberID && (meta.ReadFrom(m.ProtocolMetadata) != nil || !strings.HasPrefix(string(meta.UserData), holdUserData)) {
+				h.release()
+				return nil, holdConflict(c.cfg.Name, group, errHoldConflict)
+			}
+		}
 	}
 	sync := kmsg.NewPtrSyncGroupRequest()
 	sync.Group, sync.MemberID, sync.Generation = group, h.memberID, h.generation
 	sync.ProtocolType, sync.Protocol = kmsg.StringPtr("consumer"), kmsg.StringPtr(holdProtocol)
-	a := kmsg.NewSyncGroupRequestGroupAssignment()
-	a.MemberID = h.memberID
-	asg := kmsg.NewConsumerMemberAssignment()
-	a.MemberAssignment = asg.AppendTo(nil)
-	sync.GroupAssignment = append(sync.GroupAssignment, a)
+	if leader {
+		for _, m := range resp.Members {
+			a := kmsg.NewSyncGroupRequestGroupAssignment()
+			a.MemberID = m.MemberID
+			asg := kmsg.NewConsumerMemberAssignment()
+			a.MemberAssignment = asg.AppendTo(nil)
+			sync.GroupAssignment = append(sync.GroupAssignment, a)
+		}
+	}
 	sresp, err := sync.RequestWith(ctx, cl)
 	if err == nil {
 		err = kerr.ErrorForCode(sresp.ErrorCode)
 	}
+	if err == nil && !leader {
+		err = errHoldConflict
+	}
 	if err != nil {
 		h.release()
-		if errors.Is(err, kerr.RebalanceInProgress) || errors.Is(err, kerr.IllegalGeneration) || errors.Is(err, kerr.UnknownMemberID) {
+		if errors.Is(err, errHoldConflict) || errors.Is(err, kerr.RebalanceInProgress) || errors.Is(err, kerr.IllegalGeneration) || errors.Is(err, kerr.UnknownMemberID) {
 			return nil, holdConflict(c.cfg.Name, group, err)
 		}
 		return nil, l.err(c, fmt.Errorf("syncing group %q to hold it while committing: %w", group, err))
@@ -224,6 +244,12 @@ func (h *groupHold) join848(ctx context.Context, l *Local, c *clusterClient) err
 	if resp.MemberID != nil && *resp.MemberID != "" {
 		h.memberID = *resp.MemberID
 	}
+	// With KIP-848 there is no join barrier, so a hold commits only when
+	// it is the group's only member: each execute joins before it looks,
+	// so of two at the same moment at least the later one sees the
+	// earlier (and often both see each other and back off: safe, if
+	// unlucky). Member epochs cannot order them: Apache Kafka gives
+	// members without partitions equal epochs.
 	d, err := l.describe848(ctx, c, h.group)
 	if err != nil {
 		return err
