@@ -40,10 +40,12 @@ const (
 // was taking it: another execute at the same moment.
 var errHoldConflict = errors.New("another member joined while kdeck was taking the group")
 
-// groupHold is kdeck's membership of a classic group for the length of one
-// execute. While it holds, the coordinator accepts commits only from it (with
-// its generation), and a second executor's JoinGroup waits until it leaves,
-// so the second one then sees the first one's commits as a moved group.
+// groupHold is kdeck's membership of a group for the length of one execute.
+// While a classic member holds, the coordinator accepts commits only from it
+// (with its generation), and a second executor's JoinGroup waits until it
+// leaves, so the second one then sees the first one's commits as a moved
+// group. A KIP-848 group is held by a KIP-848 member, which commits only
+// while it is the group's only member.
 type groupHold struct {
 	cl         *kgo.Client
 	group      string
@@ -52,9 +54,9 @@ type groupHold struct {
 	kip848     bool
 }
 
-// holdGroup joins group as its only member, or returns errHoldConflict
-// (wrapped as ErrGroupActive) when another member joined in the same
-// rebalance. The caller must release the hold.
+// holdGroup joins group to hold it, or returns an error matching
+// ErrGroupActive when another execute holds it or joined at the same moment
+// and won. The caller must release the hold.
 func (l *Local) holdGroup(ctx context.Context, c *clusterClient, group string) (*groupHold, error) {
 	opts, err := ClientOpts(c.cfg, l.log)
 	if err != nil {
@@ -92,7 +94,7 @@ func (l *Local) holdGroup(ctx context.Context, c *clusterClient, group string) (
 		join.MemberID = h.memberID
 		resp, err = join.RequestWith(ctx, cl)
 		if err != nil {
-			cl.Close()
+			h.release()
 			return nil, l.err(c, err)
 		}
 		h.memberID = resp.MemberID
