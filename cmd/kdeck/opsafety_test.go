@@ -280,3 +280,40 @@ topic = "lines"
 	p.keys(t, "q")
 	<-p.done
 }
+
+// The console on the embedded default and the CLI share one audit log: a
+// reset made in the console is found by the CLI's 'audit show' and
+// 'offsets undo' (before, the console wrote DATA_DIR/embedded/audit.jsonl
+// and the CLI answered "not found").
+func TestConsoleResetFoundByTheCLI(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-process test; runs without -short")
+	}
+	p := startTUI(t, 120, 40)
+	p.waitFor(t, clusterUp, 30*time.Second, nil)
+	p.keys(t, "3")
+	p.waitFor(t, billingLag, 30*time.Second, func(m []string) bool { return m[1] == "Empty" })
+	p.keys(t, ":group demo-billing\r")
+	p.waitFor(t, regexp.MustCompile(`demo-billing\s+state Empty`), 10*time.Second, nil)
+	p.keys(t, "r")
+	p.waitFor(t, regexp.MustCompile(`Reset offsets of demo-billing`), 10*time.Second, nil)
+	p.keys(t, "\r")
+	p.waitFor(t, regexp.MustCompile(`Type demo-billing to execute`), 10*time.Second, nil)
+	p.keys(t, "demo-billing\r")
+	id := p.waitFor(t, regexp.MustCompile(`Done\. audit id (\d{8}-\d{6}-[0-9a-f]+)`), 15*time.Second, nil)[1]
+	p.keys(t, "\x03")
+	<-p.done
+
+	// The CLI, with the console's environment (same data dir).
+	t.Setenv("XDG_DATA_HOME", filepath.Join(p.cmd.Dir, "data"))
+	t.Setenv("XDG_CONFIG_HOME", filepath.Join(p.cmd.Dir, "config"))
+	t.Setenv("KDECK_CONFIG", "")
+	t.Chdir(p.cmd.Dir)
+	r := kdeck(t, "", "-o", "json", "audit", "show", id)
+	if r.code != 0 || !strings.Contains(r.out, `"action": "offsets.reset"`) || !strings.Contains(r.out, `"outcome": "ok"`) {
+		t.Fatalf("the CLI's audit show of the console's reset %s: %+v", id, r)
+	}
+	if _, err := os.Stat(filepath.Join(p.cmd.Dir, "data", "kdeck", ops.AuditFileName)); err != nil {
+		t.Fatalf("the console's audit log is not DATA_DIR/%s: %v", ops.AuditFileName, err)
+	}
+}
