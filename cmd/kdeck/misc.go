@@ -125,7 +125,7 @@ persist under the data dir unless --ephemeral. Runs until interrupted.`,
 			// The demo channel's jobs (the datagen connector feeding
 			// demo.orders) run under a Local that owns the cluster; the
 			// configured jobs are not started here ('kdeck run' does that).
-			demo, err := ops.NewLocal(&config.Config{Clusters: map[string]*config.Cluster{}, Ops: cfg.Ops}, ops.WithEmbedded(e))
+			demo, err := ops.NewLocal(&config.Config{Clusters: map[string]*config.Cluster{}, Ops: cfg.Ops}, ops.WithEmbedded(e), ops.WithReadOnly(a.readOnly))
 			if err != nil {
 				e.Close()
 				return err

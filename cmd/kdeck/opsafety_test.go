@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -315,5 +318,57 @@ func TestConsoleResetFoundByTheCLI(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(p.cmd.Dir, "data", "kdeck", ops.AuditFileName)); err != nil {
 		t.Fatalf("the console's audit log is not DATA_DIR/%s: %v", ops.AuditFileName, err)
+	}
+}
+
+// 'kdeck --read-only dev' on a data dir the demo already filled runs no
+// demo and no demo job: demo.orders does not grow and no group commits.
+func TestDevReadOnlyWritesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the demo for seconds; runs without -short")
+	}
+	dir := isolate(t)
+	data := filepath.Join(dir, "embedded")
+	dev := func(readOnly bool) (addr string, stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		pr, pw := io.Pipe()
+		args := []string{"-o", "json", "dev", "--port", "0", "--data-dir", data}
+		if readOnly {
+			args = append([]string{"--read-only"}, args...)
+		}
+		var errb bytes.Buffer
+		go func() {
+			defer close(done)
+			run(ctx, args, strings.NewReader(""), pw, &errb)
+			pw.Close()
+		}()
+		var started struct {
+			Bootstrap string `json:"bootstrap"`
+		}
+		if err := json.NewDecoder(pr).Decode(&started); err != nil {
+			t.Fatalf("kdeck dev: %v (%s)", err, errb.String())
+		}
+		go io.Copy(io.Discard, pr)
+		return started.Bootstrap, func() { cancel(); <-done }
+	}
+	addr, stop := dev(false)
+	kafkatest.WaitFor(t, 30*time.Second, "the demo to produce and the demo stream job to start", func() bool {
+		r := kdeck(t, "", "-b", addr, "-o", "json", "topics")
+		return r.code == 0 && strings.Contains(r.out, ops.DemoOrdersTopic) && strings.Contains(r.out, ops.DemoStreamOutput)
+	})
+	stop()
+
+	addr, stop = dev(true)
+	defer stop()
+	snapshot := func() string {
+		r := kdeck(t, "", "-b", addr, "-o", "json", "topics", "describe", ops.DemoOrdersTopic)
+		g := kdeck(t, "", "-b", addr, "-o", "json", "groups")
+		return r.out + g.out
+	}
+	before := snapshot()
+	time.Sleep(2 * time.Second) // the demo produces every 100 ms; nothing may move
+	if after := snapshot(); after != before {
+		t.Fatalf("a read-only kdeck dev changed the cluster:\nbefore %s\nafter  %s", before, after)
 	}
 }
