@@ -247,8 +247,14 @@ func (s *supervisor) add(kind JobKind, j config.Job) *hostedJob {
 // embedded default) under a supervisor owned by l, and returns at once. Jobs
 // run until Close or a lifecycle verb stops them; a job that cannot be built
 // is FAILED with the reason, and the others run. Calling it twice is a
-// no-op. ctx is used only for the start; the jobs' lifetime is the Local's.
+// no-op. In read-only mode it starts nothing. ctx is used only for the start; the jobs' lifetime is the Local's.
 func (l *Local) StartJobs(ctx context.Context) error {
+	if l.lc.readOnly {
+		// Read-only: a read-only process starts no job, because every job
+		// writes (records, offsets, topics). Jobs stay UNASSIGNED.
+		l.log.Info("read-only mode: no job started")
+		return nil
+	}
 	s := l.sup()
 	s.mu.Lock()
 	if s.started || s.closed {
@@ -655,10 +661,14 @@ func (l *Local) JobAction(ctx context.Context, name string, action JobAction, op
 	entry := AuditEntry{Action: "jobs." + string(action), Job: name, Cluster: h.cluster, Command: opts.Command, Details: map[string]string{"kind": string(h.kind)}}
 	before := l.sup().status(h).State
 	entry.Details["state_before"] = string(before)
+	if err := l.auditIntent(ctx, &entry); err != nil {
+		return AuditEntry{}, err
+	}
 	err = l.jobAction(h, action, opts, entry.Details)
 	entry.Details["state_after"] = string(l.sup().status(h).State)
 	if errors.Is(err, ErrInvalid) || errors.Is(err, ErrNoWorker) {
-		return AuditEntry{}, err // nothing was attempted
+		l.recordAudit(ctx, entry, err) // the intent's outcome: nothing was attempted
+		return AuditEntry{}, err
 	}
 	return l.recordAudit(ctx, entry, err), err
 }

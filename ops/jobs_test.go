@@ -113,9 +113,11 @@ func TestSupervisorLifecycle(t *testing.T) {
 		}
 		waitState(t, l, step.want)
 	}
+	// Five verbs, and the refused pause before StartJobs: its intent was
+	// written, so its outcome is too.
 	entries, err := l.Audit(ctx, AuditFilter{Job: "j1"})
-	if err != nil || len(entries) != 5 {
-		t.Fatalf("audit: %d entries, %v; want 5", len(entries), err)
+	if err != nil || len(entries) != 6 || entries[5].Outcome != OutcomeFailed {
+		t.Fatalf("audit: %d entries, %v; want 6, the oldest failed", len(entries), err)
 	}
 	if _, err := l.Job(ctx, "j2"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown job: %v", err)
@@ -144,15 +146,30 @@ func TestSupervisorRestartsFailedJob(t *testing.T) {
 	}
 }
 
-func TestSupervisorReadOnlyAndCloseBounded(t *testing.T) {
-	l, _, _ := newTestSupervisor(t, 0, true)
+func TestSupervisorReadOnlyStartsNothing(t *testing.T) {
+	l, runs, _ := newTestSupervisor(t, 0, true)
+	if err := l.StartJobs(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if js, _ := l.Job(context.Background(), "j1"); js.State != StateUnassigned || runs.Load() != 0 {
+		t.Fatalf("read-only StartJobs: state %s, %d runs; want UNASSIGNED and none", js.State, runs.Load())
+	}
+	for _, a := range []JobAction{ActionStart, ActionStop} {
+		if _, err := l.JobAction(context.Background(), "j1", a, JobActionOptions{}); !errors.Is(err, ErrReadOnly) {
+			t.Fatalf("%s in read-only: %v", a, err)
+		}
+	}
+	if runs.Load() != 0 {
+		t.Fatalf("%d runs in read-only", runs.Load())
+	}
+}
+
+func TestSupervisorCloseBounded(t *testing.T) {
+	l, _, _ := newTestSupervisor(t, 0, false)
 	if err := l.StartJobs(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	waitState(t, l, StateRunning)
-	if _, err := l.JobAction(context.Background(), "j1", ActionStop, JobActionOptions{}); !errors.Is(err, ErrReadOnly) {
-		t.Fatalf("stop in read-only: %v", err)
-	}
 	h, _ := l.job("j1")
 	h.mu.Lock()
 	r := h.runner.(*fakeRunner)

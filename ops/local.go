@@ -40,6 +40,9 @@ type localCfg struct {
 
 	// registry builds connectors; default connect.Builtins().
 	registry *connect.Registry
+
+	auditMaxBytes int64
+	auditKeep     int
 }
 
 // WithLogger sets the logger; default discards.
@@ -72,6 +75,13 @@ func WithMaxRestarts(n int) Opt { return optFn(func(c *localCfg) { c.maxRestarts
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Opt { return optFn(func(c *localCfg) { c.now = now }) }
+
+// WithAuditRotation rotates the audit log once audit.jsonl would pass
+// maxBytes, keeping keep rotated files (audit.jsonl.1 is the newest);
+// defaults DefaultAuditMaxBytes and DefaultAuditKeep.
+func WithAuditRotation(maxBytes int64, keep int) Opt {
+	return optFn(func(c *localCfg) { c.auditMaxBytes, c.auditKeep = maxBytes, keep })
+}
 
 // Local is the in-process Service over franz-go. Create it with NewLocal and
 // Close it when done. It is safe for concurrent use.

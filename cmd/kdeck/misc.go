@@ -114,6 +114,11 @@ acknowledgement, slower) it survives an OS crash too. Runs until interrupted.`,
 			if ephemeral {
 				dataDir = ""
 			}
+			if (a.readOnly || cfg.Ops.ReadOnly) && !noDemo {
+				// Read-only: the demo channel writes, so it does not run.
+				noDemo = true
+				fmt.Fprintln(a.err, "kdeck dev: read-only mode, so the demo channel does not run (nothing is produced or committed)")
+			}
 			start := time.Now()
 			e, err := ops.StartEmbedded(cmd.Context(), ops.EmbeddedOptions{Port: port, DataDir: dataDir, Demo: !noDemo, SyncWrites: syncWrites})
 			if err != nil {
@@ -122,7 +127,7 @@ acknowledgement, slower) it survives an OS crash too. Runs until interrupted.`,
 			// The demo channel's jobs (the datagen connector feeding
 			// demo.orders) run under a Local that owns the cluster; the
 			// configured jobs are not started here ('kdeck run' does that).
-			demo, err := ops.NewLocal(&config.Config{Clusters: map[string]*config.Cluster{}, Ops: cfg.Ops}, ops.WithEmbedded(e))
+			demo, err := ops.NewLocal(&config.Config{Clusters: map[string]*config.Cluster{}, Ops: cfg.Ops}, ops.WithEmbedded(e), ops.WithReadOnly(a.readOnly))
 			if err != nil {
 				e.Close()
 				return err

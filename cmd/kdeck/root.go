@@ -134,6 +134,9 @@ cluster there headless.`,
 		if os.Getenv("NO_COLOR") != "" {
 			a.noColor = true
 		}
+		if err := checkNames(cmd, args); err != nil {
+			return err
+		}
 		if a.remote {
 			return remoteRefusal(cmd, a)
 		}

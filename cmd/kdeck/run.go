@@ -52,6 +52,9 @@ Logs go to stderr as text or JSON (log/slog).`,
 			if err != nil {
 				return err
 			}
+			if a.readOnly || cfg.Ops.ReadOnly {
+				return &refusedError{msg: "kdeck run refuses to start in read-only mode (--read-only or [ops] read_only = true): a worker's jobs write records, offsets and topics; drop read-only to run them, or use the console or 'kdeck jobs' to look"}
+			}
 			if err := validateJobs(cfg); err != nil {
 				return err
 			}
@@ -59,6 +62,11 @@ Logs go to stderr as text or JSON (log/slog).`,
 			if n == 0 {
 				return usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins')", orNone(cfg.Path))
 			}
+			lock, err := ops.LockWorker(cfg.DataDir(), "kdeck run")
+			if err != nil {
+				return err
+			}
+			defer lock.Close()
 			l, err := a.workerLocal(cfg, log, ops.WithJobStopTimeout(stopTimeout))
 			if err != nil {
 				return err
@@ -106,3 +114,9 @@ func (a *app) workerLocal(cfg *config.Config, log *slog.Logger, opts ...ops.Opt)
 	}
 	return l, nil
 }
+
+// refusedError is a refusal (exit code 3) with its own sentence.
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string        { return e.msg }
+func (e *refusedError) Is(target error) bool { return target == ops.ErrRefused }
