@@ -71,7 +71,7 @@ type Cluster struct {
 	ClientID string   `toml:"client_id"`
 	SASL     *SASL    `toml:"sasl"`
 	TLS      *TLS     `toml:"tls"`
-	// DialTimeout bounds every connection attempt; default 5s.
+	// DialTimeout bounds every connection attempt; default 3s (ops.DefaultDialTimeout).
 	DialTimeout Duration `toml:"dial_timeout"`
 	// RequestTimeout bounds every admin request; default 10s.
 	RequestTimeout Duration `toml:"request_timeout"`
@@ -142,8 +142,18 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// MarshalText writes the duration as a Go duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+// MarshalText writes the duration as a Go duration string, without zero
+// trailing units ("5m", not "5m0s").
+func (d Duration) MarshalText() ([]byte, error) {
+	s := d.Duration.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return []byte(s), nil
+}
 
 // Or returns d, or def when d is zero.
 func (d Duration) Or(def time.Duration) time.Duration {

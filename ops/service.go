@@ -238,7 +238,8 @@ type TopicScope struct {
 type PartitionOffset struct {
 	Topic     string `json:"topic"`
 	Partition int32  `json:"partition"`
-	// Committed is the committed offset, -1 when none.
+	// Committed is the committed offset, -1 when none (null in JSON, with
+	// Lag and TimeLag: see MarshalJSON).
 	Committed      int64 `json:"committed"`
 	LogStartOffset int64 `json:"log_start_offset"`
 	LogEndOffset   int64 `json:"log_end_offset"`

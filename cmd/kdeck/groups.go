@@ -102,7 +102,11 @@ func printGroupDetail(w io.Writer, d ops.GroupDetail) {
 		if st == "" {
 			st = "-"
 		}
-		t.Row(o.Topic, o.Partition, dash(o.Committed), dash(o.LogEndOffset), o.Lag, humanSeconds(o.TimeLag), st, client, host)
+		lag, timeLag := dash(o.Lag), humanSeconds(o.TimeLag)
+		if o.Committed < 0 {
+			lag, timeLag = "-", "-" // no commit: as kafka-consumer-groups prints it
+		}
+		t.Row(o.Topic, o.Partition, dash(o.Committed), dash(o.LogEndOffset), lag, timeLag, st, client, host)
 	}
 	t.Write(w)
 	if len(d.MemberList) > 0 {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/ops"
+	"github.com/kdeck/kdeck/tui"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -44,23 +45,19 @@ func newConfigCmd(a *app) *cobra.Command {
 	}
 	show := &cobra.Command{
 		Use:   "show",
-		Short: "Print the configuration in use, secrets redacted",
+		Short: "Print the configuration in use, with the defaults that apply, secrets redacted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
 			}
-			if a.output == "json" {
-				s, err := cfg.Redacted()
-				if err != nil {
-					return err
-				}
-				return writeJSON(a.out, map[string]any{"path": cfg.Path, "toml": s})
-			}
-			s, err := cfg.Redacted()
+			s, err := cfg.Effective(configDefaults).Redacted()
 			if err != nil {
 				return err
+			}
+			if a.output == "json" {
+				return writeJSON(a.out, map[string]any{"path": cfg.Path, "toml": s})
 			}
 			if cfg.Path == "" {
 				fmt.Fprintln(a.out, "# no configuration file found: commands use 127.0.0.1:9092 (or -b)")
@@ -73,6 +70,17 @@ func newConfigCmd(a *app) *cobra.Command {
 	}
 	cmd.AddCommand(validate, show)
 	return cmd
+}
+
+// configDefaults are the values kdeck uses for keys a file leaves unset;
+// 'config show' prints them.
+var configDefaults = config.Defaults{
+	ClientID:          "kdeck",
+	DialTimeout:       ops.DefaultDialTimeout,
+	RequestTimeout:    ops.DefaultRequestTimeout,
+	LagWindow:         ops.DefaultLagWindow,
+	LagSampleInterval: ops.DefaultLagSampleInterval,
+	Refresh:           tui.DefaultRefresh,
 }
 
 // validateJobs lets the runtimes check their job tables; runtime issues
