@@ -193,7 +193,9 @@ func Lookup(flagPath string) string {
 }
 
 // Load reads and validates the file at path; an empty path yields an empty
-// configuration (no clusters). All problems are returned at once as *Errors.
+// configuration (no clusters). All problems are returned at once as *Errors;
+// then the configuration is returned too when the text parsed as TOML, so
+// that the job tables can be validated in the same pass (config validate).
 func Load(path string) (*Config, error) {
 	if path == "" {
 		c := &Config{Clusters: map[string]*Cluster{}}
@@ -210,6 +212,8 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes and validates configuration text; path is used in messages.
+// With *Errors it also returns the configuration as far as it decoded
+// (nil when the text is not TOML); it must not be used to run anything.
 func Parse(path string, data []byte) (*Config, error) {
 	var raw struct {
 		Config
@@ -326,11 +330,49 @@ func Parse(path string, data []byte) (*Config, error) {
 				Msg: fmt.Sprintf("cluster %q is not defined%s", cfg.DefaultCluster, nearestOf(cfg.DefaultCluster, names))})
 		}
 	}
+	errs = append(errs, jobNameErrors(&cfg, src)...)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
-		return nil, &Errors{Path: path, List: errs}
+		return &cfg, &Errors{Path: path, List: errs}
 	}
 	return &cfg, nil
+}
+
+// jobNameErrors reports a name used by jobs of two kinds: connectors,
+// mirrors and stream jobs are addressed by name alone (kdeck run, the
+// worker API, the console), so their names are one namespace. Duplicates
+// within a kind are left to that kind's validator.
+func jobNameErrors(cfg *Config, src *source) []*Error {
+	type owner struct {
+		kind string
+		i    int
+	}
+	seen := map[string]owner{}
+	var errs []*Error
+	for _, k := range []struct {
+		kind string
+		jobs []Job
+	}{{"connectors", cfg.Connectors}, {"mirrors", cfg.Mirrors}, {"streams", cfg.Streams}} {
+		for i, j := range k.jobs {
+			name := j.Name()
+			if name == "" {
+				continue
+			}
+			prev, ok := seen[name]
+			switch {
+			case !ok:
+				seen[name] = owner{k.kind, i}
+			case prev.kind != k.kind:
+				line := src.line(toml.Key{k.kind, fmt.Sprint(i), "name"})
+				if line == 0 {
+					line = j.Line
+				}
+				errs = append(errs, &Error{Path: cfg.Path, Line: line, Key: fmt.Sprintf("%s[%d].name", k.kind, i),
+					Msg: fmt.Sprintf("%q is already the name of %s[%d]: connectors, mirrors and stream jobs share one namespace of names", name, prev.kind, prev.i)})
+			}
+		}
+	}
+	return errs
 }
 
 func validBroker(b string) error {

@@ -169,8 +169,14 @@ func (a *app) loadConfig() (*config.Config, error) {
 	if a.cfg != nil {
 		return a.cfg, nil
 	}
-	cfg, err := config.Load(config.Lookup(a.configPath))
+	path := config.Lookup(a.configPath)
+	cfg, err := config.Load(path)
 	if err != nil {
+		var ce *config.Errors
+		if errors.As(err, &ce) && cfg != nil {
+			// Name the job tables' problems too: every problem at once.
+			return nil, mergeProblems(path, err, cfg, jobValidators)
+		}
 		return nil, err
 	}
 	a.cfg = cfg
