@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -384,6 +385,9 @@ func validBroker(b string) error {
 		if r < '0' || r > '9' {
 			return fmt.Errorf("broker %q has a port that is not a number", b)
 		}
+	}
+	if port, err := strconv.Atoi(b[i+1:]); err != nil || port < 1 || port > 65535 {
+		return fmt.Errorf("broker %q has port %s, out of range: use 1-65535", b, b[i+1:])
 	}
 	return nil
 }
