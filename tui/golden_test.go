@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 
@@ -22,9 +23,17 @@ func TestGolden(t *testing.T) {
 		{"topics", func(h *harness) { h.keys("2") }},
 		{"topic_detail", func(h *harness) { h.keys("2", "enter") }},
 		{"groups", func(h *harness) { h.keys("3"); h.refresh(); h.refresh() }},
+		{"groups_unreachable", func(h *harness) {
+			h.f.Err = errors.New(`cluster "local" at 127.0.0.1:9092 did not answer in time; check the address and that the brokers are up`)
+			h.keys("3")
+		}},
 		{"group_detail", func(h *harness) { h.keys("3", "enter") }},
 		{"reset_form", func(h *harness) { h.keys("3", "enter", "r") }},
 		{"reset_plan", func(h *harness) { h.keys("3", "enter", "r", "enter") }},
+		// A to-datetime plan: its header names the instant, never cut inside.
+		{"reset_plan_datetime", func(h *harness) {
+			h.keys("3", "enter", "r", "down", "right", "right", "right", "right", "down", "2026-11-26T09:14:07Z", "enter")
+		}},
 		{"reset_done", func(h *harness) { h.keys("3", "enter", "r", "enter", "demo-billing", "enter") }},
 		{"replay_form", func(h *harness) { h.keys("3", "enter", "R") }},
 		{"records", func(h *harness) { h.keys(":", "records demo.orders", "enter") }},
@@ -32,6 +41,9 @@ func TestGolden(t *testing.T) {
 		{"jobs", func(h *harness) { h.keys("4") }},
 		{"jobs_empty", func(h *harness) { h.f.JobList = nil; h.keys("4") }},
 		{"job_detail", func(h *harness) { h.keys("4", "down", "enter") }},
+		// The failed job and its failed task: the whole error, wrapped.
+		{"job_failed", func(h *harness) { h.keys("4", "enter") }},
+		{"job_task_error", func(h *harness) { h.keys("4", "enter", "down", "enter") }},
 		{"job_confirm", func(h *harness) { h.keys("4", "enter", "x") }},
 		{"audit", func(h *harness) { h.keys("5") }},
 		{"audit_detail", func(h *harness) { h.keys("5", "enter") }},
