@@ -203,8 +203,12 @@ type GroupSummary struct {
 	// log end offsets (no fetches); -1 when not yet known.
 	TimeLagEstimate float64 `json:"time_lag_estimate_seconds"`
 	// Status is the Burrow-style lag status (OK, WARN, STALL, STOP, REWIND),
-	// or "" when not enough samples exist yet.
+	// or "" when not enough samples exist yet or the group is kdeck's own
+	// (Owner).
 	Status string `json:"status,omitempty"`
+	// Owner names the kdeck job whose bookkeeping the group is ("mirror
+	// NAME" for a mirror flow's progress group), "" for other groups.
+	Owner string `json:"owner,omitempty"`
 	Error  string `json:"error,omitempty"`
 }
 

@@ -77,7 +77,9 @@ func printGroups(w io.Writer, gs []ops.GroupSummary) {
 	t := newTable("GROUP", "STATE", "PROTOCOL", "MEMBERS", "TOPICS", "LAG", "TIME LAG", "STATUS").Right(3, 5, 6).Flex(4).Last(0).Drop(2, 4, 1)
 	for _, g := range gs {
 		status := g.Status
-		if status == "" {
+		if g.Owner != "" {
+			status = g.Owner // a mirror's progress group: not judged by lag rules
+		} else if status == "" {
 			status = "-"
 		}
 		t.Row(g.Group, g.State, g.Protocol, g.Members, strings.Join(g.Topics, ","), g.Lag, humanSeconds(g.TimeLagEstimate), status)

@@ -144,6 +144,8 @@ func (l *List) setGroups(gs []ops.GroupSummary) {
 		status := g.Status
 		if g.Error != "" {
 			status = "ERR"
+		} else if g.Owner != "" {
+			status = ownerWord(g.Owner) // kdeck's own bookkeeping, not judged
 		} else if status == "" {
 			status = "-"
 		}
@@ -184,3 +186,10 @@ func (l *List) FullHelp() [][]key.Binding {
 
 // emptyGroups is what the list says when the cluster answered with none.
 const emptyGroups = "no consumer groups on this cluster"
+
+// ownerWord is the status cell of a group kept by one of kdeck's jobs: the
+// job's kind ("mirror"), as the owner is "KIND NAME".
+func ownerWord(owner string) string {
+	kind, _, _ := strings.Cut(owner, " ")
+	return kind
+}

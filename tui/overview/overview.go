@@ -227,7 +227,9 @@ func (p *Page) View() string {
 	gw := max(min(p.w-53, 40), 12)
 	for _, g := range gs[:n] {
 		status := g.Status
-		if status == "" {
+		if g.Owner != "" {
+			status, _, _ = strings.Cut(g.Owner, " ") // kdeck's own group: not judged
+		} else if status == "" {
 			status = "-"
 		}
 		line := fmt.Sprintf("  %s %s  %s  %s  ",
