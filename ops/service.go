@@ -209,7 +209,7 @@ type GroupSummary struct {
 	// Owner names the kdeck job whose bookkeeping the group is ("mirror
 	// NAME" for a mirror flow's progress group), "" for other groups.
 	Owner string `json:"owner,omitempty"`
-	Error  string `json:"error,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // GroupDetail is a described group.
