@@ -11,8 +11,10 @@ package table
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
@@ -172,6 +174,7 @@ func (m *Model) SetRows(rows []Row) {
 		id = r.ID
 	}
 	for i := range rows {
+		printable(rows[i].Cells)
 		rows[i].lower = strings.ToLower(strings.Join(rows[i].Cells, "\x00"))
 	}
 	m.all = rows
@@ -503,6 +506,7 @@ func (m *Model) Append(rows []Row, limit int) {
 		id = r.ID
 	}
 	for i := range rows {
+		printable(rows[i].Cells)
 		rows[i].lower = strings.ToLower(strings.Join(rows[i].Cells, "\x00"))
 	}
 	m.all = append(m.all, rows...)
@@ -516,4 +520,15 @@ func (m *Model) Append(rows []Row, limit int) {
 		return
 	}
 	m.selectID(id)
+}
+
+// printable escapes control characters in cells (a topic or group name
+// holding ESC or CR would otherwise move the cursor or recolour the screen).
+func printable(cells []string) {
+	for i, c := range cells {
+		if strings.ContainsFunc(c, unicode.IsControl) {
+			q := strconv.Quote(c)
+			cells[i] = q[1 : len(q)-1]
+		}
+	}
 }
