@@ -3,12 +3,14 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +20,11 @@ import (
 
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/ops"
+	"github.com/kdeck/kdeck/testing/kafkatest"
 )
+
+// readmePath is README.md, resolved before any test changes directory.
+var readmePath, _ = filepath.Abs("../../README.md")
 
 // readmeBlock is one fenced ```toml block of README.md.
 type readmeBlock struct {
@@ -30,7 +36,7 @@ type readmeBlock struct {
 // readmeTOML returns every fenced TOML block of the README, with its mark.
 func readmeTOML(t *testing.T) []readmeBlock {
 	t.Helper()
-	b, err := os.ReadFile("../../README.md")
+	b, err := os.ReadFile(readmePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -232,6 +238,7 @@ func runBlock(ctx context.Context, t *testing.T, e *ops.Embedded, b readmeBlock)
 		time.Sleep(200 * time.Millisecond)
 	}
 	checkOutputs(ctx, t, e, cfg, root)
+	checkMirrors(ctx, t, e, cfg)
 }
 
 // movedData reports whether a job did its part: sources and mirrors wrote
@@ -290,12 +297,7 @@ func prepareInputs(ctx context.Context, t *testing.T, e *ops.Embedded, cfg *conf
 		}
 	}
 	for _, j := range cfg.Mirrors {
-		topics, _ := j.Table["topics"].([]any)
-		for _, tp := range topics {
-			name := strings.TrimSuffix(fmt.Sprint(tp), ".*") // "orders.*" matches "orders"
-			if regexp.QuoteMeta(name) != name {
-				continue
-			}
+		for _, name := range literalTopics(j) {
 			for i := range 10 {
 				if err := cl.ProduceSync(ctx, &kgo.Record{Topic: name, Value: fmt.Appendf(nil, `{"n":%d}`, i)}).FirstErr(); err != nil {
 					t.Fatalf("seeding %s: %v", name, err)
@@ -313,8 +315,8 @@ func prepareInputs(ctx context.Context, t *testing.T, e *ops.Embedded, cfg *conf
 }
 
 // checkOutputs checks what the README's text promises beyond counters: a
-// file sink's file holds lines, and a file source's filter dropped the
-// DEBUG lines.
+// file sink's file holds lines, a file source's filter dropped the DEBUG
+// lines, and a prefix-naming mirror wrote SOURCE.TOPIC in the target.
 func checkOutputs(ctx context.Context, t *testing.T, e *ops.Embedded, cfg *config.Config, root string) {
 	t.Helper()
 	for _, j := range cfg.Connectors {
@@ -359,6 +361,44 @@ func checkOutputs(ctx context.Context, t *testing.T, e *ops.Embedded, cfg *confi
 	}
 }
 
+func checkMirrors(ctx context.Context, t *testing.T, e *ops.Embedded, cfg *config.Config) {
+	t.Helper()
+	for _, j := range cfg.Mirrors {
+		if naming, _ := j.Table["naming"].(string); naming != "" && naming != "prefix" {
+			continue
+		}
+		src, _ := j.Table["source"].(string)
+		cl, err := kgo.NewClient(kgo.SeedBrokers(e.DRAddr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		tds, err := kadm.NewClient(cl).ListTopics(ctx)
+		cl.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tp := range literalTopics(j) {
+			if !tds.Has(src + "." + tp) {
+				t.Errorf("%s: the target has no %s.%s (prefix naming): %v", j.Name(), src, tp, tds.Names())
+			}
+		}
+	}
+}
+
+// literalTopics returns the topics a mirror's patterns name literally
+// ("orders.*" names "orders"): the ones the test seeds and checks.
+func literalTopics(j config.Job) []string {
+	topics, _ := j.Table["topics"].([]any)
+	var out []string
+	for _, tp := range topics {
+		name := strings.TrimSuffix(fmt.Sprint(tp), ".*")
+		if regexp.QuoteMeta(name) == name {
+			out = append(out, name)
+		}
+	}
+	return out
+}
+
 func countLines(p string) int {
 	f, err := os.Open(p)
 	if err != nil {
@@ -371,4 +411,90 @@ func countLines(p string) int {
 		n++
 	}
 	return n
+}
+
+// readmeJSONAfter returns the first ```json block after the line that
+// starts with marker.
+func readmeJSONAfter(t *testing.T, marker string) string {
+	t.Helper()
+	b, err := os.ReadFile(readmePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := string(b)
+	i := strings.Index(s, "\n"+marker)
+	if i < 0 {
+		t.Fatalf("README.md has no line starting with %s", marker)
+	}
+	s = s[i:]
+	start := strings.Index(s, "```json\n")
+	end := strings.Index(s[start+8:], "```")
+	if start < 0 || end < 0 {
+		t.Fatalf("no json block after %s", marker)
+	}
+	return s[start+8 : start+8+end]
+}
+
+// keysOf returns the sorted keys of a JSON object.
+func keysOf(t *testing.T, v any) string {
+	t.Helper()
+	m, ok := v.(map[string]any)
+	if !ok {
+		t.Fatalf("not an object: %v", v)
+	}
+	ks := make([]string, 0, len(m))
+	for k := range m {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	return strings.Join(ks, ",")
+}
+
+// TestREADMEGroupsJSON checks that the README's groups JSON examples have
+// the keys a one-shot command prints (the README once showed a "status"
+// and an estimate a one-shot run does not give), and that a partition
+// without a commit is null there as in the output.
+func TestREADMEGroupsJSON(t *testing.T) {
+	isolate(t)
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "demo.orders", 2)
+	c.ProduceN(t, "demo.orders", 40)
+	c.Commit(t, "demo-billing", map[string]map[int32]int64{"demo.orders": {0: 5, 1: 7}})
+
+	var doc, got []any
+	if err := json.Unmarshal([]byte(readmeJSONAfter(t, "`kdeck groups -o json`")), &doc); err != nil {
+		t.Fatalf("README groups example is not JSON: %v", err)
+	}
+	r := kdeck(t, "", "-b", c.Addr(), "groups", "-o", "json")
+	if err := json.Unmarshal([]byte(r.out), &got); err != nil || len(got) == 0 {
+		t.Fatalf("groups -o json: %v %+v", err, r)
+	}
+	if k, w := keysOf(t, doc[0]), keysOf(t, got[0]); k != w {
+		t.Errorf("README groups example keys %s, output keys %s", k, w)
+	}
+	if doc[0].(map[string]any)["time_lag_estimate_seconds"] != got[0].(map[string]any)["time_lag_estimate_seconds"] {
+		t.Errorf("README's one-shot estimate %v, output %v", doc[0].(map[string]any)["time_lag_estimate_seconds"], got[0].(map[string]any)["time_lag_estimate_seconds"])
+	}
+
+	var ddoc, dgot map[string]any
+	if err := json.Unmarshal([]byte(readmeJSONAfter(t, "`kdeck groups describe demo-billing -o json`")), &ddoc); err != nil {
+		t.Fatalf("README describe example is not JSON: %v", err)
+	}
+	r = kdeck(t, "", "-b", c.Addr(), "groups", "describe", "demo-billing", "-o", "json")
+	if err := json.Unmarshal([]byte(r.out), &dgot); err != nil {
+		t.Fatalf("describe -o json: %v %+v", err, r)
+	}
+	if k, w := keysOf(t, ddoc), keysOf(t, dgot); k != w {
+		t.Errorf("README describe example keys %s, output keys %s", k, w)
+	}
+	offs := ddoc["offsets"].([]any)
+	if k, w := keysOf(t, offs[0]), keysOf(t, dgot["offsets"].([]any)[0]); k != w {
+		t.Errorf("README describe offsets keys %s, output keys %s", k, w)
+	}
+	for _, o := range offs {
+		m := o.(map[string]any)
+		if m["committed"] == nil && (m["lag"] != nil || m["time_lag_seconds"] != nil) {
+			t.Errorf("README shows a partition without a commit with a lag: %v", m)
+		}
+	}
 }
