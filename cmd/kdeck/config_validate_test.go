@@ -161,12 +161,14 @@ func TestCLIGroupsDescribeNoCommit(t *testing.T) {
 	}
 	defer cl.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	go func() {
+	polled := make(chan struct{})
+	go func() { // owned here: stops with ctx, awaited below
+		defer close(polled)
 		for ctx.Err() == nil {
 			cl.PollFetches(ctx)
 		}
 	}()
+	defer func() { cancel(); <-polled }()
 	select {
 	case <-got:
 	case <-ctx.Done():
