@@ -3,10 +3,12 @@ package tui
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"testing"
 
 	"github.com/charmbracelet/x/exp/golden"
 
+	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/tui/tuitest"
 )
 
@@ -78,4 +80,23 @@ func TestGoldenReadOnly(t *testing.T) {
 	h := newHarness(t, f, 80, 24)
 	h.keys("3", "enter", "r")
 	golden.RequireEqual(t, h.screen())
+}
+
+// TestGoldenMirrorGroup renders the groups screen and the overview with a
+// mirror flow's progress group: labelled as the mirror's, not judged STOP.
+func TestGoldenMirrorGroup(t *testing.T) {
+	for _, page := range []string{"1", "3"} {
+		t.Run("page"+page, func(t *testing.T) {
+			f := tuitest.New()
+			f.Groups = append(f.Groups, ops.GroupDetail{GroupSummary: ops.GroupSummary{Group: "kdeck-mirror-demo-local-to-dr", State: "Empty",
+				Protocol: "classic", Topics: []string{"demo.orders"}, Lag: 5000, TimeLagEstimate: 1, Owner: "mirror demo-local-to-dr"}})
+			h := newHarness(t, f, 80, 24)
+			h.keys(page)
+			s := h.screen()
+			if !regexp.MustCompile(`kdeck-mirror-demo-local\S*\s.*\smirror\s`).MatchString(s) {
+				t.Errorf("the mirror's group is not labelled:\n%s", s)
+			}
+			golden.RequireEqual(t, s)
+		})
+	}
 }
