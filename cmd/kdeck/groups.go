@@ -89,7 +89,9 @@ func printGroups(w io.Writer, gs []ops.GroupSummary) {
 
 func printGroupDetail(w io.Writer, d ops.GroupDetail) {
 	status := d.Status
-	if status == "" {
+	if d.Owner != "" {
+		status = d.Owner // a mirror's progress group: not judged by lag rules
+	} else if status == "" {
 		status = "-"
 	}
 	printFields(w, "Group: "+d.Group, "State: "+d.State, "Protocol: "+d.Protocol, fmt.Sprintf("Members: %d", d.Members),
