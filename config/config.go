@@ -45,6 +45,7 @@ type Config struct {
 	Ops            Ops                 `toml:"ops"`
 	Server         Server              `toml:"server"`
 	TUI            TUI                 `toml:"tui"`
+	SSH            SSH                 `toml:"ssh"`
 
 	// Connectors, Mirrors and Streams are the job tables. Their keys depend
 	// on the job's class, so they are kept as generic tables and validated by
@@ -114,6 +115,10 @@ type Ops struct {
 	LagWindow Duration `toml:"lag_window"`
 	// LagSampleInterval is how often lag is sampled; default 10s (2s in the TUI).
 	LagSampleInterval Duration `toml:"lag_sample_interval"`
+	// MaxRestarts is how many times in a row a hosted job failing with the
+	// same error is restarted before it is left FAILED; default 5 (0), a
+	// negative value restarts without bound.
+	MaxRestarts int `toml:"max_restarts"`
 }
 
 // Server configures the worker's HTTP API.
@@ -332,6 +337,7 @@ func Parse(path string, data []byte) (*Config, error) {
 		}
 	}
 	errs = append(errs, jobNameErrors(&cfg, src)...)
+	errs = append(errs, validateSSH(path, cfg.SSH, src)...)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 		return &cfg, &Errors{Path: path, List: errs}

@@ -193,6 +193,7 @@ persist under the data dir unless --ephemeral. Runs until interrupted.`,
 	f.IntVar(&port, "port", 9092, "port on 127.0.0.1; 0 picks a free one")
 	f.BoolVar(&ephemeral, "ephemeral", false, "keep everything in memory")
 	f.StringVar(&dataDir, "data-dir", "", "where the cluster persists (default: DATA_DIR/embedded)")
+	markLocalFile(f, "data-dir")
 	f.BoolVar(&noDemo, "no-demo", false, "do not seed or run the demo channel")
 	return cmd
 }

@@ -306,9 +306,12 @@ func prepareInputs(ctx context.Context, t *testing.T, e *ops.Embedded, cfg *conf
 		}
 	}
 	for _, j := range cfg.Streams {
-		if out, ok := j.Table["output"].(string); ok {
-			if _, err := adm.CreateTopic(ctx, 6, 1, nil, out); err != nil && !strings.Contains(err.Error(), "TOPIC_ALREADY_EXISTS") {
-				t.Fatalf("creating %s: %v", out, err)
+		// The README says the output and the dead-letter topic must exist.
+		for _, k := range []string{"output", "dlq_topic"} {
+			if out, ok := j.Table[k].(string); ok {
+				if _, err := adm.CreateTopic(ctx, 6, 1, nil, out); err != nil && !strings.Contains(err.Error(), "TOPIC_ALREADY_EXISTS") {
+					t.Fatalf("creating %s: %v", out, err)
+				}
 			}
 		}
 	}
