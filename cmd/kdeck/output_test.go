@@ -105,3 +105,32 @@ func TestTableControlBytes(t *testing.T) {
 		t.Errorf("control bytes printed raw: %q", b.String())
 	}
 }
+
+// FuzzTableFit feeds tables of any cells at any width: on a terminal no
+// line passes the width, piped nothing is cut.
+func FuzzTableFit(f *testing.F) {
+	f.Add("demo-orders-reader", "Stable, 1 member(s)", "kgo-consumer-0f3e1c2a /10.244.17.203", uint8(80))
+	f.Add("a", "", "\x1b[2J", uint8(5))
+	f.Add("日本語のグループ", "x y z", strings.Repeat("w ", 60), uint8(30))
+	f.Fuzz(func(t *testing.T, a, b, c string, w uint8) {
+		if !utf8.ValidString(a + b + c) {
+			return
+		}
+		width := int(w)
+		tb := newTable("NAME", "STATE", "CLIENT", "LAG").Right(3).Flex(2).Last(0).Drop(1)
+		tb.Row(a, b, c, int64(len(a)))
+		tb.Row(c, a, b, int64(len(b)))
+		var out bytes.Buffer
+		tb.Write(fixedWidth{&out, width})
+		for _, l := range strings.Split(strings.TrimRight(out.String(), "\n"), "\n") {
+			if width > 0 && utf8.RuneCountInString(l) > width {
+				t.Fatalf("at %d a line is %d long: %q", width, utf8.RuneCountInString(l), l)
+			}
+		}
+		var piped bytes.Buffer
+		tb.Write(&piped)
+		if strings.Contains(piped.String(), "…") && !strings.Contains(a+b+c, "…") {
+			t.Fatalf("piped output cut: %q", piped.String())
+		}
+	})
+}
