@@ -1,9 +1,11 @@
 package tui
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/charmbracelet/x/exp/golden"
@@ -98,5 +100,19 @@ func TestGoldenMirrorGroup(t *testing.T) {
 			}
 			golden.RequireEqual(t, s)
 		})
+	}
+}
+
+// TestAuditIDWholeAndCopied checks at 80x24 that the audit screen shows
+// each id whole (what 'kdeck offsets undo ID' takes; it showed
+// "20261125-1") and that y copies it.
+func TestAuditIDWholeAndCopied(t *testing.T) {
+	h := newHarness(t, tuitest.New(), 80, 24)
+	h.keys("5")
+	h.wantScreen("20261125-114500-a1b2c3", "20261125-110000-d4e5f6")
+	h.keys("y")
+	want := base64.StdEncoding.EncodeToString([]byte("20261125-114500-a1b2c3"))
+	if !strings.Contains(h.clip.String(), "\x1b]52;c;"+want+"\x07") {
+		t.Fatalf("y wrote %q, want the OSC 52 sequence of the whole id", h.clip.String())
 	}
 }
