@@ -5,11 +5,46 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
 
 func readFile(p string) ([]byte, error) { return os.ReadFile(p) }
+
+// Defaults are the values that apply where a file leaves a key unset; the
+// packages that apply them (ops, tui) own the figures, so callers pass them
+// in (config imports neither).
+type Defaults struct {
+	ClientID          string
+	DialTimeout       time.Duration
+	RequestTimeout    time.Duration
+	LagWindow         time.Duration
+	LagSampleInterval time.Duration
+	Refresh           time.Duration
+}
+
+// Effective returns a copy of c with every unset key that has a default set
+// to it, and the data dir resolved (DataDir), so that what is printed is
+// what applies. c is not changed.
+func (c *Config) Effective(d Defaults) *Config {
+	e := *c
+	e.Clusters = make(map[string]*Cluster, len(c.Clusters))
+	for n, cl := range c.Clusters {
+		cp := *cl
+		if cp.ClientID == "" {
+			cp.ClientID = d.ClientID
+		}
+		cp.DialTimeout.Duration = cp.DialTimeout.Or(d.DialTimeout)
+		cp.RequestTimeout.Duration = cp.RequestTimeout.Or(d.RequestTimeout)
+		e.Clusters[n] = &cp
+	}
+	e.Ops.DataDir = c.DataDir()
+	e.Ops.LagWindow.Duration = c.Ops.LagWindow.Or(d.LagWindow)
+	e.Ops.LagSampleInterval.Duration = c.Ops.LagSampleInterval.Or(d.LagSampleInterval)
+	e.TUI.Refresh.Duration = c.TUI.Refresh.Or(d.Refresh)
+	return &e
+}
 
 // Redacted returns the configuration as TOML with every secret replaced by
 // "<redacted>": literal passwords, any job key whose name says it is a

@@ -185,8 +185,8 @@ func (l *Local) CreateTopic(ctx context.Context, cluster string, req CreateTopic
 	if err := l.checkWritable(ctx, "create topic "+req.Name); err != nil {
 		return err
 	}
-	if req.Name == "" {
-		return invalidf("a topic name is required")
+	if err := ValidateTopicName(req.Name); err != nil {
+		return err
 	}
 	if req.Partitions < 0 {
 		return invalidf("--partitions must be positive, got %d", req.Partitions)

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -229,7 +231,18 @@ func (l *Local) reqCtx(ctx context.Context, c *clusterClient) (context.Context, 
 }
 
 func (l *Local) err(c *clusterClient, err error) error {
+	if c.cfg.SASL != nil && isConnClosed(err) {
+		// A listener without SASL drops the connection at kdeck's SASL
+		// handshake: say that, not "EOF".
+		return &wrapped{msg: fmt.Sprintf("cluster %q at %s closed the connection during the SASL handshake (%v): the listener probably does not use SASL; use the brokers' SASL listener, or remove [clusters.%s.sasl]",
+			c.cfg.Name, strings.Join(c.cfg.Brokers, ","), err, c.cfg.Name), err: errors.Join(ErrUnreachable, err)}
+	}
 	return humanize(c.cfg.Name, c.cfg.Brokers, err)
+}
+
+// isConnClosed reports an error of a connection the broker closed.
+func isConnClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // ClientFor returns options for a new franz-go client of the named cluster;

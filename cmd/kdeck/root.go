@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -31,6 +33,8 @@ type app struct {
 	configPath string
 	cluster    string
 	brokers    string
+	// brokersSet is true when -b was given, even empty (an error).
+	brokersSet bool
 	output     string
 	noColor    bool
 	readOnly   bool
@@ -73,23 +77,50 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	if err == nil {
 		return exitOK
 	}
+	if strings.HasPrefix(err.Error(), "unknown command ") {
+		// cobra's own error for a word that is no command: usage.
+		err = usageError{fmt.Errorf("%v: see 'kdeck --help' for the commands", err)}
+	}
 	fmt.Fprintln(a.err, "kdeck: "+sentence(err))
 	return exitCode(err)
 }
 
 // sentence returns an error message as one sentence, without a stack or a
-// trailing newline.
+// trailing newline; control bytes (from names in the message) are escaped
+// so they cannot move the cursor or change colours. Newlines stay: lists of
+// problems are one per line.
 func sentence(err error) string {
-	msg := strings.TrimSpace(err.Error())
-	return msg
+	return escapeControl(strings.TrimSpace(err.Error()), true)
 }
 
+// escapeControl escapes control characters in s as Go does in quoted
+// strings (\x1b, \t, \u0085); keepNewlines keeps '\n'.
+func escapeControl(s string, keepNewlines bool) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && !(keepNewlines && r == '\n') }) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) && !(keepNewlines && r == '\n') {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// exitCode maps an error to the exit code of README's table: 3 refused
+// (read-only, active group, group moved, undo not possible), 2 usage (bad
+// flags, arguments or input, and a name that does not exist or already
+// exists), 1 any other error.
 func exitCode(err error) int {
 	var ue usageError
 	switch {
 	case errors.Is(err, ops.ErrReadOnly), errors.Is(err, ops.ErrRefused), errors.Is(err, ops.ErrGroupActive), errors.Is(err, ops.ErrGroupMoved):
 		return exitRefused
-	case errors.As(err, &ue), errors.Is(err, ops.ErrInvalid):
+	case errors.As(err, &ue), errors.Is(err, ops.ErrInvalid), errors.Is(err, ops.ErrNotFound):
 		return exitUsage
 	}
 	return exitError
@@ -130,6 +161,10 @@ cluster there headless.`,
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		if a.output != "table" && a.output != "json" {
 			return usagef("--output %q is not a format: use table or json", a.output)
+		}
+		a.brokersSet = cmd.Flags().Changed("brokers")
+		if a.brokersSet && strings.TrimSpace(strings.ReplaceAll(a.brokers, ",", "")) == "" {
+			return usagef("--brokers is empty: give host:port[,host:port...], or leave -b out to use the configuration")
 		}
 		if os.Getenv("NO_COLOR") != "" {
 			a.noColor = true
@@ -189,8 +224,14 @@ func (a *app) loadConfig() (*config.Config, error) {
 	if a.cfg != nil {
 		return a.cfg, nil
 	}
-	cfg, err := config.Load(config.Lookup(a.configPath))
+	path := config.Lookup(a.configPath)
+	cfg, err := config.Load(path)
 	if err != nil {
+		var ce *config.Errors
+		if errors.As(err, &ce) && cfg != nil {
+			// Name the job tables' problems too: every problem at once.
+			return nil, mergeProblems(path, err, cfg, jobValidators)
+		}
 		return nil, err
 	}
 	a.cfg = cfg

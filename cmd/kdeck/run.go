@@ -28,7 +28,8 @@ func newRunCmd(a *app) *cobra.Command {
 		Long: `Run a headless worker hosting every job of the configuration ([[connectors]],
 [[mirrors]], [[streams]]). Failed jobs restart with backoff. On SIGTERM or
 SIGINT the jobs stop gracefully (flush, save offsets) within --stop-timeout.
-Logs go to stderr as text or JSON (log/slog).`,
+Logs go to stderr as text or JSON (log/slog): kdeck's own lifecycle events
+at info, the Kafka client's (franz-go) at warn unless --log-level debug.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var level slog.Level
@@ -47,7 +48,8 @@ Logs go to stderr as text or JSON (log/slog).`,
 			if stopTimeout <= 0 {
 				return usagef("--stop-timeout must be positive")
 			}
-			log := slog.New(h)
+			// franz-go's client logs at warn unless --log-level debug.
+			log := slog.New(newQuietClients(h, level <= slog.LevelDebug))
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err

@@ -420,7 +420,7 @@ func (c *tmuxConsole) exited(within time.Duration) string {
 }
 
 var (
-	sshClusterUp = regexp.MustCompile(`local\s+up\s+1/1 brokers up`)
+	sshClusterUp = regexp.MustCompile(`local\s+up\s+127\.0\.0\.1:\d+\s+1/1 brokers up`) // the address first: never cut
 	doneID       = regexp.MustCompile(`Done\. audit id (\d{8}-\d{6}-[0-9a-f]+)`)
 	headerLine   = regexp.MustCompile(`(?m)^ kdeck .*updated \d\d:\d\d:\d\d$`)
 )

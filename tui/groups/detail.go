@@ -238,8 +238,12 @@ func (p *Detail) set(d ops.GroupDetail) {
 			status = "ERR"
 			client = o.Error
 		}
+		lag, timeLag := format.Count(o.Lag), format.Seconds(o.TimeLag)
+		if o.Committed < 0 {
+			lag, timeLag = "-", "-" // no commit: as kafka-consumer-groups prints it
+		}
 		rows[i] = table.Row{ID: fmt.Sprintf("%s/%d", o.Topic, o.Partition),
-			Cells: []string{o.Topic, fmt.Sprint(o.Partition), format.Offset(o.Committed), fmt.Sprint(o.LogEndOffset), format.Count(o.Lag), format.Seconds(o.TimeLag), status, client},
+			Cells: []string{o.Topic, fmt.Sprint(o.Partition), format.Offset(o.Committed), fmt.Sprint(o.LogEndOffset), lag, timeLag, status, client},
 			Sort:  []any{o.Topic, o.Partition, o.Committed, o.LogEndOffset, o.Lag, o.TimeLag, status, client}}
 	}
 	p.parts.SetRows(rows)
