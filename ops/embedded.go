@@ -15,6 +15,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kdeck/kdeck/schemaregistry"
 )
 
 // Demo channel names.
@@ -41,6 +43,10 @@ type EmbeddedOptions struct {
 	Demo bool
 	// DemoRate is the demo producer's records per second; default 50.
 	DemoRate int
+	// Registry serves a Schema Registry on 127.0.0.1:RegistryPort (0: a
+	// free port) storing subjects in the cluster; see embedded_registry.go.
+	Registry     bool
+	RegistryPort int
 	Logger   *slog.Logger
 }
 
@@ -62,6 +68,9 @@ type Embedded struct {
 	// connector takes over (see addDemoJobs).
 	demoRate     int
 	stopProducer context.CancelFunc
+
+	// registry is the embedded Schema Registry, nil without one.
+	registry *schemaregistry.Server
 
 	// dr is the demo's second embedded cluster, the target of the demo
 	// mirror flow (DemoMirrorName); nil without the demo.
@@ -108,10 +117,17 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		return nil, fmt.Errorf("embedded cluster does not accept connections on %s: %w", e.addr, err)
 	}
 	conn.Close()
+	if o.Registry {
+		if err := e.startRegistry(ctx, o.RegistryPort); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	dctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	if o.Demo {
 		if err := e.startDR(o.DataDir); err != nil {
+			e.closeRegistry()
 			c.Close()
 			return nil, err
 		}
@@ -124,6 +140,9 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		e.wg.Go(func() { e.runDemoProducer(pctx, rate) })
 		e.wg.Go(func() { e.runDemoReader(dctx, rate) })
 		e.wg.Go(func() { e.seedBilling(dctx) })
+		if e.registry != nil {
+			e.wg.Go(func() { e.runDemoPayments(dctx, rate) })
+		}
 	}
 	return e, nil
 }
@@ -140,6 +159,7 @@ func (e *Embedded) Close() {
 	e.once.Do(func() {
 		e.cancel()
 		e.wg.Wait()
+		e.closeRegistry()
 		e.cluster.Close()
 		if e.dr != nil {
 			e.dr.Close()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/connect"
+	"github.com/kdeck/kdeck/schema"
 )
 
 // Opt configures a Local.
@@ -37,6 +38,9 @@ type localCfg struct {
 
 	// registry builds connectors; default connect.Builtins().
 	registry *connect.Registry
+
+	// registryURL is --registry: the default cluster's Schema Registry.
+	registryURL string
 }
 
 // WithLogger sets the logger; default discards.
@@ -70,6 +74,8 @@ type Local struct {
 
 	mu      sync.Mutex
 	clients map[string]*clusterClient
+	// registries are the clusters' Schema Registry clients (see schemas.go).
+	registries map[string]*schema.Client
 
 	closeOnce sync.Once
 
@@ -112,6 +118,9 @@ func NewLocal(cfg *config.Config, opts ...Opt) (*Local, error) {
 	def := cfg.Default()
 	if lc.embedded != nil {
 		e := &config.Cluster{Name: config.DefaultClusterName, Brokers: []string{lc.embedded.Addr()}}
+		if u := lc.embedded.RegistryURL(); u != "" {
+			e.SchemaRegistry = &config.SchemaRegistry{URL: config.URLList{u}}
+		}
 		l.clusters[e.Name] = e
 		def = e.Name
 		if dr := lc.embedded.DRAddr(); dr != "" {

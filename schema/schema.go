@@ -158,11 +158,9 @@ func (c *Client) Explain(err error, what string) error {
 		case re.StatusCode == http.StatusForbidden:
 			return fmt.Errorf("the schema registry at %s denied access to %s (403)", c.URL(), what)
 		case re.StatusCode == http.StatusNotFound:
-			return fmt.Errorf("%w: %s (%s)", ErrNotFound, what, re.Message)
-		case re.ErrorCode == 409 || re.ErrorCode == 42201 && strings.Contains(strings.ToLower(re.Message), "incompatible"):
-			return fmt.Errorf("%w: %s", ErrIncompatible, re.Message)
+			return &sentinel{fmt.Sprintf("%s is not in the schema registry at %s (%s)", what, c.URL(), re.Message), ErrNotFound}
 		case re.StatusCode == http.StatusConflict:
-			return fmt.Errorf("%w: %s", ErrIncompatible, re.Message)
+			return &sentinel{fmt.Sprintf("the schema registry refused %s: %s", what, re.Message), ErrIncompatible}
 		case re.StatusCode == http.StatusUnprocessableEntity:
 			return fmt.Errorf("the schema registry refused %s: %s", what, re.Message)
 		case re.StatusCode >= 500:
@@ -176,10 +174,19 @@ func (c *Client) Explain(err error, what string) error {
 	var ue *url.Error
 	var ne net.Error
 	if errors.As(err, &ue) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("%w: the schema registry at %s does not answer (%v): start it, or check url in [clusters.NAME.schema_registry] or --registry", ErrUnreachable, strings.Join(c.urls, ", "), rootCause(err))
+		return &sentinel{fmt.Sprintf("the schema registry at %s does not answer (%v): start it, or check url in [clusters.NAME.schema_registry] or --registry", strings.Join(c.urls, ", "), rootCause(err)), ErrUnreachable}
 	}
 	return err
 }
+
+// sentinel is a message that matches one of the package's sentinels.
+type sentinel struct {
+	msg string
+	err error
+}
+
+func (s *sentinel) Error() string { return s.msg }
+func (s *sentinel) Unwrap() error { return s.err }
 
 func rootCause(err error) error {
 	for {

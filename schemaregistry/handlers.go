@@ -328,11 +328,9 @@ func (s *Server) incompatibilities(subject string, c *schema.Schema, only *versi
 			existing = append(existing, &cp)
 		}
 	}
-	level := s.level(subject)
-	if only != nil && !strings.HasSuffix(level, "_TRANSITIVE") && level != "NONE" {
-		level += "_TRANSITIVE" // against exactly that version
-	}
-	return schema.CheckCompatible(level, c, existing)
+	// With only set, existing holds just that version, so every level
+	// checks against exactly it.
+	return schema.CheckCompatible(s.level(subject), c, existing)
 }
 
 func (s *Server) register(w http.ResponseWriter, r *http.Request) {

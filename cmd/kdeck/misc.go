@@ -93,6 +93,8 @@ func newDevCmd(a *app) *cobra.Command {
 	var ephemeral bool
 	var dataDir string
 	var noDemo bool
+	var registryPort int
+	var noRegistry bool
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the embedded default: an in-process Kafka cluster with a live demo channel",
@@ -113,7 +115,7 @@ persist under the data dir unless --ephemeral. Runs until interrupted.`,
 				dataDir = ""
 			}
 			start := time.Now()
-			e, err := ops.StartEmbedded(cmd.Context(), ops.EmbeddedOptions{Port: port, DataDir: dataDir, Demo: !noDemo})
+			e, err := ops.StartEmbedded(cmd.Context(), ops.EmbeddedOptions{Port: port, DataDir: dataDir, Demo: !noDemo, Registry: !noRegistry, RegistryPort: registryPort})
 			if err != nil {
 				return err
 			}
@@ -130,9 +132,12 @@ persist under the data dir unless --ephemeral. Runs until interrupted.`,
 				return err
 			}
 			if a.output == "json" {
-				_ = writeJSON(a.out, map[string]any{"bootstrap": e.Addr(), "data_dir": dataDir, "startup_ms": time.Since(start).Milliseconds()})
+				_ = writeJSON(a.out, map[string]any{"bootstrap": e.Addr(), "schema_registry": e.RegistryURL(), "data_dir": dataDir, "startup_ms": time.Since(start).Milliseconds()})
 			} else {
 				fmt.Fprintf(a.out, "kdeck dev: embedded cluster 'local' listening on %s (started in %v)\n", e.Addr(), time.Since(start).Round(time.Millisecond))
+				if u := e.RegistryURL(); u != "" {
+					fmt.Fprintf(a.out, "schema registry on %s (subjects stored in the _schemas topic)\n", u)
+				}
 				if dataDir != "" {
 					fmt.Fprintf(a.out, "data persists in %s (use --ephemeral to keep it in memory)\n", dataDir)
 				}
@@ -148,6 +153,8 @@ persist under the data dir unless --ephemeral. Runs until interrupted.`,
 	f.BoolVar(&ephemeral, "ephemeral", false, "keep everything in memory")
 	f.StringVar(&dataDir, "data-dir", "", "where the cluster persists (default: DATA_DIR/embedded)")
 	f.BoolVar(&noDemo, "no-demo", false, "do not seed or run the demo channel")
+	f.IntVar(&registryPort, "registry-port", 8081, "Schema Registry port on 127.0.0.1; 0 picks a free one")
+	f.BoolVar(&noRegistry, "no-registry", false, "do not serve a Schema Registry")
 	return cmd
 }
 

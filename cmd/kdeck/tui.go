@@ -24,6 +24,10 @@ const TUILogFile = "kdeck-tui.log"
 // embeddedPort is where the TUI's embedded default listens when it can.
 const embeddedPort = 9092
 
+// embeddedRegistryPort is where the TUI's embedded Schema Registry listens
+// when it can (as 'kdeck dev' does).
+const embeddedRegistryPort = 8081
+
 // runTUI opens the console: on the configured clusters, on -b, or, with
 // neither, on the embedded default started in-process (port 9092, or a free
 // port when 9092 is taken). Without a terminal on stdout it refuses with a
@@ -90,12 +94,12 @@ func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.L
 	var e *ops.Embedded
 	if a.brokers == "" && len(cfg.Clusters) == 0 {
 		var err error
-		e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: embeddedPort, DataDir: filepath.Join(cfg.DataDir(), "embedded"), Demo: true, Logger: logger})
+		e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: embeddedPort, DataDir: filepath.Join(cfg.DataDir(), "embedded"), Demo: true, Logger: logger, Registry: true, RegistryPort: embeddedRegistryPort})
 		header = "embedded " + addrOf(e)
 		if errors.Is(err, ops.ErrPortInUse) {
 			// Another kdeck (or broker) holds 9092 and probably the data
 			// dir too: run in memory on a free port instead.
-			e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: 0, Demo: true, Logger: logger})
+			e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: 0, Demo: true, Logger: logger, Registry: true})
 			header = fmt.Sprintf("embedded %s (%d was taken; in memory)", addrOf(e), embeddedPort)
 		}
 		if err != nil {
