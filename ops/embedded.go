@@ -47,7 +47,7 @@ type EmbeddedOptions struct {
 	// free port) storing subjects in the cluster; see embedded_registry.go.
 	Registry     bool
 	RegistryPort int
-	Logger   *slog.Logger
+	Logger       *slog.Logger
 }
 
 // Embedded is the embedded default: an in-process Kafka-protocol cluster

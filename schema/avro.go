@@ -652,4 +652,3 @@ func jsonKind(v any) string {
 func avroCompatible(reader, writer avro.Schema) error {
 	return avro.NewSchemaCompatibility().Compatible(reader, writer)
 }
-

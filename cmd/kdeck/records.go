@@ -2,9 +2,9 @@ package main
 
 import (
 	"bufio"
-	"errors"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
