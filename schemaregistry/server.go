@@ -315,7 +315,10 @@ func identity(raw sr.Schema, c *schema.Schema) string {
 	if c != nil && c.Format == schema.FormatAvro {
 		text = c.Canonical()
 	}
-	refs, _ := json.Marshal(raw.References)
+	var refs []byte
+	if len(raw.References) > 0 {
+		refs, _ = json.Marshal(raw.References)
+	}
 	return raw.Type.String() + "\x00" + text + "\x00" + string(refs)
 }
 
