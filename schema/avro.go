@@ -38,9 +38,14 @@ func newAvroCodec(text string, refs []string) (*avroCodec, error) {
 	return &avroCodec{s: s}, nil
 }
 
-// decode appends the JSON form of the Avro payload b to dst.
-func (c *avroCodec) decode(dst, b []byte, o DecodeOptions) ([]byte, error) {
-	r := avro.NewReader(nil, 0).Reset(b)
+// decode appends the JSON form of the Avro payload b to dst; r is a reader
+// to reuse (nil: a new one).
+func (c *avroCodec) decode(dst, b []byte, o DecodeOptions, r *avro.Reader) ([]byte, error) {
+	if r == nil {
+		r = avro.NewReader(nil, 0)
+	}
+	r.Error = nil
+	r.Reset(b)
 	dst = avroToJSON(dst, c.s, r, o)
 	if r.Error != nil {
 		return dst, fmt.Errorf("the Avro payload does not match the schema: %w", r.Error)
@@ -220,11 +225,24 @@ func branchName(s avro.Schema) string {
 // appendDecimal writes a two's-complement big-endian unscaled value with
 // the given scale as a JSON number.
 func appendDecimal(dst, b []byte, scale int) []byte {
-	i := new(big.Int).SetBytes(b)
-	if len(b) > 0 && b[0]&0x80 != 0 {
-		i.Sub(i, new(big.Int).Lsh(big.NewInt(1), uint(len(b)*8)))
+	var s string
+	if len(b) <= 8 {
+		// Fits an int64: no big.Int.
+		var v int64
+		if len(b) > 0 && b[0]&0x80 != 0 {
+			v = -1
+		}
+		for _, c := range b {
+			v = v<<8 | int64(c)
+		}
+		s = strconv.FormatInt(v, 10)
+	} else {
+		i := new(big.Int).SetBytes(b)
+		if len(b) > 0 && b[0]&0x80 != 0 {
+			i.Sub(i, new(big.Int).Lsh(big.NewInt(1), uint(len(b)*8)))
+		}
+		s = i.String()
 	}
-	s := i.String()
 	if scale <= 0 {
 		return append(dst, s...)
 	}

@@ -33,6 +33,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/hamba/avro/v2"
 	"github.com/twmb/franz-go/pkg/sr"
 )
 
@@ -401,6 +402,12 @@ type Decoder struct {
 	mode   Mode
 	o      DecodeOptions
 	failed map[int]error
+	// last caches the previous record's schema id lookups (most reads
+	// see one id over and over).
+	lastID    int
+	last      *Schema
+	lastWhere sr.SubjectVersion
+	avroR     *avro.Reader
 }
 
 // NewDecoder returns a decoder; c may be nil (no registry), in which case
@@ -438,26 +445,35 @@ func (d *Decoder) Decode(ctx context.Context, b []byte) Result {
 		res.Err = err
 		return res
 	}
-	s, err := d.c.SchemaByID(ctx, id)
-	if err != nil {
-		if errors.Is(err, ErrNotFound) {
-			err = fmt.Errorf("schema id %d is not in the registry at %s", id, d.c.URL())
+	s, w := d.last, d.lastWhere
+	if s == nil || d.lastID != id {
+		var err error
+		s, err = d.c.SchemaByID(ctx, id)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				err = fmt.Errorf("schema id %d is not in the registry at %s", id, d.c.URL())
+			}
+			d.failed[id] = err
+			res.Err = err
+			return res
 		}
-		d.failed[id] = err
-		res.Err = err
-		return res
+		w = d.c.Where(ctx, id)
+		d.last, d.lastID, d.lastWhere = s, id, w
 	}
 	res.Format = s.Format
 	if d.mode != ModeAuto && string(d.mode) != s.Format {
 		res.Err = fmt.Errorf("schema id %d is %s, not %s", id, s.Format, d.mode)
 		return res
 	}
-	w := d.c.Where(ctx, id)
 	res.Subject, res.Version = w.Subject, w.Version
 	payload := b[5:]
+	var err error
 	switch {
 	case s.avro != nil:
-		res.JSON, err = s.avro.decode(nil, payload, d.o)
+		if d.avroR == nil {
+			d.avroR = avro.NewReader(nil, 0)
+		}
+		res.JSON, err = s.avro.decode(make([]byte, 0, len(payload)*3+16), payload, d.o, d.avroR)
 	case s.proto != nil:
 		res.JSON, err = s.proto.decode(nil, payload, d.o)
 	case s.json != nil:

@@ -16,7 +16,7 @@ import (
 	"github.com/kdeck/kdeck/schemaregistry"
 )
 
-func ctx(t *testing.T) context.Context {
+func ctx(t testing.TB) context.Context {
 	t.Helper()
 	c, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	t.Cleanup(cancel)
@@ -24,7 +24,7 @@ func ctx(t *testing.T) context.Context {
 }
 
 // registry starts a kfake cluster and kdeck's registry on it.
-func registry(t *testing.T) *schema.Client {
+func registry(t testing.TB) *schema.Client {
 	t.Helper()
 	kc, err := kfake.NewCluster(kfake.NumBrokers(1))
 	if err != nil {
