@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/kdeck/kdeck/ops"
+	"github.com/kdeck/kdeck/tui/screen"
 	"github.com/kdeck/kdeck/tui/tuitest"
 )
 
@@ -31,4 +32,16 @@ func TestRecordsShowDecodedValues(t *testing.T) {
 	}
 	h.keys("esc", "up", "enter")
 	h.wantScreen("avro, subject demo.orders-value version 3, schema id 1", `"amount": 12.50`)
+}
+
+// TestSchemasScreen: :schemas lists subjects; enter shows the subject's
+// compatibility, versions, topics and schema; r opens its topic's records.
+func TestSchemasScreen(t *testing.T) {
+	h := newHarness(t, tuitest.New(), 120, 30)
+	h.keys(":", "schemas", "enter")
+	h.wantScreen("demo.payments-value", "avro")
+	h.keys("enter")
+	h.wantScreen("compatibility BACKWARD", "versions      1 2", "demo.payments", `"namespace": "kdeck.demo"`)
+	h.keys("r")
+	h.wantPage(screen.Records, "demo.payments")
 }
