@@ -2,6 +2,7 @@ package schema
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -10,7 +11,10 @@ import (
 	"github.com/bufbuild/protocompile"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protodesc"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+	"google.golang.org/protobuf/types/descriptorpb"
 	"google.golang.org/protobuf/types/dynamicpb"
 )
 
@@ -26,6 +30,9 @@ type protoCodec struct {
 const protoMainFile = "kdeck-schema.proto"
 
 func newProtoCodec(ctx context.Context, text string, refs map[string]string) (*protoCodec, error) {
+	if fdp, ok := serializedProto(text); ok {
+		return newSerializedProtoCodec(fdp, refs)
+	}
 	srcs := map[string]string{protoMainFile: text}
 	for name, t := range refs {
 		srcs[name] = t
@@ -41,6 +48,86 @@ func newProtoCodec(ctx context.Context, text string, refs map[string]string) (*p
 		return nil, errors.New("the Protobuf schema declares no message")
 	}
 	return &protoCodec{file: files[0]}, nil
+}
+
+// serializedProto recognises a schema given as a base64 FileDescriptorProto
+// (what Confluent's Python and .NET serializers register, and what
+// format=serialized returns).
+func serializedProto(text string) (*descriptorpb.FileDescriptorProto, bool) {
+	t := strings.TrimSpace(text)
+	if t == "" || strings.ContainsAny(t, " \n\t;{") {
+		return nil, false
+	}
+	b, err := base64.StdEncoding.DecodeString(t)
+	if err != nil {
+		return nil, false
+	}
+	var fdp descriptorpb.FileDescriptorProto
+	if err := proto.Unmarshal(b, &fdp); err != nil || len(fdp.GetMessageType()) == 0 {
+		return nil, false
+	}
+	return &fdp, true
+}
+
+// newSerializedProtoCodec builds descriptors from a FileDescriptorProto; its
+// imports resolve to the references (text or serialized) and the
+// well-known types.
+func newSerializedProtoCodec(fdp *descriptorpb.FileDescriptorProto, refs map[string]string) (*protoCodec, error) {
+	files := new(protoregistry.Files)
+	var add func(name string, depth int) error
+	add = func(name string, depth int) error {
+		if _, err := files.FindFileByPath(name); err == nil {
+			return nil
+		}
+		if fd, err := protoregistry.GlobalFiles.FindFileByPath(name); err == nil {
+			return files.RegisterFile(fd)
+		}
+		text, ok := refs[name]
+		if !ok || depth > 16 {
+			return fmt.Errorf("import %q is not among the schema's references", name)
+		}
+		dep, ok := serializedProto(text)
+		if !ok {
+			c, err := newProtoCodec(context.Background(), text, refs)
+			if err != nil {
+				return err
+			}
+			dep = protodesc.ToFileDescriptorProto(c.file)
+		}
+		dep.Name = proto.String(name)
+		for _, d := range dep.GetDependency() {
+			if err := add(d, depth+1); err != nil {
+				return err
+			}
+		}
+		fd, err := protodesc.NewFile(dep, files)
+		if err != nil {
+			return err
+		}
+		return files.RegisterFile(fd)
+	}
+	for _, d := range fdp.GetDependency() {
+		if err := add(d, 0); err != nil {
+			return nil, fmt.Errorf("the Protobuf schema does not compile: %v", err)
+		}
+	}
+	if fdp.Name == nil {
+		fdp.Name = proto.String(protoMainFile)
+	}
+	fd, err := protodesc.NewFile(fdp, files)
+	if err != nil {
+		return nil, fmt.Errorf("the Protobuf schema does not compile: %v", err)
+	}
+	return &protoCodec{file: fd}, nil
+}
+
+// serialized returns the schema as a base64 FileDescriptorProto.
+func (c *protoCodec) serialized() (string, error) {
+	b, err := proto.Marshal(protodesc.ToFileDescriptorProto(c.file))
+	if err != nil {
+		return "", err
+	}
+	return base64.StdEncoding.EncodeToString(b), nil
 }
 
 // message finds the message a Confluent message-index path names: the first

@@ -589,6 +589,15 @@ func CheckCompatible(level string, candidate *Schema, existing []*Schema) []stri
 	return msgs
 }
 
+// Serialized returns a Protobuf schema as a base64 FileDescriptorProto
+// (the registry's format=serialized); other formats return their text.
+func (s *Schema) Serialized() (string, error) {
+	if s.proto != nil {
+		return s.proto.serialized()
+	}
+	return s.Text, nil
+}
+
 // Canonical returns an Avro schema's parsing canonical form, or the text
 // for other formats.
 func (s *Schema) Canonical() string {

@@ -111,7 +111,19 @@ func (s *Server) getSchemaByID(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, st.raw.Schema)
 		return
 	}
-	reply(w, schemaJSON{SchemaType: typeName(st.raw.Type), References: st.raw.References, Schema: st.raw.Schema})
+	reply(w, schemaJSON{SchemaType: typeName(st.raw.Type), References: st.raw.References, Schema: st.text(r)})
+}
+
+// text returns the schema in the format a request asks for: format=serialized
+// gives a Protobuf schema as a base64 FileDescriptorProto (what Confluent's
+// Python deserializer asks for), otherwise the text as registered.
+func (st *stored) text(r *http.Request) string {
+	if r.URL.Query().Get("format") == "serialized" && st.raw.Type == sr.TypeProtobuf && st.c != nil {
+		if t, err := st.c.Serialized(); err == nil {
+			return t
+		}
+	}
+	return st.raw.Schema
 }
 
 func (s *Server) getIDVersions(w http.ResponseWriter, r *http.Request) {
@@ -242,7 +254,7 @@ func (s *Server) getVersion(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.WriteString(w, st.raw.Schema)
 		return
 	}
-	reply(w, schemaJSON{Subject: subject, Version: v.Version, ID: v.ID, SchemaType: typeName(st.raw.Type), References: st.raw.References, Schema: st.raw.Schema})
+	reply(w, schemaJSON{Subject: subject, Version: v.Version, ID: v.ID, SchemaType: typeName(st.raw.Type), References: st.raw.References, Schema: st.text(r)})
 }
 
 func (s *Server) getReferencedBy(w http.ResponseWriter, r *http.Request) {

@@ -59,6 +59,17 @@ func TestPythonConfluentClient(t *testing.T) {
 		t.Fatalf("kdeck produce --schema: %+v", r)
 	}
 
+	proto := filepath.Join(dir, "click.proto")
+	if err := os.WriteFile(proto, []byte("syntax = \"proto3\";\npackage py;\nmessage Click { string user = 1; int64 at = 2; repeated string tags = 3; }\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r = kdeck(t, `{"user": "k1", "at": 7, "tags": ["x"]}
+{"user": "k2", "at": "8"}
+`, "-b", b, "--registry", reg, "produce", "kdeck.clicks", "--value-schema-file", proto, "--subject", "kdeck.clicks-value")
+	if r.code != 0 {
+		t.Fatalf("kdeck produce --schema (protobuf): %+v", r)
+	}
+
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	_, file, _, _ := runtime.Caller(0)
@@ -77,6 +88,9 @@ func TestPythonConfluentClient(t *testing.T) {
 			}
 			fromKdeck = append(fromKdeck, m)
 		}
+	}
+	if !strings.Contains(string(out), `kdeck-click {"at": 7, "tags": ["x"], "user": "k1"}`) || !strings.Contains(string(out), `kdeck-click {"at": 8, "tags": [], "user": "k2"}`) {
+		t.Errorf("python's view of kdeck's protobuf records:\n%s", out)
 	}
 	if len(fromKdeck) != 3 {
 		t.Fatalf("python read %d kdeck records:\n%s", len(fromKdeck), out)
@@ -117,6 +131,31 @@ func TestPythonConfluentClient(t *testing.T) {
 		}
 		if rec.ValueSchema.Subject != "py.payments-value" || rec.Value["customer"] != rec.Key || rec.Value["amount"] != id+0.25 || rec.Value["card"] != wantCard {
 			t.Errorf("kdeck's view of a python record: %s", l)
+		}
+	}
+
+	// kdeck tail decodes what the Python ProtobufSerializer wrote (its
+	// schema is registered as a base64 FileDescriptorProto).
+	r = kdeck(t, "", "-b", b, "--registry", reg, "tail", "py.clicks", "-o", "json")
+	lines = strings.Split(strings.TrimSpace(r.out), "\n")
+	if r.code != 0 || len(lines) != 3 {
+		t.Fatalf("kdeck tail py.clicks: %+v", r)
+	}
+	for _, l := range lines {
+		var rec struct {
+			Key         string         `json:"key"`
+			Value       map[string]any `json:"value"`
+			ValueSchema struct {
+				Format string `json:"format"`
+			} `json:"value_schema"`
+		}
+		if err := json.Unmarshal([]byte(l), &rec); err != nil {
+			t.Fatal(err)
+		}
+		i := strings.TrimPrefix(rec.Key, "u")
+		tags, _ := rec.Value["tags"].([]any)
+		if rec.ValueSchema.Format != "protobuf" || rec.Value["user"] != rec.Key || rec.Value["at"] != "100"+i || len(tags) != 2 || tags[1] != i {
+			t.Errorf("kdeck's view of a python protobuf record: %s", l)
 		}
 	}
 }

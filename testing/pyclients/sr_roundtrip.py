@@ -81,4 +81,48 @@ for _ in range(60):
         break
 c.close()
 assert got == want, f"read {got} kdeck records, want {want}"
+
+# 4. ProtobufSerializer (it registers the schema as a base64
+#    FileDescriptorProto) writes py.clicks; kdeck tail decodes it.
+from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from confluent_kafka.schema_registry.protobuf import ProtobufSerializer
+
+fdp = descriptor_pb2.FileDescriptorProto(name="py/click.proto", package="py", syntax="proto3")
+m = fdp.message_type.add(name="Click")
+F = descriptor_pb2.FieldDescriptorProto
+m.field.add(name="user", number=1, type=F.TYPE_STRING, label=F.LABEL_OPTIONAL)
+m.field.add(name="at", number=2, type=F.TYPE_INT64, label=F.LABEL_OPTIONAL)
+m.field.add(name="tags", number=3, type=F.TYPE_STRING, label=F.LABEL_REPEATED)
+pool = descriptor_pool.DescriptorPool()
+pool.Add(fdp)
+Click = message_factory.GetMessageClass(pool.FindMessageTypeByName("py.Click"))
+pser = ProtobufSerializer(Click, sr, {"use.deprecated.format": False})
+for i in range(3):
+    p.produce("py.clicks", key=f"u{i}".encode(),
+              value=pser(Click(user=f"u{i}", at=1000 + i, tags=["a", str(i)]), SerializationContext("py.clicks", MessageField.VALUE)))
+assert p.flush(15) == 0
+print("produced 3 to py.clicks")
+
+# 5. ProtobufDeserializer reads kdeck.clicks (kdeck produce --schema with a
+#    .proto text schema).
+from confluent_kafka.schema_registry.protobuf import ProtobufDeserializer
+
+pde = ProtobufDeserializer(Click, {"use.deprecated.format": False})
+c = Consumer({"bootstrap.servers": bootstrap, "group.id": "py-sr-check-pb", "auto.offset.reset": "earliest",
+              "enable.auto.commit": False})
+c.subscribe(["kdeck.clicks"])
+got = 0
+for _ in range(60):
+    msg = c.poll(1.0)
+    if msg is None:
+        continue
+    if msg.error():
+        raise RuntimeError(msg.error())
+    v = pde(msg.value(), SerializationContext(msg.topic(), MessageField.VALUE))
+    print("kdeck-click " + json.dumps({"user": v.user, "at": v.at, "tags": list(v.tags)}, sort_keys=True))
+    got += 1
+    if got >= 2:
+        break
+c.close()
+assert got == 2, f"read {got} kdeck clicks, want 2"
 print("ok")
