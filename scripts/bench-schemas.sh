@@ -5,8 +5,9 @@
 # AvroDeserializer, json.dumps per value), all from one `kdeck dev` embedded
 # cluster and registry in the same run.
 #
-# KDECK_BENCH_RECORDS overrides the record count (default 1000000). Needs
-# scripts/pyclients.sh (run first).
+# KDECK_BENCH_RECORDS overrides the record count (default 1000000);
+# KDECK_BENCH_PYTHON=0 leaves the (slow) Python run out. Installs the Python
+# clients with scripts/pyclients.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${KDECK_BENCH_RECORDS:-1000000}
@@ -45,4 +46,5 @@ run() { # label, command...
 }
 run "kdeck tail -o json --decode none" "${k[@]}" tail bench.payments -o json --decode none
 run "kdeck tail -o json --decode auto" "${k[@]}" tail bench.payments -o json --decode auto
+[ "${KDECK_BENCH_PYTHON:-1}" = 0 ] && exit 0
 run "python AvroDeserializer + json" "$py" testing/pyclients/avro_consume.py "$b" "$r" bench.payments "$n"

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -60,7 +61,8 @@ func isDigits(s string) bool {
 	return true
 }
 
-// recordJSON is the stable JSON form of a record: key and value as UTF-8
+// recordJSON is the stable JSON form of a record (appendRecordJSON writes
+// the same without reflection; a test holds them equal): key and value as UTF-8
 // strings, or base64 in key_base64/value_base64 when they are not UTF-8.
 // A key or value decoded through the Schema Registry is its JSON (an object,
 // not a string), with key_schema/value_schema naming the schema; one that
@@ -119,6 +121,91 @@ func toRecordJSON(r ops.Record) recordJSON {
 		j.Headers = append(j.Headers, headerJSON{Key: h.Key, Value: string(h.Value)})
 	}
 	return j
+}
+
+// appendRecordJSON appends r's JSON line (the shape of recordJSON, field
+// for field) to dst without reflection: tail -o json writes one per record,
+// and a decoded value is already JSON, which encoding/json would re-scan.
+func appendRecordJSON(dst []byte, r ops.Record) []byte {
+	dst = append(dst, `{"topic":`...)
+	dst = appendJSONString(dst, r.Topic)
+	dst = append(dst, `,"partition":`...)
+	dst = strconv.AppendInt(dst, int64(r.Partition), 10)
+	dst = append(dst, `,"offset":`...)
+	dst = strconv.AppendInt(dst, r.Offset, 10)
+	dst = append(dst, `,"timestamp":"`...)
+	dst = r.Timestamp.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, '"')
+	field := func(name string, b []byte, d *ops.Decoded) {
+		dst = append(dst, `,"`...)
+		dst = append(dst, name...)
+		dst = append(dst, `":`...)
+		switch {
+		case d != nil && d.Error == "":
+			dst = append(dst, d.JSON...)
+			dst = append(dst, `,"`...)
+			dst = append(dst, name...)
+			dst = append(dst, `_schema":{"format":`...)
+			dst = appendJSONString(dst, d.Format)
+			if d.Subject != "" {
+				dst = append(dst, `,"subject":`...)
+				dst = appendJSONString(dst, d.Subject)
+				dst = append(dst, `,"version":`...)
+				dst = strconv.AppendInt(dst, int64(d.Version), 10)
+			}
+			dst = append(dst, `,"schema_id":`...)
+			dst = strconv.AppendInt(dst, int64(d.SchemaID), 10)
+			dst = append(dst, '}')
+			return
+		case b == nil:
+			dst = append(dst, "null"...)
+		case utf8.Valid(b):
+			dst = appendJSONString(dst, string(b))
+		default:
+			dst = append(dst, `null,"`...)
+			dst = append(dst, name...)
+			dst = append(dst, `_base64":"`...)
+			dst = base64.StdEncoding.AppendEncode(dst, b)
+			dst = append(dst, '"')
+		}
+		if d != nil {
+			dst = append(dst, `,"`...)
+			dst = append(dst, name...)
+			dst = append(dst, `_error":`...)
+			dst = appendJSONString(dst, d.Error)
+		}
+	}
+	field("key", r.Key, r.KeyDecoded)
+	field("value", r.Value, r.ValueDecoded)
+	dst = append(dst, `,"headers":[`...)
+	for i, h := range r.Headers {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, `{"key":`...)
+		dst = appendJSONString(dst, h.Key)
+		dst = append(dst, `,"value":`...)
+		dst = appendJSONString(dst, string(h.Value))
+		dst = append(dst, '}')
+	}
+	return append(dst, "]}\n"...)
+}
+
+// appendJSONString appends s as a JSON string as encoding/json writes it
+// without HTML escaping (invalid UTF-8 becomes U+FFFD).
+func appendJSONString(dst []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' || c >= utf8.RuneSelf {
+			var buf bytes.Buffer
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			_ = enc.Encode(s)
+			return append(dst, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
+		}
+	}
+	dst = append(dst, '"')
+	dst = append(dst, s...)
+	return append(dst, '"')
 }
 
 // shown returns a key or value as text: its decoded JSON, or its bytes
@@ -181,12 +268,12 @@ read goes on. --pretty-time prints Avro timestamps as RFC 3339.`,
 			}
 			w := bufio.NewWriterSize(a.out, 64<<10)
 			defer w.Flush()
-			enc := json.NewEncoder(w)
-			enc.SetEscapeHTML(false)
+			var line []byte
 			err = svc.ReadRecords(cmd.Context(), "", req, func(r ops.Record) error {
 				switch format {
 				case "json":
-					if err := enc.Encode(toRecordJSON(r)); err != nil {
+					line = appendRecordJSON(line[:0], r)
+					if _, err := w.Write(line); err != nil {
 						return err
 					}
 				case "value":

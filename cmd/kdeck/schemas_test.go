@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"os"
@@ -9,12 +10,15 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/schemaregistry"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
 // registryOn starts kdeck's Schema Registry on the test cluster.
-func registryOn(t *testing.T, c *kafkatest.Cluster) string {
+func registryOn(t *testing.T, c *kafkatest.Cluster) string { return registryOnTB(t, c) }
+
+func registryOnTB(t testing.TB, c *kafkatest.Cluster) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -184,5 +188,29 @@ func TestCLISchemasProduceAndTail(t *testing.T) {
 	r = kdeck(t, "", "-b", b, "tail", "mixed", "--format", "value")
 	if r.code != 0 || !strings.Contains(r.out, "plain text") {
 		t.Fatalf("tail without a registry: %+v", r)
+	}
+}
+
+// TestAppendRecordJSON holds the hand-written tail -o json line equal to
+// encoding/json's form of recordJSON.
+func TestAppendRecordJSON(t *testing.T) {
+	at := time.Date(2026, 11, 26, 10, 0, 0, 123456789, time.UTC)
+	for _, r := range []ops.Record{
+		{Topic: "t", Partition: 2, Offset: 7, Timestamp: at, Key: []byte("k<&>"), Value: []byte(`{"a":"\u003c"}`), Headers: []ops.Header{{Key: "h", Value: []byte("v\n\"")}}},
+		{Topic: "t", Timestamp: at, Value: []byte{0xff, 0, 1}},
+		{Topic: "t", Timestamp: at, Key: []byte{0, 0, 0, 0, 1, 2}, KeyDecoded: &ops.Decoded{Format: "avro", SchemaID: 1, Subject: "t-key", Version: 2, JSON: []byte(`"x"`)},
+			Value: []byte{0, 0, 0, 0, 9}, ValueDecoded: &ops.Decoded{SchemaID: 9, Error: "schema id 9 is not in the registry"}},
+		{Topic: "t", Timestamp: at, Value: []byte{0, 0, 0, 0, 3, 1}, ValueDecoded: &ops.Decoded{Format: "protobuf", SchemaID: 3, JSON: []byte(`{"user":"ann","tags":["a"]}`)}},
+		{Topic: "t", Timestamp: at, Value: []byte("plain"), ValueDecoded: &ops.Decoded{Error: "not in the wire format"}},
+	} {
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(toRecordJSON(r)); err != nil {
+			t.Fatal(err)
+		}
+		if got := appendRecordJSON(nil, r); string(got) != want.String() {
+			t.Errorf("record %+v:\n got %s\nwant %s", r, got, want.String())
+		}
 	}
 }
