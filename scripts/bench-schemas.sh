@@ -42,9 +42,13 @@ run() { # label, command...
 	"$@" >"$work/out" 
 	e=$(date +%s.%N)
 	local lines; lines=$(wc -l <"$work/out")
-	awk -v l="$label" -v s="$s" -v e="$e" -v n="$lines" 'BEGIN { printf "%-34s %8d records %7.2f s %10.0f records/s\n", l, n, e-s, n/(e-s) }'
+	awk -v l="$label" -v s="$s" -v e="$e" -v n="$lines" 'BEGIN { printf "%-40s %8d records %7.2f s %10.0f records/s\n", l, n, e-s, n/(e-s) }'
 }
-run "kdeck tail -o json --decode none" "${k[@]}" tail bench.payments -o json --decode none
-run "kdeck tail -o json --decode auto" "${k[@]}" tail bench.payments -o json --decode auto
+# Alternate raw and decoded reads, KDECK_BENCH_ROUNDS times (default 3), so
+# both see the same machine load; compare the rounds, or the best of each.
+for round in $(seq "${KDECK_BENCH_ROUNDS:-3}"); do
+	run "[$round] kdeck tail -o json --decode none" "${k[@]}" tail bench.payments -o json --decode none
+	run "[$round] kdeck tail -o json --decode auto" "${k[@]}" tail bench.payments -o json --decode auto
+done
 [ "${KDECK_BENCH_PYTHON:-1}" = 0 ] && exit 0
 run "python AvroDeserializer + json" "$py" testing/pyclients/avro_consume.py "$b" "$r" bench.payments "$n"
