@@ -598,6 +598,15 @@ func (s *Schema) Serialized() (string, error) {
 	return s.Text, nil
 }
 
+// FirstMessage returns a Protobuf schema's first message's full name ("" for
+// other formats).
+func (s *Schema) FirstMessage() string {
+	if s.proto == nil || s.proto.file.Messages().Len() == 0 {
+		return ""
+	}
+	return string(s.proto.file.Messages().Get(0).FullName())
+}
+
 // Canonical returns an Avro schema's parsing canonical form, or the text
 // for other formats.
 func (s *Schema) Canonical() string {
