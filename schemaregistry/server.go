@@ -190,13 +190,23 @@ func (s *Server) load(ctx context.Context) error {
 	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
 		return err
 	}
-	ends, err := adm.ListEndOffsets(ctx, s.topic)
-	if err != nil {
-		return err
-	}
-	end, ok := ends.Lookup(s.topic, 0)
-	if !ok || end.Err != nil {
-		return fmt.Errorf("no end offset for %s/0", s.topic)
+	// A broker may not know a topic it just created for a moment: retry
+	// until its partition has an end offset.
+	var end kadm.ListedOffset
+	for {
+		ends, err := adm.ListEndOffsets(ctx, s.topic)
+		if err == nil {
+			var ok bool
+			if end, ok = ends.Lookup(s.topic, 0); ok && end.Err == nil {
+				break
+			}
+			err = fmt.Errorf("no end offset for %s/0: %v", s.topic, end.Err)
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	if end.Offset == 0 {
 		return nil
