@@ -1,12 +1,16 @@
 package streams
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/kdeck/kdeck/expression"
+	"github.com/kdeck/kdeck/schema"
 )
 
 // Expressions of declarative jobs use github.com/expr-lang/expr over this
@@ -64,9 +68,58 @@ func (p *program) runBool(env *exprEnv) (bool, error) { return p.p.Bool(env.vars
 
 // decoder decodes record values per format for expressions and encodes
 // results back.
-type decoder struct{ format string }
+type decoder struct {
+	format string
+	sd     *schemaDecoder // avro, protobuf, json_schema
+}
+
+// Formats decoded through a Schema Registry.
+const (
+	formatAvro       = "avro"
+	formatProtobuf   = "protobuf"
+	formatJSONSchema = "json_schema"
+)
+
+// schemaDecoder decodes wire-format values to JSON data; one per job,
+// shared by its tasks under mu (schema.Decoder is not concurrent).
+type schemaDecoder struct {
+	mu sync.Mutex
+	d  *schema.Decoder
+}
+
+func newSchemaDecoder(c *schema.Client, format string) *schemaDecoder {
+	if c == nil {
+		return &schemaDecoder{}
+	}
+	return &schemaDecoder{d: schema.NewDecoder(c, schema.Mode(strings.ReplaceAll(format, "_", "-")), schema.DecodeOptions{})}
+}
+
+func (s *schemaDecoder) decode(format string, b []byte) (any, error) {
+	if s.d == nil {
+		return nil, fmt.Errorf("format %q needs a Schema Registry: set [clusters.NAME.schema_registry] for the job's cluster", format)
+	}
+	if b == nil {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s.mu.Lock()
+	res := s.d.Decode(ctx, b)
+	s.mu.Unlock()
+	if res.Err != nil {
+		return nil, fmt.Errorf("value does not decode as %s: %w", format, res.Err)
+	}
+	var v any
+	if err := json.Unmarshal(res.JSON, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
 
 func (d decoder) decode(b []byte) (any, error) {
+	if d.sd != nil {
+		return d.sd.decode(d.format, b)
+	}
 	switch d.format {
 	case "string":
 		return string(b), nil

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/schema"
 	"github.com/kdeck/kdeck/timespec"
 )
 
@@ -38,7 +39,9 @@ type JobSpec struct {
 	Cluster       string   `json:"cluster,omitempty"`
 	ApplicationID string   `json:"application_id,omitempty"`
 	Inputs        []string `json:"inputs"`
-	// Format of input values: json (default), string or bytes.
+	// Format of input values: json (default), string, bytes, or avro,
+	// protobuf, json_schema (the Schema Registry wire format, decoded
+	// through Registry).
 	Format string    `json:"format,omitempty"`
 	Time   *TimeSpec `json:"time,omitempty"`
 	Filter string    `json:"filter,omitempty"`
@@ -56,6 +59,9 @@ type JobSpec struct {
 	DataDir   string `json:"data_dir,omitempty"`
 	// Line is the TOML line of the table, for messages; 0 when unknown.
 	Line int `json:"-"`
+	// Registry decodes inputs of the avro, protobuf and json_schema
+	// formats; the host (ops) sets it from the job's cluster.
+	Registry *schema.Client `json:"-"`
 }
 
 // TimeSpec is time = { type, field, zone }.
@@ -303,8 +309,10 @@ func (s JobSpec) compile() (*Topology, error) {
 	dec := decoder{format: s.Format}
 	switch s.Format {
 	case "", "json", "string", "bytes":
+	case formatAvro, formatProtobuf, formatJSONSchema:
+		dec.sd = newSchemaDecoder(s.Registry, s.Format)
 	default:
-		p.add("format %q is unknown: use json, string or bytes", s.Format)
+		p.add("format %q is unknown: use json, string, bytes, avro, protobuf or json_schema", s.Format)
 	}
 	switch s.Guarantee {
 	case "", string(AtLeastOnce), string(ExactlyOnce):
