@@ -114,46 +114,16 @@ func avroToJSON(dst []byte, s avro.Schema, r *avro.Reader, o DecodeOptions) []by
 	case avro.Array:
 		items := s.(*avro.ArraySchema).Items()
 		dst = append(dst, '[')
-		first := true
-		for {
-			n, _ := r.ReadBlockHeader()
-			if n == 0 || r.Error != nil {
-				break
-			}
-			for range n {
-				if !first {
-					dst = append(dst, ',')
-				}
-				first = false
-				dst = avroToJSON(dst, items, r, o)
-				if r.Error != nil {
-					return dst
-				}
-			}
-		}
+		dst = avroBlocks(dst, r, func(dst []byte) []byte { return avroToJSON(dst, items, r, o) })
 		return append(dst, ']')
 	case avro.Map:
 		vals := s.(*avro.MapSchema).Values()
 		dst = append(dst, '{')
-		first := true
-		for {
-			n, _ := r.ReadBlockHeader()
-			if n == 0 || r.Error != nil {
-				break
-			}
-			for range n {
-				if !first {
-					dst = append(dst, ',')
-				}
-				first = false
-				dst = appendJSONString(dst, r.ReadString())
-				dst = append(dst, ':')
-				dst = avroToJSON(dst, vals, r, o)
-				if r.Error != nil {
-					return dst
-				}
-			}
-		}
+		dst = avroBlocks(dst, r, func(dst []byte) []byte {
+			dst = appendJSONString(dst, r.ReadString())
+			dst = append(dst, ':')
+			return avroToJSON(dst, vals, r, o)
+		})
 		return append(dst, '}')
 	case avro.Record:
 		dst = append(dst, '{')
@@ -193,6 +163,28 @@ func avroToJSON(dst []byte, s avro.Schema, r *avro.Reader, o DecodeOptions) []by
 	}
 	r.ReportError("schema", "unsupported type "+string(s.Type()))
 	return dst
+}
+
+// avroBlocks reads the blocks of an array or map, appending each item with
+// item, separated by commas.
+func avroBlocks(dst []byte, r *avro.Reader, item func([]byte) []byte) []byte {
+	first := true
+	for {
+		n, _ := r.ReadBlockHeader()
+		if n == 0 || r.Error != nil {
+			return dst
+		}
+		for range n {
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = item(dst)
+			if r.Error != nil {
+				return dst
+			}
+		}
+	}
 }
 
 func logicalOf(s avro.Schema) avro.LogicalType {

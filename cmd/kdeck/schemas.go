@@ -57,6 +57,21 @@ func readSchemaFile(path, format string) (ops.SchemaRequest, error) {
 	return ops.SchemaRequest{Format: format, Schema: string(b)}, nil
 }
 
+// schemaFileRequest reads --file for a subject and returns the schema
+// service with the request; verb says what the file is for.
+func (a *app) schemaFileRequest(cmd *cobra.Command, file, format, subject, verb string) (ops.SchemaService, ops.SchemaRequest, error) {
+	if file == "" {
+		return nil, ops.SchemaRequest{}, usagef("--file is required: the schema to %s", verb)
+	}
+	req, err := readSchemaFile(file, format)
+	if err != nil {
+		return nil, req, err
+	}
+	req.Subject = subject
+	ss, err := a.schemaService(cmd.Context())
+	return ss, req, err
+}
+
 // parseSubjectVersion splits SUBJECT[:VERSION] (VERSION a number or latest).
 func parseSubjectVersion(s string) (string, int, error) {
 	subject, v, ok := strings.Cut(s, ":")
@@ -184,15 +199,7 @@ format follows the file's extension (.avsc avro, .proto protobuf, .json
 json-schema) unless --format says. Exit code 3 when it is incompatible.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if file == "" {
-				return usagef("--file is required: the schema to check")
-			}
-			req, err := readSchemaFile(file, format)
-			if err != nil {
-				return err
-			}
-			req.Subject = args[0]
-			ss, err := a.schemaService(cmd.Context())
+			ss, req, err := a.schemaFileRequest(cmd, file, format, args[0], "check")
 			if err != nil {
 				return err
 			}
@@ -226,15 +233,7 @@ json-schema) unless --format says. Exit code 3 when it is incompatible.`,
 		Short: "Register a schema file under a subject (audited; the same schema returns its id)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if file == "" {
-				return usagef("--file is required: the schema to register")
-			}
-			req, err := readSchemaFile(file, format)
-			if err != nil {
-				return err
-			}
-			req.Subject = args[0]
-			ss, err := a.schemaService(cmd.Context())
+			ss, req, err := a.schemaFileRequest(cmd, file, format, args[0], "register")
 			if err != nil {
 				return err
 			}
