@@ -29,6 +29,10 @@ const DemoPaymentsSchema = `{"type":"record","name":"Payment","namespace":"kdeck
   {"name":"card","type":["null","string"],"default":null}
 ]}`
 
+// ErrRegistryPortInUse reports that the embedded registry's port is taken;
+// it also matches ErrPortInUse.
+var ErrRegistryPortInUse = fmt.Errorf("registry %w", ErrPortInUse)
+
 // RegistryURL returns the embedded Schema Registry's URL, "" when it does
 // not serve one.
 func (e *Embedded) RegistryURL() string {
@@ -46,7 +50,7 @@ func (e *Embedded) startRegistry(ctx context.Context, port int) error {
 	}
 	srv, err := schemaregistry.New(ctx, schemaregistry.Options{Addr: fmt.Sprintf("127.0.0.1:%d", port), Brokers: []string{e.addr}, Logger: e.log})
 	if errors.Is(err, schemaregistry.ErrPortInUse) {
-		return &wrapped{msg: err.Error(), err: ErrPortInUse}
+		return &wrapped{msg: err.Error(), err: ErrRegistryPortInUse}
 	}
 	if err != nil {
 		return err

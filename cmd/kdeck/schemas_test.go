@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -212,5 +214,25 @@ func TestAppendRecordJSON(t *testing.T) {
 		if got := appendRecordJSON(nil, r); string(got) != want.String() {
 			t.Errorf("record %+v:\n got %s\nwant %s", r, got, want.String())
 		}
+	}
+}
+
+// TestDevRegistryPortTaken: a taken --registry-port is one sentence and a
+// failure, and nothing keeps running.
+func TestDevRegistryPortTaken(t *testing.T) {
+	isolate(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	r := kdeck(t, "", "dev", "--ephemeral", "--no-demo", "--port", "0", "--registry-port", strconv.Itoa(port))
+	if r.code != 1 || !strings.Contains(r.err, "is taken") || !strings.Contains(r.err, "--registry-port") {
+		t.Fatalf("dev with a taken registry port: %+v", r)
+	}
+	r = kdeck(t, "", "dev", "--ephemeral", "--port", "0", "--registry-port", "70000")
+	if r.code != 2 || !strings.Contains(r.err, "--registry-port 70000 is out of range") {
+		t.Fatalf("dev with registry port 70000: %+v", r)
 	}
 }

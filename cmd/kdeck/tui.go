@@ -94,7 +94,13 @@ func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.L
 	var e *ops.Embedded
 	if a.brokers == "" && len(cfg.Clusters) == 0 {
 		var err error
-		e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: embeddedPort, DataDir: filepath.Join(cfg.DataDir(), "embedded"), Demo: true, Logger: logger, Registry: true, RegistryPort: embeddedRegistryPort})
+		eo := ops.EmbeddedOptions{Port: embeddedPort, DataDir: filepath.Join(cfg.DataDir(), "embedded"), Demo: true, Logger: logger, Registry: true, RegistryPort: embeddedRegistryPort}
+		e, err = ops.StartEmbedded(ctx, eo)
+		if errors.Is(err, ops.ErrRegistryPortInUse) {
+			// Something else serves 8081: keep the cluster, move the registry.
+			eo.RegistryPort = 0
+			e, err = ops.StartEmbedded(ctx, eo)
+		}
 		header = "embedded " + addrOf(e)
 		if errors.Is(err, ops.ErrPortInUse) {
 			// Another kdeck (or broker) holds 9092 and probably the data
