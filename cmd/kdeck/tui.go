@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
@@ -83,6 +84,15 @@ func tuiLogger(dir string) (*slog.Logger, func(), error) {
 	return slog.New(slog.NewTextHandler(lf, &slog.HandlerOptions{Level: slog.LevelInfo})), func() { lf.Close() }, nil
 }
 
+// registryOf is the header's note of the embedded registry: " · registry
+// host:port", or "" without one.
+func registryOf(e *ops.Embedded) string {
+	if e == nil || e.RegistryURL() == "" {
+		return ""
+	}
+	return " · registry " + strings.TrimPrefix(e.RegistryURL(), "http://")
+}
+
 // tuiService builds the service the TUI shows and a header note saying
 // where the embedded default listens, if it started one.
 func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.Logger) (ops.Service, string, error) {
@@ -101,12 +111,12 @@ func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.L
 			eo.RegistryPort = 0
 			e, err = ops.StartEmbedded(ctx, eo)
 		}
-		header = "embedded " + addrOf(e)
+		header = "embedded " + addrOf(e) + registryOf(e)
 		if errors.Is(err, ops.ErrPortInUse) {
 			// Another kdeck (or broker) holds 9092 and probably the data
 			// dir too: run in memory on a free port instead.
 			e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: 0, Demo: true, Logger: logger, Registry: true})
-			header = fmt.Sprintf("embedded %s (%d was taken; in memory)", addrOf(e), embeddedPort)
+			header = fmt.Sprintf("embedded %s%s (%d was taken; in memory)", addrOf(e), registryOf(e), embeddedPort)
 		}
 		if err != nil {
 			return nil, "", err
