@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/sr"
+
 	"github.com/kdeck/kdeck/expression"
 	"github.com/kdeck/kdeck/schema"
 )
@@ -114,6 +116,74 @@ func (s *schemaDecoder) decode(format string, b []byte) (any, error) {
 		return nil, err
 	}
 	return v, nil
+}
+
+// schemaEncoder encodes a job's JSON output values with a schema it
+// registers under the output's subject on first use (the registry
+// deduplicates, so restarts reuse the id).
+type schemaEncoder struct {
+	registry *schema.Client
+	format   string
+	text     string
+	subject  string
+
+	mu  sync.Mutex
+	enc *schema.Encoder
+}
+
+func (e *schemaEncoder) encoder() (*schema.Encoder, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.enc != nil {
+		return e.enc, nil
+	}
+	if e.registry == nil {
+		return nil, fmt.Errorf("output_format %q needs a Schema Registry: set [clusters.NAME.schema_registry] for the job's cluster", e.format)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	t := sr.TypeAvro
+	switch e.format {
+	case formatProtobuf:
+		t = sr.TypeProtobuf
+	case formatJSONSchema:
+		t = sr.TypeJSON
+	}
+	ss, err := e.registry.SR().CreateSchema(ctx, e.subject, sr.Schema{Schema: e.text, Type: t})
+	if err != nil {
+		return nil, e.registry.Explain(err, fmt.Sprintf("registering the output schema under subject %q", e.subject))
+	}
+	enc, err := e.registry.NewEncoder(ctx, e.subject, ss.Version)
+	if err != nil {
+		return nil, err
+	}
+	e.enc = enc
+	return enc, nil
+}
+
+func (e *schemaEncoder) encode(r Record) (Record, error) {
+	if r.Value == nil {
+		return r, nil
+	}
+	enc, err := e.encoder()
+	if err != nil {
+		return r, err
+	}
+	v, err := enc.Encode(r.Value)
+	if err != nil {
+		return r, fmt.Errorf("output value does not match subject %s: %w", e.subject, err)
+	}
+	r.Value = v
+	return r, nil
+}
+
+// aggregateAvroSchema is the Avro schema of FormatAggregate's output.
+func aggregateAvroSchema(windowed bool) string {
+	if !windowed {
+		return `{"type":"record","name":"Aggregate","namespace":"kdeck.streams","fields":[{"name":"value","type":"double"}]}`
+	}
+	return `{"type":"record","name":"WindowedAggregate","namespace":"kdeck.streams","fields":[{"name":"value","type":"double"},` +
+		`{"name":"window_start","type":"string"},{"name":"window_end","type":"string"}]}`
 }
 
 func (d decoder) decode(b []byte) (any, error) {

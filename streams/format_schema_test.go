@@ -50,22 +50,28 @@ func TestDeclarativeAvroInput(t *testing.T) {
 		c.Produce(t, &kgo.Record{Topic: "pay", Value: v, Timestamp: at(0, 1)})
 	}
 	spec, err := ParseJob(map[string]any{"name": "pay-totals", "inputs": []any{"pay"}, "format": "avro", "filter": "value.amount > 0",
-		"key": "value.customer", "aggregate": map[string]any{"op": "sum", "field": "value.amount"}, "output": "pay-totals"})
+		"key": "value.customer", "aggregate": map[string]any{"op": "sum", "field": "value.amount"}, "output": "pay-totals", "output_format": "avro"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	spec.Registry, spec.DataDir = rc, t.TempDir()
 	startJob(t, c, spec)
-	// Totals are emitted as updates: read until each customer's latest is
-	// the expected sum.
+	// Totals are emitted as updates, Avro-encoded with the derived
+	// aggregate schema under pay-totals-value: read until each customer's
+	// latest is the expected sum.
 	cl := c.Client(t, kgo.ConsumeTopics("pay-totals"), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	dec := schema.NewDecoder(rc, schema.ModeAvro, schema.DecodeOptions{})
 	last := map[string]float64{}
 	kafkatest.WaitFor(t, 30*time.Second, "totals ann=14.75 bob=2", func() bool {
 		pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
 		defer pcancel()
 		for _, r := range cl.PollFetches(pctx).Records() {
+			res := dec.Decode(ctx, r.Value)
+			if res.Err != nil || res.Subject != "pay-totals-value" {
+				t.Fatalf("output %q: subject %q, %v", r.Value, res.Subject, res.Err)
+			}
 			var v struct{ Value float64 }
-			if err := json.Unmarshal(r.Value, &v); err != nil {
+			if err := json.Unmarshal(res.JSON, &v); err != nil {
 				t.Fatal(err)
 			}
 			last[string(r.Key)] = v.Value
@@ -77,6 +83,20 @@ func TestDeclarativeAvroInput(t *testing.T) {
 		sort.Strings(got)
 		return strings.Join(got, " ") == "ann=14.75 bob=2"
 	})
+
+	// output_format on a pass-through job, or without a schema, is refused.
+	for _, tc := range []struct {
+		table map[string]any
+		want  string
+	}{
+		{map[string]any{"name": "x", "inputs": []any{"a"}, "output": "b", "output_format": "avro"}, "passes its input values through"},
+		{map[string]any{"name": "x", "inputs": []any{"a"}, "output": "b", "value": "value.x", "output_format": "protobuf"}, "needs output_schema"},
+		{map[string]any{"name": "x", "inputs": []any{"a"}, "output": "b", "value": "value.x", "output_format": "xml"}, `output_format "xml" is unknown`},
+	} {
+		if _, err := ParseJob(tc.table); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v; want %q", tc.table, err, tc.want)
+		}
+	}
 
 	// Without a registry the job says what it needs.
 	d := newSchemaDecoder(nil, "avro")

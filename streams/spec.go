@@ -55,7 +55,13 @@ type JobSpec struct {
 	// Emit is update (default) or final (windowed aggregates only).
 	Emit      string `json:"emit,omitempty"`
 	Output    string `json:"output"`
-	Guarantee string `json:"guarantee,omitempty"`
+	// OutputFormat encodes output values in the Schema Registry wire
+	// format: avro, protobuf or json_schema ("" or json: JSON). The schema
+	// is OutputSchema, or for avro aggregates one derived from the
+	// aggregate's output; it is registered under OUTPUT-value on first use.
+	OutputFormat string `json:"output_format,omitempty"`
+	OutputSchema string `json:"output_schema,omitempty"`
+	Guarantee    string `json:"guarantee,omitempty"`
 	DataDir   string `json:"data_dir,omitempty"`
 	// Line is the TOML line of the table, for messages; 0 when unknown.
 	Line int `json:"-"`
@@ -106,7 +112,7 @@ type JoinSpec struct {
 }
 
 var (
-	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "guarantee", "data_dir", "enabled", "disabled"}
+	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "output_format", "output_schema", "guarantee", "data_dir", "enabled", "disabled"}
 	timeKeys      = []string{"type", "field", "zone"}
 	windowKeys    = []string{"type", "size", "advance", "grace"}
 	aggregateKeys = []string{"op", "field"}
@@ -212,6 +218,8 @@ func ParseJob(table map[string]any) (JobSpec, error) {
 		p.add("inputs must be a list of topics, not %T", v)
 	}
 	s.Format = getString(&p, table, "", "format")
+	s.OutputFormat = getString(&p, table, "", "output_format")
+	s.OutputSchema = getString(&p, table, "", "output_schema")
 	s.Filter = getString(&p, table, "", "filter")
 	s.Key = getString(&p, table, "", "key")
 	s.Value = getString(&p, table, "", "value")
@@ -313,6 +321,25 @@ func (s JobSpec) compile() (*Topology, error) {
 		dec.sd = newSchemaDecoder(s.Registry, s.Format)
 	default:
 		p.add("format %q is unknown: use json, string, bytes, avro, protobuf or json_schema", s.Format)
+	}
+	var outEnc *schemaEncoder
+	switch s.OutputFormat {
+	case "", "json":
+	case formatAvro, formatProtobuf, formatJSONSchema:
+		text := s.OutputSchema
+		if text == "" && s.OutputFormat == formatAvro && s.Aggregate != nil {
+			text = aggregateAvroSchema(s.Window != nil)
+		}
+		switch {
+		case s.Aggregate == nil && s.Value == "" && s.Join == nil:
+			p.add("output_format %q applies to jobs that write JSON (aggregate, value or join); this job passes its input values through as read", s.OutputFormat)
+		case text == "":
+			p.add("output_format %q needs output_schema (only avro aggregates have a derived schema)", s.OutputFormat)
+		default:
+			outEnc = &schemaEncoder{registry: s.Registry, format: s.OutputFormat, text: text, subject: s.Output + "-value"}
+		}
+	default:
+		p.add("output_format %q is unknown: use json, avro, protobuf or json_schema", s.OutputFormat)
 	}
 	switch s.Guarantee {
 	case "", string(AtLeastOnce), string(ExactlyOnce):
@@ -629,6 +656,9 @@ func (s JobSpec) compile() (*Topology, error) {
 				return r, err
 			})
 		}
+	}
+	if outEnc != nil {
+		st = st.Map("encode", outEnc.encode)
 	}
 	st.To("output", s.Output)
 	return top, nil
