@@ -53,8 +53,8 @@ type JobSpec struct {
 	Window    *WindowSpec    `json:"window,omitempty"`
 	Aggregate *AggregateSpec `json:"aggregate,omitempty"`
 	// Emit is update (default) or final (windowed aggregates only).
-	Emit      string `json:"emit,omitempty"`
-	Output    string `json:"output"`
+	Emit   string `json:"emit,omitempty"`
+	Output string `json:"output"`
 	// OutputFormat encodes output values in the Schema Registry wire
 	// format: avro, protobuf or json_schema ("" or json: JSON). The schema
 	// is OutputSchema, or for avro aggregates one derived from the
@@ -62,7 +62,7 @@ type JobSpec struct {
 	OutputFormat string `json:"output_format,omitempty"`
 	OutputSchema string `json:"output_schema,omitempty"`
 	Guarantee    string `json:"guarantee,omitempty"`
-	DataDir   string `json:"data_dir,omitempty"`
+	DataDir      string `json:"data_dir,omitempty"`
 	// Line is the TOML line of the table, for messages; 0 when unknown.
 	Line int `json:"-"`
 	// Registry decodes inputs of the avro, protobuf and json_schema
