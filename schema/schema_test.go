@@ -4,7 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -208,5 +211,39 @@ func TestUnreachableRegistryIsOneErrorQuickly(t *testing.T) {
 	}
 	if _, err := schema.NewClient(schema.Config{URLs: []string{"localhost:8081"}}); err == nil {
 		t.Error("a URL without a scheme was accepted")
+	}
+}
+
+// TestRegistryAnswersExplained: 401, 403, 404 and 500 answers are one
+// sentence each that says what to do.
+func TestRegistryAnswersExplained(t *testing.T) {
+	for _, tc := range []struct {
+		status int
+		code   int
+		want   string
+		is     error
+	}{
+		{401, 40101, "refused the credentials (401): check username/password or token", nil},
+		{403, 40301, "denied access to schema id 5 (403)", nil},
+		{404, 40403, "schema id 5 is not in the schema registry", schema.ErrNotFound},
+		{500, 50001, "failed (500) on schema id 5: boom; try again, or check the registry's logs", nil},
+	} {
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/vnd.schemaregistry.v1+json")
+			w.WriteHeader(tc.status)
+			fmt.Fprintf(w, `{"error_code":%d,"message":"boom"}`, tc.code)
+		}))
+		c, err := schema.NewClient(schema.Config{URLs: []string{srv.URL}, Timeout: 2 * time.Second})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = c.SchemaByID(ctx(t), 5)
+		srv.Close()
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%d: %v; want %q", tc.status, err, tc.want)
+		}
+		if tc.is != nil && !errors.Is(err, tc.is) {
+			t.Errorf("%d: %v is not %v", tc.status, err, tc.is)
+		}
 	}
 }

@@ -143,6 +143,12 @@ func TestCLISchemasProduceAndTail(t *testing.T) {
 	if r.code != 3 || !strings.Contains(r.err, "incompatible") {
 		t.Fatalf("registering an incompatible schema: %+v", r)
 	}
+	broken := filepath.Join(dir, "broken.proto")
+	_ = os.WriteFile(broken, []byte("syntax = \"proto3\"; message X { strin a = 1; }"), 0o600)
+	r = k("", "schemas", "register", "broken-value", "--file", broken)
+	if r.code != 2 || !strings.Contains(r.err, "the Protobuf schema does not compile") {
+		t.Fatalf("registering a schema that does not compile: %+v", r)
+	}
 	r = k("", "schemas", "compatibility", "orders-value", "NONE")
 	if r.code != 0 || !strings.Contains(r.out, "BACKWARD -> NONE") {
 		t.Fatalf("setting compatibility: %+v", r)
