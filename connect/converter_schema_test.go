@@ -98,3 +98,47 @@ func TestSchemaConverterNeedsARegistry(t *testing.T) {
 		t.Fatalf("avro converter without a registry: %v", err)
 	}
 }
+
+// TestProtobufAndJSONSchemaConverters: datagen through the protobuf and
+// json_schema value converters (record_name strategy for protobuf: the
+// message's full name) decodes back to the generated fields.
+func TestProtobufAndJSONSchemaConverters(t *testing.T) {
+	c := kafkatest.New(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	srv, err := schemaregistry.New(ctx, schemaregistry.Options{Addr: "127.0.0.1:0", Brokers: c.Addrs()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	rc, err := schema.NewClient(schema.Config{URLs: []string{srv.URL()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		converter, schemaText, strategy, subject string
+		mode                                     schema.Mode
+	}{
+		{"protobuf", `syntax = "proto3"; package shop; message Order { int64 id = 1; string customer = 2; int64 amount = 3; }`, connect.StrategyRecordName, "shop.Order", schema.ModeProtobuf},
+		{"json_schema", `{"title":"Order","type":"object","required":["id","customer"],"properties":{"id":{"type":"integer"},"customer":{"type":"string"},"amount":{"type":"integer"}}}`, connect.StrategyTopicName, "js-value", schema.ModeJSONSchema},
+	} {
+		topic := map[string]string{"protobuf": "pb", "json_schema": "js"}[tc.converter]
+		c.CreateTopic(t, topic, 1)
+		_, stop := runWithRegistry(t, c, connect.Builtins(), map[string]any{"name": "gen-" + topic, "class": "datagen", "topic": topic, "count": int64(3),
+			"shape":           map[string]any{"id": "seq", "customer": "key", "amount": "int:1:100"},
+			"value_converter": tc.converter, "auto_register_schemas": true, "value_schema": tc.schemaText, "subject_name_strategy": tc.strategy,
+			"schema_registry_url": srv.URL()})
+		recs := readAll(t, c, topic, 3)
+		stop()
+		dec := schema.NewDecoder(rc, tc.mode, schema.DecodeOptions{})
+		for _, r := range recs {
+			res := dec.Decode(ctx, r.Value)
+			if res.Err != nil || !strings.Contains(string(res.JSON), `"customer":"customer-`) {
+				t.Fatalf("%s: record %d decodes as %s, %v", tc.converter, r.Offset, res.JSON, res.Err)
+			}
+		}
+		if vs, err := rc.SR().SubjectVersions(ctx, tc.subject); err != nil || len(vs) != 1 {
+			t.Fatalf("%s: subject %s: %v, %v", tc.converter, tc.subject, vs, err)
+		}
+	}
+}
