@@ -162,7 +162,7 @@ func (l *Local) names() []string {
 func (l *Local) Info() Info {
 	in := Info{Clusters: l.names(), DefaultCluster: l.def, ReadOnly: l.lc.readOnly, DataDir: l.cfg.DataDir(), ConfigPath: l.cfg.Path}
 	if e := l.lc.embedded; e != nil {
-		in.Embedded, in.Bootstrap = true, e.Addr()
+		in.Embedded, in.Bootstrap, in.SchemaRegistry = true, e.Addr(), e.RegistryURL()
 		if e.dataDir != "" {
 			in.DataDir = e.dataDir
 		}

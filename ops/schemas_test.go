@@ -27,8 +27,8 @@ func TestEmbeddedRegistryDemoPayments(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close()
-	if !strings.HasPrefix(e.RegistryURL(), "http://127.0.0.1:") {
-		t.Fatalf("registry URL %q", e.RegistryURL())
+	if !strings.HasPrefix(e.RegistryURL(), "http://127.0.0.1:") || l.Info().SchemaRegistry != e.RegistryURL() {
+		t.Fatalf("registry URL %q, Info %q", e.RegistryURL(), l.Info().SchemaRegistry)
 	}
 	var got ops.Record
 	kafkatest.WaitFor(t, 20*time.Second, "a decoded demo.payments record", func() bool {

@@ -112,7 +112,10 @@ type Info struct {
 	// Bootstrap then holds its address.
 	Embedded  bool   `json:"embedded"`
 	Bootstrap string `json:"bootstrap,omitempty"`
-	DataDir   string `json:"data_dir"`
+	// SchemaRegistry is the embedded default's Schema Registry URL, "" when
+	// it serves none.
+	SchemaRegistry string `json:"schema_registry,omitempty"`
+	DataDir        string `json:"data_dir"`
 	// ConfigPath is the configuration file in use, "" for none.
 	ConfigPath string `json:"config_path,omitempty"`
 }
