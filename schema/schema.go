@@ -395,13 +395,15 @@ type Result struct {
 }
 
 // Decoder decodes keys and values of one read. It remembers schema ids
-// that failed, so an unknown id or an unreachable registry costs one
-// request per id, not one per record. Not safe for concurrent use.
+// that failed for RetryFailedAfter, so an unknown id or an unreachable
+// registry costs one request per id and period, not one per record, and a
+// long follow picks up a registry that comes back. Not safe for concurrent
+// use.
 type Decoder struct {
 	c      *Client
 	mode   Mode
 	o      DecodeOptions
-	failed map[int]error
+	failed map[int]failure
 	// last caches the previous record's schema id lookups (most reads
 	// see one id over and over).
 	lastID    int
@@ -413,7 +415,16 @@ type Decoder struct {
 // NewDecoder returns a decoder; c may be nil (no registry), in which case
 // ModeAuto decodes nothing.
 func NewDecoder(c *Client, mode Mode, o DecodeOptions) *Decoder {
-	return &Decoder{c: c, mode: mode, o: o, failed: map[int]error{}}
+	return &Decoder{c: c, mode: mode, o: o, failed: map[int]failure{}}
+}
+
+// RetryFailedAfter is how long a Decoder reports a schema id's failure
+// without asking the registry again.
+const RetryFailedAfter = 30 * time.Second
+
+type failure struct {
+	err error
+	at  time.Time
 }
 
 // ErrNotWireFormat reports a payload without the wire-format header where
@@ -441,8 +452,8 @@ func (d *Decoder) Decode(ctx context.Context, b []byte) Result {
 		res.Err = errors.New("no schema registry is configured: set [clusters.NAME.schema_registry] or pass --registry")
 		return res
 	}
-	if err, ok := d.failed[id]; ok {
-		res.Err = err
+	if f, ok := d.failed[id]; ok && time.Since(f.at) < RetryFailedAfter {
+		res.Err = f.err
 		return res
 	}
 	s, w := d.last, d.lastWhere
@@ -453,7 +464,7 @@ func (d *Decoder) Decode(ctx context.Context, b []byte) Result {
 			if errors.Is(err, ErrNotFound) {
 				err = fmt.Errorf("schema id %d is not in the registry at %s", id, d.c.URL())
 			}
-			d.failed[id] = err
+			d.failed[id] = failure{err, time.Now()}
 			res.Err = err
 			return res
 		}
