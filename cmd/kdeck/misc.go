@@ -101,7 +101,11 @@ func newDevCmd(a *app) *cobra.Command {
 		Long: `Run the embedded default headless: a Kafka-protocol cluster (franz-go's kfake)
 on 127.0.0.1 that any Kafka client can use, seeded with demo topics, a demo
 producer and consumer groups that lag. Topics, records and committed offsets
-persist under the data dir unless --ephemeral. Runs until interrupted.`,
+persist under the data dir unless --ephemeral. It also serves a Schema
+Registry (Confluent's API) on 127.0.0.1:8081 (--registry-port, 0 for a free
+port; --no-registry for none), its subjects stored in the cluster's _schemas
+topic, and the demo adds Avro records in demo.payments. Runs until
+interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := a.loadConfig()
