@@ -44,6 +44,7 @@ type Config struct {
 	Ops            Ops                 `toml:"ops"`
 	Server         Server              `toml:"server"`
 	TUI            TUI                 `toml:"tui"`
+	SSH            SSH                 `toml:"ssh"`
 
 	// Connectors, Mirrors and Streams are the job tables. Their keys depend
 	// on the job's class, so they are kept as generic tables and validated by
@@ -115,6 +116,10 @@ type Ops struct {
 	LagWindow Duration `toml:"lag_window"`
 	// LagSampleInterval is how often lag is sampled; default 10s (2s in the TUI).
 	LagSampleInterval Duration `toml:"lag_sample_interval"`
+	// MaxRestarts is how many times in a row a hosted job failing with the
+	// same error is restarted before it is left FAILED; default 5 (0), a
+	// negative value restarts without bound.
+	MaxRestarts int `toml:"max_restarts"`
 }
 
 // Server configures the worker's HTTP API.
@@ -328,6 +333,7 @@ func Parse(path string, data []byte) (*Config, error) {
 				Msg: fmt.Sprintf("cluster %q is not defined%s", cfg.DefaultCluster, nearestOf(cfg.DefaultCluster, names))})
 		}
 	}
+	errs = append(errs, validateSSH(path, cfg.SSH, src)...)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
 		return nil, &Errors{Path: path, List: errs}

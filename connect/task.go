@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kdeck/kdeck/deadletter"
 )
 
 // task is one task's state and counters.
@@ -19,6 +21,7 @@ type task struct {
 	mu       sync.Mutex
 	state    string
 	trace    string
+	err      error // the error that failed the task; nil unless FAILED
 	failedAt time.Time
 	cancel   context.CancelFunc // cancels the current attempt
 	restart  chan struct{}      // buffered 1: a restart request
@@ -46,26 +49,20 @@ func (t *task) setState(st string) {
 	t.mu.Lock()
 	t.state = st
 	if st == StateRunning {
-		t.trace = ""
+		t.trace, t.err = "", nil
 	}
 	t.mu.Unlock()
 }
 
 func (t *task) fail(err error) {
 	t.mu.Lock()
-	t.state, t.trace, t.failedAt = StateFailed, traceOf(err), time.Now()
+	t.state, t.trace, t.err, t.failedAt = StateFailed, traceOf(err), err, time.Now()
 	t.mu.Unlock()
 }
 
 // traceOf renders an error and its chain, the closest we have to Kafka
 // Connect's stack trace.
-func traceOf(err error) string {
-	s := err.Error()
-	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(u) {
-		s += fmt.Sprintf("\n  caused by (%T): %v", u, u)
-	}
-	return s
-}
+func traceOf(err error) string { return deadletter.Trace(err) }
 
 func (t *task) requestRestart() {
 	t.mu.Lock()

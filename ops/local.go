@@ -36,6 +36,9 @@ type localCfg struct {
 	lagSampling bool
 	lagInterval time.Duration
 
+	stopTimeout time.Duration // 0: DefaultJobStopTimeout
+	maxRestarts int           // 0: [ops] max_restarts, else DefaultMaxRestarts
+
 	// registry builds connectors; default connect.Builtins().
 	registry *connect.Registry
 
@@ -59,6 +62,17 @@ func WithDefaultCluster(name string) Opt { return optFn(func(c *localCfg) { c.cl
 // WithEmbedded attaches an embedded default cluster that the Local then owns
 // and closes.
 func WithEmbedded(e *Embedded) Opt { return optFn(func(c *localCfg) { c.embedded = e }) }
+
+// WithJobStopTimeout bounds how long stopping a hosted job may take (Close,
+// and the stop and restart verbs), overriding DefaultJobStopTimeout.
+func WithJobStopTimeout(d time.Duration) Opt {
+	return optFn(func(c *localCfg) { c.stopTimeout = d })
+}
+
+// WithMaxRestarts sets how many times in a row a job failing with the same
+// error is restarted before it is left FAILED, overriding [ops] max_restarts
+// and DefaultMaxRestarts; a negative n restarts without bound.
+func WithMaxRestarts(n int) Opt { return optFn(func(c *localCfg) { c.maxRestarts = n }) }
 
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Opt { return optFn(func(c *localCfg) { c.now = now }) }
@@ -228,10 +242,13 @@ func (l *Local) ClientFor(name string) ([]kgo.Opt, *config.Cluster, error) {
 	return opts, c.cfg, err
 }
 
-// Close implements Service.
+// Close implements Service. It stops the hosted jobs within the stop timeout
+// and returns an error matching ErrJobsAbandoned, naming them, when some did
+// not stop in time; later calls return nil.
 func (l *Local) Close() error {
+	var err error
 	l.closeOnce.Do(func() {
-		l.closeJobs()
+		err = l.closeJobs()
 		l.stopSampling()
 		l.mu.Lock()
 		for _, c := range l.clients {
@@ -243,7 +260,7 @@ func (l *Local) Close() error {
 			l.lc.embedded.Close()
 		}
 	})
-	return nil
+	return err
 }
 
 // now returns the current time from the configured clock.

@@ -63,6 +63,11 @@ type JobSpec struct {
 	OutputSchema string `json:"output_schema,omitempty"`
 	Guarantee    string `json:"guarantee,omitempty"`
 	DataDir      string `json:"data_dir,omitempty"`
+	// OnError is what a record whose processing fails (undecodable, an
+	// expression error) does: fail (default), skip or dlq; see ErrorMode.
+	OnError string `json:"on_error,omitempty"`
+	// DLQTopic receives the failed records under on_error = "dlq".
+	DLQTopic string `json:"dlq_topic,omitempty"`
 	// Line is the TOML line of the table, for messages; 0 when unknown.
 	Line int `json:"-"`
 	// Registry decodes inputs of the avro, protobuf and json_schema
@@ -112,7 +117,7 @@ type JoinSpec struct {
 }
 
 var (
-	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "output_format", "output_schema", "guarantee", "data_dir", "enabled", "disabled"}
+	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "output_format", "output_schema", "guarantee", "data_dir", "on_error", "dlq_topic", "enabled", "disabled"}
 	timeKeys      = []string{"type", "field", "zone"}
 	windowKeys    = []string{"type", "size", "advance", "grace"}
 	aggregateKeys = []string{"op", "field"}
@@ -227,6 +232,8 @@ func ParseJob(table map[string]any) (JobSpec, error) {
 	s.Output = getString(&p, table, "", "output")
 	s.Guarantee = getString(&p, table, "", "guarantee")
 	s.DataDir = getString(&p, table, "", "data_dir")
+	s.OnError = getString(&p, table, "", "on_error")
+	s.DLQTopic = getString(&p, table, "", "dlq_topic")
 	if tt := getTable(&p, table, "time"); tt != nil {
 		unknownKeys(&p, "time", tt, timeKeys)
 		s.Time = &TimeSpec{Type: getString(&p, tt, "time.", "type"), Field: getString(&p, tt, "time.", "field"), Zone: getString(&p, tt, "time.", "zone")}
@@ -345,6 +352,9 @@ func (s JobSpec) compile() (*Topology, error) {
 	case "", string(AtLeastOnce), string(ExactlyOnce):
 	default:
 		p.add("guarantee %q is unknown: use at_least_once or exactly_once", s.Guarantee)
+	}
+	if err := checkErrorMode(ErrorMode(s.OnError), s.DLQTopic); err != nil {
+		p.add("%v", err)
 	}
 	compile := func(what, src string) *program {
 		if src == "" {

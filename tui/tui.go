@@ -129,7 +129,11 @@ func New(svc ops.Service, opts ...Opt) (*Model, error) {
 	}
 	st := styles.New(theme, cf.renderer, utf8)
 	c := &screen.Common{Svc: svc, Info: svc.Info(), Styles: st, Keys: screen.DefaultGlobalKeys(), Logger: cf.logger,
-		Now: cf.now, Timeout: cf.timeout, Header: cf.header}
+		Now: cf.now, Timeout: cf.timeout, Header: cf.header, Base: cf.base}
+	if a, ok := ops.ActorFrom(c.Context()); ok && a.ReadOnly {
+		c.Info.ReadOnly = true
+		c.ReadOnlyWhy = fmt.Sprintf("read role: %s may look but not change anything (an operate key can)", a.User)
+	}
 	m := &Model{c: c, cfg: cf, names: map[string][]string{}, tick: func(d time.Duration) tea.Cmd {
 		return tea.Tick(d, func(t time.Time) tea.Msg { return screen.TickMsg{Time: t} })
 	}}

@@ -221,7 +221,7 @@ Kafka Connect does, and are audited.`,
 				return err
 			}
 			if reset || setFile != "" {
-				req := ops.AlterOffsetsRequest{Reset: reset, Command: strings.Join(os.Args, " ")}
+				req := ops.AlterOffsetsRequest{Reset: reset, Command: commandLine(cmd, args)}
 				if setFile != "" {
 					var r io.Reader = a.in
 					if setFile != "-" {
@@ -267,6 +267,7 @@ Kafka Connect does, and are audited.`,
 	}
 	cmd.Flags().BoolVar(&reset, "reset", false, "remove every offset (the connector must be STOPPED)")
 	cmd.Flags().StringVar(&setFile, "set", "", `write offsets from FILE ("-" for stdin), Kafka Connect's {"offsets": [...]} shape`)
+	markLocalFile(cmd.Flags(), "set")
 	return cmd
 }
 

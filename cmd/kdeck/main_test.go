@@ -226,6 +226,15 @@ func TestCLIBadInput(t *testing.T) {
 	if took := time.Since(start); took > 15*time.Second {
 		t.Errorf("unreachable took %v", took)
 	}
+	// produce too: a sentence, before reading the input (it never ended).
+	start = time.Now()
+	r = kdeck(t, "x\n", "-b", addr, "produce", "t")
+	if r.code != 1 || !strings.Contains(r.err, addr) || !strings.Contains(r.err, "connection refused") || strings.Count(strings.TrimSpace(r.err), "\n") != 0 {
+		t.Errorf("produce to unreachable: %+v", r)
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("produce to unreachable took %v", took)
+	}
 	// No config: default address, said on stderr.
 	r = kdeck(t, "", "topics")
 	if !strings.Contains(r.err, "no configuration found; using the cluster at 127.0.0.1:9092") {

@@ -92,7 +92,7 @@ func newDevCmd(a *app) *cobra.Command {
 	var port int
 	var ephemeral bool
 	var dataDir string
-	var noDemo bool
+	var noDemo, syncWrites bool
 	var registryPort int
 	var noRegistry bool
 	cmd := &cobra.Command{
@@ -101,7 +101,9 @@ func newDevCmd(a *app) *cobra.Command {
 		Long: `Run the embedded default headless: a Kafka-protocol cluster (franz-go's kfake)
 on 127.0.0.1 that any Kafka client can use, seeded with demo topics, a demo
 producer and consumer groups that lag. Topics, records and committed offsets
-persist under the data dir unless --ephemeral. It also serves a Schema
+persist under the data dir unless --ephemeral: what was acknowledged survives
+the process being killed; with --sync-writes (fsync before every
+acknowledgement, slower) it survives an OS crash too. It also serves a Schema
 Registry (Confluent's API) on 127.0.0.1:8081 (--registry-port, 0 for a free
 port; --no-registry for none), its subjects stored in the cluster's _schemas
 topic, and the demo adds Avro records in demo.payments. Runs until
@@ -119,7 +121,7 @@ interrupted.`,
 				dataDir = ""
 			}
 			start := time.Now()
-			e, err := ops.StartEmbedded(cmd.Context(), ops.EmbeddedOptions{Port: port, DataDir: dataDir, Demo: !noDemo, Registry: !noRegistry, RegistryPort: registryPort})
+			e, err := ops.StartEmbedded(cmd.Context(), ops.EmbeddedOptions{Port: port, DataDir: dataDir, Demo: !noDemo, SyncWrites: syncWrites, Registry: !noRegistry, RegistryPort: registryPort})
 			if err != nil {
 				return err
 			}
@@ -156,7 +158,9 @@ interrupted.`,
 	f.IntVar(&port, "port", 9092, "port on 127.0.0.1; 0 picks a free one")
 	f.BoolVar(&ephemeral, "ephemeral", false, "keep everything in memory")
 	f.StringVar(&dataDir, "data-dir", "", "where the cluster persists (default: DATA_DIR/embedded)")
+	markLocalFile(f, "data-dir")
 	f.BoolVar(&noDemo, "no-demo", false, "do not seed or run the demo channel")
+	f.BoolVar(&syncWrites, "sync-writes", false, "fsync every write before acknowledging it (survives an OS crash; slower)")
 	f.IntVar(&registryPort, "registry-port", 8081, "Schema Registry port on 127.0.0.1; 0 picks a free one")
 	f.BoolVar(&noRegistry, "no-registry", false, "do not serve a Schema Registry")
 	return cmd

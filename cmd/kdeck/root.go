@@ -38,8 +38,13 @@ type app struct {
 
 	cfg *config.Config
 	svc ops.Service
-	// newService builds the service; tests replace it.
+	// newService builds the service; tests replace it, and an SSH exec
+	// request sets it to the session's view of the served service.
 	newService func(ctx context.Context) (ops.Service, error)
+	// remote is true for a command an SSH client runs on 'kdeck serve':
+	// commands and flags touching the server's files are refused (see
+	// remoteRefusal).
+	remote bool
 }
 
 // usageError marks an error as a usage error (exit 2).
@@ -53,6 +58,13 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 // run executes kdeck with args and returns the exit code.
 func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
 	a := &app{in: in, out: out, err: errOut}
+	return a.execute(ctx, args)
+}
+
+// execute runs a fresh root command over a with args and returns the exit
+// code, closing the service the command built (a view of a shared service
+// closes nothing).
+func (a *app) execute(ctx context.Context, args []string) int {
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -62,7 +74,7 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(errOut, "kdeck: "+sentence(err))
+	fmt.Fprintln(a.err, "kdeck: "+sentence(err))
 	return exitCode(err)
 }
 
@@ -110,6 +122,7 @@ cluster there headless.`,
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", "", "configuration file (default: $KDECK_CONFIG, ./kdeck.toml, $XDG_CONFIG_HOME/kdeck/config.toml)")
+	markLocalFile(pf, "config")
 	pf.StringVarP(&a.cluster, "cluster", "c", "", "cluster name from the configuration (default: default_cluster)")
 	pf.StringVarP(&a.brokers, "brokers", "b", "", "bootstrap brokers host:port[,host:port], an ad-hoc cluster without any file")
 	pf.StringVar(&a.registry, "registry", "", "Schema Registry URL for the default cluster (as kcat's -r), overriding its [clusters.NAME.schema_registry]")
@@ -122,6 +135,9 @@ cluster there headless.`,
 		}
 		if os.Getenv("NO_COLOR") != "" {
 			a.noColor = true
+		}
+		if a.remote {
+			return remoteRefusal(cmd, a)
 		}
 		return nil
 	}
@@ -136,6 +152,7 @@ cluster there headless.`,
 		newProduceCmd(a),
 		newConfigCmd(a),
 		newDevCmd(a),
+		newServeCmd(a),
 		newVersionCmd(a),
 		newCompletionCmd(a),
 	)

@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -59,7 +59,7 @@ Logs go to stderr as text or JSON (log/slog).`,
 			if n == 0 {
 				return usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins')", orNone(cfg.Path))
 			}
-			l, err := a.workerLocal(cfg, log)
+			l, err := a.workerLocal(cfg, log, ops.WithJobStopTimeout(stopTimeout))
 			if err != nil {
 				return err
 			}
@@ -74,15 +74,13 @@ Logs go to stderr as text or JSON (log/slog).`,
 			}
 			<-cmd.Context().Done()
 			log.Info("stopping jobs", "timeout", stopTimeout)
-			done := make(chan struct{})
-			go func() { l.Close(); close(done) }()
-			select {
-			case <-done:
-				log.Info("kdeck worker stopped")
-				return nil
-			case <-time.After(stopTimeout):
-				return errors.New("jobs did not stop within --stop-timeout; offsets not yet saved will be re-read on the next start")
+			// Close gives each job --stop-timeout (in parallel) and names
+			// the ones it abandoned.
+			if err := l.Close(); err != nil {
+				return fmt.Errorf("%w (--stop-timeout %v)", err, stopTimeout)
 			}
+			log.Info("kdeck worker stopped")
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -101,8 +99,8 @@ func orNone(p string) string {
 
 // workerLocal builds the Local a worker runs jobs in, with the same cluster
 // choices as a.service and a real logger.
-func (a *app) workerLocal(cfg *config.Config, log *slog.Logger) (jobStarter, error) {
-	l, err := a.newLocal(cfg, log, func() { log.Warn("no cluster configured; using " + config.DefaultBroker) }, nil)
+func (a *app) workerLocal(cfg *config.Config, log *slog.Logger, opts ...ops.Opt) (jobStarter, error) {
+	l, err := a.newLocal(cfg, log, func() { log.Warn("no cluster configured; using " + config.DefaultBroker) }, nil, opts...)
 	if err != nil {
 		return nil, err
 	}

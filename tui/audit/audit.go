@@ -10,6 +10,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -205,7 +206,7 @@ func (p *Page) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(km, p.keys.Undo) && sel != nil:
 		if p.c.Info.ReadOnly {
-			return p, screen.Error(fmt.Errorf("%s", screen.ReadOnlyReason))
+			return p, screen.Error(errors.New(p.c.ReadOnlyText()))
 		}
 		p.planning = sel.ID
 		svc, id := p.c.Svc, sel.ID

@@ -2,6 +2,7 @@ package groups
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -179,7 +180,7 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		p.members.Focus(p.pane == 1)
 	case key.Matches(km, p.keys.Reset), key.Matches(km, p.keys.Replay):
 		if p.c.Info.ReadOnly {
-			return p, screen.Error(fmt.Errorf("%s", screen.ReadOnlyReason))
+			return p, screen.Error(errors.New(p.c.ReadOnlyText()))
 		}
 		if !p.loaded {
 			return p, screen.Status("wait for the group to load")

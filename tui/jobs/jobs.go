@@ -10,6 +10,7 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -284,7 +285,7 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		for _, a := range actions {
 			if key.Matches(msg, a.b) {
 				if p.c.Info.ReadOnly {
-					return p, screen.Error(fmt.Errorf("%s", screen.ReadOnlyReason))
+					return p, screen.Error(errors.New(p.c.ReadOnlyText()))
 				}
 				if !p.loaded {
 					return p, nil
@@ -315,9 +316,9 @@ func (p *Detail) confirmKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		a, name, svc := p.pending, p.name, p.c.Svc
 		p.pending, p.running = "", true
-		timeout := 3 * p.c.Timeout
+		timeout, base := 3*p.c.Timeout, p.c.Context()
 		return func() tea.Msg {
-			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			ctx, cancel := context.WithTimeout(base, timeout)
 			defer cancel()
 			e, err := svc.JobAction(ctx, name, a, ops.JobActionOptions{Command: fmt.Sprintf("kdeck tui: jobs %s %s", a, name)})
 			return ActionMsg{Name: name, Action: a, Entry: e, Err: err}

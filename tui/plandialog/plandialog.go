@@ -10,6 +10,7 @@ package plandialog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -180,15 +181,14 @@ func (m *Model) confirm() tea.Cmd {
 		return screen.Error(m.err)
 	}
 	if m.c.Info.ReadOnly {
-		m.err = fmt.Errorf("%s", screen.ReadOnlyReason)
+		m.err = errors.New(m.c.ReadOnlyText())
 		return screen.Error(m.err)
 	}
 	m.err = nil
 	m.state = Executing
 	svc, plan := m.c.Svc, m.plan
-	timeout := m.c.Timeout
+	timeout, ctx := m.c.Timeout, m.c.Context()
 	return func() tea.Msg {
-		ctx := context.Background()
 		if timeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, 3*timeout)
