@@ -306,6 +306,7 @@ read goes on. --pretty-time prints Avro timestamps as RFC 3339.`,
 	f.StringVar(&format, "format", "text", "output: text, value or json (one object per line)")
 	f.StringVar(&decode, "decode", "auto", "decode keys and values through the Schema Registry: auto, avro, protobuf, json-schema or none")
 	f.BoolVar(&prettyTime, "pretty-time", false, "print decoded Avro timestamps as RFC 3339")
+	_ = cmd.RegisterFlagCompletionFunc("decode", cobra.FixedCompletions([]string{"auto", "avro", "protobuf", "json-schema", "none"}, cobra.ShellCompDirectiveNoFileComp))
 	return cmd
 }
 
@@ -425,6 +426,7 @@ is reported with its line number and nothing after it is sent, unless
 	f.Int32VarP(&partition, "partition", "p", -1, "partition to produce to (default: by key hash)")
 	f.StringArrayVarP(&headers, "header", "H", nil, "header key=value, repeatable")
 	f.StringVar(&schemaRef, "schema", "", "encode values with this subject's schema: SUBJECT[:VERSION]")
+	_ = cmd.RegisterFlagCompletionFunc("schema", a.completeSubjects)
 	f.StringVar(&schemaFile, "value-schema-file", "", "register this schema file under --subject first, then encode with it")
 	f.StringVar(&subject, "subject", "", "the subject to register --value-schema-file under, such as TOPIC-value")
 	f.StringVar(&schemaFormat, "schema-format", "", "format of --value-schema-file: avro, protobuf or json-schema (default: from its extension)")

@@ -33,6 +33,22 @@ func (a *app) schemaService(ctx context.Context) (ops.SchemaService, error) {
 	return ss, nil
 }
 
+// completeSubjects completes a subject name from the registry.
+func (a *app) completeSubjects(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	return a.completeNames(cmd, args, func(ctx context.Context, svc ops.Service) ([]string, error) {
+		ss, ok := svc.(ops.SchemaService)
+		if !ok {
+			return nil, errors.New("no schema service")
+		}
+		subs, err := ss.ListSubjects(ctx, "")
+		names := make([]string, 0, len(subs))
+		for _, s := range subs {
+			names = append(names, s.Subject)
+		}
+		return names, err
+	})
+}
+
 // readSchemaFile reads a schema file and infers its format from the
 // extension (.avsc avro, .proto protobuf, .json json-schema) unless given.
 func readSchemaFile(path, format string) (ops.SchemaRequest, error) {
@@ -344,6 +360,9 @@ read-only mode.`,
 	del.Flags().IntVar(&version, "version", 0, "delete only this version")
 	del.Flags().BoolVar(&execute, "execute", false, "delete (default: preview)")
 	del.Flags().BoolVar(&permanent, "permanent", false, "hard-delete versions already soft-deleted")
+	for _, c := range []*cobra.Command{show, versions, check, register, compat, del} {
+		c.ValidArgsFunction = a.completeSubjects
+	}
 	cmd.AddCommand(list, show, versions, check, register, compat, del)
 	return cmd
 }

@@ -129,6 +129,10 @@ func TestCLISchemasProduceAndTail(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.out, "orders-value") {
 		t.Fatalf("schemas list: %+v", r)
 	}
+	r = kdeck(t, "", "__complete", "-b", b, "--registry", reg, "schemas", "show", "")
+	if !strings.Contains(r.out, "orders-value") {
+		t.Errorf("completion of subjects: %+v", r)
+	}
 	r = k("", "schemas", "show", "orders-value", "-o", "json")
 	if r.code != 0 || !strings.Contains(r.out, `"topics": [`) || !strings.Contains(r.out, `"orders"`) {
 		t.Fatalf("schemas show: %+v", r)
