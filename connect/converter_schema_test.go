@@ -13,8 +13,8 @@ import (
 
 	"github.com/kdeck/kdeck/connect"
 	"github.com/kdeck/kdeck/schema"
-	"github.com/kdeck/kdeck/schemaregistry"
 	"github.com/kdeck/kdeck/testing/kafkatest"
+	"github.com/kdeck/kdeck/testing/registrytest"
 )
 
 const orderSchema = `{"type":"record","name":"Order","namespace":"shop","fields":[
@@ -29,15 +29,7 @@ func TestAvroConverters(t *testing.T) {
 	c := kafkatest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, err := schemaregistry.New(ctx, schemaregistry.Options{Addr: "127.0.0.1:0", Brokers: c.Addrs()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	rc, err := schema.NewClient(schema.Config{URLs: []string{srv.URL()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	url, rc := registrytest.Start(t, c.Addrs())
 	for _, tc := range []struct{ strategy, subject string }{
 		{connect.StrategyTopicName, "orders-value"},
 		{connect.StrategyTopicRecordName, "orders2-shop.Order"},
@@ -47,7 +39,7 @@ func TestAvroConverters(t *testing.T) {
 		_, stop := runWithRegistry(t, c, connect.Builtins(), map[string]any{"name": "gen-" + topic, "class": "datagen", "topic": topic, "count": int64(5),
 			"shape":           map[string]any{"id": "seq", "customer": "key", "amount": "int:1:100"},
 			"value_converter": "avro", "auto_register_schemas": true, "value_schema": orderSchema, "subject_name_strategy": tc.strategy,
-			"schema_registry_url": srv.URL()})
+			"schema_registry_url": url})
 		recs := readAll(t, c, topic, 5)
 		stop()
 		dec := schema.NewDecoder(rc, schema.ModeAvro, schema.DecodeOptions{})
@@ -68,7 +60,7 @@ func TestAvroConverters(t *testing.T) {
 	c.Produce(t, &kgo.Record{Topic: "orders", Value: []byte("not avro")})
 	out := filepath.Join(t.TempDir(), "out.jsonl")
 	_, stop := runWithRegistry(t, c, connect.Builtins(), map[string]any{"name": "sink", "class": "file-sink", "topics": []any{"orders"}, "path": out,
-		"value_converter": "avro", "schema_registry_url": srv.URL(), "errors_tolerance": "all", "dlq_topic": "orders.dlq"})
+		"value_converter": "avro", "schema_registry_url": url, "errors_tolerance": "all", "dlq_topic": "orders.dlq"})
 	dlq := readAll(t, c, "orders.dlq", 1)
 	waitFor(t, "5 lines in the sink file", func() bool {
 		b, _ := os.ReadFile(out)
@@ -106,15 +98,7 @@ func TestProtobufAndJSONSchemaConverters(t *testing.T) {
 	c := kafkatest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, err := schemaregistry.New(ctx, schemaregistry.Options{Addr: "127.0.0.1:0", Brokers: c.Addrs()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	rc, err := schema.NewClient(schema.Config{URLs: []string{srv.URL()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	url, rc := registrytest.Start(t, c.Addrs())
 	for _, tc := range []struct {
 		converter, schemaText, strategy, subject string
 		mode                                     schema.Mode
@@ -127,7 +111,7 @@ func TestProtobufAndJSONSchemaConverters(t *testing.T) {
 		_, stop := runWithRegistry(t, c, connect.Builtins(), map[string]any{"name": "gen-" + topic, "class": "datagen", "topic": topic, "count": int64(3),
 			"shape":           map[string]any{"id": "seq", "customer": "key", "amount": "int:1:100"},
 			"value_converter": tc.converter, "auto_register_schemas": true, "value_schema": tc.schemaText, "subject_name_strategy": tc.strategy,
-			"schema_registry_url": srv.URL()})
+			"schema_registry_url": url})
 		recs := readAll(t, c, topic, 3)
 		stop()
 		dec := schema.NewDecoder(rc, tc.mode, schema.DecodeOptions{})

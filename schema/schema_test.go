@@ -16,7 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/kdeck/kdeck/schema"
-	"github.com/kdeck/kdeck/schemaregistry"
+	"github.com/kdeck/kdeck/testing/registrytest"
 )
 
 func ctx(t testing.TB) context.Context {
@@ -34,15 +34,7 @@ func registry(t testing.TB) *schema.Client {
 		t.Fatal(err)
 	}
 	t.Cleanup(kc.Close)
-	srv, err := schemaregistry.New(ctx(t), schemaregistry.Options{Addr: "127.0.0.1:0", Brokers: kc.ListenAddrs()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	c, err := schema.NewClient(schema.Config{URLs: []string{srv.URL()}, Timeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, c := registrytest.Start(t, kc.ListenAddrs())
 	return c
 }
 

@@ -12,8 +12,8 @@ import (
 	"github.com/twmb/franz-go/pkg/sr"
 
 	"github.com/kdeck/kdeck/schema"
-	"github.com/kdeck/kdeck/schemaregistry"
 	"github.com/kdeck/kdeck/testing/kafkatest"
+	"github.com/kdeck/kdeck/testing/registrytest"
 )
 
 // TestDeclarativeAvroInput: format = "avro" decodes wire-format input
@@ -23,15 +23,7 @@ func TestDeclarativeAvroInput(t *testing.T) {
 	c := kafkatest.New(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	srv, err := schemaregistry.New(ctx, schemaregistry.Options{Addr: "127.0.0.1:0", Brokers: c.Addrs()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	rc, err := schema.NewClient(schema.Config{URLs: []string{srv.URL()}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	_, rc := registrytest.Start(t, c.Addrs())
 	if _, err := rc.SR().CreateSchema(ctx, "pay-value", sr.Schema{Schema: `{"type":"record","name":"P","fields":[
 		{"name":"customer","type":"string"},{"name":"amount","type":{"type":"bytes","logicalType":"decimal","precision":9,"scale":2}}]}`}); err != nil {
 		t.Fatal(err)

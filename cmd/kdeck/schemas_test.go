@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net"
 	"os"
@@ -13,23 +12,14 @@ import (
 	"time"
 
 	"github.com/kdeck/kdeck/ops"
-	"github.com/kdeck/kdeck/schemaregistry"
 	"github.com/kdeck/kdeck/testing/kafkatest"
+	"github.com/kdeck/kdeck/testing/registrytest"
 )
 
 // registryOn starts kdeck's Schema Registry on the test cluster.
-func registryOn(t *testing.T, c *kafkatest.Cluster) string { return registryOnTB(t, c) }
-
-func registryOnTB(t testing.TB, c *kafkatest.Cluster) string {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	srv, err := schemaregistry.New(ctx, schemaregistry.Options{Addr: "127.0.0.1:0", Brokers: c.Addrs()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(srv.Close)
-	return srv.URL()
+func registryOn(t *testing.T, c *kafkatest.Cluster) string {
+	url, _ := registrytest.Start(t, c.Addrs())
+	return url
 }
 
 const orderAvsc = `{"type":"record","name":"Order","namespace":"shop","fields":[
