@@ -77,6 +77,8 @@ type Cluster struct {
 	DialTimeout Duration `toml:"dial_timeout"`
 	// RequestTimeout bounds every admin request; default 10s.
 	RequestTimeout Duration `toml:"request_timeout"`
+	// SchemaRegistry is the cluster's Schema Registry, nil for none.
+	SchemaRegistry *SchemaRegistry `toml:"schema_registry"`
 }
 
 // SASL configures SASL authentication: mechanism PLAIN, SCRAM-SHA-256 or
@@ -329,6 +331,16 @@ func Parse(path string, data []byte) (*Config, error) {
 				errs = append(errs, e)
 			}
 		}
+		if r := c.SchemaRegistry; r != nil {
+			errs = append(errs, validateSchemaRegistry(r, func(key string) *Error {
+				k := toml.Key{"clusters", name, "schema_registry", key}
+				e := &Error{Path: path, Line: src.line(k), Key: k.String()}
+				if e.Line == 0 {
+					e.Line = src.line(toml.Key{"clusters", name, "schema_registry"})
+				}
+				return e
+			})...)
+		}
 	}
 	if cfg.DefaultCluster != "" {
 		if _, ok := cfg.Clusters[cfg.DefaultCluster]; !ok {
@@ -482,22 +494,7 @@ func expandHome(p string) string {
 
 // Password resolves the SASL password from its env var, file or literal.
 func (s *SASL) ResolvePassword() (string, error) {
-	switch {
-	case s.PasswordEnv != "":
-		v, ok := os.LookupEnv(s.PasswordEnv)
-		if !ok || v == "" {
-			return "", fmt.Errorf("SASL password env var %s is not set: export it or use password_file", s.PasswordEnv)
-		}
-		return v, nil
-	case s.PasswordFile != "":
-		b, err := os.ReadFile(expandHome(s.PasswordFile))
-		if err != nil {
-			return "", fmt.Errorf("cannot read SASL password_file %s: %v", s.PasswordFile, unwrapPathErr(err))
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
-	default:
-		return s.Password, nil
-	}
+	return resolveSecret("SASL password", s.Password, s.PasswordEnv, s.PasswordFile)
 }
 
 func unwrapPathErr(err error) error {

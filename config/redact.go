@@ -73,6 +73,16 @@ func (c *Config) Redacted() (string, error) {
 			}
 			cp.SASL = &s
 		}
+		if cl.SchemaRegistry != nil {
+			r := *cl.SchemaRegistry
+			if r.Password != "" {
+				r.Password = "<redacted>"
+			}
+			if r.Token != "" {
+				r.Token = "<redacted>"
+			}
+			cp.SchemaRegistry = &r
+		}
 		o.Clusters[n] = &cp
 	}
 	redactJobs := func(in []Job) []map[string]any {

@@ -197,11 +197,11 @@ func (rt *runtime) sinkBatch(ctx context.Context, t *task, sk SinkTask, recs []*
 // transform dropped it.
 func (rt *runtime) fromKafka(kr *kgo.Record) (*Record, string, string, error) {
 	j := rt.j
-	k, err := j.keyC.FromBytes(kr.Key)
+	k, err := convertFrom(j.keyC, kr.Topic, kr.Key)
 	if err != nil {
 		return nil, StageKeyConverter, converterName(j, FieldKeyConverter), err
 	}
-	v, err := j.valC.FromBytes(kr.Value)
+	v, err := convertFrom(j.valC, kr.Topic, kr.Value)
 	if err != nil {
 		return nil, StageValueConverter, converterName(j, FieldValueConverter), err
 	}

@@ -466,11 +466,11 @@ func (rt *runtime) prepare(r *Record, kr *kgo.Record) (*kgo.Record, string, stri
 	if r == nil {
 		return nil, "", "", nil
 	}
-	k, err := j.keyC.ToBytes(r.Key)
+	k, err := convertTo(j.keyC, r.Topic, r.Key)
 	if err != nil {
 		return nil, StageKeyConverter, converterName(j, FieldKeyConverter), err
 	}
-	v, err := j.valC.ToBytes(r.Value)
+	v, err := convertTo(j.valC, r.Topic, r.Value)
 	if err != nil {
 		return nil, StageValueConverter, converterName(j, FieldValueConverter), err
 	}

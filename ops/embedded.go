@@ -17,6 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kdeck/kdeck/schemaregistry"
 )
 
 // Demo channel names.
@@ -49,7 +51,11 @@ type EmbeddedOptions struct {
 	Demo bool
 	// DemoRate is the demo producer's records per second; default 50.
 	DemoRate int
-	Logger   *slog.Logger
+	// Registry serves a Schema Registry on 127.0.0.1:RegistryPort (0: a
+	// free port) storing subjects in the cluster; see embedded_registry.go.
+	Registry     bool
+	RegistryPort int
+	Logger       *slog.Logger
 }
 
 // Embedded is the embedded default: an in-process Kafka-protocol cluster
@@ -70,6 +76,9 @@ type Embedded struct {
 	// connector takes over (see addDemoJobs).
 	demoRate     int
 	stopProducer context.CancelFunc
+
+	// registry is the embedded Schema Registry, nil without one.
+	registry *schemaregistry.Server
 
 	// billingSeeded is closed once seedBilling is done (nil without the
 	// demo).
@@ -125,6 +134,12 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		return nil, fmt.Errorf("embedded cluster does not accept connections on %s: %w", e.addr, err)
 	}
 	conn.Close()
+	if o.Registry {
+		if err := e.startRegistry(ctx, o.RegistryPort); err != nil {
+			c.Close()
+			return nil, err
+		}
+	}
 	dctx, cancel := context.WithCancel(context.Background())
 	e.cancel = cancel
 	e.wg.Go(func() { reaper.run(dctx) })
@@ -132,6 +147,7 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		if err := e.startDR(o.DataDir, o.SyncWrites); err != nil {
 			cancel()
 			e.wg.Wait()
+			e.closeRegistry()
 			c.Close()
 			return nil, err
 		}
@@ -147,6 +163,9 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		e.wg.Go(func() { e.runDemoProducer(pctx, rate) })
 		e.wg.Go(func() { e.runDemoReader(dctx, rate) })
 		e.wg.Go(func() { e.seedBilling(dctx) })
+		if e.registry != nil {
+			e.wg.Go(func() { e.runDemoPayments(dctx, rate) })
+		}
 	}
 	return e, nil
 }
@@ -163,6 +182,7 @@ func (e *Embedded) Close() {
 	e.once.Do(func() {
 		e.cancel()
 		e.wg.Wait()
+		e.closeRegistry()
 		e.cluster.Close()
 		if e.dr != nil {
 			e.dr.Close()

@@ -81,10 +81,15 @@ func newConnectorJob(l *Local, spec config.Job) (jobRunner, error) {
 	} else {
 		store = connect.NewKafkaOffsetStore(topic, opts...)
 	}
-	j, err := connect.NewJob(l.registry(), spec.Table,
+	jopts := []connect.Opt{
 		connect.WithClientOpts(opts...),
 		connect.WithOffsetStore(store),
-		connect.WithLogger(l.log.With("job", spec.Name())))
+		connect.WithLogger(l.log.With("job", spec.Name())),
+	}
+	if rc, err := l.schemaRegistry(cluster); err == nil {
+		jopts = append(jopts, connect.WithSchemaRegistry(rc)) // for avro, protobuf and json_schema converters
+	}
+	j, err := connect.NewJob(l.registry(), spec.Table, jopts...)
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/connect"
+	"github.com/kdeck/kdeck/schema"
 )
 
 // Opt configures a Local.
@@ -45,6 +46,8 @@ type localCfg struct {
 
 	auditMaxBytes int64
 	auditKeep     int
+	// registryURL is --registry: the default cluster's Schema Registry.
+	registryURL string
 }
 
 // WithLogger sets the logger; default discards.
@@ -96,6 +99,8 @@ type Local struct {
 
 	mu      sync.Mutex
 	clients map[string]*clusterClient
+	// registries are the clusters' Schema Registry clients (see schemas.go).
+	registries map[string]*schema.Client
 
 	closeOnce sync.Once
 
@@ -138,6 +143,9 @@ func NewLocal(cfg *config.Config, opts ...Opt) (*Local, error) {
 	def := cfg.Default()
 	if lc.embedded != nil {
 		e := &config.Cluster{Name: config.DefaultClusterName, Brokers: []string{lc.embedded.Addr()}}
+		if u := lc.embedded.RegistryURL(); u != "" {
+			e.SchemaRegistry = &config.SchemaRegistry{URL: config.URLList{u}}
+		}
 		l.clusters[e.Name] = e
 		def = e.Name
 		if dr := lc.embedded.DRAddr(); dr != "" {
@@ -179,7 +187,7 @@ func (l *Local) names() []string {
 func (l *Local) Info() Info {
 	in := Info{Clusters: l.names(), DefaultCluster: l.def, ReadOnly: l.lc.readOnly, DataDir: l.cfg.DataDir(), ConfigPath: l.cfg.Path}
 	if e := l.lc.embedded; e != nil {
-		in.Embedded, in.Bootstrap = true, e.Addr()
+		in.Embedded, in.Bootstrap, in.SchemaRegistry = true, e.Addr(), e.RegistryURL()
 		if e.dataDir != "" {
 			in.DataDir = e.dataDir
 		}

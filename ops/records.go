@@ -22,6 +22,10 @@ func (l *Local) ReadRecords(ctx context.Context, cluster string, req ReadRequest
 	if err != nil {
 		return err
 	}
+	dec, err := l.decoderFor(cluster, req)
+	if err != nil {
+		return err
+	}
 	td, err := l.DescribeTopic(ctx, cluster, req.Topic)
 	if err != nil {
 		return err
@@ -136,7 +140,11 @@ func (l *Local) ReadRecords(ctx context.Context, cluster string, req ReadRequest
 					delete(remaining, r.Partition)
 				}
 			}
-			if err := fn(toRecord(r)); err != nil {
+			rec := toRecord(r)
+			if dec != nil {
+				decodeRecord(ctx, dec, &rec)
+			}
+			if err := fn(rec); err != nil {
 				return err
 			}
 			n++

@@ -112,7 +112,10 @@ type Info struct {
 	// Bootstrap then holds its address.
 	Embedded  bool   `json:"embedded"`
 	Bootstrap string `json:"bootstrap,omitempty"`
-	DataDir   string `json:"data_dir"`
+	// SchemaRegistry is the embedded default's Schema Registry URL, "" when
+	// it serves none.
+	SchemaRegistry string `json:"schema_registry,omitempty"`
+	DataDir        string `json:"data_dir"`
 	// ConfigPath is the configuration file in use, "" for none.
 	ConfigPath string `json:"config_path,omitempty"`
 }
@@ -281,6 +284,13 @@ type ReadRequest struct {
 	// Follow keeps reading new records until ctx is done; without it the
 	// read stops at the log end offsets seen at start.
 	Follow bool
+	// Decode says how keys and values are decoded through the cluster's
+	// Schema Registry: "" or "none" (as read), "auto" (the wire format
+	// with a schema id the registry knows), "avro", "protobuf" or
+	// "json-schema" (each value must be that). See Record.ValueDecoded.
+	Decode string
+	// PrettyTime prints Avro timestamps as RFC 3339 in decoded JSON.
+	PrettyTime bool
 }
 
 // FromKind is where a read starts.
@@ -304,6 +314,10 @@ type Record struct {
 	Key       []byte    `json:"key"`
 	Value     []byte    `json:"value"`
 	Headers   []Header  `json:"headers"`
+	// KeyDecoded and ValueDecoded are set when ReadRequest.Decode decoded
+	// (or failed to decode) the key or value; nil when left as read.
+	KeyDecoded   *Decoded `json:"key_decoded,omitempty"`
+	ValueDecoded *Decoded `json:"value_decoded,omitempty"`
 }
 
 // Header is a record header.
@@ -325,4 +339,10 @@ type ProduceRecord struct {
 type ProduceResult struct {
 	Records int64 `json:"records"`
 	Bytes   int64 `json:"bytes"`
+	// Subject, Version and SchemaID name the schema ProduceEncoded used.
+	Subject  string `json:"subject,omitempty"`
+	Version  int    `json:"version,omitempty"`
+	SchemaID int    `json:"schema_id,omitempty"`
+	// Skipped lists the records ProduceEncoded skipped (SkipBad).
+	Skipped []RecordEncodeError `json:"skipped,omitempty"`
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/kdeck/kdeck/tui/jobs"
 	"github.com/kdeck/kdeck/tui/overview"
 	"github.com/kdeck/kdeck/tui/records"
+	"github.com/kdeck/kdeck/tui/schemas"
 	"github.com/kdeck/kdeck/tui/screen"
 	"github.com/kdeck/kdeck/tui/styles"
 	"github.com/kdeck/kdeck/tui/topics"
@@ -147,6 +148,7 @@ func New(svc ops.Service, opts ...Opt) (*Model, error) {
 		screen.Jobs:        jobs.NewList(c),
 		screen.JobDetail:   jobs.NewDetail(c),
 		screen.Audit:       audit.New(c),
+		screen.Schemas:     schemas.New(c),
 	}
 	if _, ok := m.pages[cf.start]; !ok {
 		return nil, fmt.Errorf("tui: unknown start page %q", cf.start)

@@ -177,9 +177,9 @@ func TestCLIRecords(t *testing.T) {
 		}
 		k := "<nil>"
 		if rec.Key != nil {
-			k = *rec.Key
+			k = rec.Key.(string)
 		}
-		keys[k] = append(keys[k], *rec.Value)
+		keys[k] = append(keys[k], rec.Value.(string))
 	}
 	if strings.Join(keys["k1"], ",") != "v1,v3" || keys["<nil>"][0] != "nokey" {
 		t.Errorf("keys = %v", keys)

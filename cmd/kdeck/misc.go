@@ -139,6 +139,8 @@ func newDevCmd(a *app) *cobra.Command {
 	var ephemeral bool
 	var dataDir string
 	var noDemo, syncWrites bool
+	var registryPort int
+	var noRegistry bool
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the embedded default: an in-process Kafka cluster with a live demo channel",
@@ -147,7 +149,11 @@ on 127.0.0.1 that any Kafka client can use, seeded with demo topics, a demo
 producer and consumer groups that lag. Topics, records and committed offsets
 persist under the data dir unless --ephemeral: what was acknowledged survives
 the process being killed; with --sync-writes (fsync before every
-acknowledgement, slower) it survives an OS crash too. Runs until interrupted.`,
+acknowledgement, slower) it survives an OS crash too. It also serves a Schema
+Registry (Confluent's API) on 127.0.0.1:8081 (--registry-port, 0 for a free
+port; --no-registry for none), its subjects stored in the cluster's _schemas
+topic, and the demo adds Avro records in demo.payments. Runs until
+interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := a.loadConfig()
@@ -166,7 +172,7 @@ acknowledgement, slower) it survives an OS crash too. Runs until interrupted.`,
 				fmt.Fprintln(a.err, "kdeck dev: read-only mode, so the demo channel does not run (nothing is produced or committed)")
 			}
 			start := time.Now()
-			e, err := ops.StartEmbedded(cmd.Context(), ops.EmbeddedOptions{Port: port, DataDir: dataDir, Demo: !noDemo, SyncWrites: syncWrites})
+			e, err := ops.StartEmbedded(cmd.Context(), ops.EmbeddedOptions{Port: port, DataDir: dataDir, Demo: !noDemo, SyncWrites: syncWrites, Registry: !noRegistry, RegistryPort: registryPort})
 			if err != nil {
 				return err
 			}
@@ -183,9 +189,12 @@ acknowledgement, slower) it survives an OS crash too. Runs until interrupted.`,
 				return err
 			}
 			if a.output == "json" {
-				_ = writeJSON(a.out, map[string]any{"bootstrap": e.Addr(), "data_dir": dataDir, "startup_ms": time.Since(start).Milliseconds()})
+				_ = writeJSON(a.out, map[string]any{"bootstrap": e.Addr(), "schema_registry": e.RegistryURL(), "data_dir": dataDir, "startup_ms": time.Since(start).Milliseconds()})
 			} else {
 				fmt.Fprintf(a.out, "kdeck dev: embedded cluster 'local' listening on %s (started in %v)\n", e.Addr(), time.Since(start).Round(time.Millisecond))
+				if u := e.RegistryURL(); u != "" {
+					fmt.Fprintf(a.out, "schema registry on %s (subjects stored in the _schemas topic)\n", u)
+				}
 				if dataDir != "" {
 					fmt.Fprintf(a.out, "data persists in %s (use --ephemeral to keep it in memory)\n", dataDir)
 				}
@@ -203,6 +212,8 @@ acknowledgement, slower) it survives an OS crash too. Runs until interrupted.`,
 	markLocalFile(f, "data-dir")
 	f.BoolVar(&noDemo, "no-demo", false, "do not seed or run the demo channel")
 	f.BoolVar(&syncWrites, "sync-writes", false, "fsync every write before acknowledging it (survives an OS crash; slower)")
+	f.IntVar(&registryPort, "registry-port", 8081, "Schema Registry port on 127.0.0.1; 0 picks a free one")
+	f.BoolVar(&noRegistry, "no-registry", false, "do not serve a Schema Registry")
 	return cmd
 }
 

@@ -35,6 +35,7 @@ type app struct {
 	brokers    string
 	// brokersSet is true when -b was given, even empty (an error).
 	brokersSet bool
+	registry   string
 	output     string
 	noColor    bool
 	readOnly   bool
@@ -155,6 +156,7 @@ cluster there headless.`,
 	markLocalFile(pf, "config")
 	pf.StringVarP(&a.cluster, "cluster", "c", "", "cluster name from the configuration (default: default_cluster)")
 	pf.StringVarP(&a.brokers, "brokers", "b", "", "bootstrap brokers host:port[,host:port], an ad-hoc cluster without any file")
+	pf.StringVar(&a.registry, "registry", "", "Schema Registry URL for the default cluster (as kcat's -r), overriding its [clusters.NAME.schema_registry]")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 	pf.BoolVar(&a.noColor, "no-color", false, "disable colours (also NO_COLOR)")
 	pf.BoolVar(&a.readOnly, "read-only", false, "refuse every mutation")
@@ -290,6 +292,12 @@ func (a *app) newLocal(cfg *config.Config, log *slog.Logger, noConfig func(), e 
 	}
 	if a.cluster != "" {
 		opts = append(opts, ops.WithDefaultCluster(a.cluster))
+	}
+	if a.registry != "" {
+		if err := config.ValidRegistryURL(a.registry); err != nil {
+			return nil, usagef("--registry: %v", err)
+		}
+		opts = append(opts, ops.WithRegistry(a.registry))
 	}
 	l, err := ops.NewLocal(cfg, append(opts, extra...)...)
 	if err != nil {

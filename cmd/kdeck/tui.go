@@ -25,6 +25,10 @@ const TUILogFile = "kdeck-tui.log"
 // embeddedPort is where the TUI's embedded default listens when it can.
 const embeddedPort = 9092
 
+// embeddedRegistryPort is where the TUI's embedded Schema Registry listens
+// when it can (as 'kdeck dev' does).
+const embeddedRegistryPort = 8081
+
 // runTUI opens the console: on the configured clusters, on -b, or, with
 // neither, on the embedded default started in-process (port 9092, or a free
 // port when 9092 is taken). Without a terminal on stdout it refuses with a
@@ -102,6 +106,15 @@ func tuiLogger(dir string) (*slog.Logger, func(), error) {
 	return slog.New(slog.NewTextHandler(lf, &slog.HandlerOptions{Level: slog.LevelInfo})), func() { lf.Close() }, nil
 }
 
+// registryOf is the header's note of the embedded registry: " · registry
+// host:port", or "" without one.
+func registryOf(e *ops.Embedded) string {
+	if e == nil || e.RegistryURL() == "" {
+		return ""
+	}
+	return " · registry " + strings.TrimPrefix(e.RegistryURL(), "http://")
+}
+
 // tuiService builds the service the TUI shows and a header note saying
 // where the embedded default listens, if it started one.
 func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.Logger, hostJobs bool) (ops.Service, string, error) {
@@ -116,13 +129,19 @@ func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.L
 		// cluster shows what its data dir holds.
 		demo := !a.readOnly && !cfg.Ops.ReadOnly
 		var err error
-		e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: embeddedPort, DataDir: filepath.Join(cfg.DataDir(), "embedded"), Demo: demo, Logger: logger})
-		header = "embedded " + addrOf(e)
+		eo := ops.EmbeddedOptions{Port: embeddedPort, DataDir: filepath.Join(cfg.DataDir(), "embedded"), Demo: demo, Logger: logger, Registry: true, RegistryPort: embeddedRegistryPort}
+		e, err = ops.StartEmbedded(ctx, eo)
+		if errors.Is(err, ops.ErrRegistryPortInUse) {
+			// Something else serves 8081: keep the cluster, move the registry.
+			eo.RegistryPort = 0
+			e, err = ops.StartEmbedded(ctx, eo)
+		}
+		header = "embedded " + addrOf(e) + registryOf(e)
 		if errors.Is(err, ops.ErrPortInUse) {
 			// Another kdeck (or broker) holds 9092 and probably the data
 			// dir too: run in memory on a free port instead.
-			e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: 0, Demo: demo, Logger: logger})
-			header = fmt.Sprintf("embedded %s (%d was taken; in memory)", addrOf(e), embeddedPort)
+			e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: 0, Demo: demo, Logger: logger, Registry: true})
+			header = fmt.Sprintf("embedded %s%s (%d was taken; in memory)", addrOf(e), registryOf(e), embeddedPort)
 		}
 		if err != nil {
 			return nil, "", err

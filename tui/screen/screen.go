@@ -136,6 +136,7 @@ const (
 	Jobs        ID = "jobs"
 	JobDetail   ID = "job"
 	Audit       ID = "audit"
+	Schemas     ID = "schemas"
 )
 
 // NavigateMsg asks the root to show page To with argument Arg, pushing the
