@@ -173,8 +173,8 @@ func TestCLISchemasProduceAndTail(t *testing.T) {
 			t.Errorf("audit has no %s entry: %s", action, r.out)
 		}
 	}
-	r = k("", "schemas", "show", "nope-value")
-	if r.code != 1 || !strings.Contains(r.err, `subject "nope-value" is not in the schema registry`) {
+	r = k("", "schemas", "show", "nope-value") // not found is usage (2), as the README's exit-code table says
+	if r.code != 2 || !strings.Contains(r.err, `subject "nope-value" is not in the schema registry`) {
 		t.Fatalf("show of an unknown subject: %+v", r)
 	}
 	// An unreachable registry is one sentence, quickly.
