@@ -155,7 +155,7 @@ func TestREADMEExamples(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	e, err := ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: 0, Demo: true, DemoRate: 200})
+	e, err := ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: 0, Demo: true, DemoRate: 200, Registry: true, RegistryPort: 0})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,6 +190,8 @@ func runBlock(ctx context.Context, t *testing.T, e *ops.Embedded, b readmeBlock)
 	root := t.TempDir()
 	text := absPathRE.ReplaceAllString(b.text, "${1}"+filepath.ToSlash(root)+"/")
 	head := fmt.Sprintf("default_cluster = \"local\"\n[clusters.local]\nbrokers = [%q]\n[clusters.dr]\nbrokers = [%q]\n", e.Addr(), e.DRAddr())
+	// The embedded default serves a Schema Registry: the local cluster's.
+	head += fmt.Sprintf("[clusters.local.schema_registry]\nurl = [%q]\n", e.RegistryURL())
 	if !strings.Contains(text, "[ops]") {
 		head += fmt.Sprintf("[ops]\ndata_dir = %q\n", filepath.Join(root, "data"))
 	}
