@@ -48,13 +48,14 @@ func (e *Errors) Error() string {
 // knownKeys lists the keys of each table kdeck decodes itself, by parent path
 // with "*" standing for a cluster name.
 var knownKeys = map[string][]string{
-	"":                {"default_cluster", "clusters", "ops", "server", "tui", "connectors", "mirrors", "streams"},
+	"":                {"default_cluster", "clusters", "ops", "server", "tui", "worker", "connectors", "mirrors", "streams"},
 	"clusters.*":      {"brokers", "client_id", "sasl", "tls", "dial_timeout", "request_timeout"},
 	"clusters.*.sasl": {"mechanism", "username", "password", "password_env", "password_file"},
 	"clusters.*.tls":  {"enabled", "ca_file", "cert_file", "key_file", "insecure_skip_verify", "server_name"},
 	"ops":             {"data_dir", "read_only", "audit_topic", "lag_window", "lag_sample_interval"},
 	"server":          {"listen"},
 	"tui":             {"refresh"},
+	"worker":          {"id", "group", "session_timeout"},
 }
 
 func suggest(k toml.Key) string {

@@ -81,6 +81,10 @@ type Local struct {
 	samplerStop context.CancelFunc
 	samplerDone chan struct{}
 
+	workerOnce sync.Once
+	workerID   string
+	workerErr  error
+
 	supOnce    sync.Once
 	supervisor *supervisor // jobs; see jobs.go
 }

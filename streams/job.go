@@ -62,6 +62,7 @@ type cfg struct {
 	skipBad        bool
 	cacheBytes     int64
 	instanceID     string
+	sessionTimeout time.Duration
 	commitInterval time.Duration
 }
 
@@ -107,6 +108,11 @@ func StoreCacheBytes(n int64) Opt { return optFunc(func(c *cfg) { c.cacheBytes =
 // must be unique among the running instances. By default membership is
 // dynamic and the transactional id comes from an id kept in the data dir.
 func InstanceID(id string) Opt { return optFunc(func(c *cfg) { c.instanceID = id }) }
+
+// SessionTimeout sets the group session timeout of the job's consumer: how
+// long the group waits for a silent instance before it gives the
+// instance's partitions to the others. The default is franz-go's (45s).
+func SessionTimeout(d time.Duration) Opt { return optFunc(func(c *cfg) { c.sessionTimeout = d }) }
 
 // Builder is what New accepts: a *Topology or a JobSpec.
 type Builder interface {
@@ -418,6 +424,9 @@ func (j *Job) startClient() error {
 	)
 	if j.cfg.instanceID != "" {
 		opts = append(opts, kgo.InstanceID(j.cfg.instanceID))
+	}
+	if j.cfg.sessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(j.cfg.sessionTimeout))
 	}
 	if j.cfg.guarantee == ExactlyOnce {
 		id, err := j.txnInstance()

@@ -54,6 +54,13 @@ type JobSpec struct {
 	Output    string `json:"output"`
 	Guarantee string `json:"guarantee,omitempty"`
 	DataDir   string `json:"data_dir,omitempty"`
+	// InstanceID makes the job a static member of its group with this id
+	// (see the InstanceID option); kdeck run derives one from the job name
+	// and the worker id when it is empty.
+	InstanceID string `json:"instance_id,omitempty"`
+	// SessionTimeout is the group session timeout of the job's consumer
+	// (see the SessionTimeout option); 0 keeps the runner's default.
+	SessionTimeout time.Duration `json:"session_timeout,omitempty"`
 	// Line is the TOML line of the table, for messages; 0 when unknown.
 	Line int `json:"-"`
 }
@@ -100,7 +107,7 @@ type JoinSpec struct {
 }
 
 var (
-	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "guarantee", "data_dir", "enabled", "disabled"}
+	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "guarantee", "data_dir", "instance_id", "session_timeout", "enabled", "disabled"}
 	timeKeys      = []string{"type", "field", "zone"}
 	windowKeys    = []string{"type", "size", "advance", "grace"}
 	aggregateKeys = []string{"op", "field"}
@@ -213,6 +220,11 @@ func ParseJob(table map[string]any) (JobSpec, error) {
 	s.Output = getString(&p, table, "", "output")
 	s.Guarantee = getString(&p, table, "", "guarantee")
 	s.DataDir = getString(&p, table, "", "data_dir")
+	s.InstanceID = getString(&p, table, "", "instance_id")
+	s.SessionTimeout = getDuration(&p, table, "", "session_timeout")
+	if s.SessionTimeout != 0 && (s.SessionTimeout < time.Second || s.SessionTimeout > 30*time.Minute) {
+		p.add("session_timeout %v is out of range: use 1s to 30m (Apache Kafka brokers require at least 6s by default)", s.SessionTimeout)
+	}
 	if tt := getTable(&p, table, "time"); tt != nil {
 		unknownKeys(&p, "time", tt, timeKeys)
 		s.Time = &TimeSpec{Type: getString(&p, tt, "time.", "type"), Field: getString(&p, tt, "time.", "field"), Zone: getString(&p, tt, "time.", "zone")}
