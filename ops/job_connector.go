@@ -65,6 +65,12 @@ func (l *Local) isEmbedded(cluster string) bool {
 }
 
 func newConnectorJob(l *Local, spec config.Job) (jobRunner, error) {
+	return newConnectorJobWith(l, spec)
+}
+
+// newConnectorJobWith builds a connector job with extra options (a worker
+// group's share of its tasks).
+func newConnectorJobWith(l *Local, spec config.Job, extra ...connect.Opt) (jobRunner, error) {
 	cluster, _ := spec.Table[connect.FieldCluster].(string)
 	if err := connect.Validate(l.registry(), spec.Table); err != nil {
 		return nil, err
@@ -80,10 +86,10 @@ func newConnectorJob(l *Local, spec config.Job) (jobRunner, error) {
 	} else {
 		store = connect.NewKafkaOffsetStore(topic, opts...)
 	}
-	j, err := connect.NewJob(l.registry(), spec.Table,
+	j, err := connect.NewJob(l.registry(), spec.Table, append([]connect.Opt{
 		connect.WithClientOpts(opts...),
 		connect.WithOffsetStore(store),
-		connect.WithLogger(l.log.With("job", spec.Name())))
+		connect.WithLogger(l.log.With("job", spec.Name()))}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -233,6 +233,9 @@ func (l *Local) StartJobs(ctx context.Context) error {
 			return err
 		}
 		h := s.get(n)
+		if l.groupManaged(h) {
+			continue // the worker group assigns it (job_workergroup.go)
+		}
 		if h.spec.Table["disabled"] == true {
 			h.mu.Lock()
 			h.state = StateStopped
@@ -241,7 +244,7 @@ func (l *Local) StartJobs(ctx context.Context) error {
 		}
 		s.start(h)
 	}
-	return nil
+	return l.startWorkerGroup(s)
 }
 
 // closeJobs stops every job in parallel, each within DefaultJobStopTimeout.
@@ -249,6 +252,7 @@ func (l *Local) closeJobs() {
 	if l.supervisor == nil {
 		return
 	}
+	l.stopWorkerGroup() // first: it stops its jobs, then leaves the group
 	s := l.supervisor
 	s.mu.Lock()
 	s.closed = true
@@ -458,6 +462,7 @@ func (s *supervisor) status(h *hostedJob) JobStatus {
 		}
 		js.Tasks[0].Detail["job_restarts"] = strconv.Itoa(restarts)
 	}
+	s.l.groupDetail(&js)
 	return js
 }
 

@@ -85,6 +85,7 @@ type Local struct {
 	workerID   string
 	workerErr  error
 
+	group      *workerGroup // worker group membership; nil outside a group (job_workergroup.go)
 	supOnce    sync.Once
 	supervisor *supervisor // jobs; see jobs.go
 }

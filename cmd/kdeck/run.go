@@ -22,12 +22,16 @@ type jobStarter interface {
 func newRunCmd(a *app) *cobra.Command {
 	var logFormat, logLevel string
 	var stopTimeout time.Duration
+	var workerGroup string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the configured connectors, mirrors and stream jobs headless until SIGTERM",
 		Long: `Run a headless worker hosting every job of the configuration ([[connectors]],
 [[mirrors]], [[streams]]). Failed jobs restart with backoff. On SIGTERM or
 SIGINT the jobs stop gracefully (flush, save offsets) within --stop-timeout.
+With --worker-group (or [worker] group) the workers of a group share the
+connector tasks and mirror flows through a Kafka consumer group; a worker
+that dies loses its tasks to the others within [worker] session_timeout.
 Logs go to stderr as text or JSON (log/slog).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -51,6 +55,12 @@ Logs go to stderr as text or JSON (log/slog).`,
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
+			}
+			if workerGroup != "" {
+				if !config.ValidName(workerGroup) {
+					return usagef("--worker-group %q is not a valid name: use letters, digits, '.', '_' and '-' (at most 100)", workerGroup)
+				}
+				cfg.Worker.Group = workerGroup
 			}
 			if err := validateJobs(cfg); err != nil {
 				return err
@@ -89,6 +99,7 @@ Logs go to stderr as text or JSON (log/slog).`,
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.DurationVar(&stopTimeout, "stop-timeout", 30*time.Second, "how long a graceful stop may take")
+	f.StringVar(&workerGroup, "worker-group", "", "join this worker group (overrides [worker] group): workers of a group share connector tasks and mirror flows")
 	return cmd
 }
 
