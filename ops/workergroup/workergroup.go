@@ -120,9 +120,11 @@ type Member struct {
 
 	assigned chan Assignment // latest assignment from the group, capacity 1
 
-	mu    sync.Mutex
-	owned map[string][]int // tasks running or being stopped here
-	last  Assignment
+	mu         sync.Mutex
+	owned      map[string][]int // tasks running or being stopped here
+	pending    map[string][]int // tasks of the latest assignment received and not yet applied
+	pendingGen int32
+	last       Assignment
 }
 
 // New validates cfg and returns a Member; it starts nothing.
@@ -169,7 +171,9 @@ func (m *Member) Run(ctx context.Context) error {
 		kgo.ConsumeTopics(topic),
 		kgo.InstanceID(m.cfg.WorkerID),
 		kgo.SessionTimeout(m.cfg.SessionTimeout),
-		kgo.HeartbeatInterval(max(m.cfg.SessionTimeout/10, 100*time.Millisecond)),
+		// Frequent heartbeats: a member learns of a rebalance (a worker
+		// joined or left) on its next heartbeat.
+		kgo.HeartbeatInterval(max(min(m.cfg.SessionTimeout/10, 300*time.Millisecond), 100*time.Millisecond)),
 		kgo.Balancers(&balancer{m: m}),
 		kgo.DisableAutoCommit(),
 	)
@@ -227,14 +231,10 @@ func (m *Member) Run(ctx context.Context) error {
 func (m *Member) apply(ctx context.Context, a Assignment, cl *kgo.Client) {
 	m.mu.Lock()
 	old := m.owned
-	union := map[string][]int{}
-	for j, ts := range old {
-		union[j] = append(union[j], ts...)
+	m.owned = union(old, a.Tasks)
+	if m.pending != nil && m.pendingGen == a.Generation {
+		m.pending = nil
 	}
-	for j, ts := range a.Tasks {
-		union[j] = sortedUnique(append(union[j], ts...))
-	}
-	m.owned = union
 	m.mu.Unlock()
 
 	for j, c := range a.Conflicts {
@@ -296,7 +296,9 @@ func (b *balancer) IsCooperative() bool  { return false }
 
 func (b *balancer) JoinGroupMetadata([]string, map[string][]int32, int32) []byte {
 	b.m.mu.Lock()
-	meta := memberMeta{Worker: b.m.cfg.WorkerID, Jobs: b.m.cfg.Jobs, Owned: b.m.owned}
+	// What runs here, and what was assigned here and may start any moment:
+	// the leader gives none of it to another worker.
+	meta := memberMeta{Worker: b.m.cfg.WorkerID, Jobs: b.m.cfg.Jobs, Owned: union(b.m.owned, b.m.pending)}
 	out, _ := json.Marshal(meta) // map keys are sorted: deterministic
 	b.m.mu.Unlock()
 	return out
@@ -314,11 +316,14 @@ func (b *balancer) ParseSyncAssignment(raw []byte) (map[string][]int32, error) {
 	if a.Tasks == nil {
 		a.Tasks = map[string][]int{}
 	}
+	b.m.mu.Lock()
+	b.m.pending, b.m.pendingGen = a.Tasks, a.Generation
 	select { // keep only the latest
 	case <-b.m.assigned:
 	default:
 	}
 	b.m.assigned <- a
+	b.m.mu.Unlock()
 	return map[string][]int32{}, nil
 }
 
@@ -362,6 +367,17 @@ func (p *plan) IntoSyncAssignment() []kmsg.SyncGroupRequestGroupAssignment {
 		sa := kmsg.NewSyncGroupRequestGroupAssignment()
 		sa.MemberID, sa.MemberAssignment = id, raw
 		out = append(out, sa)
+	}
+	return out
+}
+
+// union returns the tasks of a and b, each list sorted without repeats.
+func union(a, b map[string][]int) map[string][]int {
+	out := map[string][]int{}
+	for _, m := range []map[string][]int{a, b} {
+		for j, ts := range m {
+			out[j] = sortedUnique(append(out[j], ts...))
+		}
 	}
 	return out
 }
