@@ -66,6 +66,8 @@ type jobCfg struct {
 	store      OffsetStore
 	log        *slog.Logger
 	only       map[int]bool // nil: every task
+	member     string       // static member id suffix of sink tasks; "" for dynamic membership
+	session    time.Duration
 }
 
 // WithClientOpts sets the franz-go options (seed brokers, TLS, SASL) of
@@ -91,6 +93,16 @@ func OnlyTasks(ids ...int) Opt {
 			c.only[id] = true
 		}
 	})
+}
+
+// StaticMembers makes every sink task a static member of the group
+// connect-NAME, with instance id NAME-TASK-WORKER, and sets the group
+// session timeout (0 keeps franz-go's 45s). A task restarted in place after
+// a crash takes its partitions back without a rebalance; a task that stops
+// leaves the group explicitly so others take its partitions at once. The
+// default is dynamic membership.
+func StaticMembers(worker string, session time.Duration) Opt {
+	return jobOpt(func(c *jobCfg) { c.member, c.session = worker, session })
 }
 
 // WithLogger sets the logger; default discards.

@@ -71,6 +71,12 @@ func newConnectorJob(l *Local, spec config.Job) (jobRunner, error) {
 // newConnectorJobWith builds a connector job with extra options (a worker
 // group's share of its tasks).
 func newConnectorJobWith(l *Local, spec config.Job, extra ...connect.Opt) (jobRunner, error) {
+	worker, err := l.WorkerID()
+	if err != nil {
+		return nil, err
+	}
+	// Sink tasks are static members of connect-NAME (restart in place).
+	extra = append([]connect.Opt{connect.StaticMembers(worker, l.workerSessionTimeout())}, extra...)
 	cluster, _ := spec.Table[connect.FieldCluster].(string)
 	if err := connect.Validate(l.registry(), spec.Table); err != nil {
 		return nil, err
