@@ -291,3 +291,12 @@ batch_lines = 200
 	}
 	t.Logf("%d lines in 3 files, %d records read by kcat: 0 lost, %d duplicates by file %v (lines the SIGKILLed worker had produced but whose offsets it had not saved yet)", want, total, dups, perFile)
 }
+
+// TestRunWorkerGroupFlagRefusesBadName: a bad --worker-group is a usage
+// error naming the flag, and nothing starts.
+func TestRunWorkerGroupFlagRefusesBadName(t *testing.T) {
+	code, _, errOut := kdeckRun(t, "-b", "127.0.0.1:1", "run", "--worker-group", "etl group")
+	if code != exitUsage || !strings.Contains(errOut, `--worker-group "etl group" is not a valid name`) {
+		t.Fatalf("exit %d, stderr %q: want a usage error naming --worker-group", code, errOut)
+	}
+}
