@@ -189,8 +189,20 @@ func (m *Member) Run(ctx context.Context) error {
 	pctx, pcancel := context.WithCancel(ctx)
 	go func() {
 		defer close(pollDone)
+		var last string
 		for pctx.Err() == nil {
-			cl.PollFetches(pctx)
+			// Group errors (a join refused) surface here as fetch errors.
+			for _, fe := range cl.PollFetches(pctx).Errors() {
+				if pctx.Err() != nil || fe.Err.Error() == last {
+					continue
+				}
+				last = fe.Err.Error()
+				if errors.Is(fe.Err, kerr.InvalidSessionTimeout) {
+					m.log.Error("the cluster refuses this worker's session timeout: set [worker] session_timeout within the brokers' group.min.session.timeout.ms and group.max.session.timeout.ms (6s to 30m by default)", "session_timeout", m.cfg.SessionTimeout)
+					continue
+				}
+				m.log.Error("worker group membership", "err", fe.Err)
+			}
 		}
 	}()
 	m.log.Info("joining worker group", "group_id", GroupID(m.cfg.Group), "jobs", len(m.cfg.Jobs))
