@@ -24,6 +24,7 @@ import (
 
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/connect"
+	"github.com/kdeck/kdeck/mirror"
 	"github.com/kdeck/kdeck/ops/workergroup"
 )
 
@@ -72,14 +73,22 @@ func (l *Local) startWorkerGroup(s *supervisor) error {
 		if h == nil || !l.groupManaged(h) || h.spec.Table["disabled"] == true {
 			continue
 		}
-		tasks := 1
-		if h.kind == KindConnector {
+		var tasks int
+		switch h.kind {
+		case KindConnector:
 			confs, err := connect.SplitTasks(l.registry(), h.spec.Table)
 			if err != nil {
 				h.fail(fmt.Errorf("connector %q cannot split its work: %w", h.name, err), l.now())
 				continue
 			}
 			tasks = len(confs)
+		case KindMirror:
+			cfg, err := mirror.ParseConfig(h.spec.Table)
+			if err != nil {
+				h.fail(err, l.now())
+				continue
+			}
+			tasks = max(cfg.TasksMax, 1) // each task is a shard of the flow's partitions
 		}
 		g.jobs[n] = true
 		decl = append(decl, workergroup.Job{Name: n, Kind: string(h.kind), Hash: jobHash(h.spec), Tasks: tasks})
@@ -149,14 +158,18 @@ func (l *Local) applyAssignment(s *supervisor, g *workerGroup, a workergroup.Ass
 			h.setState(StateUnassigned)
 			continue
 		}
+		tasks := slices.Clone(want)
+		h.mu.Lock()
 		if h.kind == KindConnector {
-			tasks := slices.Clone(want)
-			h.mu.Lock()
 			h.build = func(l *Local, j config.Job) (jobRunner, error) {
 				return newConnectorJobWith(l, j, connect.OnlyTasks(tasks...))
 			}
-			h.mu.Unlock()
+		} else {
+			h.build = func(l *Local, j config.Job) (jobRunner, error) {
+				return newMirrorJobWith(l, j, mirror.Shards(tasks...))
+			}
 		}
+		h.mu.Unlock()
 		s.start(h)
 	}
 }

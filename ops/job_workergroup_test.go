@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/testing/kafkatest"
@@ -92,5 +94,69 @@ func TestWorkerGroupSpreadsAndRefusesDifferingJobs(t *testing.T) {
 		if v.other.State != ops.StateFailed && v.other.State != ops.StateRunning {
 			t.Fatalf("other is %s on a worker: the agreeing worker runs it, the other refuses it", v.other.State)
 		}
+	}
+}
+
+// TestWorkerGroupShardsAMirrorFlow: a flow with tasks_max = 4 over a topic
+// of 4 partitions runs on two workers of a group, each mirroring a disjoint
+// share of the partitions; together they mirror every record once.
+func TestWorkerGroupShardsAMirrorFlow(t *testing.T) {
+	a := kafkatest.New(t, kafkatest.Name("a"))
+	b := kafkatest.New(t, kafkatest.Name("b"))
+	a.CreateTopic(t, "orders", 4)
+	a.ProduceN(t, "orders", 400)
+	dir := t.TempDir()
+	worker := func(name string) *ops.Local {
+		cfg := &config.Config{
+			DefaultCluster: "a",
+			Clusters:       map[string]*config.Cluster{"a": a.Config(), "b": b.Config()},
+			Ops:            config.Ops{DataDir: filepath.Join(dir, name)},
+			Worker:         config.Worker{ID: name, Group: "g", SessionTimeout: config.Duration{Duration: 6 * time.Second}},
+			Mirrors: []config.Job{{Table: map[string]any{"name": "ab", "source": "a", "target": "b", "topics": []any{"orders"},
+				"tasks_max": int64(4), "commit_interval": "100ms"}}},
+		}
+		return hostJobs(t, cfg)
+	}
+	w1, w2 := worker("w1"), worker("w2")
+	ctx := context.Background()
+	parts := func(l *ops.Local) map[string]bool {
+		js, _ := l.Job(ctx, "ab")
+		out := map[string]bool{}
+		for _, ts := range js.Tasks {
+			if p, ok := ts.Detail["partition"]; ok && ts.Detail["worker"] != "" {
+				out[p] = true
+			}
+		}
+		return out
+	}
+	kafkatest.WaitFor(t, 30*time.Second, "both workers mirroring a share of the 4 partitions", func() bool {
+		p1, p2 := parts(w1), parts(w2)
+		return len(p1) > 0 && len(p2) > 0 && len(p1)+len(p2) == 4
+	})
+	p1, p2 := parts(w1), parts(w2)
+	for p := range p1 {
+		if p2[p] {
+			t.Fatalf("partition %s is mirrored by both workers (%v, %v)", p, p1, p2)
+		}
+	}
+	adm := b.Admin(t)
+	kafkatest.WaitFor(t, 30*time.Second, "400 records in a.orders", func() bool {
+		ends, err := adm.ListEndOffsets(ctx, "a.orders")
+		if err != nil {
+			return false
+		}
+		var n int64
+		ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
+		return n == 400
+	})
+	time.Sleep(500 * time.Millisecond) // a duplicate would land now
+	ends, err := adm.ListEndOffsets(ctx, "a.orders")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int64
+	ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
+	if n != 400 {
+		t.Fatalf("a.orders holds %d records, want the 400 of orders once", n)
 	}
 }
