@@ -208,3 +208,16 @@ func (l *Local) groupDetail(js *JobStatus) {
 			"worker_group": l.cfg.Worker.Group, "note": "no task of it runs on this worker; the group runs it on others"}})
 	}
 }
+
+// groupRefuses refuses to start or restart a group-managed job on a worker
+// the group gave none of its tasks: it would run them twice.
+func (l *Local) groupRefuses(h *hostedJob, action JobAction) error {
+	if action != ActionStart && action != ActionRestart {
+		return nil
+	}
+	share, ok := l.groupShare(h.name)
+	if !ok || len(share) > 0 {
+		return nil
+	}
+	return refusedf("cannot %s job %q here: worker group %q runs its tasks on other workers; act on the worker that runs them", action, h.name, l.cfg.Worker.Group)
+}

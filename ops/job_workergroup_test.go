@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -94,6 +95,14 @@ func TestWorkerGroupSpreadsAndRefusesDifferingJobs(t *testing.T) {
 		if v.other.State != ops.StateFailed && v.other.State != ops.StateRunning {
 			t.Fatalf("other is %s on a worker: the agreeing worker runs it, the other refuses it", v.other.State)
 		}
+	}
+	// Starting ab where the group does not run it would run it twice.
+	idle := w1
+	if v1.ab.State == ops.StateRunning {
+		idle = w2
+	}
+	if _, err := idle.JobAction(ctx, "ab", ops.ActionStart, ops.JobActionOptions{}); !errors.Is(err, ops.ErrRefused) || !strings.Contains(err.Error(), "other workers") {
+		t.Fatalf("start of ab on the worker without it = %v, want ErrRefused naming the other workers", err)
 	}
 }
 

@@ -548,6 +548,9 @@ func (l *Local) jobAction(h *hostedJob, action JobAction, opts JobActionOptions,
 	s.mu.Lock()
 	started, closed := s.started, s.closed
 	s.mu.Unlock()
+	if err := l.groupRefuses(h, action); err != nil {
+		return err
+	}
 	if !started || closed {
 		return &noWorkerError{msg: fmt.Sprintf("cannot %s job %q: this process hosts no jobs; lifecycle verbs act on the jobs of a running worker ('kdeck run' or the TUI), and remote control of a separate worker is not available yet", action, h.name)}
 	}
