@@ -432,3 +432,118 @@ commit_interval = "100ms"
 	}
 	t.Logf("%d source records, %d read by kcat from a.orders: 0 lost, %d duplicates (mirrored again after a kill, from the last committed progress)", total, read, dups)
 }
+
+// TestWorkerGroupExactlyOnceStreamKillLoop runs an exactly-once stream job on
+// three workers of a group (an instance on each; the job's own group splits
+// the partitions) while input keeps arriving, SIGKILLs a random worker at a
+// random moment and restarts it in place, three times, then kills one for
+// good. kcat reads the output read_committed: every input appears exactly
+// once.
+func TestWorkerGroupExactlyOnceStreamKillLoop(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-process test; runs without -short")
+	}
+	kcat := needKcat(t)
+	bin := buildKdeck(t)
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "in", 4)
+	c.CreateTopic(t, "out", 4)
+	dir := t.TempDir()
+	cfgFor := func(name string) string {
+		path := filepath.Join(dir, name+".toml")
+		cfg := c.TOML() + fmt.Sprintf(`
+[ops]
+data_dir = %q
+
+[worker]
+group = "eos"
+session_timeout = "6s"
+
+[[streams]]
+name = "copy"
+inputs = ["in"]
+value = "value.n"
+output = "out"
+guarantee = "exactly_once"
+`, filepath.Join(dir, "data-"+name))
+		if err := os.WriteFile(path, []byte(cfg), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	names := []string{"w1", "w2", "w3"}
+	workers := map[string]*groupWorker{}
+	for _, n := range names {
+		workers[n] = startGroupWorker(t, bin, n, cfgFor(n))
+	}
+	prod := c.Client(t)
+	var produced atomic.Int64
+	pctx, pcancel := context.WithCancel(context.Background())
+	prodDone := make(chan struct{})
+	go func() {
+		defer close(prodDone)
+		for n := int64(0); pctx.Err() == nil; n++ {
+			r := &kgo.Record{Topic: "in", Key: []byte(strconv.FormatInt(n%13, 10)), Value: fmt.Appendf(nil, `{"n":%d}`, n)}
+			if err := prod.ProduceSync(pctx, r).FirstErr(); err != nil {
+				return
+			}
+			produced.Store(n + 1)
+			time.Sleep(2 * time.Millisecond)
+		}
+	}()
+	defer func() { pcancel(); <-prodDone }()
+
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 16))
+	for i := range 3 {
+		time.Sleep(time.Duration(500+rng.IntN(1500)) * time.Millisecond)
+		n := names[rng.IntN(len(names))]
+		_ = workers[n].cmd.Process.Signal(syscall.SIGKILL)
+		<-workers[n].done
+		workers[n] = startGroupWorker(t, bin, n, cfgFor(n))
+		t.Logf("kill %d: %s SIGKILLed and restarted in place", i+1, n)
+	}
+	time.Sleep(time.Duration(500+rng.IntN(1500)) * time.Millisecond)
+	gone := names[rng.IntN(len(names))]
+	_ = workers[gone].cmd.Process.Signal(syscall.SIGKILL)
+	<-workers[gone].done
+	t.Logf("%s SIGKILLed for good", gone)
+	time.Sleep(500 * time.Millisecond)
+	pcancel()
+	<-prodDone
+	total := produced.Load()
+
+	// Wait for every input in the output (read_committed), then count with kcat.
+	cl := c.Client(t, kgo.ConsumeTopics("out"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	seen := map[int64]bool{}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	for int64(len(seen)) < total {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("only %d of %d inputs reached the output", len(seen), total)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if n, err := strconv.ParseInt(string(r.Value), 10, 64); err == nil {
+				seen[n] = true
+			}
+		})
+	}
+	out, err := exec.Command(kcat, "-b", c.Addr(), "-C", "-t", "out", "-e", "-q", "-X", "isolation.level=read_committed", "-f", "%s\n").Output()
+	if err != nil {
+		t.Fatalf("kcat -C: %v", err)
+	}
+	count := make([]int, total)
+	for _, v := range strings.Fields(string(out)) {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n < 0 || n >= total {
+			t.Fatalf("kcat read %q, which no input had", v)
+		}
+		count[n]++
+	}
+	for n, k := range count {
+		if k != 1 {
+			t.Fatalf("input %d appears %d times in the committed output, want exactly once", n, k)
+		}
+	}
+	t.Logf("%d inputs, each exactly once in the committed output (kcat, read_committed), after 3 kills with restart in place and 1 for good", total)
+}
