@@ -71,7 +71,7 @@ func (w *groupWorker) share(job string) ([]int, bool) {
 
 // startGroupWorker starts 'kdeck run' with cfgPath; the test's cleanup
 // kills it if it still runs.
-func startGroupWorker(t *testing.T, bin, name, cfgPath string) *groupWorker {
+func startGroupWorker(t testing.TB, bin, name, cfgPath string) *groupWorker {
 	t.Helper()
 	w := &groupWorker{name: name, log: &syncBuf{}, done: make(chan struct{})}
 	w.cmd = exec.Command(bin, "--config", cfgPath, "run", "--log-format", "json")
