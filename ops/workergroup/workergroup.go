@@ -14,7 +14,9 @@
 // has stopped the task and saved its offsets. So a task never runs on two
 // workers, and a join or leave moves only what must move. A worker that
 // dies is removed by the group after the session timeout and its tasks go
-// to the survivors at once. A worker whose job configuration differs from
+// to the survivors at once; a worker that was only cut off stops its tasks
+// when it learns its session was lost (kgo.HookGroupManageError) and gets a
+// share again when it rejoins. A worker whose job configuration differs from
 // the group's (same name, another hash; the majority's hash wins) is told
 // so in its assignment and runs none of that job's tasks.
 //
@@ -124,7 +126,6 @@ type Member struct {
 	owned      map[string][]int // tasks running or being stopped here
 	pending    map[string][]int // tasks of the latest assignment received and not yet applied
 	pendingGen int32
-	last       Assignment
 }
 
 // New validates cfg and returns a Member; it starts nothing.
@@ -150,13 +151,6 @@ func New(cfg Config) (*Member, error) {
 		assigned: make(chan Assignment, 1), owned: map[string][]int{}}, nil
 }
 
-// Last returns the last assignment applied.
-func (m *Member) Last() Assignment {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	return m.last
-}
-
 // Run joins the group and applies its assignments until ctx ends; then it
 // stops every task (Apply with an empty assignment), closes its client and
 // leaves the group so the others take the work over at once. It returns
@@ -175,6 +169,7 @@ func (m *Member) Run(ctx context.Context) error {
 		// joined or left) on its next heartbeat.
 		kgo.HeartbeatInterval(max(min(m.cfg.SessionTimeout/10, 300*time.Millisecond), 100*time.Millisecond)),
 		kgo.Balancers(&balancer{m: m}),
+		kgo.WithHooks(lostHook{m}),
 		kgo.DisableAutoCommit(),
 	)
 	cl, err := kgo.NewClient(opts...)
@@ -267,7 +262,6 @@ func (m *Member) apply(ctx context.Context, a Assignment, cl *kgo.Client) {
 	for j, ts := range a.Tasks {
 		m.owned[j] = append([]int(nil), ts...)
 	}
-	m.last = a
 	m.mu.Unlock()
 	m.log.Info("worker group assignment applied", "generation", a.Generation, "tasks", a.Tasks, "workers", a.Workers)
 	if revoked && cl != nil {
@@ -291,6 +285,18 @@ func (m *Member) ensureTopic(ctx context.Context, topic string) error {
 		return fmt.Errorf("worker group %s: cannot create its topic %s: %w", m.cfg.Group, topic, err)
 	}
 	return nil
+}
+
+// lostHook stops every task when the group session is lost (a heartbeat
+// refused after this worker was cut off longer than the session timeout, a
+// fenced static member): the group may already have given the tasks to
+// others. The member rejoins and gets its share again.
+type lostHook struct{ m *Member }
+
+// OnGroupManageError implements kgo.HookGroupManageError; it must not block.
+func (h lostHook) OnGroupManageError(err error) {
+	h.m.log.Warn("worker group session lost; stopping this worker's tasks until it rejoins", "err", err)
+	h.m.deliver(Assignment{Generation: -1, Tasks: map[string][]int{}})
 }
 
 // memberMeta is the JoinGroup metadata of a worker.
@@ -328,15 +334,21 @@ func (b *balancer) ParseSyncAssignment(raw []byte) (map[string][]int32, error) {
 	if a.Tasks == nil {
 		a.Tasks = map[string][]int{}
 	}
-	b.m.mu.Lock()
-	b.m.pending, b.m.pendingGen = a.Tasks, a.Generation
+	b.m.deliver(a)
+	return map[string][]int32{}, nil
+}
+
+// deliver hands a to Run, replacing an assignment Run has not taken yet.
+// It never blocks.
+func (m *Member) deliver(a Assignment) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pending, m.pendingGen = a.Tasks, a.Generation
 	select { // keep only the latest
-	case <-b.m.assigned:
+	case <-m.assigned:
 	default:
 	}
-	b.m.assigned <- a
-	b.m.mu.Unlock()
-	return map[string][]int32{}, nil
+	m.assigned <- a
 }
 
 func (b *balancer) MemberBalancer(members []kmsg.JoinGroupResponseMember) (kgo.GroupMemberBalancer, map[string]struct{}, error) {
