@@ -15,6 +15,10 @@ func TestWorkerTable(t *testing.T) {
 	if cfg.Worker.ID != "box-1" || cfg.Worker.Group != "etl" || cfg.Worker.SessionTimeout.Duration != 6*time.Second {
 		t.Fatalf("worker = %+v", cfg.Worker)
 	}
+	shown, err := cfg.Redacted()
+	if err != nil || !strings.Contains(shown, `group = "etl"`) || !strings.Contains(shown, `session_timeout = "6s"`) {
+		t.Fatalf("config show lacks [worker]: %v\n%s", err, shown)
+	}
 	if d := (&Config{}).Worker.SessionTimeout.Or(DefaultWorkerSessionTimeout); d != 10*time.Second {
 		t.Fatalf("default session timeout %v, want 10s", d)
 	}
