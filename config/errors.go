@@ -48,14 +48,16 @@ func (e *Errors) Error() string {
 // knownKeys lists the keys of each table kdeck decodes itself, by parent path
 // with "*" standing for a cluster name.
 var knownKeys = map[string][]string{
-	"":                {"default_cluster", "clusters", "ops", "server", "tui", "worker", "connectors", "mirrors", "streams"},
+	"":                {"default_cluster", "clusters", "ops", "server", "tui", "worker", "ssh", "connectors", "mirrors", "streams"},
 	"clusters.*":      {"brokers", "client_id", "sasl", "tls", "dial_timeout", "request_timeout"},
 	"clusters.*.sasl": {"mechanism", "username", "password", "password_env", "password_file"},
 	"clusters.*.tls":  {"enabled", "ca_file", "cert_file", "key_file", "insecure_skip_verify", "server_name"},
-	"ops":             {"data_dir", "read_only", "audit_topic", "lag_window", "lag_sample_interval"},
+	"ops":             {"data_dir", "read_only", "audit_topic", "lag_window", "lag_sample_interval", "max_restarts"},
 	"server":          {"listen"},
 	"tui":             {"refresh"},
 	"worker":          {"id", "group", "session_timeout"},
+	"ssh":             {"listen", "host_key", "idle_timeout", "users"},
+	"ssh.users":       {"name", "role", "public_keys", "public_keys_file"},
 }
 
 func suggest(k toml.Key) string {

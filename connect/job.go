@@ -338,6 +338,7 @@ loop:
 		case <-changed:
 			failed, finished := 0, 0
 			var first string
+			var errs []error
 			for _, t := range tasks {
 				switch st, trace := t.stateTrace(); st {
 				case StateFailed:
@@ -345,12 +346,15 @@ loop:
 					if first == "" {
 						first = fmt.Sprintf("task %d: %s", t.id, firstLine(trace))
 					}
+					t.mu.Lock()
+					errs = append(errs, t.err)
+					t.mu.Unlock()
 				case StateStopped:
 					finished++
 				}
 			}
 			if failed == len(tasks) {
-				runErr = fmt.Errorf("connector %q: %w: %s", j.name, ErrAllTasksFailed, first)
+				runErr = &tasksFailedError{msg: fmt.Sprintf("connector %q: %v: %s", j.name, ErrAllTasksFailed, first), errs: errs}
 				break loop
 			}
 			if finished == len(tasks) {
@@ -361,6 +365,28 @@ loop:
 	cancel()
 	wg.Wait()
 	return runErr
+}
+
+// tasksFailedError is Run's error when every task failed: it matches
+// ErrAllTasksFailed and, when every task failed with a permanent error (one
+// with a Permanent() bool method answering true, such as
+// RejectedRecordError), those errors too, so that a supervisor does not
+// restart the connector into the same failure.
+type tasksFailedError struct {
+	msg  string
+	errs []error
+}
+
+func (e *tasksFailedError) Error() string { return e.msg }
+
+func (e *tasksFailedError) Unwrap() []error {
+	for _, err := range e.errs {
+		var p interface{ Permanent() bool }
+		if !errors.As(err, &p) || !p.Permanent() {
+			return []error{ErrAllTasksFailed}
+		}
+	}
+	return append([]error{ErrAllTasksFailed}, e.errs...)
 }
 
 func firstLine(s string) string {

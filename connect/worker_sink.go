@@ -68,6 +68,8 @@ func (rt *runtime) runSink(ctx context.Context, t *task) error {
 	if err := sk.Start(ctx, &taskContext{id: t.id, name: j.name}); err != nil {
 		return fmt.Errorf("starting task %d: %w", t.id, err)
 	}
+	t.setDetailer(sk)
+	defer t.setDetailer(nil)
 	defer func() {
 		if cerr := sk.Close(); cerr != nil {
 			j.log.Warn("closing task", "task", t.id, "err", cerr)

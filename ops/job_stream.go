@@ -101,7 +101,7 @@ func (s *streamJob) Status() JobStatus {
 		Metrics: JobMetrics{
 			RecordsInPerSec: st.RecordsInPerSec, RecordsOutPerSec: st.RecordsOutPerSec,
 			RecordsIn: st.RecordsIn, RecordsOut: st.RecordsOut, Lag: st.Lag,
-			Errors: st.Errors, LateRecords: st.LateRecords,
+			Errors: st.Errors, DLQ: st.DLQ, LateRecords: st.LateRecords,
 		},
 		LastError: st.Error,
 		Tasks:     []TaskStatus{},

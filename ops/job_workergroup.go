@@ -143,7 +143,7 @@ func (l *Local) applyAssignment(s *supervisor, g *workerGroup, a workergroup.Ass
 			continue
 		}
 		changed = append(changed, h)
-		wg.Go(func() { s.stop(h, DefaultJobStopTimeout) })
+		wg.Go(func() { s.stop(h, l.stopTimeout()) })
 	}
 	wg.Wait()
 	for _, h := range changed {

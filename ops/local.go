@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -35,8 +37,14 @@ type localCfg struct {
 	lagSampling bool
 	lagInterval time.Duration
 
+	stopTimeout time.Duration // 0: DefaultJobStopTimeout
+	maxRestarts int           // 0: [ops] max_restarts, else DefaultMaxRestarts
+
 	// registry builds connectors; default connect.Builtins().
 	registry *connect.Registry
+
+	auditMaxBytes int64
+	auditKeep     int
 }
 
 // WithLogger sets the logger; default discards.
@@ -56,8 +64,26 @@ func WithDefaultCluster(name string) Opt { return optFn(func(c *localCfg) { c.cl
 // and closes.
 func WithEmbedded(e *Embedded) Opt { return optFn(func(c *localCfg) { c.embedded = e }) }
 
+// WithJobStopTimeout bounds how long stopping a hosted job may take (Close,
+// and the stop and restart verbs), overriding DefaultJobStopTimeout.
+func WithJobStopTimeout(d time.Duration) Opt {
+	return optFn(func(c *localCfg) { c.stopTimeout = d })
+}
+
+// WithMaxRestarts sets how many times in a row a job failing with the same
+// error is restarted before it is left FAILED, overriding [ops] max_restarts
+// and DefaultMaxRestarts; a negative n restarts without bound.
+func WithMaxRestarts(n int) Opt { return optFn(func(c *localCfg) { c.maxRestarts = n }) }
+
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Opt { return optFn(func(c *localCfg) { c.now = now }) }
+
+// WithAuditRotation rotates the audit log once audit.jsonl would pass
+// maxBytes, keeping keep rotated files (audit.jsonl.1 is the newest);
+// defaults DefaultAuditMaxBytes and DefaultAuditKeep.
+func WithAuditRotation(maxBytes int64, keep int) Opt {
+	return optFn(func(c *localCfg) { c.auditMaxBytes, c.auditKeep = maxBytes, keep })
+}
 
 // Local is the in-process Service over franz-go. Create it with NewLocal and
 // Close it when done. It is safe for concurrent use.
@@ -210,7 +236,18 @@ func (l *Local) reqCtx(ctx context.Context, c *clusterClient) (context.Context, 
 }
 
 func (l *Local) err(c *clusterClient, err error) error {
+	if c.cfg.SASL != nil && isConnClosed(err) {
+		// A listener without SASL drops the connection at kdeck's SASL
+		// handshake: say that, not "EOF".
+		return &wrapped{msg: fmt.Sprintf("cluster %q at %s closed the connection during the SASL handshake (%v): the listener probably does not use SASL; use the brokers' SASL listener, or remove [clusters.%s.sasl]",
+			c.cfg.Name, strings.Join(c.cfg.Brokers, ","), err, c.cfg.Name), err: errors.Join(ErrUnreachable, err)}
+	}
 	return humanize(c.cfg.Name, c.cfg.Brokers, err)
+}
+
+// isConnClosed reports an error of a connection the broker closed.
+func isConnClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // ClientFor returns options for a new franz-go client of the named cluster;
@@ -224,10 +261,13 @@ func (l *Local) ClientFor(name string) ([]kgo.Opt, *config.Cluster, error) {
 	return opts, c.cfg, err
 }
 
-// Close implements Service.
+// Close implements Service. It stops the hosted jobs within the stop timeout
+// and returns an error matching ErrJobsAbandoned, naming them, when some did
+// not stop in time; later calls return nil.
 func (l *Local) Close() error {
+	var err error
 	l.closeOnce.Do(func() {
-		l.closeJobs()
+		err = l.closeJobs()
 		l.stopSampling()
 		l.mu.Lock()
 		for _, c := range l.clients {
@@ -239,7 +279,7 @@ func (l *Local) Close() error {
 			l.lc.embedded.Close()
 		}
 	})
-	return nil
+	return err
 }
 
 // now returns the current time from the configured clock.

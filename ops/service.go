@@ -203,9 +203,13 @@ type GroupSummary struct {
 	// log end offsets (no fetches); -1 when not yet known.
 	TimeLagEstimate float64 `json:"time_lag_estimate_seconds"`
 	// Status is the Burrow-style lag status (OK, WARN, STALL, STOP, REWIND),
-	// or "" when not enough samples exist yet.
+	// or "" when not enough samples exist yet or the group is kdeck's own
+	// (Owner).
 	Status string `json:"status,omitempty"`
-	Error  string `json:"error,omitempty"`
+	// Owner names the kdeck job whose bookkeeping the group is ("mirror
+	// NAME" for a mirror flow's progress group), "" for other groups.
+	Owner string `json:"owner,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // GroupDetail is a described group.
@@ -238,7 +242,8 @@ type TopicScope struct {
 type PartitionOffset struct {
 	Topic     string `json:"topic"`
 	Partition int32  `json:"partition"`
-	// Committed is the committed offset, -1 when none.
+	// Committed is the committed offset, -1 when none (null in JSON, with
+	// Lag and TimeLag: see MarshalJSON).
 	Committed      int64 `json:"committed"`
 	LogStartOffset int64 `json:"log_start_offset"`
 	LogEndOffset   int64 `json:"log_end_offset"`

@@ -61,6 +61,11 @@ type JobSpec struct {
 	// SessionTimeout is the group session timeout of the job's consumer
 	// (see the SessionTimeout option); 0 keeps the runner's default.
 	SessionTimeout time.Duration `json:"session_timeout,omitempty"`
+	// OnError is what a record whose processing fails (undecodable, an
+	// expression error) does: fail (default), skip or dlq; see ErrorMode.
+	OnError string `json:"on_error,omitempty"`
+	// DLQTopic receives the failed records under on_error = "dlq".
+	DLQTopic string `json:"dlq_topic,omitempty"`
 	// Line is the TOML line of the table, for messages; 0 when unknown.
 	Line int `json:"-"`
 }
@@ -107,7 +112,7 @@ type JoinSpec struct {
 }
 
 var (
-	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "guarantee", "data_dir", "instance_id", "session_timeout", "enabled", "disabled"}
+	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "guarantee", "data_dir", "on_error", "dlq_topic", "instance_id", "session_timeout", "enabled", "disabled"}
 	timeKeys      = []string{"type", "field", "zone"}
 	windowKeys    = []string{"type", "size", "advance", "grace"}
 	aggregateKeys = []string{"op", "field"}
@@ -225,6 +230,8 @@ func ParseJob(table map[string]any) (JobSpec, error) {
 	if s.SessionTimeout != 0 && (s.SessionTimeout < time.Second || s.SessionTimeout > 30*time.Minute) {
 		p.add("session_timeout %v is out of range: use 1s to 30m (Apache Kafka brokers require at least 6s by default)", s.SessionTimeout)
 	}
+	s.OnError = getString(&p, table, "", "on_error")
+	s.DLQTopic = getString(&p, table, "", "dlq_topic")
 	if tt := getTable(&p, table, "time"); tt != nil {
 		unknownKeys(&p, "time", tt, timeKeys)
 		s.Time = &TimeSpec{Type: getString(&p, tt, "time.", "type"), Field: getString(&p, tt, "time.", "field"), Zone: getString(&p, tt, "time.", "zone")}
@@ -322,6 +329,9 @@ func (s JobSpec) compile() (*Topology, error) {
 	case "", string(AtLeastOnce), string(ExactlyOnce):
 	default:
 		p.add("guarantee %q is unknown: use at_least_once or exactly_once", s.Guarantee)
+	}
+	if err := checkErrorMode(ErrorMode(s.OnError), s.DLQTopic); err != nil {
+		p.add("%v", err)
 	}
 	compile := func(what, src string) *program {
 		if src == "" {

@@ -386,8 +386,17 @@ func TestJobs(t *testing.T) {
 	f := tuitest.New()
 	h := newHarness(t, f, 120, 40)
 	h.keys("4")
-	h.wantScreen("orders-by-customer", "FAILED", "1/2", "task 1: store demo-coun")
+	h.wantScreen("orders-by-customer", "FAILED", "1/2", "task 1: starting task 1…")
 	h.keys("enter")
+	h.wantPage(screen.JobDetail, "orders-by-customer")
+	// enter on the failed task shows its whole error, wrapped; esc closes.
+	h.keys("down", "enter")
+	h.wantScreen("task 1", "starting task 1: restoring store demo-counts from changelog", "no space left on device", "esc close")
+	h.keys("p")
+	if len(f.CallLog()) != 0 {
+		t.Fatal("p in the task detail paused the job")
+	}
+	h.keys("esc")
 	h.wantPage(screen.JobDetail, "orders-by-customer")
 	h.keys("p")
 	h.wantScreen("Pause job orders-by-customer?", "enter confirms")

@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -32,7 +32,8 @@ SIGINT the jobs stop gracefully (flush, save offsets) within --stop-timeout.
 With --worker-group (or [worker] group) the workers of a group share the
 connector tasks and mirror flows through a Kafka consumer group; a worker
 that dies loses its tasks to the others within [worker] session_timeout.
-Logs go to stderr as text or JSON (log/slog).`,
+Logs go to stderr as text or JSON (log/slog): kdeck's own lifecycle events
+at info, the Kafka client's (franz-go) at warn unless --log-level debug.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var level slog.Level
@@ -51,7 +52,8 @@ Logs go to stderr as text or JSON (log/slog).`,
 			if stopTimeout <= 0 {
 				return usagef("--stop-timeout must be positive")
 			}
-			log := slog.New(h)
+			// franz-go's client logs at warn unless --log-level debug.
+			log := slog.New(newQuietClients(h, level <= slog.LevelDebug))
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
@@ -62,6 +64,9 @@ Logs go to stderr as text or JSON (log/slog).`,
 				}
 				cfg.Worker.Group = workerGroup
 			}
+			if a.readOnly || cfg.Ops.ReadOnly {
+				return &refusedError{msg: "kdeck run refuses to start in read-only mode (--read-only or [ops] read_only = true): a worker's jobs write records, offsets and topics; drop read-only to run them, or use the console or 'kdeck jobs' to look"}
+			}
 			if err := validateJobs(cfg); err != nil {
 				return err
 			}
@@ -69,7 +74,12 @@ Logs go to stderr as text or JSON (log/slog).`,
 			if n == 0 {
 				return usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins')", orNone(cfg.Path))
 			}
-			l, err := a.workerLocal(cfg, log)
+			lock, err := ops.LockWorker(cfg.DataDir(), "kdeck run")
+			if err != nil {
+				return err
+			}
+			defer lock.Close()
+			l, err := a.workerLocal(cfg, log, ops.WithJobStopTimeout(stopTimeout))
 			if err != nil {
 				return err
 			}
@@ -84,15 +94,13 @@ Logs go to stderr as text or JSON (log/slog).`,
 			}
 			<-cmd.Context().Done()
 			log.Info("stopping jobs", "timeout", stopTimeout)
-			done := make(chan struct{})
-			go func() { l.Close(); close(done) }()
-			select {
-			case <-done:
-				log.Info("kdeck worker stopped")
-				return nil
-			case <-time.After(stopTimeout):
-				return errors.New("jobs did not stop within --stop-timeout; offsets not yet saved will be re-read on the next start")
+			// Close gives each job --stop-timeout (in parallel) and names
+			// the ones it abandoned.
+			if err := l.Close(); err != nil {
+				return fmt.Errorf("%w (--stop-timeout %v)", err, stopTimeout)
 			}
+			log.Info("kdeck worker stopped")
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -112,10 +120,16 @@ func orNone(p string) string {
 
 // workerLocal builds the Local a worker runs jobs in, with the same cluster
 // choices as a.service and a real logger.
-func (a *app) workerLocal(cfg *config.Config, log *slog.Logger) (jobStarter, error) {
-	l, err := a.newLocal(cfg, log, func() { log.Warn("no cluster configured; using " + config.DefaultBroker) }, nil)
+func (a *app) workerLocal(cfg *config.Config, log *slog.Logger, opts ...ops.Opt) (jobStarter, error) {
+	l, err := a.newLocal(cfg, log, func() { log.Warn("no cluster configured; using " + config.DefaultBroker) }, nil, opts...)
 	if err != nil {
 		return nil, err
 	}
 	return l, nil
 }
+
+// refusedError is a refusal (exit code 3) with its own sentence.
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string        { return e.msg }
+func (e *refusedError) Is(target error) bool { return target == ops.ErrRefused }

@@ -10,7 +10,9 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -52,13 +54,13 @@ func stateColor(st *screen.Common) func(string) lipgloss.Style {
 func NewList(c *screen.Common) *List {
 	t := table.New(&c.Styles, []table.Column{
 		{Title: "JOB", Width: 14, Flex: true},
-		{Title: "KIND", Width: 9},
+		{Title: "KIND", Width: 9, Drop: 1},
 		{Title: "STATE", Width: 10, Color: stateColor(c)},
 		{Title: "TASKS", Width: 5, Right: true},
-		{Title: "IN", Width: 8, Right: true},
+		{Title: "IN", Width: 8, Right: true, Drop: 2},
 		{Title: "OUT", Width: 8, Right: true},
 		{Title: "LAG", Width: 8, Right: true},
-		{Title: "LAST ERROR", Width: 0, Flex: true},
+		{Title: "LAST ERROR", Width: 12, Flex: true},
 	})
 	t.Empty = EmptyHint
 	return &List{Page: table.Page{T: t}, c: c, open: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open job"))}
@@ -161,6 +163,9 @@ type ActionMsg struct {
 // confirmed.
 type DetailKeys struct {
 	Pause, Resume, Stop, Restart, Reset, Confirm, Cancel key.Binding
+	// Task opens the selected task: its state, worker, metrics and its
+	// whole error, wrapped; Close closes it.
+	Task, Close key.Binding
 }
 
 // Detail is a job's detail page.
@@ -177,6 +182,8 @@ type Detail struct {
 	confirm textinput.Model
 	running bool
 	w, h    int
+	// task is the task whose detail is open, -1 for none.
+	task int
 }
 
 // NewDetail returns the job detail page.
@@ -198,7 +205,9 @@ func NewDetail(c *screen.Common) *Detail {
 		return key.NewBinding(key.WithKeys(k), key.WithHelp(k, h))
 	}
 	in := screen.NewInput("> ", 256)
-	return &Detail{c: c, tasks: tasks, confirm: in, keys: DetailKeys{
+	return &Detail{c: c, tasks: tasks, confirm: in, task: -1, keys: DetailKeys{
+		Task:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "task detail")),
+		Close:   key.NewBinding(key.WithKeys("esc", "enter"), key.WithHelp("esc", "close")),
 		Pause:   b("p", "pause (!)"),
 		Resume:  b("u", "resume (!)"),
 		Stop:    b("x", "stop (!)"),
@@ -221,7 +230,7 @@ func (p *Detail) SetSize(w, h int) { p.w, p.h = w, h; p.tasks.SetSize(w, max(h-6
 // Open implements screen.Page.
 func (p *Detail) Open(arg string) tea.Cmd {
 	if arg != p.name {
-		p.name, p.loaded, p.load, p.pending = arg, false, screen.Load{}, ""
+		p.name, p.loaded, p.load, p.pending, p.task = arg, false, screen.Load{}, "", -1
 	}
 	return p.Refresh()
 }
@@ -241,8 +250,9 @@ func (p *Detail) Refresh() tea.Cmd {
 // Loading implements screen.Page.
 func (p *Detail) Loading() bool { return p.load.Busy() || p.running }
 
-// Capturing implements screen.Page.
-func (p *Detail) Capturing() bool { return p.pending != "" }
+// Capturing implements screen.Page: a confirmation or an open task takes
+// every key (esc closes it).
+func (p *Detail) Capturing() bool { return p.pending != "" || p.task >= 0 }
 
 // Pending returns the action awaiting confirmation.
 func (p *Detail) Pending() ops.JobAction { return p.pending }
@@ -262,7 +272,7 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		rows := make([]table.Row, len(msg.Job.Tasks))
 		for i, t := range msg.Job.Tasks {
 			rows[i] = table.Row{ID: fmt.Sprint(t.ID), Cells: []string{fmt.Sprint(t.ID), string(t.State), t.Worker,
-				format.Rate(t.Metrics.RecordsInPerSec), format.Rate(t.Metrics.RecordsOutPerSec), format.Count(t.Metrics.Lag), t.Trace},
+				format.Rate(t.Metrics.RecordsInPerSec), format.Rate(t.Metrics.RecordsOutPerSec), format.Count(t.Metrics.Lag), traceOrDetail(t)},
 				Sort: []any{t.ID, string(t.State), t.Worker, t.Metrics.RecordsInPerSec, t.Metrics.RecordsOutPerSec, t.Metrics.Lag, t.Trace}}
 		}
 		p.tasks.SetRows(rows)
@@ -277,6 +287,18 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if p.pending != "" {
 			return p, p.confirmKey(msg)
 		}
+		if p.task >= 0 {
+			if key.Matches(msg, p.keys.Close) {
+				p.task = -1
+			}
+			return p, nil
+		}
+		if key.Matches(msg, p.keys.Task) {
+			if r, ok := p.tasks.Selected(); ok {
+				fmt.Sscan(r.ID, &p.task)
+			}
+			return p, nil
+		}
 		actions := []struct {
 			b key.Binding
 			a ops.JobAction
@@ -284,7 +306,7 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		for _, a := range actions {
 			if key.Matches(msg, a.b) {
 				if p.c.Info.ReadOnly {
-					return p, screen.Error(fmt.Errorf("%s", screen.ReadOnlyReason))
+					return p, screen.Error(errors.New(p.c.ReadOnlyText()))
 				}
 				if !p.loaded {
 					return p, nil
@@ -315,9 +337,9 @@ func (p *Detail) confirmKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		a, name, svc := p.pending, p.name, p.c.Svc
 		p.pending, p.running = "", true
-		timeout := 3 * p.c.Timeout
+		timeout, base := 3*p.c.Timeout, p.c.Context()
 		return func() tea.Msg {
-			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			ctx, cancel := context.WithTimeout(base, timeout)
 			defer cancel()
 			e, err := svc.JobAction(ctx, name, a, ops.JobActionOptions{Command: fmt.Sprintf("kdeck tui: jobs %s %s", a, name)})
 			return ActionMsg{Name: name, Action: a, Entry: e, Err: err}
@@ -356,7 +378,7 @@ func (p *Detail) View() string {
 		if j.LastErrorAt != nil {
 			at = " (" + format.Ago(*j.LastErrorAt, p.c.Now()) + ")"
 		}
-		lines = append(lines, " "+st.Bad.Render("last error: "+j.LastError)+st.Muted.Render(at))
+		lines = append(lines, " "+st.Bad.Render(format.Cut("last error: "+j.LastError, max(p.w-2-len(at), 10), st.Glyphs.Ellipsis))+st.Muted.Render(at))
 	} else {
 		lines = append(lines, "")
 	}
@@ -370,8 +392,47 @@ func (p *Detail) View() string {
 		}
 		lines = append(lines, st.Dialog.Width(max(p.w-2, 20)).Render(body))
 	}
-	lines = append(lines, p.tasks.View())
+	if t, ok := p.openTask(); ok {
+		lines = append(lines, p.taskView(t))
+	} else {
+		lines = append(lines, p.tasks.View())
+	}
 	return lipgloss.NewStyle().MaxHeight(p.h).MaxWidth(p.w).Render(strings.Join(lines, "\n"))
+}
+
+// openTask returns the task whose detail is open.
+func (p *Detail) openTask() (ops.TaskStatus, bool) {
+	if p.task < 0 {
+		return ops.TaskStatus{}, false
+	}
+	for _, t := range p.j.Tasks {
+		if t.ID == p.task {
+			return t, true
+		}
+	}
+	return ops.TaskStatus{}, false
+}
+
+// taskView shows one task with its whole error, wrapped at words.
+func (p *Detail) taskView(t ops.TaskStatus) string {
+	st := p.c.Styles
+	m := t.Metrics
+	lines := []string{
+		fmt.Sprintf(" %s  %s %s  %s %s", st.Title.Render(fmt.Sprintf("task %d", t.ID)), st.Label.Render("state"), st.StatusWord(string(t.State)).Render(string(t.State)),
+			st.Label.Render("worker"), t.Worker),
+		fmt.Sprintf(" %s %s  %s %s  %s %s  %s %s", st.Label.Render("in"), format.Rate(m.RecordsInPerSec), st.Label.Render("out"), format.Rate(m.RecordsOutPerSec),
+			st.Label.Render("lag"), format.Count(m.Lag), st.Label.Render("errors"), format.Count(m.Errors)),
+		"",
+	}
+	if t.Trace == "" {
+		lines = append(lines, " "+st.Muted.Render("no error"))
+	} else {
+		lines = append(lines, " "+st.Label.Render("error"))
+		for _, l := range format.Wrap(t.Trace, max(p.w-3, 10)) {
+			lines = append(lines, "  "+st.Bad.Render(l))
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // ShortHelp implements help.KeyMap.
@@ -379,11 +440,37 @@ func (p *Detail) ShortHelp() []key.Binding {
 	if p.pending != "" {
 		return []key.Binding{p.keys.Confirm, p.keys.Cancel}
 	}
-	return []key.Binding{p.keys.Pause, p.keys.Resume, p.keys.Restart, p.keys.Stop}
+	if p.task >= 0 {
+		return []key.Binding{p.keys.Close}
+	}
+	return []key.Binding{p.keys.Task, p.keys.Pause, p.keys.Resume, p.keys.Restart, p.keys.Stop}
 }
 
 // FullHelp implements help.KeyMap.
 func (p *Detail) FullHelp() [][]key.Binding {
 	k := p.keys
-	return [][]key.Binding{{k.Pause, k.Resume, k.Stop, k.Restart, k.Reset}, p.tasks.Keys.List()}
+	return [][]key.Binding{{k.Task, k.Pause, k.Resume, k.Stop, k.Restart, k.Reset}, p.tasks.Keys.List()}
+}
+
+// traceOrDetail is a task's trace or, for a healthy task, its own facts
+// (postgres-cdc: its slot, confirmed LSN and retained WAL, a warning first).
+func traceOrDetail(t ops.TaskStatus) string {
+	if t.Trace != "" || len(t.Detail) == 0 {
+		return t.Trace
+	}
+	keys := make([]string, 0, len(t.Detail))
+	for k := range t.Detail {
+		if k != "warning" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys)+1)
+	if w := t.Detail["warning"]; w != "" {
+		parts = append(parts, "WARNING: "+w)
+	}
+	for _, k := range keys {
+		parts = append(parts, k+"="+t.Detail[k])
+	}
+	return strings.Join(parts, " ")
 }

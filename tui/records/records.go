@@ -171,7 +171,7 @@ func (p *Page) start() tea.Cmd {
 	p.t.SetRows(nil)
 	p.recs = map[string]ops.Record{}
 	p.count, p.err = 0, nil
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(p.c.Context())
 	p.cancel = cancel
 	ch := make(chan item, batchMax)
 	p.ch = ch
