@@ -21,6 +21,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/connect"
@@ -34,9 +35,10 @@ type workerGroup struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 
-	mu     sync.Mutex
-	jobs   map[string]bool  // jobs run through the group
-	shares map[string][]int // job -> task ids running here
+	mu         sync.Mutex
+	jobs       map[string]bool  // jobs run through the group
+	shares     map[string][]int // job -> task ids running here
+	conflicted map[string]bool  // jobs refused here: their table differs from the group's
 }
 
 // groupManaged reports whether h runs through the worker group.
@@ -66,7 +68,7 @@ func (l *Local) startWorkerGroup(s *supervisor) error {
 	if err != nil {
 		return err
 	}
-	g := &workerGroup{jobs: map[string]bool{}, shares: map[string][]int{}}
+	g := &workerGroup{jobs: map[string]bool{}, shares: map[string][]int{}, conflicted: map[string]bool{}}
 	var decl []workergroup.Job
 	for _, n := range s.names() {
 		h := s.get(n)
@@ -139,7 +141,7 @@ func (l *Local) applyAssignment(s *supervisor, g *workerGroup, a workergroup.Ass
 		}
 		want := a.Tasks[name]
 		_, conflict := a.Conflicts[name]
-		if !conflict && slices.Equal(want, g.shares[name]) {
+		if !conflict && !g.conflicted[name] && slices.Equal(want, g.shares[name]) {
 			continue
 		}
 		changed = append(changed, h)
@@ -150,8 +152,15 @@ func (l *Local) applyAssignment(s *supervisor, g *workerGroup, a workergroup.Ass
 		want := a.Tasks[h.name]
 		if msg, bad := a.Conflicts[h.name]; bad {
 			delete(g.shares, h.name)
+			g.conflicted[h.name] = true
 			h.fail(errors.New("not run on this worker: "+msg), l.now())
 			continue
+		}
+		if g.conflicted[h.name] {
+			delete(g.conflicted, h.name) // the group agrees again
+			h.mu.Lock()
+			h.lastErr, h.lastAt = "", time.Time{}
+			h.mu.Unlock()
 		}
 		g.shares[h.name] = want
 		if len(want) == 0 {
