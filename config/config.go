@@ -45,6 +45,7 @@ type Config struct {
 	Ops            Ops                 `toml:"ops"`
 	Server         Server              `toml:"server"`
 	TUI            TUI                 `toml:"tui"`
+	Worker         Worker              `toml:"worker"`
 	SSH            SSH                 `toml:"ssh"`
 
 	// Connectors, Mirrors and Streams are the job tables. Their keys depend
@@ -133,6 +134,26 @@ type TUI struct {
 	// Refresh is the screen refresh interval; default 2s.
 	Refresh Duration `toml:"refresh"`
 }
+
+// Worker configures 'kdeck run' as a member of a worker group.
+type Worker struct {
+	// ID identifies this worker; default derived from the host name and
+	// the data dir and kept in the data dir (file worker-id), so that a
+	// worker restarted in place is the same static member of its groups.
+	ID string `toml:"id"`
+	// Group names the worker group: every 'kdeck run' with the same group
+	// and default cluster shares the connector tasks and mirror flows;
+	// empty (the default) runs every job on this worker alone.
+	Group string `toml:"group"`
+	// SessionTimeout is how long the group waits for a silent worker (and a
+	// stream job for a silent instance) before it gives its work to the
+	// others; default 10s. Apache Kafka brokers accept 6s to 30m by default
+	// (group.min/max.session.timeout.ms).
+	SessionTimeout Duration `toml:"session_timeout"`
+}
+
+// DefaultWorkerSessionTimeout is [worker] session_timeout's default.
+const DefaultWorkerSessionTimeout = 10 * time.Second
 
 // Duration is a time.Duration written in TOML as a Go duration string ("5s").
 type Duration struct{ time.Duration }
@@ -342,6 +363,7 @@ func Parse(path string, data []byte) (*Config, error) {
 			})...)
 		}
 	}
+	errs = append(errs, validWorker(path, src, cfg.Worker)...)
 	if cfg.DefaultCluster != "" {
 		if _, ok := cfg.Clusters[cfg.DefaultCluster]; !ok {
 			errs = append(errs, &Error{Path: path, Line: src.line(toml.Key{"default_cluster"}), Key: "default_cluster",
@@ -355,6 +377,38 @@ func Parse(path string, data []byte) (*Config, error) {
 		return &cfg, &Errors{Path: path, List: errs}
 	}
 	return &cfg, nil
+}
+
+// validWorker checks the [worker] table.
+func validWorker(path string, src *source, w Worker) []*Error {
+	var errs []*Error
+	at := func(key, msg string) {
+		k := toml.Key{"worker", key}
+		errs = append(errs, &Error{Path: path, Line: src.line(k), Key: k.String(), Msg: msg})
+	}
+	for _, f := range []struct{ key, v string }{{"id", w.ID}, {"group", w.Group}} {
+		if f.v != "" && !ValidName(f.v) {
+			at(f.key, fmt.Sprintf("%q is not a valid name: use letters, digits, '.', '_' and '-' (at most 100)", f.v))
+		}
+	}
+	if d := w.SessionTimeout.Duration; d != 0 && (d < time.Second || d > 30*time.Minute) {
+		at("session_timeout", fmt.Sprintf("%v is out of range: use 1s to 30m (Apache Kafka brokers require at least 6s by default)", d))
+	}
+	return errs
+}
+
+// ValidName reports whether s can name a worker or a worker group: 1 to 100
+// letters, digits, '.', '_' or '-' (it becomes part of a consumer group id).
+func ValidName(s string) bool {
+	if s == "" || len(s) > 100 {
+		return false
+	}
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // jobNameErrors reports a name used by jobs of two kinds: connectors,

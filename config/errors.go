@@ -48,7 +48,7 @@ func (e *Errors) Error() string {
 // knownKeys lists the keys of each table kdeck decodes itself, by parent path
 // with "*" standing for a cluster name.
 var knownKeys = map[string][]string{
-	"":                               {"default_cluster", "clusters", "ops", "server", "tui", "ssh", "connectors", "mirrors", "streams"},
+	"":                               {"default_cluster", "clusters", "ops", "server", "tui", "worker", "ssh", "connectors", "mirrors", "streams"},
 	"clusters.*":                     {"brokers", "client_id", "sasl", "tls", "dial_timeout", "request_timeout", "schema_registry"},
 	"clusters.*.schema_registry":     {"url", "username", "password", "password_env", "password_file", "token", "token_env", "token_file", "tls", "timeout"},
 	"clusters.*.schema_registry.tls": {"enabled", "ca_file", "cert_file", "key_file", "insecure_skip_verify", "server_name"},
@@ -57,6 +57,7 @@ var knownKeys = map[string][]string{
 	"ops":                            {"data_dir", "read_only", "audit_topic", "lag_window", "lag_sample_interval", "max_restarts"},
 	"server":                         {"listen"},
 	"tui":                            {"refresh"},
+	"worker":                         {"id", "group", "session_timeout"},
 	"ssh":                            {"listen", "host_key", "idle_timeout", "users"},
 	"ssh.users":                      {"name", "role", "public_keys", "public_keys_file"},
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -67,6 +68,9 @@ type jobCfg struct {
 	store      OffsetStore
 	log        *slog.Logger
 	registry   *schema.Client
+	only       map[int]bool // nil: every task
+	member     string       // static member id suffix of sink tasks; "" for dynamic membership
+	session    time.Duration
 }
 
 // WithClientOpts sets the franz-go options (seed brokers, TLS, SASL) of
@@ -79,6 +83,30 @@ func WithClientOpts(opts ...kgo.Opt) Opt {
 // KafkaOffsetStore on the job's cluster (offsets_topic or
 // DefaultOffsetsTopic).
 func WithOffsetStore(s OffsetStore) Opt { return jobOpt(func(c *jobCfg) { c.store = s }) }
+
+// OnlyTasks makes Run run only the tasks with these ids (a worker group's
+// share of the connector's tasks; ids index the connector's full split, so
+// each task keeps its configuration and offsets whichever worker runs it).
+// The default runs every task. An empty list runs none: Run returns nil at
+// once.
+func OnlyTasks(ids ...int) Opt {
+	return jobOpt(func(c *jobCfg) {
+		c.only = map[int]bool{}
+		for _, id := range ids {
+			c.only[id] = true
+		}
+	})
+}
+
+// StaticMembers makes every sink task a static member of the group
+// connect-NAME, with instance id NAME-TASK-WORKER, and sets the group
+// session timeout (0 keeps franz-go's 45s). A task restarted in place after
+// a crash takes its partitions back without a rebalance; a task that stops
+// leaves the group explicitly so others take its partitions at once. The
+// default is dynamic membership.
+func StaticMembers(worker string, session time.Duration) Opt {
+	return jobOpt(func(c *jobCfg) { c.member, c.session = worker, session })
+}
 
 // WithLogger sets the logger; default discards.
 func WithLogger(l *slog.Logger) Opt { return jobOpt(func(c *jobCfg) { c.log = l }) }
@@ -297,6 +325,15 @@ func (j *Job) Run(ctx context.Context) error {
 	if max := int(j.p.Int(FieldTasksMax)); len(confs) > max {
 		confs = confs[:max]
 	}
+	tasks := make([]*task, 0, len(confs))
+	for i, c := range confs {
+		if j.cfg.only == nil || j.cfg.only[i] {
+			tasks = append(tasks, newTask(i, c))
+		}
+	}
+	if len(tasks) == 0 {
+		return nil
+	}
 	rt := &runtime{j: j}
 	if err := rt.open(ctx); err != nil {
 		return err
@@ -305,10 +342,6 @@ func (j *Job) Run(ctx context.Context) error {
 
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	tasks := make([]*task, len(confs))
-	for i, c := range confs {
-		tasks[i] = newTask(i, c)
-	}
 	j.mu.Lock()
 	j.tasks = tasks
 	j.mu.Unlock()
@@ -420,11 +453,17 @@ func (j *Job) waitResumed(ctx context.Context, d time.Duration) {
 func (j *Job) RestartTask(id int) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if id < 0 || id >= len(j.tasks) {
-		return fmt.Errorf("connector %q has no task %d (tasks: 0-%d)", j.name, id, len(j.tasks)-1)
+	for _, t := range j.tasks {
+		if t.id == id {
+			t.requestRestart()
+			return nil
+		}
 	}
-	j.tasks[id].requestRestart()
-	return nil
+	ids := make([]string, len(j.tasks))
+	for i, t := range j.tasks {
+		ids[i] = strconv.Itoa(t.id)
+	}
+	return fmt.Errorf("connector %q has no task %d on this worker (tasks: %s)", j.name, id, strings.Join(ids, ", "))
 }
 
 // RestartFailedTasks restarts every FAILED task and returns their ids.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -34,6 +35,14 @@ func (rt *runtime) runSink(ctx context.Context, t *task) error {
 		kgo.FetchMaxWait(250*time.Millisecond),
 		kgo.ClientID(fmt.Sprintf("kdeck-connect-%s-%d", j.name, t.id)),
 	)
+	instance := ""
+	if j.cfg.member != "" {
+		instance = fmt.Sprintf("%s-%d-%s", j.name, t.id, j.cfg.member)
+		opts = append(opts, kgo.InstanceID(instance))
+	}
+	if j.cfg.session > 0 {
+		opts = append(opts, kgo.SessionTimeout(j.cfg.session))
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return err
@@ -44,6 +53,13 @@ func (rt *runtime) runSink(ctx context.Context, t *task) error {
 		defer cancel()
 		_ = cl.LeaveGroupContext(lctx)
 		cl.Close()
+		if instance != "" {
+			// A static member's Close does not leave: leave by instance id
+			// so the group hands its partitions over at once.
+			if _, err := kadm.NewClient(rt.producer).LeaveGroup(lctx, kadm.LeaveGroup(j.Group()).InstanceIDs(instance).Reason("kdeck sink task stopping")); err != nil {
+				j.log.Warn("could not leave the sink group; others take the task's partitions after the session timeout", "task", t.id, "err", err)
+			}
+		}
 	}()
 	sk, err := j.sink.NewTask(t.conf)
 	if err != nil {

@@ -46,6 +46,7 @@ const (
 	FieldOffsetLagMax       = "offset_lag_max"
 	FieldStart              = "start"
 	FieldReplicationFactor  = "replication_factor"
+	FieldTasksMax           = "tasks_max"
 	FieldGroupID            = "group_id"
 	FieldTransactionalID    = "transactional_id"
 	FieldShutdownTimeout    = "shutdown_timeout"
@@ -79,7 +80,7 @@ var (
 		FieldGroupsExclude, FieldNaming, FieldSeparator, FieldRefreshInterval, FieldSyncConfigs,
 		FieldExactlyOnce, FieldSyncGroupOffsets, FieldCheckpointInterval, FieldHeartbeatInterval,
 		FieldCommitInterval, FieldOffsetLagMax, FieldStart, FieldReplicationFactor, FieldGroupID,
-		FieldTransactionalID, FieldShutdownTimeout, FieldProducer, FieldConsumer, FieldEnabled}
+		FieldTransactionalID, FieldShutdownTimeout, FieldProducer, FieldConsumer, FieldEnabled, FieldTasksMax}
 	producerFields = []string{FieldLinger, FieldBatchMaxBytes, FieldCompression, FieldMaxBufferedRecords,
 		FieldMaxBufferedBytes, FieldDeliveryTimeout, FieldBufferTimeout}
 	consumerFields = []string{FieldFetchMaxBytes, FieldFetchMaxPartitionBytes, FieldFetchMaxWait,
@@ -150,6 +151,10 @@ type Config struct {
 	// ExactlyOnce; default "kdeck-mirror-" + Name. A restarted flow with the
 	// same id fences the previous instance.
 	TransactionalID string
+	// TasksMax splits the flow's partitions into this many shards (tasks),
+	// so that the workers of a worker group share one flow (see Shards);
+	// default 1. Shards need at-least-once delivery (not ExactlyOnce).
+	TasksMax int
 	// ShutdownTimeout bounds the final flush and commit on a graceful stop;
 	// default 5s (within the supervisor's stop timeout).
 	ShutdownTimeout time.Duration
@@ -258,6 +263,7 @@ func ParseConfig(table map[string]any) (Config, error) {
 	c.OffsetLagMax = p.integer(FieldOffsetLagMax)
 	c.Start = p.str(FieldStart)
 	c.ReplicationFactor = int16(p.integer(FieldReplicationFactor))
+	c.TasksMax = int(p.integer(FieldTasksMax))
 	c.GroupID = p.str(FieldGroupID)
 	c.TransactionalID = p.str(FieldTransactionalID)
 	c.ShutdownTimeout = p.dur(FieldShutdownTimeout)
@@ -361,6 +367,12 @@ func (c Config) Validate() error {
 	if c.ReplicationFactor < -1 {
 		bad(FieldReplicationFactor, "must be -1 (the broker's default) or positive")
 	}
+	if c.TasksMax < 0 || c.TasksMax > 1000 {
+		bad(FieldTasksMax, "must be 1 to 1000")
+	}
+	if c.TasksMax > 1 && c.ExactlyOnce {
+		bad(FieldTasksMax, "a flow with exactly_once runs as one task: remove tasks_max or exactly_once")
+	}
 	if _, err := compressionCodec(c.Producer.Compression); err != nil {
 		bad(FieldProducer+"."+FieldCompression, "%v", err)
 	}
@@ -427,6 +439,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.ReplicationFactor == 0 {
 		c.ReplicationFactor = -1
+	}
+	if c.TasksMax == 0 {
+		c.TasksMax = 1
 	}
 	if c.GroupID == "" {
 		c.GroupID = "kdeck-mirror-" + c.Name

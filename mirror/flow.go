@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"errors"
+	"hash/fnv"
 	"io"
 	"log/slog"
 	"sort"
@@ -35,6 +36,7 @@ type Flow struct {
 	log          *slog.Logger
 	adminTimeout time.Duration
 	hbKey        []byte
+	shards       map[int]bool // nil: every partition (Shards)
 
 	running atomic.Bool
 
@@ -104,13 +106,25 @@ func New(cfg Config, source, target []kgo.Opt, opts ...Opt) (*Flow, error) {
 	cfg = cfg.withDefaults()
 	f := &Flow{
 		cfg: cfg, sel: newSelector(cfg), source: source, target: target,
-		log: o.logger.With("mirror", cfg.Name), adminTimeout: o.adminTimeout,
+		log: o.logger.With("mirror", cfg.Name), adminTimeout: o.adminTimeout, shards: o.shards,
 		hbKey: []byte(cfg.Source + "->" + cfg.Target + "/" + cfg.Name),
 		state: StateStopped, resume: make(chan struct{}),
 		parts: map[topicPartition]*partition{}, remote: map[string]string{},
 	}
 	close(f.resume)
 	return f, nil
+}
+
+// ShardOf returns the shard (of n) partition p of topic belongs to.
+func ShardOf(topic string, p int32, n int) int {
+	h := fnv.New32a()
+	h.Write([]byte(topic))
+	return int((uint64(h.Sum32()) + uint64(p)) % uint64(max(n, 1)))
+}
+
+// owns reports whether this flow mirrors partition p of topic.
+func (f *Flow) owns(topic string, p int32) bool {
+	return f.shards == nil || f.shards[ShardOf(topic, p, f.cfg.TasksMax)]
 }
 
 // Config returns the flow's configuration with defaults applied.

@@ -136,7 +136,7 @@ func (r *run) discover(ctx context.Context, initial bool) error {
 		}
 		r.f.remote[t] = c.RemoteTopic(t)
 		for p := int32(0); p < want[t]; p++ {
-			if _, ok := r.f.parts[topicPartition{t, p}]; ok {
+			if _, ok := r.f.parts[topicPartition{t, p}]; ok || !r.f.owns(t, p) {
 				continue
 			}
 			ps := newPartition(t, c.RemoteTopic(t), p, -1)

@@ -66,6 +66,18 @@ func (l *Local) isEmbedded(cluster string) bool {
 }
 
 func newConnectorJob(l *Local, spec config.Job) (jobRunner, error) {
+	return newConnectorJobWith(l, spec)
+}
+
+// newConnectorJobWith builds a connector job with extra options (a worker
+// group's share of its tasks).
+func newConnectorJobWith(l *Local, spec config.Job, extra ...connect.Opt) (jobRunner, error) {
+	worker, err := l.WorkerID()
+	if err != nil {
+		return nil, err
+	}
+	// Sink tasks are static members of connect-NAME (restart in place).
+	extra = append([]connect.Opt{connect.StaticMembers(worker, l.workerSessionTimeout())}, extra...)
 	cluster, _ := spec.Table[connect.FieldCluster].(string)
 	if err := connect.Validate(l.registry(), spec.Table); err != nil {
 		return nil, err
@@ -89,7 +101,7 @@ func newConnectorJob(l *Local, spec config.Job) (jobRunner, error) {
 	if rc, err := l.schemaRegistry(cluster); err == nil {
 		jopts = append(jopts, connect.WithSchemaRegistry(rc)) // for avro, protobuf and json_schema converters
 	}
-	j, err := connect.NewJob(l.registry(), spec.Table, jopts...)
+	j, err := connect.NewJob(l.registry(), spec.Table, append(jopts, extra...)...)
 	if err != nil {
 		return nil, err
 	}

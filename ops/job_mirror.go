@@ -27,6 +27,12 @@ type mirrorJob struct {
 }
 
 func newMirrorJob(l *Local, spec config.Job) (jobRunner, error) {
+	return newMirrorJobWith(l, spec)
+}
+
+// newMirrorJobWith builds a mirror job with extra options (a worker
+// group's share of its shards).
+func newMirrorJobWith(l *Local, spec config.Job, extra ...mirror.Opt) (jobRunner, error) {
 	cfg, err := mirror.ParseConfig(spec.Table)
 	if err != nil {
 		return nil, err
@@ -39,7 +45,7 @@ func newMirrorJob(l *Local, spec config.Job) (jobRunner, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mirror %q: target: %w", cfg.Name, err)
 	}
-	f, err := mirror.New(cfg, src, tgt, mirror.WithLogger(l.log.With("job", cfg.Name)))
+	f, err := mirror.New(cfg, src, tgt, append([]mirror.Opt{mirror.WithLogger(l.log.With("job", cfg.Name))}, extra...)...)
 	if err != nil {
 		return nil, err
 	}

@@ -58,12 +58,36 @@ func newStreamJob(l *Local, j config.Job) (jobRunner, error) {
 	if rc, err := l.schemaRegistry(spec.Cluster); err == nil {
 		spec.Registry = rc // decodes avro, protobuf and json_schema inputs
 	}
-	job, err := streams.New(spec, opts, streams.DataDir(l.streamDataDir(spec)),
-		streams.WithLogger(l.log.With("job", spec.Name)))
+	sopts := []streams.Opt{streams.DataDir(l.streamDataDir(spec)), streams.WithLogger(l.log.With("job", spec.Name))}
+	member, err := l.streamMembership(spec)
+	if err != nil {
+		return nil, err
+	}
+	job, err := streams.New(spec, opts, append(sopts, member...)...)
 	if err != nil {
 		return nil, &wrapped{msg: err.Error(), err: ErrInvalid}
 	}
 	return &streamJob{j: job, spec: spec}, nil
+}
+
+// streamMembership makes every stream job a static member of its group
+// (restart in place takes its partitions back at once): instance id
+// instance_id, else JOB-WORKERID; session timeout session_timeout, else
+// [worker] session_timeout.
+func (l *Local) streamMembership(spec streams.JobSpec) ([]streams.Opt, error) {
+	id := spec.InstanceID
+	if id == "" {
+		w, err := l.WorkerID()
+		if err != nil {
+			return nil, err
+		}
+		id = spec.Name + "-" + w
+	}
+	st := spec.SessionTimeout
+	if st == 0 {
+		st = l.workerSessionTimeout()
+	}
+	return []streams.Opt{streams.InstanceID(id), streams.SessionTimeout(st)}, nil
 }
 
 func (s *streamJob) Run(ctx context.Context) error { return s.j.Run(ctx) }

@@ -275,6 +275,9 @@ func (l *Local) StartJobs(ctx context.Context) error {
 			return err
 		}
 		h := s.get(n)
+		if l.groupManaged(h) {
+			continue // the worker group assigns it (job_workergroup.go)
+		}
 		if h.spec.Table["disabled"] == true {
 			h.mu.Lock()
 			h.state = StateStopped
@@ -283,7 +286,7 @@ func (l *Local) StartJobs(ctx context.Context) error {
 		}
 		s.start(h)
 	}
-	return nil
+	return l.startWorkerGroup(s)
 }
 
 // stopTimeout is how long stopping a job may take.
@@ -312,6 +315,7 @@ func (l *Local) closeJobs() error {
 	if l.supervisor == nil {
 		return nil
 	}
+	l.stopWorkerGroup() // first: it stops its jobs, then leaves the group
 	s := l.supervisor
 	s.mu.Lock()
 	s.closed = true
@@ -589,6 +593,7 @@ func (s *supervisor) status(h *hostedJob) JobStatus {
 		}
 		js.Tasks[0].Detail["job_restarts"] = strconv.Itoa(restarts)
 	}
+	s.l.groupDetail(&js)
 	return js
 }
 
@@ -678,6 +683,9 @@ func (l *Local) jobAction(h *hostedJob, action JobAction, opts JobActionOptions,
 	s.mu.Lock()
 	started, closed := s.started, s.closed
 	s.mu.Unlock()
+	if err := l.groupRefuses(h, action); err != nil {
+		return err
+	}
 	if !started || closed {
 		return &noWorkerError{msg: fmt.Sprintf("cannot %s job %q: this process hosts no jobs; lifecycle verbs act on the jobs of a running worker ('kdeck run' or the TUI), and remote control of a separate worker is not available yet", action, h.name)}
 	}

@@ -112,6 +112,11 @@ type Local struct {
 	samplerStop context.CancelFunc
 	samplerDone chan struct{}
 
+	workerOnce sync.Once
+	workerID   string
+	workerErr  error
+
+	group      *workerGroup // worker group membership; nil outside a group (job_workergroup.go)
 	supOnce    sync.Once
 	supervisor *supervisor // jobs; see jobs.go
 }

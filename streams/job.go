@@ -63,6 +63,7 @@ type cfg struct {
 	dlqTopic       string
 	cacheBytes     int64
 	instanceID     string
+	sessionTimeout time.Duration
 	commitInterval time.Duration
 }
 
@@ -99,10 +100,17 @@ func StoreCacheBytes(n int64) Opt { return optFunc(func(c *cfg) { c.cacheBytes =
 // InstanceID makes the job a static member of its group (group.instance.id)
 // with this id, and uses it in the transactional id under exactly once. A
 // restarted instance with the same id takes its partitions back without a
-// rebalance and fences its previous incarnation's transaction at once. Ids
+// rebalance and fences its previous incarnation's transaction at once. A
+// stopped job (Run returned) leaves the group explicitly so that the other
+// instances take its partitions at once. Ids
 // must be unique among the running instances. By default membership is
 // dynamic and the transactional id comes from an id kept in the data dir.
 func InstanceID(id string) Opt { return optFunc(func(c *cfg) { c.instanceID = id }) }
+
+// SessionTimeout sets the group session timeout of the job's consumer: how
+// long the group waits for a silent instance before it gives the
+// instance's partitions to the others. The default is franz-go's (45s).
+func SessionTimeout(d time.Duration) Opt { return optFunc(func(c *cfg) { c.sessionTimeout = d }) }
 
 // Builder is what New accepts: a *Topology or a JobSpec.
 type Builder interface {
@@ -441,6 +449,9 @@ func (j *Job) startClient() error {
 	if j.cfg.instanceID != "" {
 		opts = append(opts, kgo.InstanceID(j.cfg.instanceID))
 	}
+	if j.cfg.sessionTimeout > 0 {
+		opts = append(opts, kgo.SessionTimeout(j.cfg.sessionTimeout))
+	}
 	if j.cfg.guarantee == ExactlyOnce {
 		id, err := j.txnInstance()
 		if err != nil {
@@ -503,6 +514,29 @@ func (j *Job) stopClient() {
 	j.closeTasks(nil, true)
 	j.mu.Unlock()
 	j.sess, j.cl = nil, nil
+	j.leaveStatic()
+}
+
+// leaveStatic removes this instance from its group after a stop when it is
+// a static member (a static member's Close does not leave): its state is
+// flushed and its offsets committed, so the other instances take its
+// partitions over at once instead of after the session timeout. A crashed
+// instance never gets here and, restarted with the same instance id, takes
+// its partitions back without a rebalance.
+func (j *Job) leaveStatic() {
+	if j.cfg.instanceID == "" {
+		return
+	}
+	cl, err := kgo.NewClient(j.clientOpts...)
+	if err == nil {
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err = kadm.NewClient(cl).LeaveGroup(ctx, kadm.LeaveGroup(j.top.appID).InstanceIDs(j.cfg.instanceID).Reason("kdeck stream job stopping"))
+	}
+	if err != nil {
+		j.log.Warn("could not leave the group; the others take this instance's partitions after the session timeout", "err", err)
+	}
 }
 
 func (j *Job) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {

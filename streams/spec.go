@@ -63,6 +63,13 @@ type JobSpec struct {
 	OutputSchema string `json:"output_schema,omitempty"`
 	Guarantee    string `json:"guarantee,omitempty"`
 	DataDir      string `json:"data_dir,omitempty"`
+	// InstanceID makes the job a static member of its group with this id
+	// (see the InstanceID option); kdeck run derives one from the job name
+	// and the worker id when it is empty.
+	InstanceID string `json:"instance_id,omitempty"`
+	// SessionTimeout is the group session timeout of the job's consumer
+	// (see the SessionTimeout option); 0 keeps the runner's default.
+	SessionTimeout time.Duration `json:"session_timeout,omitempty"`
 	// OnError is what a record whose processing fails (undecodable, an
 	// expression error) does: fail (default), skip or dlq; see ErrorMode.
 	OnError string `json:"on_error,omitempty"`
@@ -117,7 +124,7 @@ type JoinSpec struct {
 }
 
 var (
-	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "output_format", "output_schema", "guarantee", "data_dir", "on_error", "dlq_topic", "enabled", "disabled"}
+	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "output_format", "output_schema", "guarantee", "data_dir", "on_error", "dlq_topic", "instance_id", "session_timeout", "enabled", "disabled"}
 	timeKeys      = []string{"type", "field", "zone"}
 	windowKeys    = []string{"type", "size", "advance", "grace"}
 	aggregateKeys = []string{"op", "field"}
@@ -232,6 +239,11 @@ func ParseJob(table map[string]any) (JobSpec, error) {
 	s.Output = getString(&p, table, "", "output")
 	s.Guarantee = getString(&p, table, "", "guarantee")
 	s.DataDir = getString(&p, table, "", "data_dir")
+	s.InstanceID = getString(&p, table, "", "instance_id")
+	s.SessionTimeout = getDuration(&p, table, "", "session_timeout")
+	if s.SessionTimeout != 0 && (s.SessionTimeout < time.Second || s.SessionTimeout > 30*time.Minute) {
+		p.add("session_timeout %v is out of range: use 1s to 30m (Apache Kafka brokers require at least 6s by default)", s.SessionTimeout)
+	}
 	s.OnError = getString(&p, table, "", "on_error")
 	s.DLQTopic = getString(&p, table, "", "dlq_topic")
 	if tt := getTable(&p, table, "time"); tt != nil {

@@ -22,12 +22,16 @@ type jobStarter interface {
 func newRunCmd(a *app) *cobra.Command {
 	var logFormat, logLevel string
 	var stopTimeout time.Duration
+	var workerGroup string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the configured connectors, mirrors and stream jobs headless until SIGTERM",
 		Long: `Run a headless worker hosting every job of the configuration ([[connectors]],
 [[mirrors]], [[streams]]). Failed jobs restart with backoff. On SIGTERM or
 SIGINT the jobs stop gracefully (flush, save offsets) within --stop-timeout.
+With --worker-group (or [worker] group) the workers of a group share the
+connector tasks and mirror flows through a Kafka consumer group; a worker
+that dies loses its tasks to the others within [worker] session_timeout.
 Logs go to stderr as text or JSON (log/slog): kdeck's own lifecycle events
 at info, the Kafka client's (franz-go) at warn unless --log-level debug.`,
 		Args: cobra.NoArgs,
@@ -53,6 +57,12 @@ at info, the Kafka client's (franz-go) at warn unless --log-level debug.`,
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
+			}
+			if workerGroup != "" {
+				if !config.ValidName(workerGroup) {
+					return usagef("--worker-group %q is not a valid name: use letters, digits, '.', '_' and '-' (at most 100)", workerGroup)
+				}
+				cfg.Worker.Group = workerGroup
 			}
 			if a.readOnly || cfg.Ops.ReadOnly {
 				return &refusedError{msg: "kdeck run refuses to start in read-only mode (--read-only or [ops] read_only = true): a worker's jobs write records, offsets and topics; drop read-only to run them, or use the console or 'kdeck jobs' to look"}
@@ -97,6 +107,7 @@ at info, the Kafka client's (franz-go) at warn unless --log-level debug.`,
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.DurationVar(&stopTimeout, "stop-timeout", 30*time.Second, "how long a graceful stop may take")
+	f.StringVar(&workerGroup, "worker-group", "", "join this worker group (overrides [worker] group): workers of a group share connector tasks and mirror flows")
 	return cmd
 }
 
