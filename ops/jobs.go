@@ -171,6 +171,7 @@ func (l *Local) sup() *supervisor {
 		for _, js := range jobTables(l.cfg) {
 			s.add(js.kind, js.job)
 		}
+		l.addAPIJobs(s)
 		l.supervisor = s
 	})
 	return l.supervisor

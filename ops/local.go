@@ -83,6 +83,9 @@ type Local struct {
 
 	supOnce    sync.Once
 	supervisor *supervisor // jobs; see jobs.go
+
+	apiOnce sync.Once
+	apiJobs *apiJobs // jobs created through the API; see jobs_api.go
 }
 
 var _ Service = (*Local)(nil)

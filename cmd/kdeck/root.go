@@ -34,6 +34,7 @@ type app struct {
 	output     string
 	noColor    bool
 	readOnly   bool
+	server     string
 
 	cfg *config.Config
 	svc ops.Service
@@ -114,6 +115,7 @@ cluster there headless.`,
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 	pf.BoolVar(&a.noColor, "no-color", false, "disable colours (also NO_COLOR)")
 	pf.BoolVar(&a.readOnly, "read-only", false, "refuse every mutation")
+	pf.StringVar(&a.server, "server", "", "attach to a worker: http(s)://host:port or unix:///path/kdeck.sock, 'none' for in-process (default: $KDECK_SERVER, [client] server, or the data dir's live worker)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		if a.output != "table" && a.output != "json" {
 			return usagef("--output %q is not a format: use table or json", a.output)
@@ -194,6 +196,13 @@ func (a *app) service(ctx context.Context) (ops.Service, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, err
+	}
+	if c, _, err := a.attach(cfg); err != nil || c != nil {
+		if err != nil {
+			return nil, err
+		}
+		a.svc = c
+		return c, nil
 	}
 	l, err := a.newLocal(cfg, slog.New(slog.DiscardHandler), func() {
 		fmt.Fprintf(a.err, "kdeck: no configuration found; using the cluster at %s (start one with 'kdeck dev', or pass -b)\n", config.DefaultBroker)

@@ -22,13 +22,19 @@ type jobStarter interface {
 func newRunCmd(a *app) *cobra.Command {
 	var logFormat, logLevel string
 	var stopTimeout time.Duration
+	var listen string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the configured connectors, mirrors and stream jobs headless until SIGTERM",
 		Long: `Run a headless worker hosting every job of the configuration ([[connectors]],
 [[mirrors]], [[streams]]). Failed jobs restart with backoff. On SIGTERM or
 SIGINT the jobs stop gracefully (flush, save offsets) within --stop-timeout.
-Logs go to stderr as text or JSON (log/slog).`,
+Logs go to stderr as text or JSON (log/slog).
+
+The worker serves its API on DATA_DIR/kdeck.sock (mode 0600), and on TCP with
+--listen or [server] listen: Kafka Connect's REST API for connectors, kdeck's
+own endpoints under /kdeck/v1/, /health, /ready and /metrics. The CLI and the
+console on the same data dir attach to it by themselves.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var level slog.Level
@@ -64,6 +70,11 @@ Logs go to stderr as text or JSON (log/slog).`,
 				return err
 			}
 			a.svc = l // closed by run() too; Close is idempotent
+			stopAPI, err := a.serveAPI(cmd.Context(), cfg, l, log, listen)
+			if err != nil {
+				return err
+			}
+			defer stopAPI()
 			if err := l.StartJobs(cmd.Context()); err != nil {
 				return err
 			}
@@ -73,6 +84,7 @@ Logs go to stderr as text or JSON (log/slog).`,
 				_ = writeJSON(a.out, map[string]any{"started": true, "jobs": jobs})
 			}
 			<-cmd.Context().Done()
+			stopAPI()
 			log.Info("stopping jobs", "timeout", stopTimeout)
 			done := make(chan struct{})
 			go func() { l.Close(); close(done) }()
@@ -88,6 +100,7 @@ Logs go to stderr as text or JSON (log/slog).`,
 	f := cmd.Flags()
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&listen, "listen", "", "also serve the API on TCP host:port (8083 is Kafka Connect's port; default [server] listen); a non-loopback address needs TLS and tokens")
 	f.DurationVar(&stopTimeout, "stop-timeout", 30*time.Second, "how long a graceful stop may take")
 	return cmd
 }

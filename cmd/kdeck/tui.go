@@ -86,6 +86,9 @@ func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.L
 		s, err := a.newService(ctx)
 		return s, "", err
 	}
+	if c, header, err := a.attach(cfg); err != nil || c != nil {
+		return c, header, err
+	}
 	header := ""
 	var e *ops.Embedded
 	if a.brokers == "" && len(cfg.Clusters) == 0 {

@@ -497,3 +497,38 @@ func (f *Fake) ConnectorPlugins(ctx context.Context) ([]ops.ConnectorPlugin, err
 func (f *Fake) ValidateConnector(ctx context.Context, table map[string]any) ([]ops.FieldProblem, error) {
 	return nil, nil
 }
+
+// QueryStream implements ops.Service: the fake hosts no stream stores.
+func (f *Fake) QueryStream(ctx context.Context, q ops.StreamQuery) (ops.StreamQueryResult, error) {
+	return ops.StreamQueryResult{}, fmt.Errorf("stream stores: %w", ops.ErrNotImplemented)
+}
+
+// PlanStreamReset implements ops.Service: the fake plans no stream resets.
+func (f *Fake) PlanStreamReset(ctx context.Context, req ops.StreamResetRequest) (*ops.StreamResetPlan, error) {
+	return nil, fmt.Errorf("stream reset: %w", ops.ErrNotImplemented)
+}
+
+// ExecuteStreamReset implements ops.Service: the fake executes no stream resets.
+func (f *Fake) ExecuteStreamReset(ctx context.Context, plan *ops.StreamResetPlan) (ops.AuditEntry, error) {
+	return ops.AuditEntry{}, fmt.Errorf("stream reset: %w", ops.ErrNotImplemented)
+}
+
+// PlanMirrorFailover implements ops.Service: the fake has no mirror flows.
+func (f *Fake) PlanMirrorFailover(ctx context.Context, flow, group string) (*ops.Plan, error) {
+	return nil, fmt.Errorf("mirror failover: %w", ops.ErrNotImplemented)
+}
+
+// JobConfig implements ops.Service: the fake's jobs have no tables.
+func (f *Fake) JobConfig(ctx context.Context, name string) (ops.JobConfig, error) {
+	return ops.JobConfig{}, fmt.Errorf("job %q: %w", name, ops.ErrNotFound)
+}
+
+// PutJob implements ops.Service: the fake creates no jobs.
+func (f *Fake) PutJob(ctx context.Context, req ops.PutJobRequest) (ops.JobConfig, bool, error) {
+	return ops.JobConfig{}, false, fmt.Errorf("creating jobs: %w", ops.ErrNotImplemented)
+}
+
+// DeleteJob implements ops.Service: the fake deletes no jobs.
+func (f *Fake) DeleteJob(ctx context.Context, name, command string) (ops.AuditEntry, error) {
+	return ops.AuditEntry{}, fmt.Errorf("deleting jobs: %w", ops.ErrNotImplemented)
+}
