@@ -142,7 +142,11 @@ func (s *Server) connectRoutes() {
 			if !ok {
 				return
 			}
-			if _, err := s.svc.JobAction(r.Context(), j.Name, action, ops.JobActionOptions{Command: r.Method + " " + r.URL.Path}); err != nil {
+			act := action
+			if act == ops.ActionResume && j.State == ops.StateStopped {
+				act = ops.ActionStart // Connect resumes a STOPPED connector
+			}
+			if _, err := s.svc.JobAction(r.Context(), j.Name, act, ops.JobActionOptions{Command: r.Method + " " + r.URL.Path}); err != nil {
 				connectError(w, j.Name, err)
 				return
 			}

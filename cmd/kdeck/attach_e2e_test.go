@@ -87,6 +87,11 @@ func TestAttachWholeProcess(t *testing.T) {
 	bin := buildKdeck(t)
 	c := kafkatest.New(t)
 	c.CreateTopic(t, "lines", 1)
+	c.CreateTopic(t, "orders", 2)
+	c.CreateTopic(t, "counts", 2)
+	c.Produce(t, &kgo.Record{Topic: "orders", Value: []byte(`{"customer":"ann"}`)},
+		&kgo.Record{Topic: "orders", Value: []byte(`{"customer":"ann"}`)},
+		&kgo.Record{Topic: "orders", Value: []byte(`{"customer":"bob"}`)})
 	dir := t.TempDir()
 	appendLines(t, filepath.Join(dir, "a.log"), "a", 0, 100)
 	data := filepath.Join(dir, "data")
@@ -103,6 +108,13 @@ path = %q
 topic = "lines"
 offset_flush_interval = "100ms"
 poll_interval = "20ms"
+
+[[streams]]
+name = "per-customer"
+inputs = ["orders"]
+key = "value.customer"
+aggregate = { op = "count" }
+output = "counts"
 `, data, filepath.Join(dir, "a.log"))
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
@@ -174,6 +186,19 @@ poll_interval = "20ms"
 		}
 		n += fs.NumRecords()
 	}
+	// The stream job's store, read in the worker from this process.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		out, errOut, code := k("streams", "query", "per-customer", "--key", "ann", "-o", "json")
+		var res ops.StreamQueryResult
+		if code == 0 && json.Unmarshal([]byte(out), &res) == nil && len(res.Rows) == 1 && res.Rows[0].Value == "2" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("streams query attached: exit %d\n%s\n%s", code, out, errOut)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	// An unknown connector is exit 1 with the worker's sentence; a refusal
 	// keeps exit 3 across the wire (read-only client).
 	if _, errOut, code := k("connect", "status", "nope"); code != 1 || !strings.Contains(errOut, "nope") {
@@ -213,7 +238,7 @@ poll_interval = "20ms"
 	if err := tail.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	deadline = time.Now().Add(15 * time.Second)
 	for strings.Count(tailOut.String(), "\n") < 100 && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
 	}
