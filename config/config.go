@@ -142,6 +142,10 @@ type Client struct {
 	TokenFile string `toml:"token_file"`
 	// CACert is a PEM CA bundle to verify an https:// worker.
 	CACert string `toml:"ca_cert"`
+	// TLSCert and TLSKey are the client certificate and key for a worker
+	// that requires client certificates ([server] client_ca).
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
 }
 
 // TUI configures the terminal UI.

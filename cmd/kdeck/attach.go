@@ -57,16 +57,26 @@ func (a *app) attach(cfg *config.Config) (*remote.Client, string, error) {
 	} else if t := os.Getenv("KDECK_TOKEN"); t != "" {
 		opts = append(opts, remote.WithToken(t))
 	}
-	if cfg.Client.CACert != "" {
-		pem, err := os.ReadFile(cfg.Client.CACert)
-		if err != nil {
-			return nil, "", usagef("cannot read [client] ca_cert: %v", err)
+	if cfg.Client.CACert != "" || cfg.Client.TLSCert != "" || cfg.Client.TLSKey != "" {
+		tc := &tls.Config{MinVersion: tls.VersionTLS12}
+		if cfg.Client.CACert != "" {
+			pem, err := os.ReadFile(cfg.Client.CACert)
+			if err != nil {
+				return nil, "", usagef("cannot read [client] ca_cert: %v", err)
+			}
+			tc.RootCAs = x509.NewCertPool()
+			if !tc.RootCAs.AppendCertsFromPEM(pem) {
+				return nil, "", usagef("[client] ca_cert %s holds no PEM certificate", cfg.Client.CACert)
+			}
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, "", usagef("[client] ca_cert %s holds no PEM certificate", cfg.Client.CACert)
+		if cfg.Client.TLSCert != "" || cfg.Client.TLSKey != "" {
+			cert, err := tls.LoadX509KeyPair(cfg.Client.TLSCert, cfg.Client.TLSKey)
+			if err != nil {
+				return nil, "", usagef("[client] tls_cert/tls_key: %v", err)
+			}
+			tc.Certificates = []tls.Certificate{cert}
 		}
-		opts = append(opts, remote.WithTLS(&tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}))
+		opts = append(opts, remote.WithTLS(tc))
 	}
 	c, err := remote.New(target, opts...)
 	if err != nil {
