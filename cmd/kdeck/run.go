@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdeck/kdeck/api"
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/ops"
 )
@@ -65,12 +66,13 @@ console on the same data dir attach to it by themselves.`,
 			if n == 0 {
 				return usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins')", orNone(cfg.Path))
 			}
-			l, err := a.workerLocal(cfg, log)
+			clientMetrics := api.NewClientMetrics()
+			l, err := a.workerLocal(cfg, log, ops.WithClientHook(clientMetrics.Hook))
 			if err != nil {
 				return err
 			}
 			a.svc = l // closed by run() too; Close is idempotent
-			stopAPI, err := a.serveAPI(cmd.Context(), cfg, l, log, listen)
+			stopAPI, err := a.serveAPI(cfg, l, log, listen, clientMetrics)
 			if err != nil {
 				return err
 			}
@@ -114,8 +116,8 @@ func orNone(p string) string {
 
 // workerLocal builds the Local a worker runs jobs in, with the same cluster
 // choices as a.service and a real logger.
-func (a *app) workerLocal(cfg *config.Config, log *slog.Logger) (jobStarter, error) {
-	l, err := a.newLocal(cfg, log, func() { log.Warn("no cluster configured; using " + config.DefaultBroker) }, nil)
+func (a *app) workerLocal(cfg *config.Config, log *slog.Logger, extra ...ops.Opt) (jobStarter, error) {
+	l, err := a.newLocal(cfg, log, func() { log.Warn("no cluster configured; using " + config.DefaultBroker) }, nil, extra...)
 	if err != nil {
 		return nil, err
 	}

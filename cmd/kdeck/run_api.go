@@ -23,7 +23,7 @@ import (
 // [server] listen) is set, on TCP. It returns a function that stops the
 // servers and waits for them. A stale socket is said in the log and
 // removed; a live one is refused.
-func (a *app) serveAPI(ctx context.Context, cfg *config.Config, svc ops.Service, log *slog.Logger, listen string) (func(), error) {
+func (a *app) serveAPI(cfg *config.Config, svc ops.Service, log *slog.Logger, listen string, clients *api.ClientMetrics) (func(), error) {
 	if listen == "" {
 		listen = cfg.Server.Listen
 	}
@@ -56,7 +56,7 @@ func (a *app) serveAPI(ctx context.Context, cfg *config.Config, svc ops.Service,
 		id = host + ":" + portOf(tcp.Addr().String())
 	}
 	srv, err := api.New(svc, append(opts, api.WithWorkerID(id), api.WithVersion(version), api.WithLogger(log),
-		api.WithMetrics(api.NewMetrics(svc)))...)
+		api.WithMetrics(api.NewMetrics(svc, clients)))...)
 	if err != nil {
 		if tcp != nil {
 			tcp.Close()
