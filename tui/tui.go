@@ -31,6 +31,7 @@ import (
 
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/tui/audit"
+	"github.com/kdeck/kdeck/tui/format"
 	"github.com/kdeck/kdeck/tui/groups"
 	"github.com/kdeck/kdeck/tui/jobs"
 	"github.com/kdeck/kdeck/tui/overview"
@@ -485,6 +486,10 @@ func (m *Model) header() string {
 	st := m.c.Styles
 	in := m.c.Info
 	parts := []string{st.Header.Render("kdeck"), st.HeaderDim.Render("cluster ") + m.c.ClusterName()}
+	if m.cfg.worker != "" {
+		up := max(m.c.Now().Sub(m.cfg.started), 0).Round(time.Second)
+		parts = append(parts, st.HeaderDim.Render("worker "+m.cfg.worker+" up "+format.Duration(up)))
+	}
 	if m.c.Header != "" {
 		parts = append(parts, st.HeaderDim.Render(m.c.Header))
 	} else if in.Embedded {

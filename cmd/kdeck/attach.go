@@ -86,6 +86,7 @@ func (a *app) attach(cfg *config.Config) (*remote.Client, string, error) {
 		return nil, "", fmt.Errorf("%w (the worker was chosen by %s; pass --server none to run in-process)", err, from)
 	}
 	w := c.Worker()
+	a.worker = w
 	up := time.Since(w.Started).Round(time.Second)
 	header := fmt.Sprintf("worker %s up %s", w.WorkerID, up)
 	if auto {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -288,5 +289,56 @@ output = "counts"
 	}
 	if _, err := os.Stat(sock); !os.IsNotExist(err) {
 		t.Fatalf("the socket outlived a clean stop: %v", err)
+	}
+}
+
+// TestTUIAttached runs the console in a pty next to a 'kdeck run' on the
+// same data dir: it attaches (worker id and uptime in the header), shows
+// the worker's job live with its FAILED task, and enter on that task shows
+// the whole error.
+func TestTUIAttached(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-process test; runs without -short")
+	}
+	bin, err := buildOnce()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "lines", 1)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	cfgPath := filepath.Join(dir, "kdeck.toml")
+	missing := filepath.Join(dir, "no-such-dir", "app.log")
+	cfg := c.TOML() + fmt.Sprintf(`
+[ops]
+data_dir = %q
+
+[[connectors]]
+name = "tail"
+class = "file-source"
+path = %q
+topic = "lines"
+`, data, missing)
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startWorker(t, bin, cfgPath, filepath.Join(data, api.SocketName))
+	p := startTUI(t, 160, 40, "--config", cfgPath)
+	p.waitFor(t, regexp.MustCompile(`worker \S+ up \d+s`), 30*time.Second, nil)
+	p.waitFor(t, regexp.MustCompile(`job "tail" is FAILED`), 30*time.Second, nil)
+	p.keys(t, "4")
+	p.waitFor(t, regexp.MustCompile(`tail\s+connector`), 10*time.Second, nil)
+	p.keys(t, ":job tail\r")
+	p.waitFor(t, regexp.MustCompile(`0\s+FAILED`), 30*time.Second, nil)
+	p.keys(t, "\r")
+	p.waitFor(t, regexp.MustCompile(`task 0: FAILED`), 10*time.Second, nil)
+	p.waitFor(t, regexp.MustCompile(regexp.QuoteMeta(filepath.Base(filepath.Dir(missing)))), 10*time.Second, nil)
+	p.keys(t, "\r") // enter closes the trace too (a bare esc followed by q would read as alt+q)
+	p.keys(t, "q")
+	select {
+	case <-p.done:
+	case <-time.After(15 * time.Second):
+		t.Fatal("the attached console did not exit within 15s of q")
 	}
 }

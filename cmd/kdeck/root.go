@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdeck/kdeck/api"
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/ops"
 )
@@ -35,6 +36,8 @@ type app struct {
 	noColor    bool
 	readOnly   bool
 	server     string
+	// worker is the worker attached to, if any (see attach).
+	worker api.Root
 
 	cfg *config.Config
 	svc ops.Service

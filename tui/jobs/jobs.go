@@ -161,6 +161,8 @@ type ActionMsg struct {
 // confirmed.
 type DetailKeys struct {
 	Pause, Resume, Stop, Restart, Reset, Confirm, Cancel key.Binding
+	// Trace shows the selected task's whole error trace; Cancel closes it.
+	Trace key.Binding
 }
 
 // Detail is a job's detail page.
@@ -176,7 +178,9 @@ type Detail struct {
 	pending ops.JobAction
 	confirm textinput.Model
 	running bool
-	w, h    int
+	// trace is the task whose whole error trace is shown, -1 for none.
+	trace int
+	w, h  int
 }
 
 // NewDetail returns the job detail page.
@@ -198,7 +202,8 @@ func NewDetail(c *screen.Common) *Detail {
 		return key.NewBinding(key.WithKeys(k), key.WithHelp(k, h))
 	}
 	in := screen.NewInput("> ", 256)
-	return &Detail{c: c, tasks: tasks, confirm: in, keys: DetailKeys{
+	return &Detail{c: c, tasks: tasks, confirm: in, trace: -1, keys: DetailKeys{
+		Trace:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "task's error trace")),
 		Pause:   b("p", "pause (!)"),
 		Resume:  b("u", "resume (!)"),
 		Stop:    b("x", "stop (!)"),
@@ -221,7 +226,7 @@ func (p *Detail) SetSize(w, h int) { p.w, p.h = w, h; p.tasks.SetSize(w, max(h-6
 // Open implements screen.Page.
 func (p *Detail) Open(arg string) tea.Cmd {
 	if arg != p.name {
-		p.name, p.loaded, p.load, p.pending = arg, false, screen.Load{}, ""
+		p.name, p.loaded, p.load, p.pending, p.trace = arg, false, screen.Load{}, "", -1
 	}
 	return p.Refresh()
 }
@@ -242,7 +247,10 @@ func (p *Detail) Refresh() tea.Cmd {
 func (p *Detail) Loading() bool { return p.load.Busy() || p.running }
 
 // Capturing implements screen.Page.
-func (p *Detail) Capturing() bool { return p.pending != "" }
+func (p *Detail) Capturing() bool { return p.pending != "" || p.trace >= 0 }
+
+// Trace returns the task whose whole error trace is shown, -1 for none.
+func (p *Detail) Trace() int { return p.trace }
 
 // Pending returns the action awaiting confirmation.
 func (p *Detail) Pending() ops.JobAction { return p.pending }
@@ -276,6 +284,24 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.KeyMsg:
 		if p.pending != "" {
 			return p, p.confirmKey(msg)
+		}
+		if p.trace >= 0 {
+			if key.Matches(msg, p.keys.Cancel) || key.Matches(msg, p.keys.Trace) {
+				p.trace = -1
+			}
+			return p, nil
+		}
+		if key.Matches(msg, p.keys.Trace) {
+			if row, ok := p.tasks.Selected(); ok {
+				for _, t := range p.j.Tasks {
+					if fmt.Sprint(t.ID) == row.ID && t.Trace != "" {
+						p.trace = t.ID
+						return p, nil
+					}
+				}
+				return p, screen.Status("task " + row.ID + " has no error")
+			}
+			return p, nil
 		}
 		actions := []struct {
 			b key.Binding
@@ -370,6 +396,14 @@ func (p *Detail) View() string {
 		}
 		lines = append(lines, st.Dialog.Width(max(p.w-2, 20)).Render(body))
 	}
+	if p.trace >= 0 {
+		for _, t := range j.Tasks {
+			if t.ID == p.trace {
+				body := st.DangerTitle.Render(fmt.Sprintf("task %d: %s", t.ID, t.State)) + "\n" + t.Trace + "\n" + st.Muted.Render("esc closes")
+				lines = append(lines, st.Dialog.Width(max(p.w-2, 20)).Render(body))
+			}
+		}
+	}
 	lines = append(lines, p.tasks.View())
 	return lipgloss.NewStyle().MaxHeight(p.h).MaxWidth(p.w).Render(strings.Join(lines, "\n"))
 }
@@ -379,11 +413,14 @@ func (p *Detail) ShortHelp() []key.Binding {
 	if p.pending != "" {
 		return []key.Binding{p.keys.Confirm, p.keys.Cancel}
 	}
+	if p.trace >= 0 {
+		return []key.Binding{p.keys.Cancel}
+	}
 	return []key.Binding{p.keys.Pause, p.keys.Resume, p.keys.Restart, p.keys.Stop}
 }
 
 // FullHelp implements help.KeyMap.
 func (p *Detail) FullHelp() [][]key.Binding {
 	k := p.keys
-	return [][]key.Binding{{k.Pause, k.Resume, k.Stop, k.Restart, k.Reset}, p.tasks.Keys.List()}
+	return [][]key.Binding{{k.Trace, k.Pause, k.Resume, k.Stop, k.Restart, k.Reset}, p.tasks.Keys.List()}
 }
