@@ -225,6 +225,9 @@ func TestConnectREST(t *testing.T) {
 	if code, v = call(t, "GET", u+"/no/such/path", nil); code != 404 || v.(map[string]any)["error_code"] != 404.0 {
 		t.Fatalf("unknown path: %d %v", code, v)
 	}
+	if code, v = call(t, "POST", u+"/connectors/tail/status", nil); code != 405 || v.(map[string]any)["error_code"] != 405.0 {
+		t.Fatalf("wrong method: %d %v", code, v)
+	}
 	// Lifecycle with Connect's status codes.
 	for _, step := range []struct {
 		method, path string

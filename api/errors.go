@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/kdeck/kdeck/ops"
 )
@@ -73,3 +75,41 @@ func readJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	}
 	return true
 }
+
+// connectWriter rewrites the mux's plain-text 404 and 405 into Connect's
+// JSON error bodies; everything else passes through (Flush too, for NDJSON streams).
+type connectWriter struct {
+	http.ResponseWriter
+	swallow bool
+}
+
+func (w *connectWriter) WriteHeader(code int) {
+	if (code == http.StatusMethodNotAllowed || code == http.StatusNotFound) && strings.HasPrefix(w.Header().Get("Content-Type"), "text/plain") {
+		w.swallow = true
+		w.Header().Del("X-Content-Type-Options")
+		kind := ""
+		if code == http.StatusNotFound {
+			kind = ops.KindNotFound
+		}
+		writeError(w.ResponseWriter, code, kind, fmt.Sprintf("HTTP %d %s", code, http.StatusText(code)))
+		return
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *connectWriter) Write(b []byte) (int, error) {
+	if w.swallow {
+		return len(b), nil
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+// Flush implements http.Flusher.
+func (w *connectWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap returns the underlying writer (for http.ResponseController).
+func (w *connectWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

@@ -109,9 +109,6 @@ func (s *Server) routes() {
 	if s.cfg.metrics != nil {
 		s.mux.Handle("GET /metrics", s.cfg.metrics)
 	}
-	s.mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, ops.KindNotFound, "HTTP 404 Not Found")
-	})
 	s.kdeckRoutes()
 	s.connectRoutes()
 }

@@ -201,7 +201,7 @@ func (s *Server) withCaller(next http.Handler) http.Handler {
 		if h, _, err := net.SplitHostPort(actor.Host); err == nil {
 			actor.Host = h
 		}
-		next.ServeHTTP(w, r.WithContext(ops.WithActor(r.Context(), actor)))
+		next.ServeHTTP(&connectWriter{ResponseWriter: w}, r.WithContext(ops.WithActor(r.Context(), actor)))
 	})
 }
 
