@@ -178,11 +178,11 @@ func TestConnectREST(t *testing.T) {
 	if keysOf(t, st) != "connector,name,tasks,type" || st["type"] != "source" {
 		t.Fatalf("status shape: %v", st)
 	}
-	if keysOf(t, st["connector"]) != "state,worker_id" || st["connector"].(map[string]any)["worker_id"] != "test:8083" {
+	if keysOf(t, st["connector"]) != "state,version,worker_id" || st["connector"].(map[string]any)["worker_id"] != "test:8083" {
 		t.Fatalf("status connector: %v", st["connector"])
 	}
 	task := st["tasks"].([]any)[0]
-	if keysOf(t, task) != "id,state,worker_id" || task.(map[string]any)["id"] != 0.0 {
+	if keysOf(t, task) != "id,state,version,worker_id" || task.(map[string]any)["id"] != 0.0 {
 		t.Fatalf("status task: %v", task)
 	}
 	// expand=status and expand=info.
@@ -209,7 +209,7 @@ func TestConnectREST(t *testing.T) {
 		t.Fatalf("GET tasks: %d %v", code, v)
 	}
 	code, v = call(t, "GET", u+"/connectors/tail/tasks/0/status", nil)
-	if code != 200 || keysOf(t, v) != "id,state,worker_id" {
+	if code != 200 || keysOf(t, v) != "id,state,version,worker_id" {
 		t.Fatalf("GET task status: %d %v", code, v)
 	}
 	// Unknown connector and task: 404 in Connect's shape.

@@ -144,7 +144,7 @@ func (s compatSide) waitState(t *testing.T, state string) {
 			Connector struct{ State string } `json:"connector"`
 			Tasks     []struct{ State string } `json:"tasks"`
 		}
-		if a.status == 200 && json.Unmarshal([]byte(a.body), &v) == nil && v.Connector.State == state && len(v.Tasks) > 0 && v.Tasks[0].State == state {
+		if a.status == 200 && json.Unmarshal([]byte(a.body), &v) == nil && v.Connector.State == state && (state == "STOPPED" && len(v.Tasks) == 0 || len(v.Tasks) > 0 && v.Tasks[0].State == state) {
 			return
 		}
 		if time.Now().After(deadline) {

@@ -27,7 +27,9 @@ type ConnectorStatus struct {
 type StateInfo struct {
 	State    string `json:"state"`
 	WorkerID string `json:"worker_id"`
-	Trace    string `json:"trace,omitempty"`
+	// Version is the connector plugin's version (Connect 4.x).
+	Version string `json:"version"`
+	Trace   string `json:"trace,omitempty"`
 }
 
 // TaskState is a task's state in Connect's status.
@@ -35,6 +37,7 @@ type TaskState struct {
 	ID       int    `json:"id"`
 	State    string `json:"state"`
 	WorkerID string `json:"worker_id"`
+	Version  string `json:"version"`
 	Trace    string `json:"trace,omitempty"`
 }
 
@@ -62,6 +65,14 @@ type ConnectorOffsets struct {
 	Offsets []ops.JobOffset `json:"offsets"`
 }
 
+// connectTasks returns j's tasks as Connect lists them: none while STOPPED.
+func connectTasks(j ops.JobStatus) []ops.TaskStatus {
+	if j.State == ops.StateStopped {
+		return nil
+	}
+	return j.Tasks
+}
+
 // connectError writes err in Connect's shape, with Connect's wording for an
 // unknown connector.
 func connectError(w http.ResponseWriter, name string, err error) {
@@ -86,28 +97,38 @@ func (s *Server) connector(w http.ResponseWriter, r *http.Request) (ops.JobStatu
 	return j, true
 }
 
-// pluginTypes maps connector classes to source or sink.
-func (s *Server) pluginTypes(ctx context.Context) map[string]string {
-	out := map[string]string{}
+// pluginTypes maps connector classes to their plugin (type: source or
+// sink; version).
+func (s *Server) pluginTypes(ctx context.Context) map[string]PluginInfo {
+	out := map[string]PluginInfo{}
 	ps, _ := s.svc.ConnectorPlugins(ctx)
 	for _, p := range ps {
-		out[p.Class] = p.Type
+		v := p.Version
+		if v == "" {
+			v = s.cfg.version
+		}
+		out[p.Class] = PluginInfo{Class: p.Class, Type: p.Type, Version: v}
 	}
 	return out
 }
 
-func (s *Server) connectStatus(j ops.JobStatus, typ string) ConnectorStatus {
-	st := ConnectorStatus{Name: j.Name, Type: typ, Tasks: []TaskState{},
-		Connector: StateInfo{State: string(j.State), WorkerID: s.cfg.workerID}}
+// connectStatus is j's status in Connect's shape. A STOPPED connector has
+// no tasks, as in Connect (its task configurations are removed).
+func (s *Server) connectStatus(j ops.JobStatus, p PluginInfo) ConnectorStatus {
+	if p.Version == "" {
+		p.Version = s.cfg.version
+	}
+	st := ConnectorStatus{Name: j.Name, Type: p.Type, Tasks: []TaskState{},
+		Connector: StateInfo{State: string(j.State), WorkerID: s.cfg.workerID, Version: p.Version}}
 	if j.State == ops.StateFailed {
 		st.Connector.Trace = j.LastError
 	}
-	for _, t := range j.Tasks {
+	for _, t := range connectTasks(j) {
 		w := t.Worker
 		if w == "" {
 			w = s.cfg.workerID
 		}
-		st.Tasks = append(st.Tasks, TaskState{ID: t.ID, State: string(t.State), WorkerID: w, Trace: t.Trace})
+		st.Tasks = append(st.Tasks, TaskState{ID: t.ID, State: string(t.State), WorkerID: w, Version: p.Version, Trace: t.Trace})
 	}
 	if st.Type == "" {
 		st.Type = "unknown"
@@ -128,7 +149,7 @@ func (s *Server) connectRoutes() {
 			return
 		}
 		id, err := strconv.Atoi(r.PathValue("task"))
-		for _, t := range s.connectStatus(j, "").Tasks {
+		for _, t := range s.connectStatus(j, s.pluginTypes(r.Context())[j.Class]).Tasks {
 			if err == nil && t.ID == id {
 				writeJSON(w, http.StatusOK, t)
 				return
@@ -237,7 +258,11 @@ func (s *Server) connectRoutes() {
 		out := []PluginInfo{}
 		for _, p := range ps {
 			if p.Type == "source" || p.Type == "sink" || all && p.Type == "transform" {
-				out = append(out, PluginInfo{Class: p.Class, Type: p.Type, Version: p.Version})
+				v := p.Version
+				if v == "" {
+					v = s.cfg.version
+				}
+				out = append(out, PluginInfo{Class: p.Class, Type: p.Type, Version: v})
 			}
 		}
 		writeJSON(w, http.StatusOK, out)
@@ -280,7 +305,7 @@ func (s *Server) listConnectors(w http.ResponseWriter, r *http.Request) {
 			case "status":
 				m["status"] = s.connectStatus(j, types[j.Class])
 			case "info":
-				if info, err := s.connectorInfo(r.Context(), j, types[j.Class]); err == nil {
+				if info, err := s.connectorInfo(r.Context(), j, types[j.Class].Type); err == nil {
 					m["info"] = info
 				}
 			}

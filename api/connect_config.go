@@ -153,7 +153,7 @@ func (s *Server) connectorInfo(ctx context.Context, j ops.JobStatus, typ string)
 		return ConnectorInfo{}, err
 	}
 	info := ConnectorInfo{Name: j.Name, Config: toConnect(jc.Table), Tasks: []ConnectorTaskID{}, Type: typ}
-	for _, t := range j.Tasks {
+	for _, t := range connectTasks(j) {
 		info.Tasks = append(info.Tasks, ConnectorTaskID{Connector: j.Name, Task: t.ID})
 	}
 	if info.Type == "" {
@@ -199,7 +199,7 @@ func (s *Server) putConnector(w http.ResponseWriter, r *http.Request, name strin
 		writeOpsError(w, err)
 		return
 	}
-	info, err := s.connectorInfo(r.Context(), j, s.pluginTypes(r.Context())[j.Class])
+	info, err := s.connectorInfo(r.Context(), j, s.pluginTypes(r.Context())[j.Class].Type)
 	if err != nil {
 		writeOpsError(w, err)
 		return
@@ -228,7 +228,7 @@ func (s *Server) configRoutes() {
 		if !ok {
 			return
 		}
-		info, err := s.connectorInfo(r.Context(), j, s.pluginTypes(r.Context())[j.Class])
+		info, err := s.connectorInfo(r.Context(), j, s.pluginTypes(r.Context())[j.Class].Type)
 		if err != nil {
 			connectError(w, j.Name, err)
 			return
@@ -281,7 +281,7 @@ func (s *Server) configRoutes() {
 		}
 		cfg := toConnect(jc.Table)
 		out := []TaskInfo{}
-		for _, t := range j.Tasks {
+		for _, t := range connectTasks(j) {
 			tc := map[string]string{}
 			for k, v := range cfg {
 				tc[k] = v
