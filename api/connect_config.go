@@ -147,6 +147,20 @@ func (s *Server) fieldsOf(ctx context.Context, class string) (map[string]ops.Plu
 	return out, typ
 }
 
+// commonFields names the fields every connector has.
+func (s *Server) commonFields(ctx context.Context) map[string]bool {
+	ps, _ := s.svc.ConnectorPlugins(ctx)
+	out := map[string]bool{}
+	for _, p := range ps {
+		if p.Type == "common" {
+			for _, f := range p.Fields {
+				out[f.Name] = true
+			}
+		}
+	}
+	return out
+}
+
 func (s *Server) connectorInfo(ctx context.Context, j ops.JobStatus, typ string) (ConnectorInfo, error) {
 	jc, err := s.svc.JobConfig(ctx, j.Name)
 	if err != nil {
@@ -358,6 +372,7 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	fields, typ := s.fieldsOf(r.Context(), class)
+	common := s.commonFields(r.Context())
 	if typ == "" || typ == "transform" || typ == "common" {
 		writeError(w, http.StatusBadRequest, ops.KindInvalid, fmt.Sprintf("Failed to find any class that implements Connector and which name matches %s", class))
 		return
@@ -388,8 +403,12 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
 		if n == "class" {
 			ck = "connector.class"
 		}
+		group := class
+		if common[n] {
+			group = "Common"
+		}
 		def := ConfigKeyInfo{Name: ck, Type: connectType(f.Type), Required: f.Required, Importance: "MEDIUM",
-			Documentation: f.Description, OrderInGroup: i + 1, Width: "NONE", DisplayName: ck, Dependents: []string{}}
+			Documentation: f.Description, Group: &group, OrderInGroup: i + 1, Width: "NONE", DisplayName: ck, Dependents: []string{}}
 		if f.Default != nil {
 			d := fmt.Sprint(f.Default)
 			def.DefaultValue = &d
@@ -415,8 +434,9 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
 	sort.Strings(rest)
 	for _, n := range rest {
 		ck := strings.ReplaceAll(n, "_", ".")
+		group := "Common"
 		res.Configs = append(res.Configs, ConfigInfo{
-			Definition: ConfigKeyInfo{Name: ck, Type: "STRING", Importance: "LOW", Width: "NONE", DisplayName: ck, Dependents: []string{}},
+			Definition: ConfigKeyInfo{Name: ck, Type: "STRING", Importance: "LOW", Group: &group, Width: "NONE", DisplayName: ck, Dependents: []string{}},
 			Value:      ConfigValueInfo{Name: ck, RecommendedValues: []string{}, Errors: byField[n], Visible: true},
 		})
 	}

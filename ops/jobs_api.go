@@ -219,10 +219,13 @@ func (l *Local) PutJob(ctx context.Context, req PutJobRequest) (JobConfig, bool,
 }
 
 // replaceJob stops and removes old (if any), adds j and starts it when the
-// supervisor runs jobs.
+// supervisor runs jobs. As in Kafka Connect, a replaced job keeps its
+// target state: a STOPPED one stays stopped, a PAUSED one starts paused.
 func (l *Local) replaceJob(old *hostedJob, kind JobKind, j config.Job) error {
 	s := l.sup()
+	var was State
 	if old != nil {
+		was = s.status(old).State
 		if !s.stop(old, DefaultJobStopTimeout) {
 			return fmt.Errorf("job %q did not stop within %v", old.name, DefaultJobStopTimeout)
 		}
@@ -235,7 +238,16 @@ func (l *Local) replaceJob(old *hostedJob, kind JobKind, j config.Job) error {
 	s.mu.Lock()
 	started, closed := s.started, s.closed
 	s.mu.Unlock()
-	if started && !closed {
+	switch {
+	case !started || closed:
+	case was == StateStopped:
+		h.setState(StateStopped)
+	default:
+		if was == StatePaused {
+			h.mu.Lock()
+			h.paused = true
+			h.mu.Unlock()
+		}
 		s.start(h)
 	}
 	return nil

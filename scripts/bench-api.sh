@@ -24,8 +24,9 @@ cleanup() {
 	rm -rf "$TMP"
 }
 trap cleanup EXIT
-export XDG_DATA_HOME="$TMP/xdg" XDG_CONFIG_HOME="$TMP/xdg-config" HOME="$TMP"
 go build -o "$TMP/kdeck" ./cmd/kdeck
+# A private data dir, so that no other worker is attached to.
+export XDG_DATA_HOME="$TMP/xdg" XDG_CONFIG_HOME="$TMP/xdg-config"
 K="$TMP/kdeck"
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 "$K" dev --port "$port" --ephemeral --no-demo >"$TMP/dev.log" 2>&1 &
@@ -78,3 +79,34 @@ for _ in $(seq 1 "$RUNS"); do
 	curl -s -o /dev/null -w '%{time_total}\n' --unix-socket "$sock" http://kdeck/connectors/gen-1/status
 done | awk '{printf "%.3f\n", $1*1000}' | stats
 echo "metrics page: $(curl -s --unix-socket "$sock" http://kdeck/metrics | wc -l) lines, $(curl -s --unix-socket "$sock" http://kdeck/metrics | wc -c) bytes"
+
+# Side by side: Apache Kafka Connect's status call (standalone, one
+# FileStreamSource connector, on the same embedded cluster), when the jars of
+# testing/realkafka/connect/compat.sh are resolved.
+CLIB="${KDECK_CONNECT_LIB:-$HOME/.cache/kdeck/connect-4.3.1/lib}"
+if [[ -f "$CLIB/.complete" ]]; then
+	cport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+	printf 'bootstrap.servers=127.0.0.1:%s\nlisteners=http://127.0.0.1:%s\nkey.converter=org.apache.kafka.connect.storage.StringConverter\nvalue.converter=org.apache.kafka.connect.storage.StringConverter\noffset.storage.file.filename=%s/connect.offsets\nplugin.discovery=only_scan\n' \
+		"$port" "$cport" "$TMP" >"$TMP/worker.properties"
+	java -cp "$CLIB/*" -Dorg.slf4j.simpleLogger.defaultLogLevel=warn org.apache.kafka.connect.cli.ConnectStandalone "$TMP/worker.properties" >"$TMP/connect.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 1 120); do curl -sf "http://127.0.0.1:$cport/" >/dev/null && break; sleep 0.5; done
+	echo x >"$TMP/src.txt"
+	curl -sf -X POST -H 'Content-Type: application/json' "http://127.0.0.1:$cport/connectors" \
+		-d "{\"name\":\"gen-1\",\"config\":{\"connector.class\":\"FileStreamSource\",\"file\":\"$TMP/src.txt\",\"topic\":\"bench\"}}" >/dev/null
+	sleep 2
+	echo -n "Apache Kafka Connect $(basename "$(dirname "$CLIB")"): GET /connectors/gen-1/status over TCP (curl): "
+	for _ in $(seq 1 "$RUNS"); do
+		curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$cport/connectors/gen-1/status"
+	done | awk '{printf "%.3f\n", $1*1000}' | stats
+	echo -n "kdeck: GET /connectors/gen-1/status over TCP (curl, --listen 127.0.0.1): "
+	kport="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+	kill "${pids[1]}"; wait "${pids[1]}" 2>/dev/null || true
+	"$K" --config "$TMP/kdeck.toml" run --listen "127.0.0.1:$kport" >"$TMP/run2.log" 2>&1 &
+	pids+=($!)
+	for _ in $(seq 1 300); do curl -sf "http://127.0.0.1:$kport/ready" >/dev/null && break; sleep 0.1; done
+	sleep 2
+	for _ in $(seq 1 "$RUNS"); do
+		curl -s -o /dev/null -w '%{time_total}\n' "http://127.0.0.1:$kport/connectors/gen-1/status"
+	done | awk '{printf "%.3f\n", $1*1000}' | stats
+fi
