@@ -307,6 +307,20 @@ func TestConnectREST(t *testing.T) {
 	if code != 200 || v.(map[string]any)["config"].(map[string]any)["poll.interval"] != "30ms" {
 		t.Fatalf("PUT config of an API connector: %d %v", code, v)
 	}
+	// A replaced connector keeps its target state, as in Connect.
+	if code, _ = call(t, "PUT", u+"/connectors/api1/stop", nil); code != 204 {
+		t.Fatalf("stop api1: %d", code)
+	}
+	waitState(t, u, "api1", "STOPPED")
+	code, v = call(t, "PUT", u+"/connectors/api1/config", map[string]any{"connector.class": "file-source", "path": logf, "topic": "more", "poll.interval": "30ms"})
+	if code != 200 || len(v.(map[string]any)["tasks"].([]any)) != 0 {
+		t.Fatalf("PUT config of a stopped API connector: %d %v", code, v)
+	}
+	if st := waitState(t, u, "api1", "STOPPED"); len(st["tasks"].([]any)) != 0 {
+		t.Fatalf("a stopped connector lists tasks: %v", st)
+	}
+	call(t, "PUT", u+"/connectors/api1/resume", nil)
+	waitState(t, u, "api1", "RUNNING")
 	code, v = call(t, "PUT", u+"/connectors/api2/config", map[string]any{"connector.class": "file-source", "path": logf, "topic": "more"})
 	if code != 201 {
 		t.Fatalf("PUT config of a new connector: %d %v", code, v)
@@ -324,7 +338,7 @@ func TestConnectREST(t *testing.T) {
 			actions = append(actions, e.Action+":"+e.Job+":"+e.User)
 		}
 	}
-	if got := strings.Join(actions, " "); got != "jobs.delete:api2:anonymous jobs.create:api2:anonymous jobs.update:api1:anonymous jobs.create:api1:anonymous" {
+	if got := strings.Join(actions, " "); got != "jobs.delete:api2:anonymous jobs.create:api2:anonymous jobs.start:api1:anonymous jobs.update:api1:anonymous jobs.stop:api1:anonymous jobs.update:api1:anonymous jobs.create:api1:anonymous" {
 		t.Fatalf("audit of API jobs (newest first): %s", got)
 	}
 	// Malformed JSON: 400 in Connect's shape, nothing created.
@@ -400,6 +414,9 @@ func TestTokens(t *testing.T) {
 	code, v := call(t, "PUT", u+"/connectors/tail/pause", nil, "Authorization", "Bearer read-secret")
 	if code != 403 || !strings.Contains(v.(map[string]any)["message"].(string), "token:grafana") {
 		t.Fatalf("pause with a read token: %d %v", code, v)
+	}
+	if code, v := call(t, "POST", u+"/connectors", map[string]any{"name": "x", "config": map[string]any{"connector.class": "file-source"}}, "Authorization", "Bearer read-secret"); code != 403 || v.(map[string]any)["error_code"] != 403.0 {
+		t.Fatalf("create with a read token: %d %v", code, v)
 	}
 	if code, _ := call(t, "PUT", u+"/connectors/tail/pause", nil, "Authorization", "Bearer op-secret"); code != 202 {
 		t.Fatalf("pause with an operate token: %d", code)
