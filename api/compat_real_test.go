@@ -32,8 +32,8 @@ const EnvConnectURL = "KDECK_TEST_CONNECT_URL"
 // knownDivergences are the (request, what) pairs that differ on purpose;
 // docs/compatibility.md explains each.
 var knownDivergences = map[string]string{
-	"GET /|keys":                         "kdeck adds worker_id and started to Connect's version, commit, kafka_cluster_id",
-	"GET /connectors/NAME/offsets|keys":  "source offsets are the connector's own: FileStreamSource saves {position}, kdeck's file-source {position, inode}",
+	"GET /|keys":                          "kdeck adds worker_id and started to Connect's version, commit, kafka_cluster_id",
+	"GET /connectors/NAME/offsets|keys":   "source offsets are the connector's own: FileStreamSource saves {position}, kdeck's file-source {position, inode}",
 	"POST /connectors (malformed)|status": "Apache Kafka Connect answers malformed JSON with 500; kdeck with 400 (the client's fault), same error body",
 }
 
@@ -158,7 +158,7 @@ func (s compatSide) waitState(t *testing.T, state string) {
 	for {
 		a := s.do(t, "GET", "/connectors/NAME/status", nil)
 		var v struct {
-			Connector struct{ State string } `json:"connector"`
+			Connector struct{ State string }   `json:"connector"`
 			Tasks     []struct{ State string } `json:"tasks"`
 		}
 		if a.status == 200 && json.Unmarshal([]byte(a.body), &v) == nil && v.Connector.State == state && (state == "STOPPED" && len(v.Tasks) == 0 || len(v.Tasks) > 0 && v.Tasks[0].State == state) {
