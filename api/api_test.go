@@ -175,6 +175,12 @@ func TestConnectREST(t *testing.T) {
 		t.Fatalf("GET /connectors: %d %v", code, v)
 	}
 	st := waitState(t, u, "tail", "RUNNING")
+	if code, v := call(t, "GET", u+"/ready", nil); code != 200 || v.(map[string]any)["ready"] != true {
+		t.Fatalf("/ready with every job running: %d %v", code, v)
+	}
+	if code, _ := call(t, "GET", u+"/health", nil); code != 200 {
+		t.Fatalf("/health: %d", code)
+	}
 	if keysOf(t, st) != "connector,name,tasks,type" || st["type"] != "source" {
 		t.Fatalf("status shape: %v", st)
 	}
@@ -424,5 +430,29 @@ func TestTokens(t *testing.T) {
 	entries, err := w.l.Audit(context.Background(), ops.AuditFilter{Action: "jobs.pause"})
 	if err != nil || len(entries) != 1 || entries[0].User != "token:ci" || entries[0].Host != "127.0.0.1" {
 		t.Fatalf("audit of the pause: %v %+v", err, entries)
+	}
+}
+
+// TestReadyBeforeStart: a service whose jobs have not started is not ready
+// (503 naming them); /health answers all the same.
+func TestReadyBeforeStart(t *testing.T) {
+	cfg := &config.Config{Clusters: map[string]*config.Cluster{"local": {Name: "local", Brokers: []string{"127.0.0.1:1"}}}, Ops: config.Ops{DataDir: t.TempDir()},
+		Connectors: []config.Job{{Table: map[string]any{"name": "tail", "class": "file-source", "path": "/nonexistent", "topic": "lines"}}}}
+	l, err := ops.NewLocal(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	srv, err := api.New(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(srv.Handler())
+	defer hs.Close()
+	if code, v := call(t, "GET", hs.URL+"/ready", nil); code != 503 || fmt.Sprint(v.(map[string]any)["starting"]) != "[tail]" {
+		t.Fatalf("/ready before the jobs start: %d %v", code, v)
+	}
+	if code, _ := call(t, "GET", hs.URL+"/health", nil); code != 200 {
+		t.Fatalf("/health: %d", code)
 	}
 }
