@@ -343,15 +343,17 @@ func (c *Client) DescribeGroup(ctx context.Context, cluster, group string) (ops.
 }
 
 // ReadRecords implements ops.Service: the worker streams records as NDJSON.
-// Without Follow the whole read is bounded by the client's timeout; with
-// Follow only ctx ends it.
+// Without Follow a read that receives nothing for the client's timeout ends
+// with a WorkerError; with Follow only ctx ends it.
 func (c *Client) ReadRecords(ctx context.Context, cluster string, req ops.ReadRequest, fn func(ops.Record) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	// Without Follow, a read that receives nothing for the timeout is cut
+	// (a worker that hangs); a long read that keeps receiving goes on.
+	var idle *time.Timer
 	if !req.Follow {
-		var tc context.CancelFunc
-		ctx, tc = context.WithTimeout(ctx, c.cfg.timeout)
-		defer tc()
+		idle = time.AfterFunc(c.cfg.timeout, func() { cancel(fmt.Errorf("no record for %v", c.cfg.timeout)) })
+		defer idle.Stop()
 	}
 	b, err := json.Marshal(req)
 	if err != nil {
@@ -368,6 +370,9 @@ func (c *Client) ReadRecords(ctx context.Context, cluster string, req ops.ReadRe
 	sc := bufio.NewScanner(resp.Body)
 	sc.Buffer(make([]byte, 1<<20), 256<<20)
 	for sc.Scan() {
+		if idle != nil {
+			idle.Reset(c.cfg.timeout)
+		}
 		var line api.ReadLine
 		if err := json.Unmarshal(sc.Bytes(), &line); err != nil {
 			return &WorkerError{Target: c.target, Err: fmt.Errorf("reading records: %w", err)}
@@ -384,6 +389,12 @@ func (c *Client) ReadRecords(ctx context.Context, cluster string, req ops.ReadRe
 	if err := sc.Err(); err != nil {
 		if ctx.Err() != nil && req.Follow {
 			return nil
+		}
+		switch cause := context.Cause(ctx); {
+		case errors.Is(cause, context.Canceled):
+			return cause // the caller gave up
+		case cause != nil:
+			err = cause
 		}
 		return &WorkerError{Target: c.target, Err: err}
 	}
