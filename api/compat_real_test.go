@@ -231,6 +231,20 @@ func TestConnectCompatReal(t *testing.T) {
 		{"DELETE", "/connectors/NAME", nil, ""},
 		{"GET", "/connectors/NAME", nil, ""},
 	}
+	known := map[string]string{}
+	for k, v := range knownDivergences {
+		known[k] = v
+	}
+	var root struct{ Version string }
+	if json.Unmarshal([]byte(apache.do(t, "GET", "/", nil).body), &root) == nil && strings.HasPrefix(root.Version, "3.") {
+		// kdeck answers as Connect 4.x: 3.x lacks the plugin version in
+		// statuses and names the validation's order "order".
+		for _, k := range []string{"GET /connectors?expand=status|keys", "GET /connectors/NAME/status|keys", "GET /connectors/NAME/tasks/0/status|keys",
+			"POST /connectors/NAME/restart?includeTasks=true&onlyFailed=false|keys"} {
+			known[k] = "Connect " + root.Version + " has no version in connector and task statuses (4.x added it); kdeck answers as 4.x"
+		}
+		known["PUT /connector-plugins/CLASS/config/validate|keys"] = "Connect " + root.Version + " names a key's position order; 4.x (and kdeck) order_in_group"
+	}
 	var rows []string
 	var unexpected []string
 	for _, st := range steps {
@@ -252,7 +266,7 @@ func TestConnectCompatReal(t *testing.T) {
 				return
 			}
 			key := req + "|" + what
-			if why, ok := knownDivergences[key]; ok {
+			if why, ok := known[key]; ok {
 				verdict = "known: " + why
 				return
 			}
