@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/kdeck/kdeck/api"
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/ops"
@@ -234,6 +236,17 @@ func TestConnectREST(t *testing.T) {
 	if code, v = call(t, "POST", u+"/connectors/tail/status", nil); code != 405 || v.(map[string]any)["error_code"] != 405.0 {
 		t.Fatalf("wrong method: %d %v", code, v)
 	}
+	// The three lines are in the topic (so their offsets get saved).
+	cl := c.Client(t, kgo.ConsumeTopics("lines"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	fctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for n := 0; n < 3; {
+		fs := cl.PollFetches(fctx)
+		if fctx.Err() != nil {
+			t.Fatalf("only %d of 3 lines reached the topic", n)
+		}
+		n += fs.NumRecords()
+	}
 	// Lifecycle with Connect's status codes.
 	for _, step := range []struct {
 		method, path string
@@ -252,8 +265,17 @@ func TestConnectREST(t *testing.T) {
 		waitState(t, u, "tail", step.state)
 	}
 	// Offsets (KIP-875), on the stopped connector.
-	code, v = call(t, "GET", u+"/connectors/tail/offsets", nil)
-	offs, _ := v.(map[string]any)["offsets"].([]any)
+	// The saved offsets show once the store has them (on Apache Kafka the
+	// offsets topic answers a moment after the flush).
+	var offs []any
+	for deadline := time.Now().Add(15 * time.Second); ; {
+		code, v = call(t, "GET", u+"/connectors/tail/offsets", nil)
+		offs, _ = v.(map[string]any)["offsets"].([]any)
+		if code == 200 && len(offs) == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	if code != 200 || len(offs) != 1 || keysOf(t, offs[0]) != "offset,partition" {
 		t.Fatalf("GET offsets: %d %v", code, v)
 	}
