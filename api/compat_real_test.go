@@ -219,6 +219,14 @@ func TestConnectCompatReal(t *testing.T) {
 		{"POST", "/connectors/NAME/tasks/0/restart", nil, "RUNNING"},
 		{"PUT", "/connectors/NAME/stop", nil, "RUNNING"},
 		{"GET", "/connectors/NAME/offsets", nil, "STOPPED"},
+		{"PATCH", "/connectors/NAME/offsets", func(s *compatSide) any {
+			// Each side's own saved offsets, written back.
+			var body map[string]any
+			if err := json.Unmarshal([]byte(s.do(t, "GET", "/connectors/NAME/offsets", nil).body), &body); err != nil {
+				t.Fatalf("%s: offsets: %v", s.base, err)
+			}
+			return body
+		}, ""},
 		{"DELETE", "/connectors/NAME/offsets", nil, ""},
 		{"PUT", "/connectors/NAME/config", func(s *compatSide) any { return s.config(topic[s]) }, ""},
 		{"GET", "/connectors/nope-" + name, nil, ""},
