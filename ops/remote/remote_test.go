@@ -203,3 +203,81 @@ func TestRemoteBadTargets(t *testing.T) {
 		t.Fatalf("nothing listening: %v", err)
 	}
 }
+
+// TestRemoteEveryMethod calls the methods TestRemoteMatchesLocal does not,
+// against the Local it serves, comparing answers or error kinds.
+func TestRemoteEveryMethod(t *testing.T) {
+	c, l := seed(t)
+	r := serve(t, l)
+	cls, err := r.Clusters(ctx(t))
+	if err != nil || len(cls) != 1 || !cls[0].Reachable {
+		t.Fatalf("clusters: %v %+v", err, cls)
+	}
+	if cl, err := r.Cluster(ctx(t), c.Name()); err != nil || cl.Name != c.Name() || len(cl.Brokers) == 0 {
+		t.Fatalf("cluster: %v %+v", err, cl)
+	}
+	if err := r.CreateTopic(ctx(t), "", ops.CreateTopicRequest{Name: "made-remotely", Partitions: 2, ReplicationFactor: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := l.DescribeTopic(ctx(t), "", "made-remotely"); err != nil || len(d.Partitions) != 2 {
+		t.Fatalf("the topic made through the client: %v %+v", err, d)
+	}
+	if err := r.DeleteTopic(ctx(t), "", "made-remotely"); err != nil {
+		t.Fatal(err)
+	}
+	gs, err := r.ListGroups(ctx(t), "")
+	if err != nil || len(gs) != 1 || gs[0].Group != "billing" {
+		t.Fatalf("groups: %v %+v", err, gs)
+	}
+	p, err := r.PlanDeleteOffsets(ctx(t), "", "billing", []ops.TopicScope{{Topic: "orders", Partitions: []int32{1}}})
+	if err != nil || p.Kind != ops.PlanDeleteOffsets || len(p.Rows) != 1 || p.Rows[0].New != -1 {
+		t.Fatalf("delete-offsets plan: %v %+v", err, p)
+	}
+	if entries, err := r.Audit(ctx(t), ops.AuditFilter{Group: "billing"}); err != nil || len(entries) != 0 {
+		t.Fatalf("audit before any change: %v %+v", err, entries)
+	}
+	want, _ := l.Health(ctx(t))
+	if h, err := r.Health(ctx(t)); err != nil || h.OK != want.OK || strings.Join(h.Problems, ";") != strings.Join(want.Problems, ";") {
+		t.Fatalf("health: %v %+v, want %+v", err, h, want)
+	}
+	ps, err := r.ConnectorPlugins(ctx(t))
+	if err != nil || len(ps) == 0 {
+		t.Fatalf("plugins: %v", err)
+	}
+	probs, err := r.ValidateConnector(ctx(t), map[string]any{"name": "x", "class": "file-source"})
+	if err != nil || len(probs) == 0 {
+		t.Fatalf("validate a file-source without path: %v %+v", err, probs)
+	}
+	if _, err := r.JobConfig(ctx(t), "nope"); !errors.Is(err, ops.ErrNotFound) {
+		t.Fatalf("config of an unknown job: %v", err)
+	}
+	if _, err := r.JobOffsets(ctx(t), "nope"); !errors.Is(err, ops.ErrNotFound) {
+		t.Fatalf("offsets of an unknown job: %v", err)
+	}
+	if _, err := r.JobAction(ctx(t), "nope", ops.ActionPause, ops.JobActionOptions{}); !errors.Is(err, ops.ErrNotFound) {
+		t.Fatalf("pause of an unknown job: %v", err)
+	}
+	if _, err := r.PlanStreamReset(ctx(t), ops.StreamResetRequest{Job: "nope"}); !errors.Is(err, ops.ErrNotFound) {
+		t.Fatalf("stream reset of an unknown job: %v", err)
+	}
+	if _, err := r.PlanMirrorFailover(ctx(t), "nope", "billing"); !errors.Is(err, ops.ErrNotFound) {
+		t.Fatalf("failover of an unknown flow: %v", err)
+	}
+	// A job created through the client is validated, listed and deleted.
+	if _, _, err := r.PutJob(ctx(t), ops.PutJobRequest{Table: map[string]any{"name": "g", "class": "datagen"}}); !errors.Is(err, ops.ErrInvalid) {
+		t.Fatalf("an invalid job: %v", err)
+	}
+	jc, created, err := r.PutJob(ctx(t), ops.PutJobRequest{Table: map[string]any{"name": "g", "class": "datagen", "topic": "orders", "rate": 1}})
+	if err != nil || !created || jc.Source != ops.JobSourceAPI {
+		t.Fatalf("create a job: %v %v %+v", err, created, jc)
+	}
+	if got, err := r.JobConfig(ctx(t), "g"); err != nil || got.Table["topic"] != "orders" {
+		t.Fatalf("config of the new job: %v %+v", err, got)
+	}
+	if _, err := r.DeleteJob(ctx(t), "g", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := r.Job(ctx(t), "g"); !errors.Is(err, ops.ErrNotFound) {
+		t.Fatalf("the deleted job: %v", err)
+	}
+}
