@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,17 +22,36 @@ import (
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
+// syncBuffer is a bytes.Buffer that a subprocess writes while the test
+// reads it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
 // worker is a 'kdeck run' subprocess of a test.
 type worker struct {
 	cmd    *exec.Cmd
-	stderr *bytes.Buffer
+	stderr *syncBuffer
 }
 
 // startWorker starts 'kdeck run' on cfgPath and waits until its socket
 // answers.
 func startWorker(t *testing.T, bin, cfgPath, sock string, args ...string) *worker {
 	t.Helper()
-	w := &worker{stderr: &bytes.Buffer{}}
+	w := &worker{stderr: &syncBuffer{}}
 	w.cmd = exec.Command(bin, append([]string{"--config", cfgPath, "run"}, args...)...)
 	w.cmd.Stderr = w.stderr
 	if err := w.cmd.Start(); err != nil {
@@ -234,7 +254,7 @@ output = "counts"
 	// SIGKILL under a followed tail: the tail ends with a clear error and
 	// exit 1, without hanging.
 	tail := exec.Command(bin, "--config", cfgPath, "tail", "lines", "-f", "--format", "value")
-	var tailOut, tailErr bytes.Buffer
+	var tailOut, tailErr syncBuffer
 	tail.Stdout, tail.Stderr = &tailOut, &tailErr
 	if err := tail.Start(); err != nil {
 		t.Fatal(err)
