@@ -315,7 +315,8 @@ output = "counts"
 // TestTUIAttached runs the console in a pty next to a 'kdeck run' on the
 // same data dir: it attaches (worker id and uptime in the header), shows
 // the worker's job live with its FAILED task, and enter on that task shows
-// the whole error.
+// the whole error; SIGKILL of the worker is said in the status line, and
+// the console still quits on q.
 func TestTUIAttached(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-process test; runs without -short")
@@ -343,7 +344,7 @@ topic = "lines"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	startWorker(t, bin, cfgPath, filepath.Join(data, api.SocketName))
+	w := startWorker(t, bin, cfgPath, filepath.Join(data, api.SocketName))
 	p := startTUI(t, 160, 40, "--config", cfgPath)
 	p.waitFor(t, regexp.MustCompile(`worker \S+ up \d+s`), 30*time.Second, nil)
 	p.waitFor(t, regexp.MustCompile(`job "tail" is FAILED`), 30*time.Second, nil)
@@ -355,6 +356,13 @@ topic = "lines"
 	p.waitFor(t, regexp.MustCompile(`task 0: FAILED`), 10*time.Second, nil)
 	p.waitFor(t, regexp.MustCompile(regexp.QuoteMeta(filepath.Base(filepath.Dir(missing)))), 10*time.Second, nil)
 	p.keys(t, "\r") // enter closes the trace too (a bare esc followed by q would read as alt+q)
+	// The worker dies under the console: the next refresh says so in the
+	// status line, and the console still answers.
+	if err := w.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	w.cmd.Wait()
+	p.waitFor(t, regexp.MustCompile(`did not answer`), 20*time.Second, nil)
 	p.keys(t, "q")
 	select {
 	case <-p.done:
