@@ -412,28 +412,38 @@ func (c *Client) Produce(ctx context.Context, cluster, topic string, records ite
 	if err := c.writable("produce to " + topic); err != nil {
 		return ops.ProduceResult{}, err
 	}
+	// The upload goroutine ends when the sequence does or the pipe is
+	// closed; it reports the sequence's error on seqc (buffered: it never
+	// blocks). After a failed request it may still be waiting on the
+	// sequence (a terminal's stdin): it ends at the sequence's next record.
 	pr, pw := io.Pipe()
-	var seqErr error
+	seqc := make(chan error, 1)
 	go func() {
 		enc := json.NewEncoder(pw)
 		for r, err := range records {
 			if err != nil {
-				seqErr = err
 				pw.CloseWithError(err)
+				seqc <- err
 				return
 			}
 			if err := enc.Encode(r); err != nil {
 				pw.CloseWithError(err)
+				seqc <- nil
 				return
 			}
 		}
 		pw.Close()
+		seqc <- nil
 	}()
 	resp, err := c.request(ctx, "POST", c.q("/topics/"+seg(topic)+"/records", cluster), pr)
 	pr.CloseWithError(io.ErrClosedPipe) // stop the writer if the request ended early
 	if err != nil {
-		if seqErr != nil {
-			return ops.ProduceResult{}, seqErr
+		select {
+		case seqErr := <-seqc:
+			if seqErr != nil {
+				return ops.ProduceResult{}, seqErr
+			}
+		default:
 		}
 		return ops.ProduceResult{}, err
 	}
@@ -442,11 +452,22 @@ func (c *Client) Produce(ctx context.Context, cluster, topic string, records ite
 	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode >= 300 && body.Error == nil {
 		return ops.ProduceResult{}, fmt.Errorf("the kdeck worker at %s answered %s to a produce", c.target, resp.Status)
 	}
-	if seqErr != nil {
-		return body.Result, seqErr
-	}
 	if body.Error != nil {
+		// The worker may have stopped reading early: do not wait for the
+		// upload goroutine.
+		select {
+		case seqErr := <-seqc:
+			if seqErr != nil {
+				return body.Result, seqErr
+			}
+		default:
+		}
 		return body.Result, ops.KindError(body.Error.Kind, body.Error.Message)
+	}
+	// Without an error the worker read the whole body: the upload goroutine
+	// has ended.
+	if seqErr := <-seqc; seqErr != nil {
+		return body.Result, seqErr
 	}
 	return body.Result, nil
 }
