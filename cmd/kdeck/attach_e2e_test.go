@@ -220,6 +220,11 @@ output = "counts"
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	// Stopped through the worker, the stream job leaves its group cleanly
+	// (so the SIGKILL below leaves no member behind on Apache Kafka).
+	if _, errOut, code := k("streams", "stop", "per-customer"); code != 0 {
+		t.Fatalf("streams stop attached: exit %d: %s", code, errOut)
+	}
 	// An unknown connector is exit 1 with the worker's sentence; a refusal
 	// keeps exit 3 across the wire (read-only client).
 	if _, errOut, code := k("connect", "status", "nope"); code != 1 || !strings.Contains(errOut, "nope") {
