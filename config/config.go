@@ -22,6 +22,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -45,6 +46,7 @@ type Config struct {
 	Server         Server              `toml:"server"`
 	Client         Client              `toml:"client"`
 	TUI            TUI                 `toml:"tui"`
+	SSH            SSH                 `toml:"ssh"`
 
 	// Connectors, Mirrors and Streams are the job tables. Their keys depend
 	// on the job's class, so they are kept as generic tables and validated by
@@ -72,10 +74,12 @@ type Cluster struct {
 	ClientID string   `toml:"client_id"`
 	SASL     *SASL    `toml:"sasl"`
 	TLS      *TLS     `toml:"tls"`
-	// DialTimeout bounds every connection attempt; default 5s.
+	// DialTimeout bounds every connection attempt; default 3s (ops.DefaultDialTimeout).
 	DialTimeout Duration `toml:"dial_timeout"`
 	// RequestTimeout bounds every admin request; default 10s.
 	RequestTimeout Duration `toml:"request_timeout"`
+	// SchemaRegistry is the cluster's Schema Registry, nil for none.
+	SchemaRegistry *SchemaRegistry `toml:"schema_registry"`
 }
 
 // SASL configures SASL authentication: mechanism PLAIN, SCRAM-SHA-256 or
@@ -114,6 +118,10 @@ type Ops struct {
 	LagWindow Duration `toml:"lag_window"`
 	// LagSampleInterval is how often lag is sampled; default 10s (2s in the TUI).
 	LagSampleInterval Duration `toml:"lag_sample_interval"`
+	// MaxRestarts is how many times in a row a hosted job failing with the
+	// same error is restarted before it is left FAILED; default 5 (0), a
+	// negative value restarts without bound.
+	MaxRestarts int `toml:"max_restarts"`
 }
 
 // Server configures the worker's HTTP API ('kdeck run'). The API is always
@@ -170,8 +178,18 @@ func (d *Duration) UnmarshalText(b []byte) error {
 	return nil
 }
 
-// MarshalText writes the duration as a Go duration string.
-func (d Duration) MarshalText() ([]byte, error) { return []byte(d.Duration.String()), nil }
+// MarshalText writes the duration as a Go duration string, without zero
+// trailing units ("5m", not "5m0s").
+func (d Duration) MarshalText() ([]byte, error) {
+	s := d.Duration.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return []byte(s), nil
+}
 
 // Or returns d, or def when d is zero.
 func (d Duration) Or(def time.Duration) time.Duration {
@@ -211,7 +229,9 @@ func Lookup(flagPath string) string {
 }
 
 // Load reads and validates the file at path; an empty path yields an empty
-// configuration (no clusters). All problems are returned at once as *Errors.
+// configuration (no clusters). All problems are returned at once as *Errors;
+// then the configuration is returned too when the text parsed as TOML, so
+// that the job tables can be validated in the same pass (config validate).
 func Load(path string) (*Config, error) {
 	if path == "" {
 		c := &Config{Clusters: map[string]*Cluster{}}
@@ -228,6 +248,8 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes and validates configuration text; path is used in messages.
+// With *Errors it also returns the configuration as far as it decoded
+// (nil when the text is not TOML); it must not be used to run anything.
 func Parse(path string, data []byte) (*Config, error) {
 	var raw struct {
 		Config
@@ -337,6 +359,16 @@ func Parse(path string, data []byte) (*Config, error) {
 				errs = append(errs, e)
 			}
 		}
+		if r := c.SchemaRegistry; r != nil {
+			errs = append(errs, validateSchemaRegistry(r, func(key string) *Error {
+				k := toml.Key{"clusters", name, "schema_registry", key}
+				e := &Error{Path: path, Line: src.line(k), Key: k.String()}
+				if e.Line == 0 {
+					e.Line = src.line(toml.Key{"clusters", name, "schema_registry"})
+				}
+				return e
+			})...)
+		}
 	}
 	if cfg.DefaultCluster != "" {
 		if _, ok := cfg.Clusters[cfg.DefaultCluster]; !ok {
@@ -344,11 +376,50 @@ func Parse(path string, data []byte) (*Config, error) {
 				Msg: fmt.Sprintf("cluster %q is not defined%s", cfg.DefaultCluster, nearestOf(cfg.DefaultCluster, names))})
 		}
 	}
+	errs = append(errs, jobNameErrors(&cfg, src)...)
+	errs = append(errs, validateSSH(path, cfg.SSH, src)...)
 	if len(errs) > 0 {
 		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Line < errs[j].Line })
-		return nil, &Errors{Path: path, List: errs}
+		return &cfg, &Errors{Path: path, List: errs}
 	}
 	return &cfg, nil
+}
+
+// jobNameErrors reports a name used by jobs of two kinds: connectors,
+// mirrors and stream jobs are addressed by name alone (kdeck run, the
+// worker API, the console), so their names are one namespace. Duplicates
+// within a kind are left to that kind's validator.
+func jobNameErrors(cfg *Config, src *source) []*Error {
+	type owner struct {
+		kind string
+		i    int
+	}
+	seen := map[string]owner{}
+	var errs []*Error
+	for _, k := range []struct {
+		kind string
+		jobs []Job
+	}{{"connectors", cfg.Connectors}, {"mirrors", cfg.Mirrors}, {"streams", cfg.Streams}} {
+		for i, j := range k.jobs {
+			name := j.Name()
+			if name == "" {
+				continue
+			}
+			prev, ok := seen[name]
+			switch {
+			case !ok:
+				seen[name] = owner{k.kind, i}
+			case prev.kind != k.kind:
+				line := src.line(toml.Key{k.kind, fmt.Sprint(i), "name"})
+				if line == 0 {
+					line = j.Line
+				}
+				errs = append(errs, &Error{Path: cfg.Path, Line: line, Key: fmt.Sprintf("%s[%d].name", k.kind, i),
+					Msg: fmt.Sprintf("%q is already the name of %s[%d]: connectors, mirrors and stream jobs share one namespace of names", name, prev.kind, prev.i)})
+			}
+		}
+	}
+	return errs
 }
 
 func validBroker(b string) error {
@@ -360,6 +431,9 @@ func validBroker(b string) error {
 		if r < '0' || r > '9' {
 			return fmt.Errorf("broker %q has a port that is not a number", b)
 		}
+	}
+	if port, err := strconv.Atoi(b[i+1:]); err != nil || port < 1 || port > 65535 {
+		return fmt.Errorf("broker %q has port %s, out of range: use 1-65535", b, b[i+1:])
 	}
 	return nil
 }
@@ -448,22 +522,7 @@ func expandHome(p string) string {
 
 // Password resolves the SASL password from its env var, file or literal.
 func (s *SASL) ResolvePassword() (string, error) {
-	switch {
-	case s.PasswordEnv != "":
-		v, ok := os.LookupEnv(s.PasswordEnv)
-		if !ok || v == "" {
-			return "", fmt.Errorf("SASL password env var %s is not set: export it or use password_file", s.PasswordEnv)
-		}
-		return v, nil
-	case s.PasswordFile != "":
-		b, err := os.ReadFile(expandHome(s.PasswordFile))
-		if err != nil {
-			return "", fmt.Errorf("cannot read SASL password_file %s: %v", s.PasswordFile, unwrapPathErr(err))
-		}
-		return strings.TrimRight(string(b), "\r\n"), nil
-	default:
-		return s.Password, nil
-	}
+	return resolveSecret("SASL password", s.Password, s.PasswordEnv, s.PasswordFile)
 }
 
 func unwrapPathErr(err error) error {

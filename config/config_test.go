@@ -204,3 +204,53 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// TestRedactedNestedAndKeyMaterial: secrets under nested tables (a
+// transform's keys, a connector's sub-table), key material and passwords
+// inside connection strings are redacted; record keys and references are not.
+func TestRedactedNestedAndKeyMaterial(t *testing.T) {
+	src := `
+[[connectors]]
+name = "pg"
+class = "postgres-sink"
+connection_url = "postgres://app:pw-in-url@db:5432/orders"
+dsn = "host=db user=app password=pw-in-dsn dbname=orders"
+ssl_key = "-----BEGIN PRIVATE KEY-----pem-body"
+api_key = "ak-123"
+key_converter = "string"
+key_file = "/etc/kdeck/key.pem"
+[connectors.auth]
+bearer_token = "tok-nested"
+client_private_key = "pk-nested"
+[[connectors.transforms]]
+type = "insert_header"
+header = "auth"
+signing_key = "sign-in-transform"
+[[streams]]
+name = "s"
+key = "value.customer"
+`
+	cfg, err := Parse("n.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := cfg.Redacted()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, secret := range []string{"pw-in-url", "pw-in-dsn", "pem-body", "ak-123", "tok-nested", "pk-nested", "sign-in-transform"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("secret %q printed:\n%s", secret, out)
+		}
+	}
+	for _, shown := range []string{"postgres://app:", "@db:5432/orders", "value.customer", `key_converter = "string"`, "/etc/kdeck/key.pem", "insert_header"} {
+		if !strings.Contains(out, shown) {
+			t.Errorf("%q should show:\n%s", shown, out)
+		}
+	}
+	for k, want := range map[string]bool{"key": false, "routing_key": false, "key_prefix": false, "ssl_key": true, "sasl.jaas.config": true, "Private_Key": true, "access_key_env": false} {
+		if got := IsSecretKey(k); got != want {
+			t.Errorf("IsSecretKey(%q) = %v, want %v", k, got, want)
+		}
+	}
+}

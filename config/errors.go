@@ -48,13 +48,17 @@ func (e *Errors) Error() string {
 // knownKeys lists the keys of each table kdeck decodes itself, by parent path
 // with "*" standing for a cluster name.
 var knownKeys = map[string][]string{
-	"":                {"default_cluster", "clusters", "ops", "server", "tui", "connectors", "mirrors", "streams"},
-	"clusters.*":      {"brokers", "client_id", "sasl", "tls", "dial_timeout", "request_timeout"},
-	"clusters.*.sasl": {"mechanism", "username", "password", "password_env", "password_file"},
-	"clusters.*.tls":  {"enabled", "ca_file", "cert_file", "key_file", "insecure_skip_verify", "server_name"},
-	"ops":             {"data_dir", "read_only", "audit_topic", "lag_window", "lag_sample_interval"},
-	"server":          {"listen"},
-	"tui":             {"refresh"},
+	"":                               {"default_cluster", "clusters", "ops", "server", "tui", "ssh", "connectors", "mirrors", "streams"},
+	"clusters.*":                     {"brokers", "client_id", "sasl", "tls", "dial_timeout", "request_timeout", "schema_registry"},
+	"clusters.*.schema_registry":     {"url", "username", "password", "password_env", "password_file", "token", "token_env", "token_file", "tls", "timeout"},
+	"clusters.*.schema_registry.tls": {"enabled", "ca_file", "cert_file", "key_file", "insecure_skip_verify", "server_name"},
+	"clusters.*.sasl":                {"mechanism", "username", "password", "password_env", "password_file"},
+	"clusters.*.tls":                 {"enabled", "ca_file", "cert_file", "key_file", "insecure_skip_verify", "server_name"},
+	"ops":                            {"data_dir", "read_only", "audit_topic", "lag_window", "lag_sample_interval", "max_restarts"},
+	"server":                         {"listen"},
+	"tui":                            {"refresh"},
+	"ssh":                            {"listen", "host_key", "idle_timeout", "users"},
+	"ssh.users":                      {"name", "role", "public_keys", "public_keys_file"},
 }
 
 func suggest(k toml.Key) string {

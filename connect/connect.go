@@ -9,7 +9,7 @@
 // dead-letter topic with Kafka Connect's __connect.errors.* headers complete
 // it.
 //
-//	reg := connect.Builtins()                   // file-source, file-sink, datagen
+//	reg := connect.Builtins()                   // file-source, file-sink, datagen, postgres-cdc, postgres-sink
 //	job, err := connect.NewJob(reg, table,      // one [[connectors]] table
 //		connect.WithClientOpts(kgo.SeedBrokers("127.0.0.1:9092")),
 //		connect.WithOffsetStore(connect.NewFileOffsetStore(dir)),
@@ -108,6 +108,23 @@ type SourceTask interface {
 	Poll(ctx context.Context) ([]*Record, error)
 	// Close releases resources; it is called once, after the last Poll.
 	Close() error
+}
+
+// SourceCommitter is implemented by a source task that acknowledges
+// progress to its source, as Kafka Connect's SourceTask.commit (postgres-cdc
+// advances its replication slot). The runtime calls Committed with the
+// offsets it has just saved, every one of them acknowledged by Kafka; it
+// calls it from the goroutine that calls Poll (never concurrently with
+// Poll), and a last time after the last Poll, before Close.
+type SourceCommitter interface {
+	Committed(offsets []SourceOffset)
+}
+
+// TaskDetailer is implemented by a task that reports facts of its own in
+// TaskStatus.Detail (postgres-cdc: its slot's confirmed LSN and retained
+// WAL). Detail must be safe to call concurrently with the task's methods.
+type TaskDetailer interface {
+	Detail() map[string]string
 }
 
 // SinkTask writes records to a sink. The runtime calls Start once, then

@@ -2,11 +2,11 @@ package connect
 
 import (
 	"encoding/json"
-	"errors"
-	"fmt"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kdeck/kdeck/deadletter"
 )
 
 // Stages of a failure, as Kafka Connect names them in the
@@ -17,47 +17,45 @@ const (
 	StageTransformation = "TRANSFORMATION"
 	StageTaskPut        = "TASK_PUT"
 	StageTaskPoll       = "TASK_POLL"
+	// StageKafkaProduce is a record Kafka rejected (KIP-779).
+	StageKafkaProduce = "KAFKA_PRODUCE"
 )
 
-// Headers of dead-letter records, as Kafka Connect writes them, plus two
-// kdeck adds for source records.
+// Headers of dead-letter records, as Kafka Connect writes them (package
+// deadletter, shared with stream jobs), plus two kdeck adds for source
+// records.
 const (
-	HeaderErrTopic          = "__connect.errors.topic"
-	HeaderErrPartition      = "__connect.errors.partition"
-	HeaderErrOffset         = "__connect.errors.offset"
-	HeaderErrConnector      = "__connect.errors.connector.name"
-	HeaderErrTaskID         = "__connect.errors.task.id"
-	HeaderErrStage          = "__connect.errors.stage"
-	HeaderErrClass          = "__connect.errors.class.name"
-	HeaderErrExceptionClass = "__connect.errors.exception.class.name"
-	HeaderErrMessage        = "__connect.errors.exception.message"
-	HeaderErrStacktrace     = "__connect.errors.exception.stacktrace"
+	HeaderErrTopic          = deadletter.HeaderTopic
+	HeaderErrPartition      = deadletter.HeaderPartition
+	HeaderErrOffset         = deadletter.HeaderOffset
+	HeaderErrConnector      = deadletter.HeaderConnector
+	HeaderErrTaskID         = deadletter.HeaderTaskID
+	HeaderErrStage          = deadletter.HeaderStage
+	HeaderErrClass          = deadletter.HeaderClass
+	HeaderErrExceptionClass = deadletter.HeaderExceptionClass
+	HeaderErrMessage        = deadletter.HeaderMessage
+	HeaderErrStacktrace     = deadletter.HeaderStacktrace
 	// HeaderErrSourcePartition and HeaderErrSourceOffset locate a rejected
 	// source record in its source (JSON); kdeck only.
 	HeaderErrSourcePartition = "__connect.errors.source.partition"
 	HeaderErrSourceOffset    = "__connect.errors.source.offset"
+	// HeaderErrValueOmitted is set, to the value's size in bytes, when a
+	// rejected record's value was too large to dead-letter; kdeck only.
+	HeaderErrValueOmitted = "__connect.errors.value.omitted"
 )
 
 func errHeaders(j *Job, taskID int, topic string, partition int32, offset int64, stage, class string, err error) []kgo.RecordHeader {
-	inner := err
-	for u := errors.Unwrap(inner); u != nil; u = errors.Unwrap(u) {
-		inner = u
-	}
 	if class == "" {
 		class = j.plugin.Name
 	}
-	return []kgo.RecordHeader{
-		{Key: HeaderErrTopic, Value: []byte(topic)},
-		{Key: HeaderErrPartition, Value: []byte(strconv.Itoa(int(partition)))},
-		{Key: HeaderErrOffset, Value: []byte(strconv.FormatInt(offset, 10))},
-		{Key: HeaderErrConnector, Value: []byte(j.name)},
-		{Key: HeaderErrTaskID, Value: []byte(strconv.Itoa(taskID))},
-		{Key: HeaderErrStage, Value: []byte(stage)},
-		{Key: HeaderErrClass, Value: []byte(class)},
-		{Key: HeaderErrExceptionClass, Value: []byte(fmt.Sprintf("%T", inner))},
-		{Key: HeaderErrMessage, Value: []byte(err.Error())},
-		{Key: HeaderErrStacktrace, Value: []byte(traceOf(err))},
-	}
+	hs := deadletter.Location(topic, partition, offset)
+	hs = append(hs,
+		kgo.RecordHeader{Key: HeaderErrConnector, Value: []byte(j.name)},
+		kgo.RecordHeader{Key: HeaderErrTaskID, Value: []byte(strconv.Itoa(taskID))},
+		kgo.RecordHeader{Key: HeaderErrStage, Value: []byte(stage)},
+		kgo.RecordHeader{Key: HeaderErrClass, Value: []byte(class)},
+	)
+	return append(hs, deadletter.Exception(err)...)
 }
 
 // sinkDLQRecord is the consumed record as it was, with the error headers.

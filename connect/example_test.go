@@ -87,5 +87,5 @@ func ExampleRegistry_Register() {
 	}
 	err := connect.Validate(reg, map[string]any{"name": "mem", "class": "memory-sink", "topics": []any{"orders"}, "tasks_max": int64(2)})
 	fmt.Println(reg.PluginNames(), err)
-	// Output: [datagen file-sink file-source memory-sink] <nil>
+	// Output: [datagen file-sink file-source memory-sink postgres-cdc postgres-sink] <nil>
 }

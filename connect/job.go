@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kdeck/kdeck/schema"
 )
 
 // Common keys of every [[connectors]] table, beside the connector's own.
@@ -43,14 +45,14 @@ func CommonSpec() *Spec {
 		NewField(FieldErrorsTolerance, TypeString).Default("none").Enum("none", "all").Description(`"none": a record that cannot be converted, transformed or written fails the task; "all": it goes to dlq_topic (or is skipped and counted without one) and processing continues.`),
 		NewField(FieldDLQTopic, TypeString).Optional().Description("Dead-letter topic for failed records, with Kafka Connect's __connect.errors.* headers (sources too)."),
 		NewField(FieldErrorsRetryTimeout, TypeDuration).Default("30s").Description("How long retriable failures (Kafka, a sink's target) are retried with backoff before the task fails."),
-		NewField(FieldKeyConverter, TypeString).Optional().Enum(ConverterJSON, ConverterString, ConverterBytes).Description("Key converter: json, string or bytes; default the connector's."),
-		NewField(FieldValueConverter, TypeString).Optional().Enum(ConverterJSON, ConverterString, ConverterBytes).Description("Value converter: json, string or bytes; default the connector's."),
+		NewField(FieldKeyConverter, TypeString).Optional().Enum(ConverterJSON, ConverterString, ConverterBytes, ConverterAvro, ConverterProtobuf, ConverterJSONSchema).Description("Key converter: json, string, bytes, or avro, protobuf, json_schema (Schema Registry wire format); default the connector's."),
+		NewField(FieldValueConverter, TypeString).Optional().Enum(ConverterJSON, ConverterString, ConverterBytes, ConverterAvro, ConverterProtobuf, ConverterJSONSchema).Description("Value converter: json, string, bytes, or avro, protobuf, json_schema (Schema Registry wire format); default the connector's."),
 		NewField(FieldOffsetFlushInterval, TypeDuration).Default("1s").Description("How often a source task saves the offsets Kafka has acknowledged."),
 		NewField(FieldOffsetsTopic, TypeString).Optional().Description("Compacted topic for source offsets on a real cluster; default a local file in the data dir (embedded) or kdeck-connect-offsets."),
 		NewField(FieldDisabled, TypeBool).Default(false).Description("Configured but not started until 'kdeck connect start'."),
 		NewField(FieldBatchSize, TypeInt).Default(int64(5000)).AtLeast(1).Description("Sink: most records per batch handed to the task."),
 		NewField(FieldCompression, TypeString).Default("none").Enum("none", "gzip", "snappy", "lz4", "zstd").Description("Compression of produced batches (Kafka Connect's producer default is none)."),
-	)
+	).With(NewSpec("", schemaFields()...))
 }
 
 // Opt configures NewJob.
@@ -64,6 +66,7 @@ type jobCfg struct {
 	clientOpts []kgo.Opt
 	store      OffsetStore
 	log        *slog.Logger
+	registry   *schema.Client
 }
 
 // WithClientOpts sets the franz-go options (seed brokers, TLS, SASL) of
@@ -127,6 +130,9 @@ func NewJob(reg *Registry, table map[string]any, opts ...Opt) (*Job, error) {
 	}
 	j.cfg = c
 	j.log = c.log.With("connector", j.name)
+	if err := j.bindSchemaConverters(); err != nil {
+		return nil, err
+	}
 	if j.cfg.store == nil {
 		j.cfg.store = NewKafkaOffsetStore(j.p.String(FieldOffsetsTopic), c.clientOpts...)
 	}
@@ -185,8 +191,23 @@ func parseJob(reg *Registry, table map[string]any) (*Job, error) {
 	if vc == "" {
 		vc = plugin.ValueConverter
 	}
-	j.keyC, _ = NewConverter(kc)
-	j.valC, _ = NewConverter(vc)
+	for _, c := range []struct {
+		name  string
+		isKey bool
+		field string
+		into  *Converter
+	}{{kc, true, FieldKeyConverter, &j.keyC}, {vc, false, FieldValueConverter, &j.valC}} {
+		if isSchemaConverter(c.name) {
+			sc, err := newSchemaConverter(c.name, c.isKey, p)
+			if err != nil {
+				errs = append(errs, FieldError{c.field, err.Error()})
+				continue
+			}
+			*c.into = sc
+			continue
+		}
+		*c.into, _ = NewConverter(c.name)
+	}
 	j.tolerateAll = p.String(FieldErrorsTolerance) == "all"
 	j.dlqTopic = p.String(FieldDLQTopic)
 	if j.dlqTopic != "" && !j.tolerateAll {
@@ -305,6 +326,7 @@ loop:
 		case <-changed:
 			failed, finished := 0, 0
 			var first string
+			var errs []error
 			for _, t := range tasks {
 				switch st, trace := t.stateTrace(); st {
 				case StateFailed:
@@ -312,12 +334,15 @@ loop:
 					if first == "" {
 						first = fmt.Sprintf("task %d: %s", t.id, firstLine(trace))
 					}
+					t.mu.Lock()
+					errs = append(errs, t.err)
+					t.mu.Unlock()
 				case StateStopped:
 					finished++
 				}
 			}
 			if failed == len(tasks) {
-				runErr = fmt.Errorf("connector %q: %w: %s", j.name, ErrAllTasksFailed, first)
+				runErr = &tasksFailedError{msg: fmt.Sprintf("connector %q: %v: %s", j.name, ErrAllTasksFailed, first), errs: errs}
 				break loop
 			}
 			if finished == len(tasks) {
@@ -328,6 +353,28 @@ loop:
 	cancel()
 	wg.Wait()
 	return runErr
+}
+
+// tasksFailedError is Run's error when every task failed: it matches
+// ErrAllTasksFailed and, when every task failed with a permanent error (one
+// with a Permanent() bool method answering true, such as
+// RejectedRecordError), those errors too, so that a supervisor does not
+// restart the connector into the same failure.
+type tasksFailedError struct {
+	msg  string
+	errs []error
+}
+
+func (e *tasksFailedError) Error() string { return e.msg }
+
+func (e *tasksFailedError) Unwrap() []error {
+	for _, err := range e.errs {
+		var p interface{ Permanent() bool }
+		if !errors.As(err, &p) || !p.Permanent() {
+			return []error{ErrAllTasksFailed}
+		}
+	}
+	return append([]error{ErrAllTasksFailed}, e.errs...)
 }
 
 func firstLine(s string) string {

@@ -360,7 +360,8 @@ func TestConfigErrorsListEveryField(t *testing.T) {
 		{"unknown transform", map[string]any{"name": "x", "class": "datagen", "topic": "t", "transforms": []any{map[string]any{"type": "insert_feld"}}},
 			[]string{`did you mean "insert_field"?`}},
 		{"dlq without tolerance", map[string]any{"name": "x", "class": "datagen", "topic": "t", "dlq_topic": "d"}, []string{`dlq_topic: needs errors_tolerance = "all"`}},
-		{"bad converter", map[string]any{"name": "x", "class": "datagen", "topic": "t", "value_converter": "avro"}, []string{`value_converter: "avro" is not one of json, string, bytes`}},
+		{"bad converter", map[string]any{"name": "x", "class": "datagen", "topic": "t", "value_converter": "xml"}, []string{`value_converter: "xml" is not one of json, string, bytes`}},
+		{"avro converter without its schema", map[string]any{"name": "x", "class": "datagen", "topic": "t", "value_converter": "avro", "auto_register_schemas": true}, []string{`value_converter: auto_register_schemas needs value_schema`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := connect.Validate(reg, tc.table)

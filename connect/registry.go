@@ -62,10 +62,10 @@ func NewRegistry() *Registry {
 }
 
 // Builtins returns a new registry with kdeck's built-in connectors
-// (file-source, file-sink, datagen) and every built-in transform.
+// (file-source, file-sink, datagen, postgres-cdc, postgres-sink) and every built-in transform.
 func Builtins() *Registry {
 	r := NewRegistry()
-	for _, p := range []*Plugin{fileSourcePlugin(), fileSinkPlugin(), datagenPlugin()} {
+	for _, p := range []*Plugin{fileSourcePlugin(), fileSinkPlugin(), datagenPlugin(), postgresCDCPlugin(), postgresSinkPlugin()} {
 		if err := r.Register(p); err != nil {
 			panic(err) // built-ins are consistent; a test covers it
 		}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kdeck/kdeck/deadletter"
 )
 
 // task is one task's state and counters.
@@ -19,9 +21,12 @@ type task struct {
 	mu       sync.Mutex
 	state    string
 	trace    string
+	err      error // the error that failed the task; nil unless FAILED
 	failedAt time.Time
 	cancel   context.CancelFunc // cancels the current attempt
 	restart  chan struct{}      // buffered 1: a restart request
+
+	detailer atomic.Pointer[TaskDetailer] // the running task, when it reports details
 
 	recsIn, recsOut, bytesIn, bytesOut, errs, dlq atomic.Int64
 	last                                          atomic.Int64 // unix nanos
@@ -46,26 +51,20 @@ func (t *task) setState(st string) {
 	t.mu.Lock()
 	t.state = st
 	if st == StateRunning {
-		t.trace = ""
+		t.trace, t.err = "", nil
 	}
 	t.mu.Unlock()
 }
 
 func (t *task) fail(err error) {
 	t.mu.Lock()
-	t.state, t.trace, t.failedAt = StateFailed, traceOf(err), time.Now()
+	t.state, t.trace, t.err, t.failedAt = StateFailed, traceOf(err), err, time.Now()
 	t.mu.Unlock()
 }
 
 // traceOf renders an error and its chain, the closest we have to Kafka
 // Connect's stack trace.
-func traceOf(err error) string {
-	s := err.Error()
-	for u := errors.Unwrap(err); u != nil; u = errors.Unwrap(u) {
-		s += fmt.Sprintf("\n  caused by (%T): %v", u, u)
-	}
-	return s
-}
+func traceOf(err error) string { return deadletter.Trace(err) }
 
 func (t *task) requestRestart() {
 	t.mu.Lock()
@@ -78,6 +77,16 @@ func (t *task) requestRestart() {
 	if cancel != nil {
 		cancel()
 	}
+}
+
+// setDetailer records the running task when it implements TaskDetailer
+// (any other value clears it).
+func (t *task) setDetailer(v any) {
+	if d, ok := v.(TaskDetailer); ok {
+		t.detailer.Store(&d)
+		return
+	}
+	t.detailer.Store(nil)
 }
 
 func (t *task) touch() { t.last.Store(time.Now().UnixNano()) }
@@ -104,6 +113,9 @@ func (t *task) status() TaskStatus {
 	m.RecordsInPerSec, m.RecordsOutPerSec, m.BytesInPerSec, m.BytesOutPerSec = t.rates[0], t.rates[1], t.rates[2], t.rates[3]
 	t.rateMu.Unlock()
 	ts.Metrics = m
+	if d := t.detailer.Load(); d != nil {
+		ts.Detail = (*d).Detail()
+	}
 	return ts
 }
 

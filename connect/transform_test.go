@@ -225,7 +225,7 @@ func TestConverters(t *testing.T) {
 
 func TestBuiltinsRegistry(t *testing.T) {
 	r := Builtins()
-	if got := r.PluginNames(); !reflect.DeepEqual(got, []string{"datagen", "file-sink", "file-source"}) {
+	if got := r.PluginNames(); !reflect.DeepEqual(got, []string{"datagen", "file-sink", "file-source", "postgres-cdc", "postgres-sink"}) {
 		t.Errorf("plugins %v", got)
 	}
 	if err := r.Register(&Plugin{Name: "datagen", NewSource: func(*Parsed) (SourceConnector, error) { return nil, nil }}); err == nil {

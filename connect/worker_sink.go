@@ -52,6 +52,8 @@ func (rt *runtime) runSink(ctx context.Context, t *task) error {
 	if err := sk.Start(ctx, &taskContext{id: t.id, name: j.name}); err != nil {
 		return fmt.Errorf("starting task %d: %w", t.id, err)
 	}
+	t.setDetailer(sk)
+	defer t.setDetailer(nil)
 	defer func() {
 		if cerr := sk.Close(); cerr != nil {
 			j.log.Warn("closing task", "task", t.id, "err", cerr)
@@ -195,11 +197,11 @@ func (rt *runtime) sinkBatch(ctx context.Context, t *task, sk SinkTask, recs []*
 // transform dropped it.
 func (rt *runtime) fromKafka(kr *kgo.Record) (*Record, string, string, error) {
 	j := rt.j
-	k, err := j.keyC.FromBytes(kr.Key)
+	k, err := convertFrom(j.keyC, kr.Topic, kr.Key)
 	if err != nil {
 		return nil, StageKeyConverter, converterName(j, FieldKeyConverter), err
 	}
-	v, err := j.valC.FromBytes(kr.Value)
+	v, err := convertFrom(j.valC, kr.Topic, kr.Value)
 	if err != nil {
 		return nil, StageValueConverter, converterName(j, FieldValueConverter), err
 	}

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -116,8 +118,14 @@ func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 	if err := st.Start(ctx, tc); err != nil {
 		return fmt.Errorf("starting task %d: %w", t.id, err)
 	}
+	t.setDetailer(st)
+	defer t.setDetailer(nil)
 	tr := newOffsetTracker()
+	rej := &rejections{}
 	var prodErr atomic.Pointer[error]
+	onErr := func(e error) {
+		prodErr.CompareAndSwap(nil, &e)
+	}
 	// Records are produced under their own context, cancelled only after
 	// the stop's flush: cancelling ctx must not fail buffered records.
 	pctx, pcancel := context.WithCancel(context.Background())
@@ -130,6 +138,9 @@ func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 			tr.untake(offs)
 			return err
 		}
+		if sc, ok := st.(SourceCommitter); ok {
+			sc.Committed(offs)
+		}
 		return nil
 	}
 	defer func() {
@@ -139,6 +150,14 @@ func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 		defer cancel()
 		if ferr := rt.producer.Flush(fctx); ferr != nil {
 			j.log.Warn("flush at stop did not finish", "task", t.id, "err", ferr)
+		}
+		if rej.pending() {
+			// Records Kafka rejected during the flush: dead-letter them
+			// too, so that their offsets may be saved.
+			rt.deadLetterRejected(fctx, t, tr, rej, onErr)
+			if ferr := rt.producer.Flush(fctx); ferr != nil {
+				j.log.Warn("flush at stop did not finish", "task", t.id, "err", ferr)
+			}
 		}
 		pcancel()
 		if serr := save(fctx); serr != nil && err == nil {
@@ -154,13 +173,11 @@ func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 		}
 	}()
 	lastSave := time.Now()
-	onErr := func(e error) {
-		prodErr.CompareAndSwap(nil, &e)
-	}
 	for {
 		if p := prodErr.Load(); p != nil {
 			return *p
 		}
+		rt.deadLetterRejected(pctx, t, tr, rej, onErr)
 		if time.Since(lastSave) >= j.flushEvery {
 			if err := save(ctx); err != nil {
 				return fmt.Errorf("saving source offsets: %w", err)
@@ -186,7 +203,7 @@ func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 		if err != nil && !errors.Is(err, ErrEndOfInput) {
 			return fmt.Errorf("poll: %w", err)
 		}
-		if perr := rt.produceBatch(pctx, t, tr, recs, onErr); perr != nil {
+		if perr := rt.produceBatch(pctx, t, tr, rej, recs, onErr); perr != nil {
 			return perr
 		}
 		if errors.Is(err, ErrEndOfInput) {
@@ -197,7 +214,7 @@ func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 
 // produceBatch transforms, converts and produces one poll batch, tracking
 // its offsets; errors go to the DLQ or fail the task.
-func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker, recs []*Record, onErr func(error)) error {
+func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker, rej *rejections, recs []*Record, onErr func(error)) error {
 	if len(recs) == 0 {
 		return nil
 	}
@@ -209,9 +226,28 @@ func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker,
 		pt      *partTrack
 		promise func(*kgo.Record, error) // one per batch, not per record
 	}
+	pool := make([]kgo.Record, len(recs))
+	// failed handles a record Kafka did not take: a rejected one waits
+	// for the task's goroutine to dead-letter it (its batch is released
+	// there) or fails the task permanently; any other error fails it.
+	failed := func(r *kgo.Record, perr error, pt *partTrack, b *pendingBatch) {
+		src := sourceOf(r, pool, recs)
+		switch {
+		case !rejected(perr):
+			onErr(fmt.Errorf("producing to %s: %w", r.Topic, perr))
+		case j.tolerateAll:
+			rej.add(rejection{rec: r, src: src, err: perr, pt: pt, b: b})
+		default:
+			re := &RejectedRecordError{Topic: r.Topic, Size: len(r.Key) + len(r.Value), Err: perr}
+			if src != nil {
+				re.SourcePartition, re.SourceOffset = src.SourcePartition, src.SourceOffset
+			}
+			onErr(re)
+		}
+	}
 	untracked := func(r *kgo.Record, perr error) {
 		if perr != nil {
-			onErr(fmt.Errorf("producing to %s: %w", r.Topic, perr))
+			failed(r, perr, nil, nil)
 			return
 		}
 		t.recsOut.Add(1)
@@ -220,7 +256,6 @@ func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker,
 	var lastKey string
 	var lastPart map[string]any
 	opened := map[string]open{}
-	pool := make([]kgo.Record, len(recs))
 	var firstErr error
 	for i, r := range recs {
 		var ob open
@@ -239,7 +274,7 @@ func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker,
 				o = open{b: b, pt: pt}
 				o.promise = func(r *kgo.Record, perr error) {
 					if perr != nil {
-						onErr(fmt.Errorf("producing to %s: %w", r.Topic, perr))
+						failed(r, perr, pt, b)
 						return
 					}
 					t.recsOut.Add(1)
@@ -298,6 +333,128 @@ func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker,
 	return firstErr
 }
 
+// rejected reports whether err is Kafka refusing one record for what it is
+// (too large, invalid, corrupt, a bad timestamp): a non-retriable error that
+// producing the record again cannot heal. Under errors_tolerance = "all"
+// such a record goes to the dead-letter topic, as Kafka Connect 3.2+
+// (KIP-779) tolerates producer errors; under "none" it fails the task,
+// permanently (RejectedRecordError).
+func rejected(err error) bool {
+	for _, e := range []error{kerr.MessageTooLarge, kerr.RecordListTooLarge, kerr.InvalidRecord, kerr.CorruptMessage, kerr.InvalidTimestamp} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+// RejectedRecordError is the error of a source task whose record Kafka
+// rejected under errors_tolerance = "none". It is permanent (Permanent
+// reports true): restarting would produce the records before it again and
+// fail on it again.
+type RejectedRecordError struct {
+	Topic           string
+	SourcePartition map[string]any
+	SourceOffset    map[string]any
+	Size            int
+	Err             error
+}
+
+// Error names the record and what to do.
+func (e *RejectedRecordError) Error() string {
+	return fmt.Sprintf("Kafka rejected a record of %d bytes for %s (source %v at %v): %v; set errors_tolerance = \"all\" (with dlq_topic) to dead-letter such records and go on, or raise the topic's max.message.bytes", e.Size, e.Topic, e.SourcePartition, e.SourceOffset, e.Err)
+}
+
+// Unwrap returns Kafka's error.
+func (e *RejectedRecordError) Unwrap() error { return e.Err }
+
+// Permanent reports true.
+func (e *RejectedRecordError) Permanent() bool { return true }
+
+// rejection is a record Kafka rejected, waiting to be dead-lettered by the
+// task's goroutine (promises must not block on producing).
+type rejection struct {
+	rec *kgo.Record
+	src *Record // nil when not found
+	err error
+	pt  *partTrack // nil for untracked records
+	b   *pendingBatch
+}
+
+// rejections collects rejected records from promises; add never blocks.
+type rejections struct {
+	mu   sync.Mutex
+	list []rejection
+}
+
+func (r *rejections) add(x rejection) {
+	r.mu.Lock()
+	r.list = append(r.list, x)
+	r.mu.Unlock()
+}
+
+func (r *rejections) take() []rejection {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := r.list
+	r.list = nil
+	return out
+}
+
+func (r *rejections) pending() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.list) > 0
+}
+
+// sourceOf finds the source record r was made from (error path only).
+func sourceOf(r *kgo.Record, pool []kgo.Record, recs []*Record) *Record {
+	for i := range pool {
+		if &pool[i] == r {
+			return recs[i]
+		}
+	}
+	return nil
+}
+
+// deadLetterRejected writes the rejected records to the dead-letter topic
+// (without their value when it was too large) and releases their offsets
+// once it acknowledged them; without a dead-letter topic they are counted
+// and skipped.
+func (rt *runtime) deadLetterRejected(ctx context.Context, t *task, tr *offsetTracker, rej *rejections, onErr func(error)) {
+	j := rt.j
+	for _, x := range rej.take() {
+		t.errs.Add(1)
+		j.log.Warn("Kafka rejected a record; tolerated", "task", t.id, "topic", x.rec.Topic, "err", x.err)
+		release := func() {
+			if x.pt != nil {
+				tr.release(x.pt, x.b)
+			}
+		}
+		if j.dlqTopic == "" {
+			release()
+			continue
+		}
+		t.dlq.Add(1)
+		src := x.src
+		if src == nil {
+			src = &Record{}
+		}
+		d := sourceDLQRecord(j, t.id, &Record{Key: x.rec.Key, Value: x.rec.Value, SourcePartition: src.SourcePartition, SourceOffset: src.SourceOffset, Timestamp: x.rec.Timestamp}, x.rec.Topic, StageKafkaProduce, "producer", x.err)
+		if errors.Is(x.err, kerr.MessageTooLarge) || errors.Is(x.err, kerr.RecordListTooLarge) {
+			d.Value = nil
+			d.Headers = append(d.Headers, kgo.RecordHeader{Key: HeaderErrValueOmitted, Value: []byte(strconv.Itoa(len(x.rec.Value)))})
+		}
+		rt.producer.Produce(ctx, d, func(_ *kgo.Record, perr error) {
+			if perr != nil {
+				onErr(fmt.Errorf("dead-letter topic %s is not writable: %w", j.dlqTopic, perr))
+				return
+			}
+			release()
+		})
+	}
+}
+
 // prepare runs the transforms and converters of a source record. A nil
 // record with a nil error means the record was filtered out.
 func (rt *runtime) prepare(r *Record, kr *kgo.Record) (*kgo.Record, string, string, error) {
@@ -309,11 +466,11 @@ func (rt *runtime) prepare(r *Record, kr *kgo.Record) (*kgo.Record, string, stri
 	if r == nil {
 		return nil, "", "", nil
 	}
-	k, err := j.keyC.ToBytes(r.Key)
+	k, err := convertTo(j.keyC, r.Topic, r.Key)
 	if err != nil {
 		return nil, StageKeyConverter, converterName(j, FieldKeyConverter), err
 	}
-	v, err := j.valC.ToBytes(r.Value)
+	v, err := convertTo(j.valC, r.Topic, r.Value)
 	if err != nil {
 		return nil, StageValueConverter, converterName(j, FieldValueConverter), err
 	}

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
@@ -166,6 +169,50 @@ func TestMirrorSyncConfigs(t *testing.T) {
 		t.Fatalf("alter: %v", err)
 	}
 	kafkatest.WaitFor(t, 10*time.Second, "retention.ms synced", func() bool { return get()["retention.ms"] == "654321" })
+}
+
+// TestMirrorSourceConfigsUnreadable: when the source topic's configs cannot
+// be read, its remote topic is not created with the target's defaults (a
+// compacted topic would get delete retention): the flow fails with a clear
+// error and creates it, compacted, once the configs can be read.
+func TestMirrorSourceConfigsUnreadable(t *testing.T) {
+	a := kafkatest.New(t, kafkatest.Name("a"))
+	b := kafkatest.New(t, kafkatest.Name("b"))
+	a.CreateTopic(t, "c", 1, "cleanup.policy=compact")
+	a.ProduceN(t, "c", 1)
+	remove := a.FailRequests(kmsg.DescribeConfigs, -1, kerr.ClusterAuthorizationFailed)
+	f, err := New(fast("ab", "a", "b"), opts(a), opts(b), testLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var runErr error
+	select {
+	case runErr = <-runAsync(t, f):
+	case <-time.After(60 * time.Second):
+		t.Fatal("the flow did not fail on unreadable source configs")
+	}
+	if runErr == nil || !strings.Contains(runErr.Error(), "cannot read the configs of source topic c") {
+		t.Fatalf("Run = %v, want a sentence naming the topic whose configs cannot be read", runErr)
+	}
+	if tds, _ := b.Admin(t).ListTopics(context.Background()); tds.Has("a.c") {
+		t.Fatal("remote topic created without the source's configs")
+	}
+	remove()
+	start(t, fast("ab", "a", "b"), a, b)
+	waitCount(t, b, "a.c", 1)
+	rcs, err := b.Admin(t).DescribeTopicConfigs(context.Background(), "a.c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := ""
+	for _, cf := range rcs[0].Configs {
+		if cf.Key == "cleanup.policy" && cf.Value != nil {
+			policy = *cf.Value
+		}
+	}
+	if policy != "compact" {
+		t.Fatalf("remote cleanup.policy %q, want compact", policy)
+	}
 }
 
 func TestPauseResume(t *testing.T) {

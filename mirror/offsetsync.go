@@ -62,8 +62,9 @@ func (ps *partition) translate(next int64) (int64, bool) {
 
 // produceSyncs writes queued offset syncs, plus one for each partition's
 // last acknowledged record, to the target's offset-syncs topic (so that an
-// idle, caught-up group translates exactly).
-func (r *run) produceSyncs() {
+// idle, caught-up group translates exactly). ctx bounds waiting for buffer
+// space (a full buffer or an unreachable target must not hold a stop).
+func (r *run) produceSyncs(ctx context.Context) {
 	topic := r.cfg.offsetSyncsTopic()
 	for _, ps := range r.f.allPartitions() {
 		ps.mu.Lock()
@@ -75,7 +76,7 @@ func (r *run) produceSyncs() {
 		ps.mu.Unlock()
 		for _, s := range pending {
 			v, _ := json.Marshal(s)
-			r.aux.Produce(context.Background(), &kgo.Record{Topic: topic, Key: progressKey(ps.topic, ps.part), Value: v}, r.auxPromise)
+			r.aux.Produce(ctx, &kgo.Record{Topic: topic, Key: progressKey(ps.topic, ps.part), Value: v}, r.auxPromise)
 		}
 	}
 }

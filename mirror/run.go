@@ -163,12 +163,16 @@ func (f *Flow) run(ctx context.Context) error {
 		if err := r.err(); err != nil {
 			return err
 		}
-		if err := r.commit(context.Background()); err != nil {
+		cctx, ccancel := context.WithTimeout(context.Background(), f.adminTimeout)
+		err := r.commit(cctx)
+		ccancel()
+		if err != nil {
 			f.noteError(err)
 		}
 	}
-	r.produceSyncs()
+	// The last offset syncs, bounded: the run is stopping.
 	fctx, fcancel := context.WithTimeout(context.Background(), f.adminTimeout)
+	r.produceSyncs(fctx)
 	_ = aux.Flush(fctx)
 	fcancel()
 	return ctx.Err()
@@ -500,7 +504,7 @@ func (r *run) housekeep(hctx, lctx context.Context) {
 		case <-hctx.Done():
 			return
 		case <-commit.C:
-			r.produceSyncs()
+			r.produceSyncs(hctx)
 			if err := r.commit(hctx); err != nil && hctx.Err() == nil {
 				r.f.noteError(err)
 			}

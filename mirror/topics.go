@@ -58,8 +58,23 @@ func (r *run) discover(ctx context.Context, initial bool) error {
 		return nil
 	}
 	var srcConfigs kadm.ResourceConfigs
+	// noConfigs holds the topics whose configs could not be read: their
+	// remote topics are neither created nor synced this time, since a
+	// remote created without them would get the target's defaults (a
+	// compacted topic mirrored into one with delete retention).
+	noConfigs := map[string]error{}
 	if *c.SyncConfigs {
-		srcConfigs, _ = r.sadm.DescribeTopicConfigs(ctx, topics...)
+		srcConfigs, err = r.sadm.DescribeTopicConfigs(ctx, topics...)
+		for _, t := range topics {
+			switch rc, rerr := srcConfigs.On(t, nil); {
+			case err != nil:
+				noConfigs[t] = err
+			case rerr != nil:
+				noConfigs[t] = rerr
+			case rc.Err != nil:
+				noConfigs[t] = rc.Err
+			}
+		}
 	}
 	remotes := make([]string, len(topics))
 	for i, t := range topics {
@@ -73,6 +88,10 @@ func (r *run) discover(ctx context.Context, initial bool) error {
 	ready := map[string]bool{}
 	for i, t := range topics {
 		remote, n := remotes[i], want[t]
+		if err := noConfigs[t]; err != nil {
+			errs = append(errs, fmt.Errorf("cannot read the configs of source topic %s in %s (%w): its remote topic %s is not created or synced until they can be copied (cleanup.policy decides whether it is compacted); retried at the next discovery every %v", t, c.Source, err, remote, c.RefreshInterval))
+			continue
+		}
 		safe := safeConfigs(srcConfigs, t)
 		td, exists := tmd[remote]
 		switch {

@@ -13,8 +13,12 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kdeck/kdeck/schemaregistry"
 )
 
 // Demo channel names.
@@ -37,11 +41,21 @@ type EmbeddedOptions struct {
 	// DataDir persists topics, records and offsets; "" keeps them in memory
 	// (ephemeral).
 	DataDir string
+	// SyncWrites fsyncs every batch and group log entry before it is
+	// acknowledged, so that data survives an OS crash or power loss too;
+	// without it (the default) data survives the process being killed
+	// (SIGKILL), not the machine. It costs ~2x produce throughput under
+	// load and ~10x for one record at a time (BENCHMARKS.md).
+	SyncWrites bool
 	// Demo seeds the demo topics and runs the demo producer and consumers.
 	Demo bool
 	// DemoRate is the demo producer's records per second; default 50.
 	DemoRate int
-	Logger   *slog.Logger
+	// Registry serves a Schema Registry on 127.0.0.1:RegistryPort (0: a
+	// free port) storing subjects in the cluster; see embedded_registry.go.
+	Registry     bool
+	RegistryPort int
+	Logger       *slog.Logger
 }
 
 // Embedded is the embedded default: an in-process Kafka-protocol cluster
@@ -62,6 +76,13 @@ type Embedded struct {
 	// connector takes over (see addDemoJobs).
 	demoRate     int
 	stopProducer context.CancelFunc
+
+	// registry is the embedded Schema Registry, nil without one.
+	registry *schemaregistry.Server
+
+	// billingSeeded is closed once seedBilling is done (nil without the
+	// demo).
+	billingSeeded chan struct{}
 
 	// dr is the demo's second embedded cluster, the target of the demo
 	// mirror flow (DemoMirrorName); nil without the demo.
@@ -92,7 +113,11 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		opts = opts[:len(opts)-1]
 	}
 	if o.DataDir != "" {
-		opts = append(opts, kfake.DataDir(o.DataDir))
+		dopts, err := prepareDataDir(o.DataDir, o.SyncWrites, o.Logger)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, dopts...)
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {
@@ -102,28 +127,45 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		return nil, fmt.Errorf("starting the embedded cluster: %w", err)
 	}
 	e := &Embedded{cluster: c, addr: c.ListenAddrs()[0], dataDir: o.DataDir, log: o.Logger}
+	reaper := guard(c, e.addr, o.Logger)
 	conn, err := net.DialTimeout("tcp", e.addr, time.Second)
 	if err != nil {
 		c.Close()
 		return nil, fmt.Errorf("embedded cluster does not accept connections on %s: %w", e.addr, err)
 	}
 	conn.Close()
-	dctx, cancel := context.WithCancel(context.Background())
-	e.cancel = cancel
-	if o.Demo {
-		if err := e.startDR(o.DataDir); err != nil {
+	if o.Registry {
+		if err := e.startRegistry(ctx, o.RegistryPort); err != nil {
 			c.Close()
 			return nil, err
 		}
+	}
+	dctx, cancel := context.WithCancel(context.Background())
+	e.cancel = cancel
+	e.wg.Go(func() { reaper.run(dctx) })
+	if o.Demo {
+		if err := e.startDR(o.DataDir, o.SyncWrites); err != nil {
+			cancel()
+			e.wg.Wait()
+			e.closeRegistry()
+			c.Close()
+			return nil, err
+		}
+		drReaper := guard(e.dr, e.DRAddr(), o.Logger)
+		e.wg.Go(func() { drReaper.run(dctx) })
 		rate := o.DemoRate
 		if rate <= 0 {
 			rate = 50
 		}
 		pctx, stop := context.WithCancel(dctx)
 		e.demoRate, e.stopProducer = rate, stop
+		e.billingSeeded = make(chan struct{})
 		e.wg.Go(func() { e.runDemoProducer(pctx, rate) })
 		e.wg.Go(func() { e.runDemoReader(dctx, rate) })
 		e.wg.Go(func() { e.seedBilling(dctx) })
+		if e.registry != nil {
+			e.wg.Go(func() { e.runDemoPayments(dctx, rate) })
+		}
 	}
 	return e, nil
 }
@@ -140,9 +182,15 @@ func (e *Embedded) Close() {
 	e.once.Do(func() {
 		e.cancel()
 		e.wg.Wait()
+		e.closeRegistry()
 		e.cluster.Close()
 		if e.dr != nil {
 			e.dr.Close()
+		}
+		if e.dataDir != "" {
+			if err := secureDataDir(e.dataDir); err != nil {
+				e.log.Warn("embedded cluster data dir", "err", err)
+			}
 		}
 	})
 }
@@ -227,9 +275,19 @@ func (e *Embedded) runDemoReader(ctx context.Context, rate int) {
 	}
 }
 
-// seedBilling gives demo-billing committed offsets at the current end of
-// demo.orders once, if it has none: a stopped consumer.
+// seedBilling gives demo-billing committed offsets near the start of
+// demo.orders once: only when the group has none. On a restart the group
+// keeps what it had, so a reset made by the user survives.
 func (e *Embedded) seedBilling(ctx context.Context) {
+	defer close(e.billingSeeded)
+	has, err := e.hasCommits(ctx, DemoBillingGroup)
+	if err != nil {
+		e.log.Warn("demo: not seeding "+DemoBillingGroup, "err", err)
+		return
+	}
+	if has {
+		return
+	}
 	cl, err := e.client(
 		kgo.ConsumerGroup(DemoBillingGroup),
 		kgo.ConsumeTopics(DemoOrdersTopic),
@@ -255,4 +313,26 @@ func (e *Embedded) seedBilling(ctx context.Context) {
 	lctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	_ = cl.LeaveGroupContext(lctx)
+}
+
+// hasCommits reports whether group has a committed offset on the embedded
+// cluster.
+func (e *Embedded) hasCommits(ctx context.Context, group string) (bool, error) {
+	cl, err := e.client()
+	if err != nil {
+		return false, err
+	}
+	defer cl.Close()
+	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	offs, err := kadm.NewClient(cl).FetchOffsets(fctx, group)
+	if errors.Is(err, kerr.GroupIDNotFound) { // kfake's answer for a group it never saw
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	has := false
+	offs.Each(func(o kadm.OffsetResponse) { has = has || (o.Err == nil && o.At >= 0) })
+	return has, nil
 }

@@ -29,6 +29,9 @@ var (
 	ErrRefused = errors.New("refused")
 	// ErrNotImplemented reports a verb not available in this service.
 	ErrNotImplemented = errors.New("not available")
+	// ErrAuditWrite reports a mutation not made because its intent could
+	// not be written to the audit log.
+	ErrAuditWrite = errors.New("audit log not writable")
 )
 
 // ActiveGroupError is ErrGroupActive with the members that keep the group
@@ -39,6 +42,10 @@ type ActiveGroupError struct {
 }
 
 func (e *ActiveGroupError) Error() string {
+	if isHold(e.Members) {
+		return fmt.Sprintf("another kdeck is executing a plan on group %q on cluster %q at this moment (member %s, host %s); nothing was changed: wait a moment, then make a new plan, since that execute may have moved the group",
+			e.Group, e.Cluster, e.Members[0].MemberID, e.Members[0].Host)
+	}
 	var ms []string
 	for _, m := range e.Members {
 		ms = append(ms, fmt.Sprintf("%s (client %s, host %s)", m.MemberID, m.ClientID, m.Host))

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // Audit actions of offset operations.
@@ -36,10 +37,17 @@ func actionFor(k PlanKind) (action, what string, err error) {
 // ExecutePlan implements Service. It refuses in read-only mode
 // (ErrReadOnly), when the group has members (*ActiveGroupError) and when a
 // committed offset of a row differs from the one the plan saw
-// (ErrGroupMoved). Then it writes every changed offset with one batched
-// OffsetCommit (plus one OffsetDelete for commits to remove, or one
-// DeleteGroups), and appends an audit entry with the offsets before and
-// after, whatever the outcome. Per-partition failures are reported together.
+// (ErrGroupMoved). To be safe against a second execute at the same moment
+// (another kdeck, another operator), it holds the group while it checks
+// and commits: it joins the group as its only member (client id
+// HoldClientID), so the coordinator rejects every other commit and a second
+// executor's join waits, then finds the group moved. It writes the audit
+// intent (before and planned after) first and fails without changing
+// anything when it cannot; then it writes every changed offset with one
+// batched OffsetCommit (plus one OffsetDelete for commits to remove, or one
+// DeleteGroups), reads the offsets back, and appends the outcome with the
+// offsets after of the partitions that did change. Per-partition failures
+// are reported together.
 func (l *Local) ExecutePlan(ctx context.Context, plan *Plan) (AuditEntry, error) {
 	if plan == nil {
 		return AuditEntry{}, invalidf("no plan to execute")
@@ -51,8 +59,8 @@ func (l *Local) ExecutePlan(ctx context.Context, plan *Plan) (AuditEntry, error)
 	if err := l.checkWritable(ctx, what); err != nil {
 		return AuditEntry{}, err
 	}
-	if plan.Group == "" {
-		return AuditEntry{}, invalidf("the plan names no group")
+	if err := validName("group", plan.Group); err != nil {
+		return AuditEntry{}, invalidf("the plan's group is not valid: %v", err)
 	}
 	c, err := l.client(plan.Cluster)
 	if err != nil {
@@ -63,6 +71,11 @@ func (l *Local) ExecutePlan(ctx context.Context, plan *Plan) (AuditEntry, error)
 	if err := l.refuseActive(ctx, c, plan.Group); err != nil {
 		return AuditEntry{}, err
 	}
+	hold, err := l.holdGroup(ctx, c, plan.Group)
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	defer hold.release()
 	cur, err := l.committed(ctx, c, plan.Group)
 	if err != nil {
 		return AuditEntry{}, err
@@ -81,7 +94,7 @@ func (l *Local) ExecutePlan(ctx context.Context, plan *Plan) (AuditEntry, error)
 	if plan.SourceGroup != "" {
 		entry.Details["source_group"] = plan.SourceGroup
 	}
-	commits := kadm.Offsets{}
+	commits := map[topicPart]OffsetValue{}
 	deletes := kadm.TopicsSet{}
 	for _, r := range plan.Rows {
 		k := topicPart{r.Topic, r.Partition}
@@ -101,65 +114,139 @@ func (l *Local) ExecutePlan(ctx context.Context, plan *Plan) (AuditEntry, error)
 			if r.LeaderEpoch != nil {
 				after.LeaderEpoch, after.Metadata = *r.LeaderEpoch, r.Metadata
 			}
-			commits.Add(kadm.Offset{Topic: r.Topic, Partition: r.Partition, At: newV, LeaderEpoch: after.LeaderEpoch, Metadata: after.Metadata})
+			commits[k] = after
 		} else {
 			deletes.Add(r.Topic, r.Partition)
 		}
 		entry.Before = append(entry.Before, before)
 		entry.After = append(entry.After, after)
 	}
+	if err := l.auditIntent(ctx, &entry); err != nil {
+		return AuditEntry{}, err
+	}
 
+	// failed holds the partitions whose change did not happen.
+	failed := map[topicPart]bool{}
 	var opErr error
 	switch {
 	case plan.Kind == PlanDeleteGroup:
-		var resp kadm.DeleteGroupResponses
-		resp, opErr = c.adm.DeleteGroups(ctx, plan.Group)
-		if opErr == nil {
-			opErr = resp.Error()
+		// DeleteGroups needs an empty group: delete the offsets while
+		// holding, then leave and delete the group itself.
+		var errs []error
+		if len(deletes) > 0 {
+			errs = append(errs, l.deleteOffsets(ctx, c, hold, plan.Group, deletes, failed))
 		}
+		hold.release()
+		resp, err := c.adm.DeleteGroups(ctx, plan.Group)
+		if err == nil {
+			err = resp.Error()
+		}
+		errs = append(errs, err)
+		opErr = errors.Join(errs...)
 	default:
 		var errs []error
 		if len(commits) > 0 {
-			resp, err := c.adm.CommitOffsets(ctx, plan.Group, commits)
-			if err == nil {
-				err = partitionErrors(resp)
+			res, err := hold.commit(ctx, c, commits)
+			if err != nil {
+				for k := range commits {
+					failed[k] = true
+				}
+			}
+			var bad []string
+			for k, perr := range res {
+				if perr != nil {
+					failed[k] = true
+					bad = append(bad, fmt.Sprintf("%s: %v", k, perr))
+				}
+			}
+			if len(bad) > 0 {
+				sort.Strings(bad)
+				err = errors.Join(err, fmt.Errorf("committing offsets failed for %s", strings.Join(bad, ", ")))
 			}
 			errs = append(errs, err)
 		}
 		if len(deletes) > 0 {
-			resp, err := c.adm.DeleteOffsets(ctx, plan.Group, deletes)
-			if err == nil {
-				var bad []string
-				resp.EachError(func(t string, p int32, err error) { bad = append(bad, fmt.Sprintf("%s/%d: %v", t, p, err)) })
-				if len(bad) > 0 {
-					sort.Strings(bad)
-					err = fmt.Errorf("deleting offsets failed for %s", strings.Join(bad, ", "))
-				}
-			}
-			errs = append(errs, err)
+			errs = append(errs, l.deleteOffsets(ctx, c, hold, plan.Group, deletes, failed))
 		}
 		opErr = errors.Join(errs...)
+		if err := l.verifyCommitted(ctx, c, plan.Group, entry.After, failed); err != nil {
+			opErr = errors.Join(opErr, err)
+		}
 	}
 	if opErr != nil {
 		opErr = l.err(c, opErr)
+		entry.Before, entry.After = keepChanged(entry.Before, entry.After, failed)
 	}
 	entry = l.recordAudit(ctx, entry, opErr)
 	return entry, opErr
 }
 
-// partitionErrors joins the per-partition errors of a commit into one.
-func partitionErrors(resp kadm.OffsetResponses) error {
+// deleteOffsets removes commits with OffsetDelete while kdeck holds the
+// group, marking the partitions that failed. Apache Kafka allows it for
+// topics the holding member does not subscribe to (none); kfake refuses it
+// for a KIP-848 group with any member, so there the hold is released first.
+func (l *Local) deleteOffsets(ctx context.Context, c *clusterClient, hold *groupHold, group string, deletes kadm.TopicsSet, failed map[topicPart]bool) error {
+	resp, err := c.adm.DeleteOffsets(ctx, group, deletes)
+	if errors.Is(err, kerr.NonEmptyGroup) && hold.kip848 {
+		hold.release()
+		resp, err = c.adm.DeleteOffsets(ctx, group, deletes)
+	}
+	if err != nil {
+		deletes.Each(func(t string, p int32) { failed[topicPart{t, p}] = true })
+		return err
+	}
 	var bad []string
-	resp.Each(func(o kadm.OffsetResponse) {
-		if o.Err != nil {
-			bad = append(bad, fmt.Sprintf("%s/%d: %v", o.Topic, o.Partition, o.Err))
-		}
+	resp.EachError(func(t string, p int32, err error) {
+		failed[topicPart{t, p}] = true
+		bad = append(bad, fmt.Sprintf("%s/%d: %v", t, p, err))
 	})
 	if len(bad) == 0 {
 		return nil
 	}
 	sort.Strings(bad)
-	return fmt.Errorf("committing offsets failed for %s", strings.Join(bad, ", "))
+	return fmt.Errorf("deleting offsets failed for %s", strings.Join(bad, ", "))
+}
+
+// verifyCommitted reads the group's offsets back after a commit and reports
+// (and marks failed) every partition that does not hold what was written.
+func (l *Local) verifyCommitted(ctx context.Context, c *clusterClient, group string, after []OffsetValue, failed map[topicPart]bool) error {
+	now, err := l.committed(ctx, c, group)
+	if err != nil {
+		return fmt.Errorf("the commit was sent but reading it back failed, so its outcome is unknown: %w", err)
+	}
+	var bad []string
+	for _, a := range after {
+		k := topicPart{a.Topic, a.Partition}
+		if failed[k] {
+			continue
+		}
+		have := int64(-1)
+		if v, ok := now[k]; ok {
+			have = v.Offset
+		}
+		if have != a.Offset {
+			failed[k] = true
+			bad = append(bad, fmt.Sprintf("%s holds %s, not %s", k, offsetWord(have), offsetWord(a.Offset)))
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	sort.Strings(bad)
+	return &wrapped{msg: fmt.Sprintf("group %q changed right after the commit (%s): another client changed it; check the group and make a new plan", group, strings.Join(bad, "; ")), err: ErrGroupMoved}
+}
+
+// keepChanged drops the rows of partitions whose change failed, so the
+// entry's after (and the before an undo restores) are only what changed.
+func keepChanged(before, after []OffsetValue, failed map[topicPart]bool) ([]OffsetValue, []OffsetValue) {
+	var b, a []OffsetValue
+	for i := range after {
+		if failed[topicPart{after[i].Topic, after[i].Partition}] {
+			continue
+		}
+		b, a = append(b, before[i]), append(a, after[i])
+	}
+	return b, a
 }
 
 // movedSince returns ErrGroupMoved when the group's committed offsets differ

@@ -219,6 +219,7 @@ func (l *Local) ListGroups(ctx context.Context, cluster string) ([]GroupSummary,
 		}
 	}
 	out := make([]GroupSummary, 0, len(names))
+	observe, owners := l.observes(ctx), l.mirrorGroups()
 	for _, n := range names {
 		lg := listed[n]
 		gs := GroupSummary{Group: n, State: lg.State, Protocol: lg.GroupType, Members: len(members[n]), TimeLagEstimate: -1}
@@ -244,7 +245,7 @@ func (l *Local) ListGroups(ctx context.Context, cluster string) ([]GroupSummary,
 				}
 			})
 		}
-		if f, ok := fetched[n]; ok && f.Err == nil {
+		if f, ok := fetched[n]; ok && f.Err == nil && observe {
 			l.observe(c.cfg.Name, n, gs.Members > 0, pts)
 		}
 		for _, m := range members[n] {
@@ -257,6 +258,7 @@ func (l *Local) ListGroups(ctx context.Context, cluster string) ([]GroupSummary,
 		}
 		sort.Strings(gs.Topics)
 		l.decorateSummary(c.cfg.Name, &gs)
+		markOwner(owners, c.cfg.Name, &gs)
 		out = append(out, gs)
 	}
 	return out, nil
@@ -274,8 +276,13 @@ func (l *Local) DescribeGroup(ctx context.Context, cluster, group string) (Group
 	if err != nil {
 		return GroupDetail{}, err
 	}
-	l.observeDetail(c.cfg.Name, &d)
+	l.observeDetail(c.cfg.Name, &d, l.observes(ctx))
 	l.decorateSummary(c.cfg.Name, &d.GroupSummary)
+	if markOwner(l.mirrorGroups(), c.cfg.Name, &d.GroupSummary); d.Owner != "" {
+		for i := range d.Offsets {
+			d.Offsets[i].Status = ""
+		}
+	}
 	d.LagHistory = l.lagHistory(c.cfg.Name, group)
 	return d, nil
 }

@@ -185,8 +185,8 @@ func (l *Local) CreateTopic(ctx context.Context, cluster string, req CreateTopic
 	if err := l.checkWritable(ctx, "create topic "+req.Name); err != nil {
 		return err
 	}
-	if req.Name == "" {
-		return invalidf("a topic name is required")
+	if err := ValidateTopicName(req.Name); err != nil {
+		return err
 	}
 	if req.Partitions < 0 {
 		return invalidf("--partitions must be positive, got %d", req.Partitions)
@@ -210,25 +210,30 @@ func (l *Local) CreateTopic(ctx context.Context, cluster string, req CreateTopic
 	for k, v := range req.Configs {
 		cfgs[k] = &v
 	}
+	entry := AuditEntry{Action: "topics.create", Cluster: c.cfg.Name, Topic: req.Name, Details: map[string]string{
+		"partitions": fmt.Sprint(req.Partitions), "replication_factor": fmt.Sprint(req.ReplicationFactor)}}
+	if err := l.auditIntent(ctx, &entry); err != nil {
+		return err
+	}
 	resp, err := c.adm.CreateTopic(ctx, req.Partitions, req.ReplicationFactor, cfgs, req.Name)
 	if err == nil {
 		err = resp.Err
 	}
 	switch {
 	case err == nil:
+		entry.Details["partitions"], entry.Details["replication_factor"] = fmt.Sprint(resp.NumPartitions), fmt.Sprint(resp.ReplicationFactor)
 	case errors.Is(err, kerr.TopicAlreadyExists):
-		return invalidf("topic %q already exists on cluster %q; nothing created", req.Name, c.cfg.Name)
+		err = invalidf("topic %q already exists on cluster %q; nothing created", req.Name, c.cfg.Name)
 	case errors.Is(err, kerr.InvalidReplicationFactor):
-		return invalidf("replication factor %d is invalid on cluster %q (more than its brokers?): lower --replication-factor", req.ReplicationFactor, c.cfg.Name)
+		err = invalidf("replication factor %d is invalid on cluster %q (more than its brokers?): lower --replication-factor", req.ReplicationFactor, c.cfg.Name)
 	case errors.Is(err, kerr.InvalidPartitions):
-		return invalidf("partition count %d is invalid on cluster %q", req.Partitions, c.cfg.Name)
+		err = invalidf("partition count %d is invalid on cluster %q", req.Partitions, c.cfg.Name)
 	case errors.Is(err, kerr.InvalidConfig), errors.Is(err, kerr.InvalidTopicException):
-		return invalidf("cluster %q rejected topic %q: %s", c.cfg.Name, req.Name, firstNonEmpty(resp.ErrMessage, err.Error()))
+		err = invalidf("cluster %q rejected topic %q: %s", c.cfg.Name, req.Name, firstNonEmpty(resp.ErrMessage, err.Error()))
 	default:
 		err = l.err(c, err)
 	}
-	l.recordAudit(ctx, AuditEntry{Action: "topics.create", Cluster: c.cfg.Name, Topic: req.Name, Details: map[string]string{
-		"partitions": fmt.Sprint(resp.NumPartitions), "replication_factor": fmt.Sprint(resp.ReplicationFactor)}}, err)
+	l.recordAudit(ctx, entry, err)
 	return err
 }
 
@@ -252,16 +257,20 @@ func (l *Local) DeleteTopic(ctx context.Context, cluster, topic string) error {
 	}
 	ctx, cancel := l.reqCtx(ctx, c)
 	defer cancel()
+	entry := AuditEntry{Action: "topics.delete", Cluster: c.cfg.Name, Topic: topic}
+	if err := l.auditIntent(ctx, &entry); err != nil {
+		return err
+	}
 	resp, err := c.adm.DeleteTopic(ctx, topic)
 	if err == nil {
 		err = resp.Err
 	}
-	if errors.Is(err, kerr.UnknownTopicOrPartition) {
-		return notFoundf(ErrTopicNotFound, "topic %q not found on cluster %q; nothing deleted", topic, c.cfg.Name)
-	}
-	if err != nil {
+	switch {
+	case errors.Is(err, kerr.UnknownTopicOrPartition):
+		err = notFoundf(ErrTopicNotFound, "topic %q not found on cluster %q; nothing deleted", topic, c.cfg.Name)
+	case err != nil:
 		err = l.err(c, err)
 	}
-	l.recordAudit(ctx, AuditEntry{Action: "topics.delete", Cluster: c.cfg.Name, Topic: topic}, err)
+	l.recordAudit(ctx, entry, err)
 	return err
 }

@@ -11,6 +11,7 @@ import (
 	"io"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -80,10 +81,15 @@ func newConnectorJob(l *Local, spec config.Job) (jobRunner, error) {
 	} else {
 		store = connect.NewKafkaOffsetStore(topic, opts...)
 	}
-	j, err := connect.NewJob(l.registry(), spec.Table,
+	jopts := []connect.Opt{
 		connect.WithClientOpts(opts...),
 		connect.WithOffsetStore(store),
-		connect.WithLogger(l.log.With("job", spec.Name())))
+		connect.WithLogger(l.log.With("job", spec.Name())),
+	}
+	if rc, err := l.schemaRegistry(cluster); err == nil {
+		jopts = append(jopts, connect.WithSchemaRegistry(rc)) // for avro, protobuf and json_schema converters
+	}
+	j, err := connect.NewJob(l.registry(), spec.Table, jopts...)
 	if err != nil {
 		return nil, err
 	}
@@ -256,16 +262,90 @@ func (l *Local) AlterJobOffsets(ctx context.Context, name string, req AlterOffse
 	if !ok {
 		return AuditEntry{}, &wrapped{msg: fmt.Sprintf("%s job %q has no offsets to alter here", h.kind, name), err: ErrNotImplemented}
 	}
-	before, _ := or.Offsets(ctx)
-	entry := AuditEntry{Action: "jobs.offsets." + verb, Job: name, Cluster: h.cluster, Command: req.Command, Details: map[string]string{"kind": string(h.kind), "offsets_before": jsonText(before)}}
+	before, err := or.Offsets(ctx)
+	if err != nil {
+		return AuditEntry{}, fmt.Errorf("cannot read the offsets of job %q before changing them (%w); nothing was changed, because the audit entry must hold them to undo the change", name, err)
+	}
+	if before == nil {
+		before = []JobOffset{}
+	}
+	entry := AuditEntry{Action: "jobs.offsets." + verb, Job: name, Cluster: h.cluster, Command: req.Command, UndoOf: req.UndoOf,
+		Details: map[string]string{"kind": string(h.kind), "offsets_before": jsonText(before)}}
+	if err := l.auditIntent(ctx, &entry); err != nil {
+		return AuditEntry{}, err
+	}
 	if req.Reset {
 		err = or.ResetOffsets(ctx)
 	} else {
 		err = or.AlterOffsets(ctx, req.Offsets)
 	}
-	after, _ := or.Offsets(ctx)
+	after, aerr := or.Offsets(ctx)
+	if aerr != nil {
+		entry.Details["offsets_after_error"] = aerr.Error()
+		l.recordAudit(ctx, entry, errors.Join(err, fmt.Errorf("reading the offsets back failed: %w", aerr)))
+		return entry, fmt.Errorf("the offsets of job %q were %s, but reading them back failed (%w): audit entry %s has no offsets after, so it cannot be undone; check them with 'kdeck connect offsets %s'", name, map[bool]string{true: "reset", false: "altered"}[req.Reset], aerr, entry.ID, name)
+	}
+	if after == nil {
+		after = []JobOffset{}
+	}
 	entry.Details["offsets_after"] = jsonText(after)
 	return l.recordAudit(ctx, entry, err), err
+}
+
+// JobOffsetsUndo returns the request that undoes an audited change of a
+// connector's offsets (a "jobs.offsets.alter" or "jobs.offsets.reset"
+// entry): the offsets before are written back, and partitions the change
+// added get a null offset (removed). current are the job's offsets now; when
+// they differ from the entry's offsets after, it refuses (ErrGroupMoved)
+// because the job moved since. Pass the result to AlterJobOffsets.
+func JobOffsetsUndo(e AuditEntry, current []JobOffset) (AlterOffsetsRequest, error) {
+	if !strings.HasPrefix(e.Action, "jobs.offsets.") {
+		return AlterOffsetsRequest{}, refusedf("audit entry %s is a %s, not a change of a job's offsets", e.ID, e.Action)
+	}
+	if e.Outcome != OutcomeOK {
+		return AlterOffsetsRequest{}, refusedf("audit entry %s has outcome %q, so it cannot be undone; check the job's offsets with 'kdeck connect offsets %s'", e.ID, e.Outcome, e.Job)
+	}
+	var before, after []JobOffset
+	if err := json.Unmarshal([]byte(e.Details["offsets_before"]), &before); err != nil {
+		return AlterOffsetsRequest{}, refusedf("audit entry %s does not hold the offsets before the change (written by an older kdeck?), so it cannot be undone", e.ID)
+	}
+	if err := json.Unmarshal([]byte(e.Details["offsets_after"]), &after); err != nil {
+		return AlterOffsetsRequest{}, refusedf("audit entry %s does not hold the offsets after the change, so it cannot be undone", e.ID)
+	}
+	if !sameJobOffsets(after, current) {
+		return AlterOffsetsRequest{}, &wrapped{msg: fmt.Sprintf("the offsets of job %q changed since audit entry %s (the job ran, or another change); undo refused: set them with 'kdeck connect offsets %s --set FILE'", e.Job, e.ID, e.Job), err: ErrGroupMoved}
+	}
+	req := AlterOffsetsRequest{UndoOf: e.ID, Offsets: append([]JobOffset{}, before...)}
+	had := map[string]bool{}
+	for _, o := range before {
+		had[jsonText(o.Partition)] = true
+	}
+	for _, o := range after {
+		if !had[jsonText(o.Partition)] {
+			req.Offsets = append(req.Offsets, JobOffset{Partition: o.Partition})
+		}
+	}
+	if len(req.Offsets) == 0 {
+		req.Reset = true
+	}
+	return req, nil
+}
+
+// sameJobOffsets compares two offset lists whatever their order.
+func sameJobOffsets(a, b []JobOffset) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	m := map[string]string{}
+	for _, o := range a {
+		m[jsonText(o.Partition)] = jsonText(o.Offset)
+	}
+	for _, o := range b {
+		if v, ok := m[jsonText(o.Partition)]; !ok || v != jsonText(o.Offset) {
+			return false
+		}
+	}
+	return true
 }
 
 func jsonText(v any) string {

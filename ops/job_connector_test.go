@@ -208,3 +208,48 @@ func FuzzValidateConnectors(f *testing.F) {
 		_ = ops.ValidateConnectors(cfg, nil)
 	})
 }
+
+// TestFileSourceRejectedLineFailsOnce: a line over the producer's limit
+// under errors_tolerance = "none" fails the connector once: FAILED with the
+// reason, no restart loop producing the earlier lines again (counted by an
+// independent consumer).
+func TestFileSourceRejectedLineFailsOnce(t *testing.T) {
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "logs", 1)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "in.log")
+	var b strings.Builder
+	for i := range 10 {
+		if i == 5 {
+			b.WriteString(strings.Repeat("x", 2<<20) + "\n")
+			continue
+		}
+		fmt.Fprintf(&b, "line %d\n", i)
+	}
+	if err := os.WriteFile(path, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := &config.Config{
+		Clusters: map[string]*config.Cluster{c.Name(): c.Config()},
+		Ops:      config.Ops{DataDir: dir},
+		Connectors: []config.Job{{Table: map[string]any{
+			"name": "logs", "class": "file-source", "path": path, "topic": "logs", "offset_flush_interval": "50ms",
+		}}},
+	}
+	l := hostJobs(t, cfg)
+	ctx := context.Background()
+	kafkatest.WaitFor(t, 30*time.Second, "the supervisor gave the connector up", func() bool {
+		_, err := l.JobAction(ctx, "logs", ops.ActionResume, ops.JobActionOptions{})
+		return errors.Is(err, ops.ErrRefused)
+	})
+	js, _ := l.Job(ctx, "logs")
+	if js.State != ops.StateFailed || !strings.Contains(js.LastError, "MESSAGE_TOO_LARGE") {
+		t.Fatalf("state %s, last error %q; want FAILED with the rejection", js.State, js.LastError)
+	}
+	counts := c.ValueCounts(t, "logs")
+	for v, n := range counts {
+		if n > 1 {
+			t.Errorf("%q written %d times: the connector was restarted into the same failure", v, n)
+		}
+	}
+}

@@ -197,11 +197,16 @@ const (
 )
 
 // startDR starts the demo's second cluster on a free loopback port,
-// persisted under dataDir/dr when dataDir is set.
-func (e *Embedded) startDR(dataDir string) error {
+// persisted under dataDir/dr when dataDir is set (fsyncing every write with
+// syncWrites).
+func (e *Embedded) startDR(dataDir string, syncWrites bool) error {
 	opts := []kfake.Opt{kfake.NumBrokers(1), kfake.Ports(0), kfake.ClusterID("kdeck-dr"), kfake.AllowAutoTopicCreation()}
 	if dataDir != "" {
-		opts = append(opts, kfake.DataDir(filepath.Join(dataDir, DemoDRCluster)))
+		dopts, err := prepareDataDir(filepath.Join(dataDir, DemoDRCluster), syncWrites, e.log)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, dopts...)
 	}
 	c, err := kfake.NewCluster(opts...)
 	if err != nil {

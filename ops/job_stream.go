@@ -55,6 +55,9 @@ func newStreamJob(l *Local, j config.Job) (jobRunner, error) {
 	if err != nil {
 		return nil, err
 	}
+	if rc, err := l.schemaRegistry(spec.Cluster); err == nil {
+		spec.Registry = rc // decodes avro, protobuf and json_schema inputs
+	}
 	job, err := streams.New(spec, opts, streams.DataDir(l.streamDataDir(spec)),
 		streams.WithLogger(l.log.With("job", spec.Name)))
 	if err != nil {
@@ -77,7 +80,7 @@ func (s *streamJob) Status() JobStatus {
 		Metrics: JobMetrics{
 			RecordsInPerSec: st.RecordsInPerSec, RecordsOutPerSec: st.RecordsOutPerSec,
 			RecordsIn: st.RecordsIn, RecordsOut: st.RecordsOut, Lag: st.Lag,
-			Errors: st.Errors, LateRecords: st.LateRecords,
+			Errors: st.Errors, DLQ: st.DLQ, LateRecords: st.LateRecords,
 		},
 		LastError: st.Error,
 		Tasks:     []TaskStatus{},

@@ -151,3 +151,48 @@ func TestDemoStreamJob(t *testing.T) {
 		return err == nil && len(res.Rows) > 0 && res.Rows[0].WindowStart != nil
 	})
 }
+
+// TestStreamJobBadRecordFailsOnce: a [[streams]] job whose input holds a
+// non-JSON record among good ones (default on_error = "fail") emits the
+// records before it and stays FAILED with the record's coordinates; the
+// supervisor does not restart it.
+func TestStreamJobBadRecordFailsOnce(t *testing.T) {
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "in", 1)
+	c.CreateTopic(t, "out", 1)
+	var recs []*kgo.Record
+	for i := range 8 {
+		v := []byte(`{"n":1}`)
+		if i == 5 {
+			v = []byte("oops")
+		}
+		recs = append(recs, &kgo.Record{Topic: "in", Value: v})
+	}
+	c.Produce(t, recs...)
+	cfg := &config.Config{Clusters: map[string]*config.Cluster{c.Name(): c.Config()}, Ops: config.Ops{DataDir: t.TempDir()},
+		Streams: []config.Job{{Table: map[string]any{"name": "bad", "cluster": c.Name(), "inputs": []any{"in"}, "value": "value.n", "output": "out"}}}}
+	l := hostJobs(t, cfg)
+	var js ops.JobStatus
+	kafkatest.WaitFor(t, 30*time.Second, "job FAILED", func() bool {
+		js, _ = l.Job(ctx(t), "bad")
+		return js.State == ops.StateFailed
+	})
+	if !strings.Contains(js.LastError, "in/0@5") {
+		t.Fatalf("last error %q does not name the record in/0@5", js.LastError)
+	}
+	cl := c.Client(t, kgo.ConsumeTopics("out"))
+	kafkatest.WaitFor(t, 30*time.Second, "the five records before the bad one", func() bool {
+		fs := cl.PollFetches(ctx(t))
+		return len(fs.Records()) > 0 && fs.Records()[len(fs.Records())-1].Offset == 4
+	})
+	// The supervisor's loop ended (a job waiting to restart would accept a
+	// resume), and no restart was counted.
+	kafkatest.WaitFor(t, 10*time.Second, "the supervisor gave the job up", func() bool {
+		_, err := l.JobAction(ctx(t), "bad", ops.ActionResume, ops.JobActionOptions{})
+		return errors.Is(err, ops.ErrRefused)
+	})
+	js, _ = l.Job(ctx(t), "bad")
+	if js.State != ops.StateFailed || len(js.Tasks) > 0 && js.Tasks[0].Detail["job_restarts"] != "" {
+		t.Fatalf("state %s, tasks %+v: a bad record must not restart the job", js.State, js.Tasks)
+	}
+}

@@ -17,15 +17,28 @@ package ops
 // l.ClientFor(cluster) and log with l.Logger().With("job", name).
 //
 // Run(ctx) runs the job and blocks. When ctx is cancelled it stops gracefully
-// (flush, commit or save offsets) and returns nil, within
-// DefaultJobStopTimeout. A fatal error returns it: the supervisor marks the
-// job FAILED with the error and its time, waits (backoff 1s doubling to 30s,
-// reset after a minute of healthy running) and calls Run again on a freshly
-// built runner (state RESTARTING in between). Run returning nil while ctx is
-// live means the job finished (datagen with a count): it becomes STOPPED.
-// Run is called at most once per runner.
+// (flush, commit or save offsets) and returns nil, within the stop timeout
+// (DefaultJobStopTimeout, or WithJobStopTimeout). A fatal error returns it:
+// the supervisor marks the job FAILED with the error and its time, waits
+// (backoff 1s doubling to 30s, reset after a minute of healthy running) and
+// calls Run again on a freshly built runner (state RESTARTING in between).
+// Two cases end the restarts and leave the job FAILED until a lifecycle verb
+// starts it again:
+//   - a permanent error: one whose chain holds an error with a
+//     Permanent() bool method answering true (a bad record under on_error =
+//     "fail", a record the producer rejects under errors_tolerance =
+//     "none"); the runtimes define such errors without importing ops;
+//   - the same error (same text) after MaxRestarts restarts in a row, each
+//     attempt failing within a minute (DefaultMaxRestarts, [ops]
+//     max_restarts, WithMaxRestarts).
 //
-// Pause and Resume must not block for long; Status must be cheap and safe to
+// Run returning nil while ctx is live means the job finished (datagen with a
+// count): it becomes STOPPED. Run is called at most once per runner.
+//
+// Pause and Resume must not block for long and may be called from several
+// goroutines: the supervisor applies the desired pause state and re-applies
+// it when it changed meanwhile (see applyPause), so the last call wins and
+// matches the desire. Status must be cheap and safe to
 // call concurrently with Run from any goroutine (the TUI polls it). Status
 // fills State, Tasks (with their own states and traces), Metrics and
 // LastError; the supervisor overrides Name, Kind, Class and Cluster, and
@@ -38,7 +51,8 @@ package ops
 // # Lifecycle
 //
 // Local.StartJobs starts every configured job (`kdeck run`, the TUI, `kdeck
-// dev`); Local.Close stops them within DefaultJobStopTimeout. Without
+// dev`); Local.Close stops them within the stop timeout and returns an error
+// naming the jobs it had to abandon. Without
 // StartJobs the jobs are listed as UNASSIGNED and lifecycle verbs are refused
 // with a sentence saying they need a running worker. Every lifecycle verb is
 // audited (action "jobs.VERB") and refused in read-only mode.
@@ -59,8 +73,29 @@ import (
 )
 
 // DefaultJobStopTimeout bounds how long stopping one job (and Close stopping
-// all of them, which happens in parallel) waits for its runner to return.
+// all of them, which happens in parallel) waits for its runner to return,
+// unless WithJobStopTimeout sets another bound ('kdeck run --stop-timeout').
 const DefaultJobStopTimeout = 10 * time.Second
+
+// DefaultMaxRestarts is how many times in a row the supervisor restarts a job
+// that fails with the same error, each time within a minute of its start,
+// before it gives up and leaves the job FAILED ([ops] max_restarts).
+const DefaultMaxRestarts = 5
+
+// ErrJobsAbandoned is matched by the error Close returns when jobs did not
+// stop within the stop timeout: their offsets not yet saved will be read
+// again on the next start.
+var ErrJobsAbandoned = errors.New("jobs did not stop in time")
+
+// permanent is implemented by runtime errors that restarting cannot heal;
+// see the file comment.
+type permanent interface{ Permanent() bool }
+
+// isPermanent reports whether err's chain holds a permanent error.
+func isPermanent(err error) bool {
+	var p permanent
+	return errors.As(err, &p) && p.Permanent()
+}
 
 // Restart backoff of failed jobs.
 const (
@@ -158,6 +193,7 @@ type hostedJob struct {
 	runner   jobRunner // current runner; nil before the first start
 	state    State     // supervisor's view: RUNNING, PAUSED, STOPPED, FAILED, RESTARTING, UNASSIGNED
 	paused   bool      // desired pause, re-applied after a restart
+	pauseGen uint64    // bumped on each change of paused; see applyPause
 	cancel   context.CancelFunc
 	done     chan struct{} // closed when the run loop returns; nil when not running
 	lastErr  string
@@ -212,8 +248,14 @@ func (s *supervisor) add(kind JobKind, j config.Job) *hostedJob {
 // embedded default) under a supervisor owned by l, and returns at once. Jobs
 // run until Close or a lifecycle verb stops them; a job that cannot be built
 // is FAILED with the reason, and the others run. Calling it twice is a
-// no-op. ctx is used only for the start; the jobs' lifetime is the Local's.
+// no-op. In read-only mode it starts nothing. ctx is used only for the start; the jobs' lifetime is the Local's.
 func (l *Local) StartJobs(ctx context.Context) error {
+	if l.lc.readOnly {
+		// Read-only: a read-only process starts no job, because every job
+		// writes (records, offsets, topics). Jobs stay UNASSIGNED.
+		l.log.Info("read-only mode: no job started")
+		return nil
+	}
 	s := l.sup()
 	s.mu.Lock()
 	if s.started || s.closed {
@@ -245,10 +287,31 @@ func (l *Local) StartJobs(ctx context.Context) error {
 	return nil
 }
 
-// closeJobs stops every job in parallel, each within DefaultJobStopTimeout.
-func (l *Local) closeJobs() {
+// stopTimeout is how long stopping a job may take.
+func (l *Local) stopTimeout() time.Duration {
+	if l.lc.stopTimeout > 0 {
+		return l.lc.stopTimeout
+	}
+	return DefaultJobStopTimeout
+}
+
+// maxRestarts is the restart bound for one repeated error; negative means
+// never give up.
+func (l *Local) maxRestarts() int {
+	switch {
+	case l.lc.maxRestarts != 0:
+		return l.lc.maxRestarts
+	case l.cfg.Ops.MaxRestarts != 0:
+		return l.cfg.Ops.MaxRestarts
+	}
+	return DefaultMaxRestarts
+}
+
+// closeJobs stops every job in parallel, each within the stop timeout, and
+// returns an error naming the jobs that did not stop.
+func (l *Local) closeJobs() error {
 	if l.supervisor == nil {
-		return
+		return nil
 	}
 	s := l.supervisor
 	s.mu.Lock()
@@ -258,14 +321,30 @@ func (l *Local) closeJobs() {
 		jobs = append(jobs, s.jobs[n])
 	}
 	s.mu.Unlock()
-	var wg sync.WaitGroup
+	var (
+		wg        sync.WaitGroup
+		mu        sync.Mutex
+		abandoned []string
+		timeout   = l.stopTimeout()
+	)
 	for _, h := range jobs {
-		wg.Go(func() { s.stop(h, DefaultJobStopTimeout) })
+		wg.Go(func() {
+			if !s.stop(h, timeout) {
+				mu.Lock()
+				abandoned = append(abandoned, h.name)
+				mu.Unlock()
+			}
+		})
 	}
 	wg.Wait()
 	if s.cancel != nil {
 		s.cancel()
 	}
+	if len(abandoned) > 0 {
+		sort.Strings(abandoned)
+		return fmt.Errorf("%w: %s did not stop within %v and were abandoned; records they read but did not commit will be read again on the next start", ErrJobsAbandoned, joinNames(abandoned), timeout)
+	}
+	return nil
 }
 
 func (s *supervisor) get(name string) *hostedJob {
@@ -308,6 +387,7 @@ func (s *supervisor) start(h *hostedJob) {
 func (s *supervisor) loop(ctx context.Context, h *hostedJob) {
 	log := s.l.log.With("job", h.name, "kind", string(h.kind))
 	backoff := jobBackoffMin
+	same, sameErr := 0, "" // failures in a row with the same error text
 	for {
 		r, err := h.newRunner(s.l)
 		if err != nil {
@@ -318,14 +398,14 @@ func (s *supervisor) loop(ctx context.Context, h *hostedJob) {
 		}
 		h.mu.Lock()
 		h.runner = r
-		paused := h.paused
 		h.state = StateRunning
-		if paused {
+		if h.paused {
 			h.state = StatePaused
 		}
+		paused := h.paused
 		h.mu.Unlock()
 		if paused {
-			r.Pause()
+			h.applyPause(r)
 		}
 		log.Info("job running")
 		began := time.Now()
@@ -340,11 +420,27 @@ func (s *supervisor) loop(ctx context.Context, h *hostedJob) {
 			log.Info("job finished")
 			return
 		}
-		h.fail(err, s.l.now())
-		log.Error("job failed; restarting with backoff", "err", err, "backoff", backoff)
+		if isPermanent(err) {
+			h.fail(err, s.l.now())
+			log.Error("job failed with an error restarting cannot heal; it stays FAILED", "err", err)
+			return
+		}
 		if time.Since(began) > jobHealthyAfter {
 			backoff = jobBackoffMin
+			same, sameErr = 0, ""
 		}
+		if err.Error() == sameErr {
+			same++
+		} else {
+			same, sameErr = 1, err.Error()
+		}
+		if max := s.l.maxRestarts(); max > 0 && same > max {
+			h.fail(fmt.Errorf("%w (gave up after %d restarts failing with the same error: fix the cause, then restart the job)", err, max), s.l.now())
+			log.Error("job failed again with the same error; giving up", "err", err, "restarts", max)
+			return
+		}
+		h.fail(err, s.l.now())
+		log.Error("job failed; restarting with backoff", "err", err, "backoff", backoff)
 		t := time.NewTimer(backoff)
 		select {
 		case <-ctx.Done():
@@ -367,6 +463,41 @@ func (h *hostedJob) newRunner(l *Local) (jobRunner, error) {
 		return nil, fmt.Errorf("no runtime for %s jobs is built into this kdeck", h.kind)
 	}
 	return h.build(l, h.spec)
+}
+
+// setPaused records the desired pause state.
+func (h *hostedJob) setPaused(p bool) {
+	h.mu.Lock()
+	if h.paused != p {
+		h.paused = p
+		h.pauseGen++
+	}
+	h.mu.Unlock()
+}
+
+// applyPause brings r to the desired pause state. Pause and Resume are called
+// without holding h.mu (they may take the runner's own locks), so a call made
+// here may land after a concurrent caller's opposite one; applyPause then
+// sees that the desire changed while it called and applies it again. The
+// last call made on r is thus always followed by a check that the desire it
+// applied is still current.
+func (h *hostedJob) applyPause(r jobRunner) {
+	for {
+		h.mu.Lock()
+		want, gen := h.paused, h.pauseGen
+		h.mu.Unlock()
+		if want {
+			r.Pause()
+		} else {
+			r.Resume()
+		}
+		h.mu.Lock()
+		settled := h.pauseGen == gen
+		h.mu.Unlock()
+		if settled {
+			return
+		}
+	}
 }
 
 func (h *hostedJob) setState(st State) {
@@ -531,10 +662,14 @@ func (l *Local) JobAction(ctx context.Context, name string, action JobAction, op
 	entry := AuditEntry{Action: "jobs." + string(action), Job: name, Cluster: h.cluster, Command: opts.Command, Details: map[string]string{"kind": string(h.kind)}}
 	before := l.sup().status(h).State
 	entry.Details["state_before"] = string(before)
+	if err := l.auditIntent(ctx, &entry); err != nil {
+		return AuditEntry{}, err
+	}
 	err = l.jobAction(h, action, opts, entry.Details)
 	entry.Details["state_after"] = string(l.sup().status(h).State)
 	if errors.Is(err, ErrInvalid) || errors.Is(err, ErrNoWorker) {
-		return AuditEntry{}, err // nothing was attempted
+		l.recordAudit(ctx, entry, err) // the intent's outcome: nothing was attempted
+		return AuditEntry{}, err
 	}
 	return l.recordAudit(ctx, entry, err), err
 }
@@ -549,13 +684,11 @@ func (l *Local) jobAction(h *hostedJob, action JobAction, opts JobActionOptions,
 	}
 	switch action {
 	case ActionStart:
-		h.mu.Lock()
-		h.paused = false
-		h.mu.Unlock()
+		h.setPaused(false)
 		s.start(h)
 	case ActionPause, ActionResume:
+		h.setPaused(action == ActionPause)
 		h.mu.Lock()
-		h.paused = action == ActionPause
 		r, running := h.runner, h.done != nil
 		if running && h.state != StateFailed && h.state != StateRestarting {
 			h.state = StateRunning
@@ -568,18 +701,12 @@ func (l *Local) jobAction(h *hostedJob, action JobAction, opts JobActionOptions,
 			return refusedf("job %q is not running: start it first ('kdeck connect start %s')", h.name, h.name)
 		}
 		if r != nil {
-			if h.paused {
-				r.Pause()
-			} else {
-				r.Resume()
-			}
+			h.applyPause(r)
 		}
 	case ActionStop:
-		h.mu.Lock()
-		h.paused = false
-		h.mu.Unlock()
-		if !s.stop(h, DefaultJobStopTimeout) {
-			return fmt.Errorf("job %q did not stop within %v", h.name, DefaultJobStopTimeout)
+		h.setPaused(false)
+		if !s.stop(h, l.stopTimeout()) {
+			return fmt.Errorf("job %q did not stop within %v", h.name, l.stopTimeout())
 		}
 		h.setState(StateStopped)
 	case ActionRestart:
@@ -587,16 +714,16 @@ func (l *Local) jobAction(h *hostedJob, action JobAction, opts JobActionOptions,
 			return l.restartTasks(h, opts, details)
 		}
 		h.setState(StateRestarting)
-		if !s.stop(h, DefaultJobStopTimeout) {
-			return fmt.Errorf("job %q did not stop within %v", h.name, DefaultJobStopTimeout)
+		if !s.stop(h, l.stopTimeout()) {
+			return fmt.Errorf("job %q did not stop within %v", h.name, l.stopTimeout())
 		}
 		h.mu.Lock()
 		h.lastErr, h.lastAt = "", time.Time{}
 		h.mu.Unlock()
 		s.start(h)
 	case ActionDelete:
-		if !s.stop(h, DefaultJobStopTimeout) {
-			return fmt.Errorf("job %q did not stop within %v", h.name, DefaultJobStopTimeout)
+		if !s.stop(h, l.stopTimeout()) {
+			return fmt.Errorf("job %q did not stop within %v", h.name, l.stopTimeout())
 		}
 		s.mu.Lock()
 		delete(s.jobs, h.name)
@@ -638,8 +765,8 @@ func (l *Local) restartTasks(h *hostedJob, opts JobActionOptions, details map[st
 	}
 	// Whole job.
 	s := l.sup()
-	if !s.stop(h, DefaultJobStopTimeout) {
-		return fmt.Errorf("job %q did not stop within %v", h.name, DefaultJobStopTimeout)
+	if !s.stop(h, l.stopTimeout()) {
+		return fmt.Errorf("job %q did not stop within %v", h.name, l.stopTimeout())
 	}
 	s.start(h)
 	return nil

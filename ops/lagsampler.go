@@ -44,6 +44,10 @@ type lagWindows struct {
 type groupWindow struct {
 	parts   map[topicPart][]OffsetSample
 	history []LagSample
+	// status and partStatus are computed once per sample, in observe, so
+	// every reader between two samples sees the same statuses.
+	status     string
+	partStatus map[topicPart]string
 }
 
 // lagPoint is one partition of a group at sampling time.
@@ -89,6 +93,12 @@ func (l *Local) observe(cluster, group string, active bool, pts []lagPoint) {
 		if !seen[k] {
 			delete(gw.parts, k) // no longer committed or assigned
 		}
+	}
+	gw.status, gw.partStatus = "", make(map[topicPart]string, len(gw.parts))
+	for k, ss := range gw.parts {
+		ps := PartitionStatus(ss, now)
+		gw.partStatus[k] = ps
+		gw.status = WorseStatus(gw.status, ps)
 	}
 	if n := len(gw.history); n > 0 && !now.After(gw.history[n-1].Time) {
 		gw.history[n-1] = LagSample{Time: now, Lag: total}
@@ -137,18 +147,16 @@ func (l *Local) decorateSummary(cluster string, gs *GroupSummary) {
 	if gw == nil {
 		return
 	}
-	status := ""
 	est := -1.0
 	unknown := false // a lagging partition without an estimate yet
 	for _, ss := range gw.parts {
-		status = WorseStatus(status, PartitionStatus(ss, now))
 		if n := len(ss); n > 0 {
 			e := EstimateTimeLag(ss, ss[n-1].Committed, now)
 			unknown = unknown || (e < 0 && ss[n-1].Lag() > 0)
 			est = max(est, e)
 		}
 	}
-	gs.Status = status
+	gs.Status = gw.status
 	if est > 0 || (est == 0 && !unknown) {
 		gs.TimeLagEstimate = est
 	}
@@ -157,16 +165,15 @@ func (l *Local) decorateSummary(cluster string, gs *GroupSummary) {
 // partitionStatuses returns each partition's status, for DescribeGroup rows.
 func (l *Local) partitionStatuses(cluster, group string) map[topicPart]string {
 	w := l.windows()
-	now := l.now()
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	gw := w.groups[cluster+"\x00"+group]
 	if gw == nil {
 		return nil
 	}
-	out := make(map[topicPart]string, len(gw.parts))
-	for k, ss := range gw.parts {
-		out[k] = PartitionStatus(ss, now)
+	out := make(map[topicPart]string, len(gw.partStatus))
+	for k, s := range gw.partStatus {
+		out[k] = s
 	}
 	return out
 }
@@ -185,7 +192,7 @@ func (l *Local) lagHistory(cluster, group string) []LagSample {
 
 // observeDetail records a described group's rows and sets the status of
 // each row and of the group.
-func (l *Local) observeDetail(cluster string, d *GroupDetail) {
+func (l *Local) observeDetail(cluster string, d *GroupDetail, observe bool) {
 	pts := make([]lagPoint, 0, len(d.Offsets))
 	for _, o := range d.Offsets {
 		if o.Error != "" || o.LogEndOffset < 0 {
@@ -193,7 +200,9 @@ func (l *Local) observeDetail(cluster string, d *GroupDetail) {
 		}
 		pts = append(pts, lagPoint{key: topicPart{o.Topic, o.Partition}, committed: o.Committed, logEndOffset: o.LogEndOffset})
 	}
-	l.observe(cluster, d.Group, d.Members > 0, pts)
+	if observe {
+		l.observe(cluster, d.Group, d.Members > 0, pts)
+	}
 	st := l.partitionStatuses(cluster, d.Group)
 	for i := range d.Offsets {
 		d.Offsets[i].Status = st[topicPart{d.Offsets[i].Topic, d.Offsets[i].Partition}]
@@ -245,7 +254,7 @@ func (l *Local) sampleAll(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		if _, err := l.ListGroups(ctx, n); err != nil {
+		if _, err := l.ListGroups(context.WithValue(ctx, samplerKey{}, true), n); err != nil {
 			l.log.Debug("lag sampling failed", "cluster", n, "err", err)
 		}
 	}

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/connect"
+	"github.com/kdeck/kdeck/schema"
 )
 
 // Opt configures a Local.
@@ -38,8 +41,16 @@ type localCfg struct {
 	// clientHook makes a hook for each new franz-go client (metrics).
 	clientHook func(cluster string) kgo.Hook
 
+	stopTimeout time.Duration // 0: DefaultJobStopTimeout
+	maxRestarts int           // 0: [ops] max_restarts, else DefaultMaxRestarts
+
 	// registry builds connectors; default connect.Builtins().
 	registry *connect.Registry
+
+	auditMaxBytes int64
+	auditKeep     int
+	// registryURL is --registry: the default cluster's Schema Registry.
+	registryURL string
 }
 
 // WithLogger sets the logger; default discards.
@@ -59,8 +70,26 @@ func WithDefaultCluster(name string) Opt { return optFn(func(c *localCfg) { c.cl
 // and closes.
 func WithEmbedded(e *Embedded) Opt { return optFn(func(c *localCfg) { c.embedded = e }) }
 
+// WithJobStopTimeout bounds how long stopping a hosted job may take (Close,
+// and the stop and restart verbs), overriding DefaultJobStopTimeout.
+func WithJobStopTimeout(d time.Duration) Opt {
+	return optFn(func(c *localCfg) { c.stopTimeout = d })
+}
+
+// WithMaxRestarts sets how many times in a row a job failing with the same
+// error is restarted before it is left FAILED, overriding [ops] max_restarts
+// and DefaultMaxRestarts; a negative n restarts without bound.
+func WithMaxRestarts(n int) Opt { return optFn(func(c *localCfg) { c.maxRestarts = n }) }
+
 // WithClock replaces time.Now, for tests.
 func WithClock(now func() time.Time) Opt { return optFn(func(c *localCfg) { c.now = now }) }
+
+// WithAuditRotation rotates the audit log once audit.jsonl would pass
+// maxBytes, keeping keep rotated files (audit.jsonl.1 is the newest);
+// defaults DefaultAuditMaxBytes and DefaultAuditKeep.
+func WithAuditRotation(maxBytes int64, keep int) Opt {
+	return optFn(func(c *localCfg) { c.auditMaxBytes, c.auditKeep = maxBytes, keep })
+}
 
 // Local is the in-process Service over franz-go. Create it with NewLocal and
 // Close it when done. It is safe for concurrent use.
@@ -73,6 +102,8 @@ type Local struct {
 
 	mu      sync.Mutex
 	clients map[string]*clusterClient
+	// registries are the clusters' Schema Registry clients (see schemas.go).
+	registries map[string]*schema.Client
 
 	closeOnce sync.Once
 
@@ -118,6 +149,9 @@ func NewLocal(cfg *config.Config, opts ...Opt) (*Local, error) {
 	def := cfg.Default()
 	if lc.embedded != nil {
 		e := &config.Cluster{Name: config.DefaultClusterName, Brokers: []string{lc.embedded.Addr()}}
+		if u := lc.embedded.RegistryURL(); u != "" {
+			e.SchemaRegistry = &config.SchemaRegistry{URL: config.URLList{u}}
+		}
 		l.clusters[e.Name] = e
 		def = e.Name
 		if dr := lc.embedded.DRAddr(); dr != "" {
@@ -159,7 +193,7 @@ func (l *Local) names() []string {
 func (l *Local) Info() Info {
 	in := Info{Clusters: l.names(), DefaultCluster: l.def, ReadOnly: l.lc.readOnly, DataDir: l.cfg.DataDir(), ConfigPath: l.cfg.Path}
 	if e := l.lc.embedded; e != nil {
-		in.Embedded, in.Bootstrap = true, e.Addr()
+		in.Embedded, in.Bootstrap, in.SchemaRegistry = true, e.Addr(), e.RegistryURL()
 		if e.dataDir != "" {
 			in.DataDir = e.dataDir
 		}
@@ -214,7 +248,18 @@ func (l *Local) reqCtx(ctx context.Context, c *clusterClient) (context.Context, 
 }
 
 func (l *Local) err(c *clusterClient, err error) error {
+	if c.cfg.SASL != nil && isConnClosed(err) {
+		// A listener without SASL drops the connection at kdeck's SASL
+		// handshake: say that, not "EOF".
+		return &wrapped{msg: fmt.Sprintf("cluster %q at %s closed the connection during the SASL handshake (%v): the listener probably does not use SASL; use the brokers' SASL listener, or remove [clusters.%s.sasl]",
+			c.cfg.Name, strings.Join(c.cfg.Brokers, ","), err, c.cfg.Name), err: errors.Join(ErrUnreachable, err)}
+	}
 	return humanize(c.cfg.Name, c.cfg.Brokers, err)
+}
+
+// isConnClosed reports an error of a connection the broker closed.
+func isConnClosed(err error) bool {
+	return errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // ClientFor returns options for a new franz-go client of the named cluster;
@@ -239,10 +284,13 @@ func WithClientHook(newHook func(cluster string) kgo.Hook) Opt {
 	return optFn(func(c *localCfg) { c.clientHook = newHook })
 }
 
-// Close implements Service.
+// Close implements Service. It stops the hosted jobs within the stop timeout
+// and returns an error matching ErrJobsAbandoned, naming them, when some did
+// not stop in time; later calls return nil.
 func (l *Local) Close() error {
+	var err error
 	l.closeOnce.Do(func() {
-		l.closeJobs()
+		err = l.closeJobs()
 		l.stopSampling()
 		l.mu.Lock()
 		for _, c := range l.clients {
@@ -254,7 +302,7 @@ func (l *Local) Close() error {
 			l.lc.embedded.Close()
 		}
 	})
-	return nil
+	return err
 }
 
 // now returns the current time from the configured clock.

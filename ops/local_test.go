@@ -217,8 +217,10 @@ func TestTopicsAndRecords(t *testing.T) {
 	if err := l.DeleteTopic(ctx(t), "", "t"); err != nil {
 		t.Fatal(err)
 	}
+	// The create, the refused second create (its intent was written, so
+	// its outcome is too), and the delete.
 	entries, err := l.Audit(ctx(t), ops.AuditFilter{})
-	if err != nil || len(entries) != 2 || entries[0].Action != "topics.delete" || entries[1].Action != "topics.create" {
+	if err != nil || len(entries) != 3 || entries[0].Action != "topics.delete" || entries[1].Outcome != ops.OutcomeFailed || entries[2].Action != "topics.create" || entries[2].Outcome != ops.OutcomeOK {
 		t.Errorf("audit = %+v, %v", entries, err)
 	}
 }

@@ -28,6 +28,19 @@ func validateReset(req *ResetRequest) error {
 	if strings.TrimSpace(req.Group) == "" {
 		return invalidf("no group given: name the consumer group to reset")
 	}
+	if err := validName("group", req.Group); err != nil {
+		return invalidf("%v", err)
+	}
+	if req.TargetGroup != "" || req.TargetGiven {
+		if err := validName("target group (--as)", req.TargetGroup); err != nil {
+			return invalidf("%v; the replay would otherwise rewind group %q itself", err, req.Group)
+		}
+	}
+	if req.FromGroup != "" {
+		if err := validName("source group (--to-group)", req.FromGroup); err != nil {
+			return invalidf("%v", err)
+		}
+	}
 	known := false
 	for _, m := range validModes {
 		known = known || m == req.Mode
@@ -64,6 +77,9 @@ func validateReset(req *ResetRequest) error {
 	for _, s := range req.Scope {
 		if s.Topic == "" {
 			return invalidf("an empty topic name was given to --topic")
+		}
+		if err := validName("topic", s.Topic); err != nil {
+			return invalidf("--topic: %v", err)
 		}
 		for _, p := range s.Partitions {
 			if p < 0 {
@@ -347,10 +363,7 @@ func (l *Local) PlanReset(ctx context.Context, req ResetRequest) (*Plan, error) 
 				noCommit = append(noCommit, k.String())
 				continue
 			}
-			want = v.Offset + req.Offset
-			if want < 0 {
-				want = 0
-			}
+			want = addOffset(v.Offset, req.Offset)
 		case ResetToDatetime, ResetByDuration:
 			o, ok := byTime.Lookup(k.topic, k.partition)
 			if !ok || o.Err != nil || o.Offset < 0 || o.Offset >= e.Offset {

@@ -13,7 +13,8 @@ import (
 // topic,partition,offset or group,topic,partition,offset, without a header
 // (a header row naming those columns is accepted and skipped), blank lines
 // ignored. name is the file name used in errors, which give the line of the
-// first bad row and match ErrInvalid. It reads r to the end and does not
+// first bad row (both lines of two rows for one partition) and match
+// ErrInvalid. It reads r to the end and does not
 // close it.
 func ParseOffsetsCSV(r io.Reader, name string) ([]FileOffset, error) {
 	cr := csv.NewReader(r)
@@ -21,6 +22,11 @@ func ParseOffsetsCSV(r io.Reader, name string) ([]FileOffset, error) {
 	cr.TrimLeadingSpace = true
 	cr.ReuseRecord = true
 	var out []FileOffset
+	type rowKey struct {
+		group, topic string
+		partition    int32
+	}
+	seen := map[rowKey]int{} // the line of each (group, topic, partition)
 	for {
 		rec, err := cr.Read()
 		if errors.Is(err, io.EOF) {
@@ -68,12 +74,24 @@ func ParseOffsetsCSV(r io.Reader, name string) ([]FileOffset, error) {
 			return nil, invalidf("%s line %d: offset %q is not an offset (a number, 0 or more)", name, line, offs)
 		}
 		fo.Partition, fo.Offset = int32(p), o
+		k := rowKey{fo.Group, fo.Topic, fo.Partition}
+		if first, dup := seen[k]; dup {
+			return nil, invalidf("%s lines %d and %d: both set %s partition %d%s; keep one row per partition", name, first, line, fo.Topic, fo.Partition, ofGroup(fo.Group))
+		}
+		seen[k] = line
 		out = append(out, fo)
 	}
 	if len(out) == 0 {
 		return nil, invalidf("%s has no rows: want lines of topic,partition,offset or group,topic,partition,offset", name)
 	}
 	return out, nil
+}
+
+func ofGroup(g string) string {
+	if g == "" {
+		return ""
+	}
+	return fmt.Sprintf(" of group %q", g)
 }
 
 func isCSVHeader(rec []string) bool {

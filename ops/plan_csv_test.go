@@ -25,6 +25,9 @@ func TestParseOffsetsCSV(t *testing.T) {
 		{"empty topic", ",1,1\n", nil, "line 1: the topic column is empty"},
 		{"bad quoting", "orders,0,\"1\n", nil, "plan.csv line"},
 		{"empty file", "", nil, "has no rows"},
+		{"two rows for one partition name both lines", "orders,0,10\norders,1,5\norders,0,12\n", nil, "plan.csv lines 1 and 3: both set orders partition 0"},
+		{"two rows for one partition of a group", "g,orders,0,10\nh,orders,0,3\ng,orders,0,12\n", nil, `lines 1 and 3: both set orders partition 0 of group "g"`},
+		{"one partition in two groups is fine", "g,orders,0,10\nh,orders,0,3\n", []ops.FileOffset{{Group: "g", Topic: "orders", Offset: 10, Line: 1}, {Group: "h", Topic: "orders", Offset: 3, Line: 2}}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"maps"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -74,7 +75,13 @@ func TestPlanResetModesAndScopes(t *testing.T) {
 		{"to-offset clamps to log end", ops.ResetRequest{Mode: ops.ResetToOffset, Offset: 1000, Scope: []ops.TopicScope{{Topic: "orders", Partitions: []int32{1}}}},
 			[]rowWant{{"orders", 1, 50, 100, "clamped to log end 100 (asked 1000)"}}},
 		{"shift-by back clamps to log start", ops.ResetRequest{Mode: ops.ResetShiftBy, Offset: -20, Scope: orders},
-			[]rowWant{{"orders", 0, 10, 0, ""}, {"orders", 1, 50, 30, ""}, {"orders", 2, 90, 70, ""}}},
+			[]rowWant{{"orders", 0, 10, 0, "clamped to log start 0 (asked -10)"}, {"orders", 1, 50, 30, ""}, {"orders", 2, 90, 70, ""}}},
+		{"shift-by far back says it clamped", ops.ResetRequest{Mode: ops.ResetShiftBy, Offset: -100000, Scope: orders},
+			[]rowWant{{"orders", 0, 10, 0, "clamped to log start 0 (asked -99990)"}, {"orders", 1, 50, 0, "clamped to log start 0"}, {"orders", 2, 90, 0, "clamped to log start 0"}}},
+		{"shift-by max saturates", ops.ResetRequest{Mode: ops.ResetShiftBy, Offset: math.MaxInt64, Scope: orders},
+			[]rowWant{{"orders", 0, 10, 100, "clamped to log end 100 (asked 9223372036854775807)"}, {"orders", 1, 50, 100, "clamped to log end 100"}, {"orders", 2, 90, 100, "clamped to log end 100"}}},
+		{"shift-by min saturates", ops.ResetRequest{Mode: ops.ResetShiftBy, Offset: math.MinInt64, Scope: orders},
+			[]rowWant{{"orders", 0, 10, 0, "clamped to log start 0 (asked -9223372036854775798)"}, {"orders", 1, 50, 0, "clamped to log start 0"}, {"orders", 2, 90, 0, "clamped to log start 0"}}},
 		{"shift-by forward clamps", ops.ResetRequest{Mode: ops.ResetShiftBy, Offset: 20, Scope: orders},
 			[]rowWant{{"orders", 0, 10, 30, ""}, {"orders", 1, 50, 70, ""}, {"orders", 2, 90, 100, "clamped to log end"}}},
 		{"all topics", ops.ResetRequest{Mode: ops.ResetToEarliest, AllTopics: true},

@@ -22,6 +22,10 @@ func (l *Local) ReadRecords(ctx context.Context, cluster string, req ReadRequest
 	if err != nil {
 		return err
 	}
+	dec, err := l.decoderFor(cluster, req)
+	if err != nil {
+		return err
+	}
 	td, err := l.DescribeTopic(ctx, cluster, req.Topic)
 	if err != nil {
 		return err
@@ -136,7 +140,11 @@ func (l *Local) ReadRecords(ctx context.Context, cluster string, req ReadRequest
 					delete(remaining, r.Partition)
 				}
 			}
-			if err := fn(toRecord(r)); err != nil {
+			rec := toRecord(r)
+			if dec != nil {
+				decodeRecord(ctx, dec, &rec)
+			}
+			if err := fn(rec); err != nil {
 				return err
 			}
 			n++
@@ -170,11 +178,23 @@ func (l *Local) Produce(ctx context.Context, cluster, topic string, records iter
 		return ProduceResult{}, err
 	}
 	opts = append(opts, kgo.DefaultProduceTopic(topic), kgo.AllowAutoTopicCreation(), kgo.ProducerLinger(5*time.Millisecond), kgo.RecordPartitioner(manualOrKeyPartitioner{kgo.StickyKeyPartitioner(nil)}))
+	// A record that cannot be delivered fails after three request timeouts
+	// (the brokers went away mid-stream) instead of being retried forever.
+	reqTimeout := c.cfg.RequestTimeout.Or(DefaultRequestTimeout)
+	opts = append(opts, kgo.RecordDeliveryTimeout(3*reqTimeout))
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return ProduceResult{}, l.err(c, err)
 	}
 	defer cl.Close()
+	// Unreachable brokers answer within the request timeout, before any
+	// input is read, as every other command does.
+	pctx, cancel := l.reqCtx(ctx, c)
+	err = cl.Ping(pctx)
+	cancel()
+	if err != nil {
+		return ProduceResult{}, l.err(c, err)
+	}
 	var res ProduceResult
 	var firstErr error
 	errc := make(chan error, 1)

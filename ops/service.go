@@ -128,7 +128,10 @@ type Info struct {
 	// Bootstrap then holds its address.
 	Embedded  bool   `json:"embedded"`
 	Bootstrap string `json:"bootstrap,omitempty"`
-	DataDir   string `json:"data_dir"`
+	// SchemaRegistry is the embedded default's Schema Registry URL, "" when
+	// it serves none.
+	SchemaRegistry string `json:"schema_registry,omitempty"`
+	DataDir        string `json:"data_dir"`
 	// ConfigPath is the configuration file in use, "" for none.
 	ConfigPath string `json:"config_path,omitempty"`
 }
@@ -219,9 +222,13 @@ type GroupSummary struct {
 	// log end offsets (no fetches); -1 when not yet known.
 	TimeLagEstimate float64 `json:"time_lag_estimate_seconds"`
 	// Status is the Burrow-style lag status (OK, WARN, STALL, STOP, REWIND),
-	// or "" when not enough samples exist yet.
+	// or "" when not enough samples exist yet or the group is kdeck's own
+	// (Owner).
 	Status string `json:"status,omitempty"`
-	Error  string `json:"error,omitempty"`
+	// Owner names the kdeck job whose bookkeeping the group is ("mirror
+	// NAME" for a mirror flow's progress group), "" for other groups.
+	Owner string `json:"owner,omitempty"`
+	Error string `json:"error,omitempty"`
 }
 
 // GroupDetail is a described group.
@@ -254,7 +261,8 @@ type TopicScope struct {
 type PartitionOffset struct {
 	Topic     string `json:"topic"`
 	Partition int32  `json:"partition"`
-	// Committed is the committed offset, -1 when none.
+	// Committed is the committed offset, -1 when none (null in JSON, with
+	// Lag and TimeLag: see MarshalJSON).
 	Committed      int64 `json:"committed"`
 	LogStartOffset int64 `json:"log_start_offset"`
 	LogEndOffset   int64 `json:"log_end_offset"`
@@ -292,6 +300,13 @@ type ReadRequest struct {
 	// Follow keeps reading new records until ctx is done; without it the
 	// read stops at the log end offsets seen at start.
 	Follow bool
+	// Decode says how keys and values are decoded through the cluster's
+	// Schema Registry: "" or "none" (as read), "auto" (the wire format
+	// with a schema id the registry knows), "avro", "protobuf" or
+	// "json-schema" (each value must be that). See Record.ValueDecoded.
+	Decode string
+	// PrettyTime prints Avro timestamps as RFC 3339 in decoded JSON.
+	PrettyTime bool
 }
 
 // FromKind is where a read starts.
@@ -315,6 +330,10 @@ type Record struct {
 	Key       []byte    `json:"key"`
 	Value     []byte    `json:"value"`
 	Headers   []Header  `json:"headers"`
+	// KeyDecoded and ValueDecoded are set when ReadRequest.Decode decoded
+	// (or failed to decode) the key or value; nil when left as read.
+	KeyDecoded   *Decoded `json:"key_decoded,omitempty"`
+	ValueDecoded *Decoded `json:"value_decoded,omitempty"`
 }
 
 // Header is a record header.
@@ -336,4 +355,10 @@ type ProduceRecord struct {
 type ProduceResult struct {
 	Records int64 `json:"records"`
 	Bytes   int64 `json:"bytes"`
+	// Subject, Version and SchemaID name the schema ProduceEncoded used.
+	Subject  string `json:"subject,omitempty"`
+	Version  int    `json:"version,omitempty"`
+	SchemaID int    `json:"schema_id,omitempty"`
+	// Skipped lists the records ProduceEncoded skipped (SkipBad).
+	Skipped []RecordEncodeError `json:"skipped,omitempty"`
 }

@@ -297,6 +297,9 @@ func (l *Local) ExecuteStreamReset(ctx context.Context, plan *StreamResetPlan) (
 	if plan.As != "" {
 		entry.Details["as"] = plan.As
 	}
+	if err := l.auditIntent(ctx, &entry); err != nil {
+		return AuditEntry{}, fmt.Errorf("stream reset of %q: input offsets were reset, but internal topics and local state were left: %w", plan.Job, err)
+	}
 	var opErr error
 	if len(plan.DeleteTopics) > 0 {
 		c, err := l.client(plan.Cluster)

@@ -16,6 +16,8 @@ type AlterOffsetsRequest struct {
 	Reset bool
 	// Command is recorded in the audit entry.
 	Command string
+	// UndoOf is the audit id this request undoes (see JobOffsetsUndo).
+	UndoOf string
 }
 
 // ConnectorPlugin is a connector class or a transform type with its

@@ -42,6 +42,9 @@ type ResetRequest struct {
 	// TargetGroup, when set, writes the offsets to this group instead of
 	// Group (replay "as a new application group"); Group is left untouched.
 	TargetGroup string
+	// TargetGiven says a target group was given (replay --as), so an
+	// empty TargetGroup is refused rather than read as "the group itself".
+	TargetGiven bool
 	// Command is the command line that asked, for the audit log.
 	Command string
 }
@@ -155,13 +158,20 @@ type AuditEntry struct {
 	// wrote (offset -1: no commit).
 	Before []OffsetValue `json:"before,omitempty"`
 	After  []OffsetValue `json:"after,omitempty"`
-	// Outcome is "ok" or "failed"; Error says why.
+	// Outcome is "ok" or "failed" (Error says why); "pending" while the
+	// process that wrote the intent still runs, "unknown" when it ended
+	// before writing the outcome (the change may or may not have been
+	// made).
 	Outcome string `json:"outcome"`
 	Error   string `json:"error,omitempty"`
 	// UndoOf is the id of the entry an undo reverted.
 	UndoOf string `json:"undo_of,omitempty"`
 	// Details holds action-specific fields.
 	Details map[string]string `json:"details,omitempty"`
+	// Process is the host and pid of the process that made the change
+	// ("host:pid"), so a reader can tell an intent in flight from one
+	// whose process ended.
+	Process string `json:"process,omitempty"`
 }
 
 // OffsetValue is a committed offset of a group on one partition.

@@ -7,7 +7,9 @@ import (
 	"strings"
 )
 
-// undoable lists the audit actions PlanUndo can revert.
+// undoable lists the audit actions PlanUndo can revert. An entry that
+// failed on some partitions only is undoable too: its after holds the
+// partitions that did change.
 var undoable = map[string]bool{ActionOffsetsReset: true, ActionOffsetsUndo: true, ActionOffsetsDelete: true, ActionGroupsDelete: true}
 
 // PlanUndo implements Service. The plan restores the committed offsets
@@ -20,10 +22,16 @@ func (l *Local) PlanUndo(ctx context.Context, auditID string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
+	if strings.HasPrefix(e.Action, "jobs.offsets.") {
+		return nil, refusedf("audit entry %s changed the offsets of job %q, not a group's: undo it with 'kdeck connect offsets %s --undo %s'", e.ID, e.Job, e.Job, e.ID)
+	}
 	if !undoable[e.Action] {
 		return nil, refusedf("audit entry %s is a %s, not an offsets change: only offsets.reset, offsets.delete, groups.delete and offsets.undo entries can be undone", e.ID, e.Action)
 	}
-	if e.Outcome != "ok" {
+	switch {
+	case e.Outcome == OutcomePending, e.Outcome == OutcomeUnknown:
+		return nil, refusedf("audit entry %s has no known outcome (%s), so it cannot be undone; check the group with 'kdeck groups describe %s' and plan a reset", e.ID, e.Error, e.Group)
+	case e.Outcome != OutcomeOK && len(e.After) == 0:
 		return nil, refusedf("audit entry %s failed (%s), so there is nothing to undo; check the group with 'kdeck groups describe %s'", e.ID, e.Error, e.Group)
 	}
 	c, err := l.client(e.Cluster)

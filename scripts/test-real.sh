@@ -25,5 +25,8 @@ if [[ -z "${KDECK_TEST_KAFKA_BROKERS:-}" ]]; then
 	eval "$("$KAFKA" env)"
 fi
 export KDECK_TEST_KAFKA=real
+# connect's TestDebeziumComparison runs Debezium beside postgres-cdc on these
+# clusters (it resolves Debezium's jars with Maven on first use).
+export KDECK_TEST_DEBEZIUM=${KDECK_TEST_DEBEZIUM:-1}
 echo "== tests on Apache Kafka: ${REAL_PACKAGES[*]}"
 go test -count=1 -p 1 -timeout 20m "$@" "${REAL_PACKAGES[@]}"

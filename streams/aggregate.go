@@ -1,6 +1,7 @@
 package streams
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -73,7 +74,10 @@ func Count() Aggregator {
 	return Aggregator{op: "count", numeric: true,
 		init: func() []byte { return EncodeNumber(0) },
 		add: func(agg []byte, _ Record) ([]byte, error) {
-			n, _ := DecodeNumber(agg)
+			n, err := decodeAggregate(agg)
+			if err != nil {
+				return nil, err
+			}
 			return EncodeNumber(n + 1), nil
 		}}
 }
@@ -87,7 +91,10 @@ func Sum(field func(Record) (float64, error)) Aggregator {
 			if err != nil {
 				return nil, err
 			}
-			n, _ := DecodeNumber(agg)
+			n, err := decodeAggregate(agg)
+			if err != nil {
+				return nil, err
+			}
 			return EncodeNumber(n + v), nil
 		}}
 }
@@ -106,7 +113,10 @@ func extremum(op string, field func(Record) (float64, error), better func(a, b f
 			if err != nil {
 				return nil, err
 			}
-			n, _ := DecodeNumber(agg)
+			n, err := decodeAggregate(agg)
+			if err != nil {
+				return nil, err
+			}
 			if better(v, n) {
 				return EncodeNumber(v), nil
 			}
@@ -137,6 +147,33 @@ func Aggregate(init func() []byte, add func(agg []byte, r Record) ([]byte, error
 	return Aggregator{op: "aggregate", init: init, add: add}
 }
 
+// CorruptStateError reports a stored aggregate that does not decode (a
+// numeric aggregate that is not 8 bytes): the store's state is damaged, and
+// folding records into it would restart the aggregate at zero. It is
+// permanent: restarting the job does not heal it; resetting the job's state
+// (kdeck streams reset) rebuilds it from the inputs.
+type CorruptStateError struct {
+	Store string
+	Key   []byte
+	Value []byte
+}
+
+// Error names the store, the key and what to do.
+func (e *CorruptStateError) Error() string {
+	return fmt.Sprintf("store %s: the aggregate under key %q is corrupt (%d bytes, want an 8-byte number): reset the job's state ('kdeck streams reset') to rebuild it from the inputs", e.Store, e.Key, len(e.Value))
+}
+
+// Permanent reports true.
+func (e *CorruptStateError) Permanent() bool { return true }
+
+func decodeAggregate(b []byte) (float64, error) {
+	n, ok := DecodeNumber(b)
+	if !ok {
+		return 0, &CorruptStateError{Value: b}
+	}
+	return n, nil
+}
+
 func (a Aggregator) apply(old []byte, found bool, r Record) ([]byte, error) {
 	switch {
 	case found:
@@ -155,6 +192,10 @@ func (a Aggregator) into(st *store, k []byte, r Record, step string) error {
 		return err
 	}
 	v, err := a.apply(old, found, r)
+	if ce, ok := errors.AsType[*CorruptStateError](err); ok {
+		ce.Store, ce.Key = st.def.name, r.Key
+		return ce
+	}
 	if err != nil {
 		return fmt.Errorf("aggregate %s: %w", step, err)
 	}

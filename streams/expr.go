@@ -1,12 +1,18 @@
 package streams
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/sr"
+
 	"github.com/kdeck/kdeck/expression"
+	"github.com/kdeck/kdeck/schema"
 )
 
 // Expressions of declarative jobs use github.com/expr-lang/expr over this
@@ -64,9 +70,126 @@ func (p *program) runBool(env *exprEnv) (bool, error) { return p.p.Bool(env.vars
 
 // decoder decodes record values per format for expressions and encodes
 // results back.
-type decoder struct{ format string }
+type decoder struct {
+	format string
+	sd     *schemaDecoder // avro, protobuf, json_schema
+}
+
+// Formats decoded through a Schema Registry.
+const (
+	formatAvro       = "avro"
+	formatProtobuf   = "protobuf"
+	formatJSONSchema = "json_schema"
+)
+
+// schemaDecoder decodes wire-format values to JSON data; one per job,
+// shared by its tasks under mu (schema.Decoder is not concurrent).
+type schemaDecoder struct {
+	mu sync.Mutex
+	d  *schema.Decoder
+}
+
+func newSchemaDecoder(c *schema.Client, format string) *schemaDecoder {
+	if c == nil {
+		return &schemaDecoder{}
+	}
+	return &schemaDecoder{d: schema.NewDecoder(c, schema.Mode(strings.ReplaceAll(format, "_", "-")), schema.DecodeOptions{})}
+}
+
+func (s *schemaDecoder) decode(format string, b []byte) (any, error) {
+	if s.d == nil {
+		return nil, fmt.Errorf("format %q needs a Schema Registry: set [clusters.NAME.schema_registry] for the job's cluster", format)
+	}
+	if b == nil {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	s.mu.Lock()
+	res := s.d.Decode(ctx, b)
+	s.mu.Unlock()
+	if res.Err != nil {
+		return nil, fmt.Errorf("value does not decode as %s: %w", format, res.Err)
+	}
+	var v any
+	if err := json.Unmarshal(res.JSON, &v); err != nil {
+		return nil, err
+	}
+	return v, nil
+}
+
+// schemaEncoder encodes a job's JSON output values with a schema it
+// registers under the output's subject on first use (the registry
+// deduplicates, so restarts reuse the id).
+type schemaEncoder struct {
+	registry *schema.Client
+	format   string
+	text     string
+	subject  string
+
+	mu  sync.Mutex
+	enc *schema.Encoder
+}
+
+func (e *schemaEncoder) encoder() (*schema.Encoder, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.enc != nil {
+		return e.enc, nil
+	}
+	if e.registry == nil {
+		return nil, fmt.Errorf("output_format %q needs a Schema Registry: set [clusters.NAME.schema_registry] for the job's cluster", e.format)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	t := sr.TypeAvro
+	switch e.format {
+	case formatProtobuf:
+		t = sr.TypeProtobuf
+	case formatJSONSchema:
+		t = sr.TypeJSON
+	}
+	ss, err := e.registry.SR().CreateSchema(ctx, e.subject, sr.Schema{Schema: e.text, Type: t})
+	if err != nil {
+		return nil, e.registry.Explain(err, fmt.Sprintf("registering the output schema under subject %q", e.subject))
+	}
+	enc, err := e.registry.NewEncoder(ctx, e.subject, ss.Version)
+	if err != nil {
+		return nil, err
+	}
+	e.enc = enc
+	return enc, nil
+}
+
+func (e *schemaEncoder) encode(r Record) (Record, error) {
+	if r.Value == nil {
+		return r, nil
+	}
+	enc, err := e.encoder()
+	if err != nil {
+		return r, err
+	}
+	v, err := enc.Encode(r.Value)
+	if err != nil {
+		return r, fmt.Errorf("output value does not match subject %s: %w", e.subject, err)
+	}
+	r.Value = v
+	return r, nil
+}
+
+// aggregateAvroSchema is the Avro schema of FormatAggregate's output.
+func aggregateAvroSchema(windowed bool) string {
+	if !windowed {
+		return `{"type":"record","name":"Aggregate","namespace":"kdeck.streams","fields":[{"name":"value","type":"double"}]}`
+	}
+	return `{"type":"record","name":"WindowedAggregate","namespace":"kdeck.streams","fields":[{"name":"value","type":"double"},` +
+		`{"name":"window_start","type":"string"},{"name":"window_end","type":"string"}]}`
+}
 
 func (d decoder) decode(b []byte) (any, error) {
+	if d.sd != nil {
+		return d.sd.decode(d.format, b)
+	}
 	switch d.format {
 	case "string":
 		return string(b), nil

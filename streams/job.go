@@ -59,7 +59,8 @@ type cfg struct {
 	logger         *slog.Logger
 	resetOffset    kgo.Offset
 	maxPoll        int
-	skipBad        bool
+	onError        ErrorMode
+	dlqTopic       string
 	cacheBytes     int64
 	instanceID     string
 	commitInterval time.Duration
@@ -90,11 +91,6 @@ func MaxPollRecords(n int) Opt { return optFunc(func(c *cfg) { c.maxPoll = n }) 
 // 100ms (Kafka Streams' default under exactly once). A batch also ends at
 // MaxPollRecords. Zero processes whatever one poll returns.
 func CommitInterval(d time.Duration) Opt { return optFunc(func(c *cfg) { c.commitInterval = d }) }
-
-// SkipBadRecords makes a record whose processing fails (an expression
-// error, undecodable JSON) be counted in Status.Errors and skipped instead
-// of failing the job. The default is to fail.
-func SkipBadRecords() Opt { return optFunc(func(c *cfg) { c.skipBad = true }) }
 
 // StoreCacheBytes sets the size of the block cache shared by the job's
 // Pebble stores, overriding the default of 32 MiB.
@@ -143,6 +139,10 @@ type Job struct {
 
 	cl   *kgo.Client
 	sess *kgo.GroupTransactSession
+	// pctx bounds producing and committing: it ends produceGrace after
+	// Run's context, so that a batch in flight at shutdown may finish but
+	// a full buffer or an unreachable cluster cannot hold Run past it.
+	pctx context.Context
 	// safe holds the offsets of the last batch whose outputs were
 	// acknowledged but not yet committed (at least once). Guarded by mu.
 	safe     map[string]map[int32]kgo.EpochOffset
@@ -155,11 +155,11 @@ type Job struct {
 	internal map[string]bool
 	parts    int32
 
-	recordsIn, recordsOut, errCount, lateClosed atomic.Int64
-	rateMu                                      sync.Mutex
-	rateAt                                      time.Time
-	rateIn, rateOut                             int64
-	inPerSec, outPerSec                         float64
+	recordsIn, recordsOut, errCount, dlqCount, lateClosed atomic.Int64
+	rateMu                                                sync.Mutex
+	rateAt                                                time.Time
+	rateIn, rateOut                                       int64
+	inPerSec, outPerSec                                   float64
 }
 
 // New validates the topology (or compiles the job spec) and the options and
@@ -182,6 +182,7 @@ func New(b Builder, clientOpts []kgo.Opt, opts ...Opt) (*Job, error) {
 		if sp.DataDir != "" {
 			c.dataDir = sp.DataDir
 		}
+		c.onError, c.dlqTopic = ErrorMode(sp.OnError), sp.DLQTopic
 	}
 	for _, o := range opts {
 		o.apply(&c)
@@ -192,6 +193,12 @@ func New(b Builder, clientOpts []kgo.Opt, opts ...Opt) (*Job, error) {
 	}
 	if c.dataDir == "" {
 		errs = append(errs, errors.New("data dir is empty: give a directory for local state"))
+	}
+	if err := checkErrorMode(c.onError, c.dlqTopic); err != nil {
+		errs = append(errs, err)
+	}
+	if c.onError == "" {
+		c.onError = OnErrorFail
 	}
 	if c.maxPoll < 1 {
 		errs = append(errs, fmt.Errorf("max poll records %d must be at least 1", c.maxPoll))
@@ -245,6 +252,10 @@ func (j *Job) Resume() {
 
 const netTimeout = 15 * time.Second
 
+// produceGrace is how long a batch in flight when Run's context ends may
+// still wait for its outputs to be buffered and acknowledged.
+const produceGrace = 5 * time.Second
+
 // Run runs the job until ctx is cancelled (it then returns nil after a
 // graceful stop: the current batch is committed, stores are checkpointed and
 // closed, and the group is left) or until the job fails (it returns the
@@ -268,6 +279,10 @@ func (j *Job) Run(ctx context.Context) (err error) {
 	}()
 	j.cache = pebbleCache(j.cfg.cacheBytes)
 	defer j.cache.Unref()
+	pctx, pcancel := context.WithCancel(context.WithoutCancel(ctx))
+	stopGrace := context.AfterFunc(ctx, func() { time.AfterFunc(produceGrace, pcancel) })
+	defer func() { stopGrace(); pcancel() }()
+	j.pctx = pctx
 
 	if err := j.prepareTopics(ctx); err != nil {
 		return err
@@ -334,8 +349,12 @@ func (j *Job) prepareTopics(ctx context.Context) error {
 		}
 		parts = n
 	}
-	if len(j.top.sinks) > 0 {
-		sd, err := adm.ListTopics(rctx, j.top.sinks...)
+	if len(j.top.sinks) > 0 || j.cfg.dlqTopic != "" {
+		outs := append([]string(nil), j.top.sinks...)
+		if j.cfg.dlqTopic != "" {
+			outs = append(outs, j.cfg.dlqTopic)
+		}
+		sd, err := adm.ListTopics(rctx, outs...)
 		if err != nil {
 			return fmt.Errorf("stream job %s: list output topics: %w", j.top.appID, err)
 		}
@@ -343,6 +362,9 @@ func (j *Job) prepareTopics(ctx context.Context) error {
 			if d, ok := sd[out]; !ok || d.Err != nil {
 				errs = append(errs, fmt.Errorf("output topic %q does not exist: create it or fix the job's output", out))
 			}
+		}
+		if d, ok := sd[j.cfg.dlqTopic]; j.cfg.dlqTopic != "" && (!ok || d.Err != nil) {
+			errs = append(errs, fmt.Errorf("dead-letter topic %q does not exist: create it or fix the job's dlq_topic", j.cfg.dlqTopic))
 		}
 	}
 	if len(errs) > 0 {
@@ -461,10 +483,10 @@ func (j *Job) txnInstance() (string, error) {
 	var b [6]byte
 	_, _ = rand.Read(b[:])
 	id := hex.EncodeToString(b[:])
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return "", fmt.Errorf("stream job %s: %w", j.top.appID, err)
 	}
-	if err := os.WriteFile(path, []byte(id), 0o644); err != nil {
+	if err := os.WriteFile(path, []byte(id), 0o600); err != nil {
 		return "", fmt.Errorf("stream job %s: %w", j.top.appID, err)
 	}
 	return id, nil
@@ -586,6 +608,13 @@ func (j *Job) loop(ctx context.Context) error {
 			return fmt.Errorf("stream job %s: %w", j.top.appID, fatal)
 		}
 		if err := j.batch(ctx, fetches); err != nil {
+			var bad *RecordError
+			if ctx.Err() != nil && !errors.As(err, &bad) {
+				// Stopping: the batch was cut short and is not
+				// committed; the next run processes it again.
+				j.log.Info("batch in flight at stop not committed", "err", err)
+				return nil
+			}
 			return err
 		}
 		j.cl.AllowRebalance()
@@ -645,9 +674,22 @@ func (j *Job) batch(ctx context.Context, fetches kgo.Fetches) error {
 		}
 	}
 	touched := map[*task]bool{}
-	var procErr error
+	var (
+		procErr error
+		// bad is the record that failed under OnErrorFail; processing
+		// stops there and only what came before it is committed: next
+		// holds, per partition processed, the offset to read next.
+		bad  *RecordError
+		next = map[string]map[int32]kgo.EpochOffset{}
+	)
+	setNext := func(topic string, p int32, o kgo.EpochOffset) {
+		if next[topic] == nil {
+			next[topic] = map[int32]kgo.EpochOffset{}
+		}
+		next[topic][p] = o
+	}
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-		if procErr != nil || len(fp.Records) == 0 {
+		if bad != nil || procErr != nil || len(fp.Records) == 0 {
 			return
 		}
 		t := j.tasks[fp.Partition]
@@ -658,45 +700,55 @@ func (j *Job) batch(ctx context.Context, fetches kgo.Fetches) error {
 		srcs := j.top.sources[fp.Topic]
 		last := fp.Records[len(fp.Records)-1]
 		t.lag.Store(fp.HighWatermark - last.Offset - 1)
+		var n int64
 		for _, kr := range fp.Records {
-			r := Record{Key: kr.Key, Value: kr.Value, Time: kr.Timestamp, Headers: kr.Headers, Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset}
-			for _, s := range srcs {
-				if err := s.proc(t, r); err != nil {
-					if j.cfg.skipBad {
-						j.errCount.Add(1)
-						j.log.Debug("skipped bad record", "topic", kr.Topic, "partition", kr.Partition, "offset", kr.Offset, "err", err)
-						continue
-					}
-					procErr = fmt.Errorf("stream job %s: %s/%d@%d: %w", j.top.appID, kr.Topic, kr.Partition, kr.Offset, err)
-					return
+			if err := j.process(t, srcs, kr); err != nil {
+				if _, corrupt := errors.AsType[*CorruptStateError](err); corrupt {
+					procErr = fmt.Errorf("stream job %s: partition %d: %w", j.top.appID, t.partition, err)
+					break
 				}
-			}
-		}
-		n := int64(len(fp.Records))
-		t.recordsIn.Add(n)
-		j.recordsIn.Add(n)
-	})
-	if procErr == nil {
-		for t := range touched {
-			if procErr = t.flush(); procErr != nil {
+				bad = &RecordError{AppID: j.top.appID, Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset, Err: err}
+				setNext(kr.Topic, kr.Partition, kgo.EpochOffset{Epoch: kr.LeaderEpoch, Offset: kr.Offset})
 				break
 			}
+			n++
 		}
+		t.recordsIn.Add(n)
+		j.recordsIn.Add(n)
+		if bad == nil {
+			setNext(fp.Topic, fp.Partition, kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1})
+		}
+	})
+	for t := range touched {
+		if procErr != nil {
+			break
+		}
+		procErr = t.flush()
 	}
 	j.mu.Unlock()
 	if procErr != nil {
 		if j.sess != nil {
-			ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), netTimeout)
+			ectx, cancel := context.WithTimeout(j.pctx, netTimeout)
 			_, _ = j.sess.End(ectx, kgo.TryAbort)
 			cancel()
 		}
 		return procErr
 	}
 
-	ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*netTimeout)
+	// Outputs of a batch in flight at shutdown get until the produce
+	// context ends (a grace period after ctx) to be acknowledged.
+	ectx, cancel := context.WithTimeout(j.pctx, 2*netTimeout)
 	defer cancel()
 	committed := true
 	if j.sess != nil {
+		if bad != nil {
+			// The transaction commits the polled offsets: make the
+			// partitions not processed past their first record, and the
+			// bad record's partition, look committed where this batch
+			// began (they are), so that only the fully processed ones
+			// are committed with the outputs.
+			j.cl.SetOffsets(batchStarts(fetches, next, bad))
+		}
 		ok, err := j.sess.End(ectx, kgo.TryCommit)
 		if err != nil {
 			return fmt.Errorf("stream job %s: commit transaction: %w", j.top.appID, err)
@@ -714,6 +766,9 @@ func (j *Job) batch(ctx context.Context, fetches kgo.Fetches) error {
 	defer j.mu.Unlock()
 	if j.sess == nil {
 		j.safe = j.cl.UncommittedOffsets()
+		if bad != nil {
+			j.safe = next
+		}
 	}
 	for t := range touched {
 		if j.tasks[t.partition] != t {
@@ -733,6 +788,20 @@ func (j *Job) batch(ctx context.Context, fetches kgo.Fetches) error {
 		j.log.Info("transaction aborted (rebalance); records will be processed again")
 		return nil
 	}
+	if bad != nil {
+		// The bad record's partition: commit up to the bad record (under
+		// exactly once this follows the transaction: a crash between the
+		// two repeats the records before the bad one, once).
+		offs := next
+		if j.sess != nil {
+			offs = map[string]map[int32]kgo.EpochOffset{bad.Topic: {bad.Partition: next[bad.Topic][bad.Partition]}}
+		}
+		if err := commitSync(ectx, j.cl, offs); err != nil {
+			j.log.Warn("commit before the bad record failed; the records before it will be processed again", "err", err)
+		}
+		j.safe = nil
+		return bad
+	}
 	if j.sess == nil {
 		err := j.cl.CommitUncommittedOffsets(ectx)
 		if err == nil {
@@ -747,6 +816,77 @@ func (j *Job) batch(ctx context.Context, fetches kgo.Fetches) error {
 		}
 	}
 	return nil
+}
+
+// process runs one input record through the sources reading its topic. A
+// record that fails is skipped, dead-lettered or returned, by the job's
+// ErrorMode. Held: mu.
+func (j *Job) process(t *task, srcs []*node, kr *kgo.Record) error {
+	r := Record{Key: kr.Key, Value: kr.Value, Time: kr.Timestamp, Headers: kr.Headers, Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset}
+	for _, s := range srcs {
+		err := s.proc(t, r)
+		if err == nil {
+			continue
+		}
+		if _, corrupt := errors.AsType[*CorruptStateError](err); corrupt {
+			return err // the state's fault, not the record's
+		}
+		switch j.cfg.onError {
+		case OnErrorSkip:
+			j.errCount.Add(1)
+			j.log.Debug("skipped bad record", "topic", kr.Topic, "partition", kr.Partition, "offset", kr.Offset, "err", err)
+		case OnErrorDLQ:
+			j.errCount.Add(1)
+			j.dlqCount.Add(1)
+			j.log.Debug("bad record to the dead-letter topic", "topic", kr.Topic, "partition", kr.Partition, "offset", kr.Offset, "err", err)
+			j.cl.Produce(j.pctx, j.dlqRecord(kr, err), j.promise)
+		default:
+			return err
+		}
+		return nil
+	}
+	return nil
+}
+
+// batchStarts returns, for every partition of fetches not fully processed
+// (absent from next, or the bad record's), the offset of its first record in
+// the batch: where its committed offset stands.
+func batchStarts(fetches kgo.Fetches, next map[string]map[int32]kgo.EpochOffset, bad *RecordError) map[string]map[int32]kgo.EpochOffset {
+	out := map[string]map[int32]kgo.EpochOffset{}
+	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if len(fp.Records) == 0 {
+			return
+		}
+		_, done := next[fp.Topic][fp.Partition]
+		if done && !(fp.Topic == bad.Topic && fp.Partition == bad.Partition) {
+			return
+		}
+		if out[fp.Topic] == nil {
+			out[fp.Topic] = map[int32]kgo.EpochOffset{}
+		}
+		first := fp.Records[0]
+		out[fp.Topic][fp.Partition] = kgo.EpochOffset{Epoch: first.LeaderEpoch, Offset: first.Offset}
+	})
+	return out
+}
+
+// commitSync commits offs and returns the request's or a partition's error.
+func commitSync(ctx context.Context, cl *kgo.Client, offs map[string]map[int32]kgo.EpochOffset) error {
+	var cerr error
+	cl.CommitOffsetsSync(ctx, offs, func(_ *kgo.Client, _ *kmsg.OffsetCommitRequest, resp *kmsg.OffsetCommitResponse, err error) {
+		if err != nil {
+			cerr = err
+			return
+		}
+		for _, t := range resp.Topics {
+			for _, p := range t.Partitions {
+				if e := kerr.ErrorForCode(p.ErrorCode); e != nil && cerr == nil {
+					cerr = fmt.Errorf("%s/%d: %w", t.Topic, p.Partition, e)
+				}
+			}
+		}
+	})
+	return cerr
 }
 
 // openPending opens and restores the tasks of newly assigned partitions.
@@ -817,7 +957,7 @@ func (t *task) produce(topic string, partition int32, r Record) {
 	if !t.j.internal[topic] {
 		t.j.recordsOut.Add(1)
 	}
-	t.j.cl.Produce(context.Background(), kr, t.j.promise)
+	t.j.cl.Produce(t.j.pctx, kr, t.j.promise)
 }
 
 func (j *Job) promise(_ *kgo.Record, err error) {
@@ -856,7 +996,7 @@ func (t *task) flush() error {
 			if !e.del {
 				kr.Value = e.val
 			}
-			t.j.cl.Produce(context.Background(), kr, func(r *kgo.Record, err error) {
+			t.j.cl.Produce(t.j.pctx, kr, func(r *kgo.Record, err error) {
 				if err != nil {
 					t.j.prodErr.CompareAndSwap(nil, &err)
 					return

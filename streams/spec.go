@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/schema"
 	"github.com/kdeck/kdeck/timespec"
 )
 
@@ -38,7 +39,9 @@ type JobSpec struct {
 	Cluster       string   `json:"cluster,omitempty"`
 	ApplicationID string   `json:"application_id,omitempty"`
 	Inputs        []string `json:"inputs"`
-	// Format of input values: json (default), string or bytes.
+	// Format of input values: json (default), string, bytes, or avro,
+	// protobuf, json_schema (the Schema Registry wire format, decoded
+	// through Registry).
 	Format string    `json:"format,omitempty"`
 	Time   *TimeSpec `json:"time,omitempty"`
 	Filter string    `json:"filter,omitempty"`
@@ -50,12 +53,26 @@ type JobSpec struct {
 	Window    *WindowSpec    `json:"window,omitempty"`
 	Aggregate *AggregateSpec `json:"aggregate,omitempty"`
 	// Emit is update (default) or final (windowed aggregates only).
-	Emit      string `json:"emit,omitempty"`
-	Output    string `json:"output"`
-	Guarantee string `json:"guarantee,omitempty"`
-	DataDir   string `json:"data_dir,omitempty"`
+	Emit   string `json:"emit,omitempty"`
+	Output string `json:"output"`
+	// OutputFormat encodes output values in the Schema Registry wire
+	// format: avro, protobuf or json_schema ("" or json: JSON). The schema
+	// is OutputSchema, or for avro aggregates one derived from the
+	// aggregate's output; it is registered under OUTPUT-value on first use.
+	OutputFormat string `json:"output_format,omitempty"`
+	OutputSchema string `json:"output_schema,omitempty"`
+	Guarantee    string `json:"guarantee,omitempty"`
+	DataDir      string `json:"data_dir,omitempty"`
+	// OnError is what a record whose processing fails (undecodable, an
+	// expression error) does: fail (default), skip or dlq; see ErrorMode.
+	OnError string `json:"on_error,omitempty"`
+	// DLQTopic receives the failed records under on_error = "dlq".
+	DLQTopic string `json:"dlq_topic,omitempty"`
 	// Line is the TOML line of the table, for messages; 0 when unknown.
 	Line int `json:"-"`
+	// Registry decodes inputs of the avro, protobuf and json_schema
+	// formats; the host (ops) sets it from the job's cluster.
+	Registry *schema.Client `json:"-"`
 }
 
 // TimeSpec is time = { type, field, zone }.
@@ -100,7 +117,7 @@ type JoinSpec struct {
 }
 
 var (
-	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "guarantee", "data_dir", "enabled", "disabled"}
+	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "output_format", "output_schema", "guarantee", "data_dir", "on_error", "dlq_topic", "enabled", "disabled"}
 	timeKeys      = []string{"type", "field", "zone"}
 	windowKeys    = []string{"type", "size", "advance", "grace"}
 	aggregateKeys = []string{"op", "field"}
@@ -206,6 +223,8 @@ func ParseJob(table map[string]any) (JobSpec, error) {
 		p.add("inputs must be a list of topics, not %T", v)
 	}
 	s.Format = getString(&p, table, "", "format")
+	s.OutputFormat = getString(&p, table, "", "output_format")
+	s.OutputSchema = getString(&p, table, "", "output_schema")
 	s.Filter = getString(&p, table, "", "filter")
 	s.Key = getString(&p, table, "", "key")
 	s.Value = getString(&p, table, "", "value")
@@ -213,6 +232,8 @@ func ParseJob(table map[string]any) (JobSpec, error) {
 	s.Output = getString(&p, table, "", "output")
 	s.Guarantee = getString(&p, table, "", "guarantee")
 	s.DataDir = getString(&p, table, "", "data_dir")
+	s.OnError = getString(&p, table, "", "on_error")
+	s.DLQTopic = getString(&p, table, "", "dlq_topic")
 	if tt := getTable(&p, table, "time"); tt != nil {
 		unknownKeys(&p, "time", tt, timeKeys)
 		s.Time = &TimeSpec{Type: getString(&p, tt, "time.", "type"), Field: getString(&p, tt, "time.", "field"), Zone: getString(&p, tt, "time.", "zone")}
@@ -303,13 +324,37 @@ func (s JobSpec) compile() (*Topology, error) {
 	dec := decoder{format: s.Format}
 	switch s.Format {
 	case "", "json", "string", "bytes":
+	case formatAvro, formatProtobuf, formatJSONSchema:
+		dec.sd = newSchemaDecoder(s.Registry, s.Format)
 	default:
-		p.add("format %q is unknown: use json, string or bytes", s.Format)
+		p.add("format %q is unknown: use json, string, bytes, avro, protobuf or json_schema", s.Format)
+	}
+	var outEnc *schemaEncoder
+	switch s.OutputFormat {
+	case "", "json":
+	case formatAvro, formatProtobuf, formatJSONSchema:
+		text := s.OutputSchema
+		if text == "" && s.OutputFormat == formatAvro && s.Aggregate != nil {
+			text = aggregateAvroSchema(s.Window != nil)
+		}
+		switch {
+		case s.Aggregate == nil && s.Value == "" && s.Join == nil:
+			p.add("output_format %q applies to jobs that write JSON (aggregate, value or join); this job passes its input values through as read", s.OutputFormat)
+		case text == "":
+			p.add("output_format %q needs output_schema (only avro aggregates have a derived schema)", s.OutputFormat)
+		default:
+			outEnc = &schemaEncoder{registry: s.Registry, format: s.OutputFormat, text: text, subject: s.Output + "-value"}
+		}
+	default:
+		p.add("output_format %q is unknown: use json, avro, protobuf or json_schema", s.OutputFormat)
 	}
 	switch s.Guarantee {
 	case "", string(AtLeastOnce), string(ExactlyOnce):
 	default:
 		p.add("guarantee %q is unknown: use at_least_once or exactly_once", s.Guarantee)
+	}
+	if err := checkErrorMode(ErrorMode(s.OnError), s.DLQTopic); err != nil {
+		p.add("%v", err)
 	}
 	compile := func(what, src string) *program {
 		if src == "" {
@@ -621,6 +666,9 @@ func (s JobSpec) compile() (*Topology, error) {
 				return r, err
 			})
 		}
+	}
+	if outEnc != nil {
+		st = st.Map("encode", outEnc.encode)
 	}
 	st.To("output", s.Output)
 	return top, nil

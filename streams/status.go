@@ -25,8 +25,13 @@ type Status struct {
 	// LateRecords counts records dropped because all their windows had
 	// closed (stream time past window end plus grace).
 	LateRecords int64 `json:"late_records"`
-	// Errors counts records skipped under SkipBadRecords.
+	// Errors counts the records whose processing failed and that were
+	// skipped or dead-lettered (OnErrorSkip, OnErrorDLQ).
 	Errors int64 `json:"errors"`
+	// DLQ counts the records written to the dead-letter topic.
+	DLQ int64 `json:"dlq"`
+	// OnError is the job's error mode: fail, skip or dlq.
+	OnError ErrorMode `json:"on_error"`
 }
 
 // TaskStatus is one task: one partition of the inputs.
@@ -62,7 +67,7 @@ type TableStatus struct {
 // it takes to copy the task list.
 func (j *Job) Status() Status {
 	s := Status{AppID: j.top.appID, State: j.state.Load().(string), Guarantee: j.cfg.guarantee,
-		RecordsIn: j.recordsIn.Load(), RecordsOut: j.recordsOut.Load(), Errors: j.errCount.Load()}
+		RecordsIn: j.recordsIn.Load(), RecordsOut: j.recordsOut.Load(), Errors: j.errCount.Load(), DLQ: j.dlqCount.Load(), OnError: j.cfg.onError}
 	if f := j.failure.Load(); f != nil && *f != nil {
 		s.Error = (*f).Error()
 	}

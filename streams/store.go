@@ -100,7 +100,8 @@ func openStore(def *storeDef, partition int32, dir string, cache *pebble.Cache) 
 			return nil, 0, fmt.Errorf("store %s partition %d: wipe stale state: %w", def.name, partition, err)
 		}
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	// State is private (0700); Pebble would create its directory 0755.
+	if err := os.MkdirAll(filepath.Join(dir, "db"), 0o700); err != nil {
 		return nil, 0, fmt.Errorf("store %s partition %d: %w", def.name, partition, err)
 	}
 	if err := os.Remove(s.checkpointPath()); err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -141,7 +142,7 @@ func (s *store) close(clean bool) error {
 	if err == nil && clean {
 		b, _ := json.Marshal(checkpoint{ChangelogOffset: s.nextChangelog.Load(), Written: time.Now().UTC()})
 		tmp := s.checkpointPath() + ".tmp"
-		if err = os.WriteFile(tmp, b, 0o644); err == nil {
+		if err = os.WriteFile(tmp, b, 0o600); err == nil {
 			err = os.Rename(tmp, s.checkpointPath())
 		}
 	}

@@ -168,7 +168,7 @@ func offsetKey(p int32) []byte {
 // store.
 func (j *Job) openTable(ctx context.Context, d *tableDef) (*tableRuntime, error) {
 	dir := filepath.Join(j.cfg.dataDir, j.top.appID, "tables", d.name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("table %s: %w", d.name, err)
 	}
 	db, err := pebble.Open(dir, storeOptions(j.cache))

@@ -28,8 +28,8 @@ var layouts = []string{
 }
 
 // ParseTime parses an absolute time. A time without a zone is UTC. It also
-// accepts a duration (Go or ISO 8601), meaning that long before now, and
-// "now". The error says which forms are accepted.
+// accepts a duration (Go or ISO 8601), meaning that long before now, with
+// or without " ago" ("15m", "15m ago"), and "now". The error says which forms are accepted.
 func ParseTime(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "" {
@@ -43,10 +43,12 @@ func ParseTime(s string, now time.Time) (time.Time, error) {
 			return t, nil
 		}
 	}
-	if d, err := ParseDuration(strings.TrimPrefix(s, "-")); err == nil {
+	// "15m" and "15m ago" mean the same: a duration before now.
+	ago := strings.TrimSpace(strings.TrimSuffix(s, " ago"))
+	if d, err := ParseDuration(strings.TrimPrefix(ago, "-")); err == nil {
 		return now.Add(-d), nil
 	}
-	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2026-11-25T10:00:00Z), YYYY-MM-DDTHH:mm:SS[.sss] with an optional zone (UTC when absent), or a duration ago such as 15m or PT15M", s)
+	return time.Time{}, fmt.Errorf("%q is not a time: use RFC 3339 (2026-11-25T10:00:00Z), YYYY-MM-DDTHH:mm:SS[.sss] with an optional zone (UTC when absent), or a duration ago such as 15m, 15m ago or PT15M", s)
 }
 
 var isoDur = regexp.MustCompile(`^(-)?P(?:(\d+(?:\.\d+)?)W)?(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$`)

@@ -30,6 +30,7 @@ var commands = []command{
 	{names: []string{"jobs", "j"}, page: screen.Jobs},
 	{names: []string{"job"}, arg: "job", page: screen.JobDetail},
 	{names: []string{"audit", "a"}, page: screen.Audit},
+	{names: []string{"schemas", "subjects"}, page: screen.Schemas},
 	{names: []string{"cluster"}, arg: "cluster"},
 	{names: []string{"help"}},
 	{names: []string{"quit", "q"}},

@@ -13,6 +13,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
+	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/tui/screen"
 	"github.com/kdeck/kdeck/tui/tuitest"
 )
@@ -31,11 +32,18 @@ type harness struct {
 
 func newHarness(t testing.TB, f *tuitest.Fake, w, h int, opts ...Opt) *harness {
 	t.Helper()
+	return newSvcHarness(t, f, f, w, h, opts...)
+}
+
+// newSvcHarness drives a Model over any Service (a real ops.Local, say);
+// f, the fake, may be nil then.
+func newSvcHarness(t testing.TB, svc ops.Service, f *tuitest.Fake, w, h int, opts ...Opt) *harness {
+	t.Helper()
 	r := lipgloss.NewRenderer(io.Discard)
 	r.SetColorProfile(termenv.Ascii)
 	clip := &bytes.Buffer{}
 	base := []Opt{WithRenderer(r), WithUTF8(true), WithClock(tuitest.Clock), WithRefresh(time.Hour), WithClipboard(clip)}
-	m, err := New(f, append(base, opts...)...)
+	m, err := New(svc, append(base, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -386,8 +386,17 @@ func TestJobs(t *testing.T) {
 	f := tuitest.New()
 	h := newHarness(t, f, 120, 40)
 	h.keys("4")
-	h.wantScreen("orders-by-customer", "FAILED", "1/2", "task 1: store demo-coun")
+	h.wantScreen("orders-by-customer", "FAILED", "1/2", "task 1: starting task 1…")
 	h.keys("enter")
+	h.wantPage(screen.JobDetail, "orders-by-customer")
+	// enter on the failed task shows its whole error, wrapped; esc closes.
+	h.keys("down", "enter")
+	h.wantScreen("task 1", "starting task 1: restoring store demo-counts from changelog", "no space left on device", "esc close")
+	h.keys("p")
+	if len(f.CallLog()) != 0 {
+		t.Fatal("p in the task detail paused the job")
+	}
+	h.keys("esc")
 	h.wantPage(screen.JobDetail, "orders-by-customer")
 	h.keys("p")
 	h.wantScreen("Pause job orders-by-customer?", "enter confirms")
@@ -503,32 +512,4 @@ func TestRecordsStopWhenLeft(t *testing.T) {
 	if p.Loading() {
 		t.Fatal("the records page still reads after it was left")
 	}
-}
-
-// TestJobTaskTrace: enter on a FAILED task shows its whole error trace, even
-// when the table's column would cut it; esc closes it.
-func TestJobTaskTrace(t *testing.T) {
-	f := tuitest.New()
-	long := "store demo-counts: disk full; " + strings.Repeat("while flushing partition 1 of demo-counts-changelog, ", 4) + "END-OF-TRACE"
-	for i := range f.JobList {
-		if f.JobList[i].Name == "orders-by-customer" {
-			f.JobList[i].Tasks[1].Trace = long
-		}
-	}
-	h := newHarness(t, f, 100, 40)
-	h.keys(":", "job orders-by-customer", "enter")
-	d := h.m.Page().(*jobs.Detail)
-	if strings.Contains(h.screen(), "END-OF-TRACE") {
-		t.Fatal("the table shows the whole trace already; the test needs a longer one")
-	}
-	h.keys("down", "enter")
-	if d.Trace() != 1 {
-		t.Fatalf("enter on the FAILED task: trace shown for %d", d.Trace())
-	}
-	h.wantScreen("task 1: FAILED", "END-OF-TRACE", "esc closes")
-	h.keys("esc")
-	if d.Trace() != -1 || strings.Contains(h.screen(), "END-OF-TRACE") {
-		t.Fatal("esc did not close the trace")
-	}
-	h.wantPage(screen.JobDetail, "orders-by-customer")
 }

@@ -1,6 +1,7 @@
 package tui
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"time"
@@ -34,6 +35,7 @@ type cfg struct {
 	clipboard io.Writer
 	start     screen.ID
 	startArg  string
+	base      context.Context
 }
 
 // WithRefresh sets how often live screens reload, overriding the default of
@@ -80,3 +82,11 @@ func WithClipboard(w io.Writer) Opt { return optFn(func(c *cfg) { c.clipboard = 
 func WithStart(id screen.ID, arg string) Opt {
 	return optFn(func(c *cfg) { c.start, c.startArg = id, arg })
 }
+
+// WithContext sets the context every Service call derives from, default
+// context.Background(). Its values travel with each call: an SSH session
+// passes ops.WithActor(ctx, actor) so the service audits and permits the
+// session's key. A read-only actor also marks the console read-only (the
+// READ-ONLY badge; mutations refused before they are tried, naming the
+// role). Cancelling it cancels the calls in flight.
+func WithContext(ctx context.Context) Opt { return optFn(func(c *cfg) { c.base = ctx }) }

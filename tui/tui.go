@@ -36,6 +36,7 @@ import (
 	"github.com/kdeck/kdeck/tui/jobs"
 	"github.com/kdeck/kdeck/tui/overview"
 	"github.com/kdeck/kdeck/tui/records"
+	"github.com/kdeck/kdeck/tui/schemas"
 	"github.com/kdeck/kdeck/tui/screen"
 	"github.com/kdeck/kdeck/tui/styles"
 	"github.com/kdeck/kdeck/tui/topics"
@@ -129,7 +130,11 @@ func New(svc ops.Service, opts ...Opt) (*Model, error) {
 	}
 	st := styles.New(theme, cf.renderer, utf8)
 	c := &screen.Common{Svc: svc, Info: svc.Info(), Styles: st, Keys: screen.DefaultGlobalKeys(), Logger: cf.logger,
-		Now: cf.now, Timeout: cf.timeout, Header: cf.header}
+		Now: cf.now, Timeout: cf.timeout, Header: cf.header, Base: cf.base}
+	if a, ok := ops.ActorFrom(c.Context()); ok && a.ReadOnly {
+		c.Info.ReadOnly = true
+		c.ReadOnlyWhy = fmt.Sprintf("read role: %s may look but not change anything (an operate key can)", a.User)
+	}
 	m := &Model{c: c, cfg: cf, names: map[string][]string{}, tick: func(d time.Duration) tea.Cmd {
 		return tea.Tick(d, func(t time.Time) tea.Msg { return screen.TickMsg{Time: t} })
 	}}
@@ -143,6 +148,7 @@ func New(svc ops.Service, opts ...Opt) (*Model, error) {
 		screen.Jobs:        jobs.NewList(c),
 		screen.JobDetail:   jobs.NewDetail(c),
 		screen.Audit:       audit.New(c),
+		screen.Schemas:     schemas.New(c),
 	}
 	if _, ok := m.pages[cf.start]; !ok {
 		return nil, fmt.Errorf("tui: unknown start page %q", cf.start)
@@ -567,10 +573,25 @@ func (m *Model) shortHelp() string {
 		}
 	default:
 		if !m.Page().Capturing() {
-			b = append(b, k.Command, k.Filter, k.Help, k.Quit)
+			return m.fitHelp(append(b, k.Command, k.Filter), []key.Binding{k.Help, k.Quit})
 		}
 	}
 	return m.help.ShortHelpView(b)
+}
+
+// fitHelp renders the bindings b and then keep in one line of the screen's
+// width: bindings of b that do not fit are left out, whole, from the end;
+// keep (? help, q quit) always shows.
+func (m *Model) fitHelp(b, keep []key.Binding) string {
+	hm := m.help
+	hm.Width = 0 // measure without help's own cut
+	for n := len(b); n >= 0; n-- {
+		s := hm.ShortHelpView(append(append([]key.Binding{}, b[:n]...), keep...))
+		if lipgloss.Width(s) <= m.w || n == 0 {
+			return s
+		}
+	}
+	return ""
 }
 
 func (m *Model) helpView() string {
@@ -580,9 +601,25 @@ func (m *Model) helpView() string {
 		[]key.Binding{k.Command, k.Filter, k.Back, k.Help, k.Quit, k.Suspend},
 		[]key.Binding{k.Overview, k.Topics, k.Groups, k.Jobs, k.Audit})
 	st := m.c.Styles
-	title := st.Title.Render(" Keys on "+m.Page().Title()) + st.Muted.Render("   (any key closes; (!) marks actions that change offsets or jobs and ask first)")
-	cmds := st.Muted.Render(" Commands: ") + ":overview :topics :topic NAME :groups :group NAME :records TOPIC :jobs :job NAME :audit :cluster NAME :quit"
+	// The title and its note break between words, never inside one.
+	name := " Keys on " + m.Page().Title()
+	note := "(any key closes; (!) marks actions that change offsets or jobs and ask first)"
+	title := st.Title.Render(name) + st.Muted.Render("   "+note)
+	if lipgloss.Width(title) > m.w {
+		lines := []string{st.Title.Render(format.Cut(name, m.w, st.Glyphs.Ellipsis))}
+		for _, l := range format.Wrap(note, m.w-1) {
+			lines = append(lines, " "+st.Muted.Render(l))
+		}
+		title = strings.Join(lines, "\n")
+	}
+	var cmds []string
+	for i, l := range format.Wrap("Commands: :overview :topics :topic NAME :groups :group NAME :records TOPIC :jobs :job NAME :audit :cluster NAME :quit", m.w-1) {
+		if i == 0 {
+			l = st.Muted.Render("Commands:") + strings.TrimPrefix(l, "Commands:")
+		}
+		cmds = append(cmds, " "+l)
+	}
 	hm := m.help
 	hm.ShowAll = true
-	return lipgloss.JoinVertical(lipgloss.Left, title, "", hm.FullHelpView(groups), "", lipgloss.NewStyle().Width(m.w).Render(cmds))
+	return lipgloss.JoinVertical(lipgloss.Left, title, "", hm.FullHelpView(groups), "", strings.Join(cmds, "\n"))
 }

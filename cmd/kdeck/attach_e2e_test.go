@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -22,34 +21,15 @@ import (
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
-// syncBuffer is a bytes.Buffer that a subprocess writes while the test
-// reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // worker is a 'kdeck run' subprocess of a test.
 type worker struct {
 	cmd    *exec.Cmd
 	stderr *syncBuffer
 }
 
-// startWorker starts 'kdeck run' on cfgPath and waits until its socket
+// startAPIWorker starts 'kdeck run' on cfgPath and waits until its socket
 // answers.
-func startWorker(t *testing.T, bin, cfgPath, sock string, args ...string) *worker {
+func startAPIWorker(t *testing.T, bin, cfgPath, sock string, args ...string) *worker {
 	t.Helper()
 	w := &worker{stderr: &syncBuffer{}}
 	w.cmd = exec.Command(bin, append([]string{"--config", cfgPath, "run"}, args...)...)
@@ -140,7 +120,7 @@ output = "counts"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	w := startWorker(t, bin, cfgPath, sock)
+	w := startAPIWorker(t, bin, cfgPath, sock)
 	fi, err := os.Stat(sock)
 	if err != nil {
 		t.Fatal(err)
@@ -225,9 +205,9 @@ output = "counts"
 	if _, errOut, code := k("streams", "stop", "per-customer"); code != 0 {
 		t.Fatalf("streams stop attached: exit %d: %s", code, errOut)
 	}
-	// An unknown connector is exit 1 with the worker's sentence; a refusal
-	// keeps exit 3 across the wire (read-only client).
-	if _, errOut, code := k("connect", "status", "nope"); code != 1 || !strings.Contains(errOut, "nope") {
+	// An unknown connector is exit 2 (as every not-found) with the worker's
+	// sentence; a refusal keeps exit 3 across the wire (read-only client).
+	if _, errOut, code := k("connect", "status", "nope"); code != 2 || !strings.Contains(errOut, "nope") {
 		t.Fatalf("status of an unknown connector: exit %d: %s", code, errOut)
 	}
 	if _, errOut, code := k("--read-only", "connect", "pause", "tail"); code != 3 || !strings.Contains(errOut, "read-only") {
@@ -293,7 +273,7 @@ output = "counts"
 		t.Fatalf("connect list without a worker: exit %d\n%s", code, out)
 	}
 	// Restart: the stale socket is said and removed; the CLI attaches again.
-	w2 := startWorker(t, bin, cfgPath, sock)
+	w2 := startAPIWorker(t, bin, cfgPath, sock)
 	deadline = time.Now().Add(10 * time.Second)
 	for !strings.Contains(w2.stderr.String(), "stale socket") && time.Now().Before(deadline) {
 		time.Sleep(20 * time.Millisecond)
@@ -303,7 +283,7 @@ output = "counts"
 	}
 	waitState(ops.StateRunning)
 	// A second worker on the same data dir is refused (exit 3).
-	if _, errOut, code := k("run"); code != 3 || !strings.Contains(errOut, "already serving") {
+	if _, errOut, code := k("run"); code != 3 || !strings.Contains(errOut, "already") {
 		t.Fatalf("a second worker on the data dir: exit %d: %s", code, errOut)
 	}
 	if err := w2.cmd.Process.Signal(syscall.SIGTERM); err != nil {
@@ -349,7 +329,7 @@ topic = "lines"
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	w := startWorker(t, bin, cfgPath, filepath.Join(data, api.SocketName))
+	w := startAPIWorker(t, bin, cfgPath, filepath.Join(data, api.SocketName))
 	p := startTUI(t, 160, 40, "--config", cfgPath)
 	p.waitFor(t, regexp.MustCompile(`worker \S+ up \d+s`), 30*time.Second, nil)
 	p.waitFor(t, regexp.MustCompile(`job "tail" is FAILED`), 30*time.Second, nil)
@@ -358,7 +338,7 @@ topic = "lines"
 	p.keys(t, ":job tail\r")
 	p.waitFor(t, regexp.MustCompile(`0\s+FAILED`), 30*time.Second, nil)
 	p.keys(t, "\r")
-	p.waitFor(t, regexp.MustCompile(`task 0: FAILED`), 10*time.Second, nil)
+	p.waitFor(t, regexp.MustCompile(`task 0\s+state FAILED`), 10*time.Second, nil)
 	p.waitFor(t, regexp.MustCompile(regexp.QuoteMeta(filepath.Base(filepath.Dir(missing)))), 10*time.Second, nil)
 	p.keys(t, "\r") // enter closes the trace too (a bare esc followed by q would read as alt+q)
 	// The worker dies under the console: the next refresh says so in the

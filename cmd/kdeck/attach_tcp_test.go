@@ -117,7 +117,7 @@ tls_cert = %q
 tls_key = %q
 client_ca = %q
 `, data, tokens, sc, sk, ca)+jobs)
-	w := startWorker(t, bin, srvCfg, filepath.Join(data, api.SocketName), "--log-format", "json")
+	w := startAPIWorker(t, bin, srvCfg, filepath.Join(data, api.SocketName), "--log-format", "json")
 	re := regexp.MustCompile(`"addr":"[^"]*:(\d+)"`)
 	var port string
 	deadline := time.Now().Add(10 * time.Second)

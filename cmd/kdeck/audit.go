@@ -94,7 +94,9 @@ func auditSubject(e ops.AuditEntry) string {
 }
 
 func printAuditList(w io.Writer, es []ops.AuditEntry) {
-	t := newTable("ID", "TIME", "USER", "ACTION", "CLUSTER", "SUBJECT", "CHANGED", "OUTCOME").Right(6).Flex(5)
+	// The id stays whole (undo needs it); cluster, changed count and user go
+	// first when the terminal is narrow.
+	t := newTable("ID", "TIME", "USER", "ACTION", "CLUSTER", "SUBJECT", "CHANGED", "OUTCOME").Right(6).Flex(5).Drop(4, 6, 2)
 	for _, e := range es {
 		t.Row(e.ID, e.Time.Local().Format("2006-01-02 15:04:05"), e.User, e.Action, e.Cluster, auditSubject(e), len(e.After), e.Outcome)
 	}

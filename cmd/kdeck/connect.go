@@ -104,7 +104,7 @@ worker, which kdeck attaches to by itself on the same data dir.`,
 	}
 	restart.Flags().IntVar(&task, "task", -1, "restart only this task")
 	restart.Flags().BoolVar(&onlyFailed, "only-failed", false, "restart only FAILED tasks")
-	cmd.AddCommand(restart, newConnectOffsetsCmd(a), newConnectPluginsCmd(a), newConnectValidateCmd(a))
+	cmd.AddCommand(restart, newConnectOffsetsCmd(a), newConnectPluginsCmd(a), newConnectValidateCmd(a), newConnectDropSlotCmd(a))
 	return cmd
 }
 
@@ -183,10 +183,35 @@ func printJob(w io.Writer, j ops.JobStatus) {
 		}
 		t.Write(w)
 		for _, ts := range j.Tasks {
+			if len(ts.Detail) > 0 {
+				printTaskDetail(w, ts.ID, ts.Detail)
+			}
+		}
+		for _, ts := range j.Tasks {
 			if ts.Trace != "" {
 				fmt.Fprintf(w, "\ntask %d trace:\n%s\n", ts.ID, ts.Trace)
 			}
 		}
+	}
+}
+
+// printTaskDetail prints a task's own facts (postgres-cdc: its slot, the
+// confirmed LSN, the WAL retained), sorted, with a warning on its own line.
+func printTaskDetail(w io.Writer, id int, d map[string]string) {
+	keys := make([]string, 0, len(d))
+	for k := range d {
+		if k != "warning" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "=" + d[k]
+	}
+	fmt.Fprintf(w, "\ntask %d: %s\n", id, strings.Join(parts, " "))
+	if warn := d["warning"]; warn != "" {
+		fmt.Fprintf(w, "WARNING: %s\n", warn)
 	}
 }
 
@@ -197,7 +222,7 @@ type offsetsFile struct {
 
 func newConnectOffsetsCmd(a *app) *cobra.Command {
 	var reset bool
-	var setFile string
+	var setFile, undo string
 	cmd := &cobra.Command{
 		Use:   "offsets NAME",
 		Short: "Show a connector's offsets; --reset or --set FILE alter them while it is stopped",
@@ -207,21 +232,47 @@ kafka_partition with the kafka_offset committed by the group connect-NAME.
 
 --set FILE writes offsets from a file ("-" for stdin) in the same shape,
 {"offsets": [{"partition": {...}, "offset": {...}}]}, where a null offset
-resets that partition; --reset removes them all (the connector starts over).
-Both require the connector to be STOPPED (or not hosted by this process), as
+resets that partition; --reset removes them all (the connector starts over);
+--undo ID writes back the offsets an audited --set or --reset replaced
+(refused when the offsets changed since). All require the connector to be STOPPED (or not hosted by this process), as
 Kafka Connect does, and are audited.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeConnectors,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if reset && setFile != "" {
-				return usagef("--reset and --set cannot be combined: pick one")
+			if n := btoi(reset) + btoi(setFile != "") + btoi(undo != ""); n > 1 {
+				return usagef("--reset, --set and --undo cannot be combined: pick one")
 			}
 			svc, err := a.service(cmd.Context())
 			if err != nil {
 				return err
 			}
+			if undo != "" {
+				entry, err := svc.AuditEntry(cmd.Context(), undo)
+				if err != nil {
+					return err
+				}
+				if entry.Job != args[0] {
+					return usagef("audit entry %s is about %q, not job %q", undo, firstNonBlank(entry.Job, entry.Group, entry.Action), args[0])
+				}
+				cur, err := svc.JobOffsets(cmd.Context(), args[0])
+				if err != nil {
+					return err
+				}
+				req, err := ops.JobOffsetsUndo(entry, cur)
+				if err != nil {
+					return err
+				}
+				req.Command = commandLine(cmd, args)
+				e, err := svc.AlterJobOffsets(cmd.Context(), args[0], req)
+				if err != nil {
+					return err
+				}
+				return a.emit(e, func(w io.Writer) {
+					fmt.Fprintf(w, "offsets of %s restored as before audit entry %s (audit %s)\nbefore: %s\nafter:  %s\n", args[0], undo, e.ID, e.Details["offsets_before"], e.Details["offsets_after"])
+				})
+			}
 			if reset || setFile != "" {
-				req := ops.AlterOffsetsRequest{Reset: reset, Command: strings.Join(os.Args, " ")}
+				req := ops.AlterOffsetsRequest{Reset: reset, Command: commandLine(cmd, args)}
 				if setFile != "" {
 					var r io.Reader = a.in
 					if setFile != "-" {
@@ -267,6 +318,8 @@ Kafka Connect does, and are audited.`,
 	}
 	cmd.Flags().BoolVar(&reset, "reset", false, "remove every offset (the connector must be STOPPED)")
 	cmd.Flags().StringVar(&setFile, "set", "", `write offsets from FILE ("-" for stdin), Kafka Connect's {"offsets": [...]} shape`)
+	markLocalFile(cmd.Flags(), "set")
+	cmd.Flags().StringVar(&undo, "undo", "", "write back the offsets audit entry ID replaced (the connector must be STOPPED)")
 	return cmd
 }
 
@@ -392,4 +445,20 @@ func (a *app) reportValidation(cfg *config.Config, names []string, err error) er
 	return a.emit(map[string]any{"path": cfg.Path, "valid": true, "connectors": names}, func(w io.Writer) {
 		fmt.Fprintf(w, "%d connector(s) valid: %s\n", len(names), strings.Join(names, ", "))
 	})
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+func firstNonBlank(s ...string) string {
+	for _, x := range s {
+		if strings.TrimSpace(x) != "" {
+			return x
+		}
+	}
+	return ""
 }

@@ -41,7 +41,7 @@ topic = "t"
 	}{
 		{[]string{"connect", "list", "-o", "json"}, 0, `"state": "UNASSIGNED"`, ""},
 		{[]string{"connect", "status", "gen"}, 0, "not hosted by this process", ""},
-		{[]string{"connect", "status", "gne"}, 1, "", `did you mean "gen"?`},
+		{[]string{"connect", "status", "gne"}, 2, "", `did you mean "gen"?`},
 		{[]string{"connect", "pause", "gen"}, 3, "", "this process hosts no jobs"},
 		{[]string{"connect", "restart", "gen", "--task", "-2"}, 2, "", "--task -2"},
 		{[]string{"connect", "plugins", "-o", "json"}, 0, `"class": "file-source"`, ""},

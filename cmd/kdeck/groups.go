@@ -74,10 +74,12 @@ func newGroupsCmd(a *app) *cobra.Command {
 var groupsExtra []func(a *app) *cobra.Command
 
 func printGroups(w io.Writer, gs []ops.GroupSummary) {
-	t := newTable("GROUP", "STATE", "PROTOCOL", "MEMBERS", "TOPICS", "LAG", "TIME LAG", "STATUS").Right(3, 5, 6).Flex(4)
+	t := newTable("GROUP", "STATE", "PROTOCOL", "MEMBERS", "TOPICS", "LAG", "TIME LAG", "STATUS").Right(3, 5, 6).Flex(4).Last(0).Drop(2, 4, 1)
 	for _, g := range gs {
 		status := g.Status
-		if status == "" {
+		if g.Owner != "" {
+			status = g.Owner // a mirror's progress group: not judged by lag rules
+		} else if status == "" {
 			status = "-"
 		}
 		t.Row(g.Group, g.State, g.Protocol, g.Members, strings.Join(g.Topics, ","), g.Lag, humanSeconds(g.TimeLagEstimate), status)
@@ -87,12 +89,15 @@ func printGroups(w io.Writer, gs []ops.GroupSummary) {
 
 func printGroupDetail(w io.Writer, d ops.GroupDetail) {
 	status := d.Status
-	if status == "" {
+	if d.Owner != "" {
+		status = d.Owner // a mirror's progress group: not judged by lag rules
+	} else if status == "" {
 		status = "-"
 	}
-	fmt.Fprintf(w, "Group: %s  State: %s  Protocol: %s  Members: %d  Coordinator: %d  Lag: %d  Status: %s\n\n",
-		d.Group, d.State, d.Protocol, d.Members, d.Coordinator, d.Lag, status)
-	t := newTable("TOPIC", "PARTITION", "COMMITTED", "LOG END", "LAG", "TIME LAG", "STATUS", "CLIENT", "HOST").Right(1, 2, 3, 4, 5).Flex(0, 7, 8)
+	printFields(w, "Group: "+d.Group, "State: "+d.State, "Protocol: "+d.Protocol, fmt.Sprintf("Members: %d", d.Members),
+		fmt.Sprintf("Coordinator: %d", d.Coordinator), fmt.Sprintf("Lag: %d", d.Lag), "Status: "+status)
+	fmt.Fprintln(w)
+	t := newTable("TOPIC", "PARTITION", "COMMITTED", "LOG END", "LAG", "TIME LAG", "STATUS", "CLIENT", "HOST").Right(1, 2, 3, 4, 5).Flex(7, 8).Last(0).Drop(8, 3, 7)
 	for _, o := range d.Offsets {
 		client, host := o.ClientID, o.Host
 		if client == "" {
@@ -102,12 +107,16 @@ func printGroupDetail(w io.Writer, d ops.GroupDetail) {
 		if st == "" {
 			st = "-"
 		}
-		t.Row(o.Topic, o.Partition, dash(o.Committed), dash(o.LogEndOffset), o.Lag, humanSeconds(o.TimeLag), st, client, host)
+		lag, timeLag := dash(o.Lag), humanSeconds(o.TimeLag)
+		if o.Committed < 0 {
+			lag, timeLag = "-", "-" // no commit: as kafka-consumer-groups prints it
+		}
+		t.Row(o.Topic, o.Partition, dash(o.Committed), dash(o.LogEndOffset), lag, timeLag, st, client, host)
 	}
 	t.Write(w)
 	if len(d.MemberList) > 0 {
 		fmt.Fprintln(w)
-		mt := newTable("MEMBER", "CLIENT", "HOST", "ASSIGNED").Flex(0, 3)
+		mt := newTable("MEMBER", "CLIENT", "HOST", "ASSIGNED").Flex(0, 1, 2, 3).Drop(2)
 		for _, m := range d.MemberList {
 			var as []string
 			for _, s := range m.Assigned {

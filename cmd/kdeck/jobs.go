@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -58,7 +56,7 @@ func (a *app) jobVerb(cmd *cobra.Command, name string, kind ops.JobKind, action 
 	if err != nil {
 		return err
 	}
-	opts.Command = strings.Join(os.Args, " ")
+	opts.Command = commandLine(cmd, []string{name})
 	e, err := svc.JobAction(cmd.Context(), name, action, opts)
 	if err != nil {
 		return err

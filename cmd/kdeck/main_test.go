@@ -132,16 +132,25 @@ func TestCLITopicsMutations(t *testing.T) {
 	if r.code != 2 {
 		t.Errorf("bad config flag: %+v", r)
 	}
-	r = kdeck(t, "", "-b", b, "--read-only", "topics", "delete", "new")
+	r = kdeck(t, "", "-b", b, "--read-only", "topics", "delete", "new", "--execute")
 	if r.code != 3 || !strings.Contains(r.err, "read-only") {
 		t.Errorf("read-only delete: %+v", r)
 	}
+	// Without --execute, a preview: nothing is deleted (as groups delete).
 	r = kdeck(t, "", "-b", b, "topics", "delete", "new")
-	if r.code != 0 {
+	if r.code != 0 || !strings.Contains(r.out, "Would delete topic new: 4 partition(s)") || !strings.Contains(r.out, "--execute") {
+		t.Errorf("delete preview: %+v", r)
+	}
+	if got := c.Partitions(t, "new"); got != 4 {
+		t.Errorf("the preview deleted the topic (partitions = %d)", got)
+	}
+	r = kdeck(t, "", "-b", b, "topics", "delete", "new", "--execute")
+	if r.code != 0 || !strings.Contains(r.out, "deleted topic new") {
 		t.Errorf("delete: %+v", r)
 	}
-	r = kdeck(t, "", "-b", b, "topics", "delete", "new")
-	if r.code != 1 || !strings.Contains(r.err, "not found") {
+	// Deleting a missing topic and creating an existing one agree: usage (2).
+	r = kdeck(t, "", "-b", b, "topics", "delete", "new", "--execute")
+	if r.code != 2 || !strings.Contains(r.err, "not found") {
 		t.Errorf("delete again: %+v", r)
 	}
 }
@@ -168,9 +177,9 @@ func TestCLIRecords(t *testing.T) {
 		}
 		k := "<nil>"
 		if rec.Key != nil {
-			k = *rec.Key
+			k = rec.Key.(string)
 		}
-		keys[k] = append(keys[k], *rec.Value)
+		keys[k] = append(keys[k], rec.Value.(string))
 	}
 	if strings.Join(keys["k1"], ",") != "v1,v3" || keys["<nil>"][0] != "nokey" {
 		t.Errorf("keys = %v", keys)
@@ -207,7 +216,7 @@ func TestCLIRecords(t *testing.T) {
 		}
 	}
 	r = kdeck(t, "", "-b", b, "tail", "missing")
-	if r.code != 1 || !strings.Contains(r.err, `topic "missing" not found`) {
+	if r.code != 2 || !strings.Contains(r.err, `topic "missing" not found`) {
 		t.Errorf("unknown topic: %+v", r)
 	}
 }
@@ -226,6 +235,15 @@ func TestCLIBadInput(t *testing.T) {
 	if took := time.Since(start); took > 15*time.Second {
 		t.Errorf("unreachable took %v", took)
 	}
+	// produce too: a sentence, before reading the input (it never ended).
+	start = time.Now()
+	r = kdeck(t, "x\n", "-b", addr, "produce", "t")
+	if r.code != 1 || !strings.Contains(r.err, addr) || !strings.Contains(r.err, "connection refused") || strings.Count(strings.TrimSpace(r.err), "\n") != 0 {
+		t.Errorf("produce to unreachable: %+v", r)
+	}
+	if took := time.Since(start); took > 15*time.Second {
+		t.Errorf("produce to unreachable took %v", took)
+	}
 	// No config: default address, said on stderr.
 	r = kdeck(t, "", "topics")
 	if !strings.Contains(r.err, "no configuration found; using the cluster at 127.0.0.1:9092") {
@@ -239,7 +257,7 @@ func TestCLIBadInput(t *testing.T) {
 		t.Errorf("unknown cluster: %+v", r)
 	}
 	r = kdeck(t, "", "groups", "describe", "ghost")
-	if r.code != 1 || !strings.Contains(r.err, `group "ghost" not found on cluster "local"`) {
+	if r.code != 2 || !strings.Contains(r.err, `group "ghost" not found on cluster "local"`) {
 		t.Errorf("unknown group: %+v", r)
 	}
 	r = kdeck(t, "", "-o", "yaml", "topics")

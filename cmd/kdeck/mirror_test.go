@@ -56,7 +56,7 @@ topics = ["orders"]
 		{[]string{"mirror", "status", "ab"}, 0, "not hosted by this process", ""},
 		{[]string{"mirror", "pause", "ab"}, 3, "", "this process hosts no jobs"},
 		{[]string{"mirror", "failover", "billing"}, 2, "", "--flow is required"},
-		{[]string{"mirror", "failover", "billing", "--flow", "ba"}, 1, "", `no mirror flow "ba"`},
+		{[]string{"mirror", "failover", "billing", "--flow", "ba"}, 2, "", `no mirror flow "ba"`},
 		{[]string{"mirror", "failover", "billing", "--flow", "ab"}, 0, "a.orders", "Dry run"},
 		{[]string{"mirror", "failover", "billing", "--flow", "ab", "--execute"}, 0, "Executed", ""},
 		{[]string{"config", "validate"}, 0, "is valid", ""},

@@ -2,17 +2,21 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"path/filepath"
+	"regexp"
 	"runtime"
 	"runtime/debug"
+	"sort"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/ops"
+	"github.com/kdeck/kdeck/tui"
 )
 
 // version is set at build time with -ldflags "-X main.version=...".
@@ -29,14 +33,19 @@ func newConfigCmd(a *app) *cobra.Command {
 			if path == "" {
 				return fmt.Errorf("no configuration file found (looked at --config, $KDECK_CONFIG, ./kdeck.toml, $XDG_CONFIG_HOME/kdeck/config.toml)")
 			}
-			cfg, err := a.loadConfig()
-			if err != nil {
+			cfg, err := config.Load(path)
+			var ce *config.Errors
+			if err != nil && !errors.As(err, &ce) {
+				return err // unreadable: no problems to list
+			}
+			if err := mergeProblems(path, err, cfg, jobValidators); err != nil {
+				if errors.As(err, &ce) && a.output == "json" {
+					_ = writeJSON(a.out, validationJSON(path, ce))
+					return fmt.Errorf("%d problem(s) in %s: see the JSON on stdout", len(ce.List), path)
+				}
 				return err
 			}
-			if err := validateJobs(cfg); err != nil {
-				return err
-			}
-			return a.emit(map[string]any{"path": cfg.Path, "valid": true, "clusters": cfg.ClusterNames()}, func(w io.Writer) {
+			return a.emit(map[string]any{"path": cfg.Path, "valid": true, "clusters": cfg.ClusterNames(), "problems": []problemJSON{}}, func(w io.Writer) {
 				fmt.Fprintf(w, "%s is valid: %d cluster(s), %d connector(s), %d mirror(s), %d stream job(s)\n",
 					cfg.Path, len(cfg.Clusters), len(cfg.Connectors), len(cfg.Mirrors), len(cfg.Streams))
 			})
@@ -44,23 +53,19 @@ func newConfigCmd(a *app) *cobra.Command {
 	}
 	show := &cobra.Command{
 		Use:   "show",
-		Short: "Print the configuration in use, secrets redacted",
+		Short: "Print the configuration in use, with the defaults that apply, secrets redacted",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
 			}
-			if a.output == "json" {
-				s, err := cfg.Redacted()
-				if err != nil {
-					return err
-				}
-				return writeJSON(a.out, map[string]any{"path": cfg.Path, "toml": s})
-			}
-			s, err := cfg.Redacted()
+			s, err := cfg.Effective(configDefaults).Redacted()
 			if err != nil {
 				return err
+			}
+			if a.output == "json" {
+				return writeJSON(a.out, map[string]any{"path": cfg.Path, "toml": s})
 			}
 			if cfg.Path == "" {
 				fmt.Fprintln(a.out, "# no configuration file found: commands use 127.0.0.1:9092 (or -b)")
@@ -75,15 +80,56 @@ func newConfigCmd(a *app) *cobra.Command {
 	return cmd
 }
 
+// configDefaults are the values kdeck uses for keys a file leaves unset;
+// 'config show' prints them.
+var configDefaults = config.Defaults{
+	ClientID:          "kdeck",
+	DialTimeout:       ops.DefaultDialTimeout,
+	RequestTimeout:    ops.DefaultRequestTimeout,
+	LagWindow:         ops.DefaultLagWindow,
+	LagSampleInterval: ops.DefaultLagSampleInterval,
+	Refresh:           tui.DefaultRefresh,
+}
+
 // validateJobs lets the runtimes check their job tables; runtime issues
 // register their validators here.
+// Every validator runs, and their problems come back as one *config.Errors
+// sorted by line, so one run names every problem of the file.
 func validateJobs(cfg *config.Config) error {
-	for _, v := range jobValidators {
-		if err := v(cfg); err != nil {
+	return mergeProblems(cfg.Path, nil, cfg, jobValidators)
+}
+
+// mergeProblems runs the validators on cfg and merges their problems with
+// first (the file's own, or nil) into one *config.Errors sorted by line. An
+// error that is not a *config.Errors is returned as it is.
+func mergeProblems(path string, first error, cfg *config.Config, validators []func(*config.Config) error) error {
+	all := &config.Errors{Path: path}
+	add := func(err error) error {
+		var ce *config.Errors
+		switch {
+		case err == nil:
+		case errors.As(err, &ce):
+			all.List = append(all.List, ce.List...)
+		default:
 			return err
 		}
+		return nil
 	}
-	return nil
+	if err := add(first); err != nil {
+		return err
+	}
+	if cfg != nil {
+		for _, v := range validators {
+			if err := add(v(cfg)); err != nil {
+				return err
+			}
+		}
+	}
+	if len(all.List) == 0 {
+		return nil
+	}
+	sort.SliceStable(all.List, func(i, j int) bool { return all.List[i].Line < all.List[j].Line })
+	return all
 }
 
 var jobValidators []func(*config.Config) error
@@ -92,14 +138,22 @@ func newDevCmd(a *app) *cobra.Command {
 	var port int
 	var ephemeral bool
 	var dataDir string
-	var noDemo bool
+	var noDemo, syncWrites bool
+	var registryPort int
+	var noRegistry bool
 	cmd := &cobra.Command{
 		Use:   "dev",
 		Short: "Run the embedded default: an in-process Kafka cluster with a live demo channel",
 		Long: `Run the embedded default headless: a Kafka-protocol cluster (franz-go's kfake)
 on 127.0.0.1 that any Kafka client can use, seeded with demo topics, a demo
 producer and consumer groups that lag. Topics, records and committed offsets
-persist under the data dir unless --ephemeral. Runs until interrupted.`,
+persist under the data dir unless --ephemeral: what was acknowledged survives
+the process being killed; with --sync-writes (fsync before every
+acknowledgement, slower) it survives an OS crash too. It also serves a Schema
+Registry (Confluent's API) on 127.0.0.1:8081 (--registry-port, 0 for a free
+port; --no-registry for none), its subjects stored in the cluster's _schemas
+topic, and the demo adds Avro records in demo.payments. Runs until
+interrupted.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := a.loadConfig()
@@ -112,15 +166,20 @@ persist under the data dir unless --ephemeral. Runs until interrupted.`,
 			if ephemeral {
 				dataDir = ""
 			}
+			if (a.readOnly || cfg.Ops.ReadOnly) && !noDemo {
+				// Read-only: the demo channel writes, so it does not run.
+				noDemo = true
+				fmt.Fprintln(a.err, "kdeck dev: read-only mode, so the demo channel does not run (nothing is produced or committed)")
+			}
 			start := time.Now()
-			e, err := ops.StartEmbedded(cmd.Context(), ops.EmbeddedOptions{Port: port, DataDir: dataDir, Demo: !noDemo})
+			e, err := ops.StartEmbedded(cmd.Context(), ops.EmbeddedOptions{Port: port, DataDir: dataDir, Demo: !noDemo, SyncWrites: syncWrites, Registry: !noRegistry, RegistryPort: registryPort})
 			if err != nil {
 				return err
 			}
 			// The demo channel's jobs (the datagen connector feeding
 			// demo.orders) run under a Local that owns the cluster; the
 			// configured jobs are not started here ('kdeck run' does that).
-			demo, err := ops.NewLocal(&config.Config{Clusters: map[string]*config.Cluster{}, Ops: cfg.Ops}, ops.WithEmbedded(e))
+			demo, err := ops.NewLocal(&config.Config{Clusters: map[string]*config.Cluster{}, Ops: cfg.Ops}, ops.WithEmbedded(e), ops.WithReadOnly(a.readOnly))
 			if err != nil {
 				e.Close()
 				return err
@@ -130,9 +189,12 @@ persist under the data dir unless --ephemeral. Runs until interrupted.`,
 				return err
 			}
 			if a.output == "json" {
-				_ = writeJSON(a.out, map[string]any{"bootstrap": e.Addr(), "data_dir": dataDir, "startup_ms": time.Since(start).Milliseconds()})
+				_ = writeJSON(a.out, map[string]any{"bootstrap": e.Addr(), "schema_registry": e.RegistryURL(), "data_dir": dataDir, "startup_ms": time.Since(start).Milliseconds()})
 			} else {
 				fmt.Fprintf(a.out, "kdeck dev: embedded cluster 'local' listening on %s (started in %v)\n", e.Addr(), time.Since(start).Round(time.Millisecond))
+				if u := e.RegistryURL(); u != "" {
+					fmt.Fprintf(a.out, "schema registry on %s (subjects stored in the _schemas topic)\n", u)
+				}
 				if dataDir != "" {
 					fmt.Fprintf(a.out, "data persists in %s (use --ephemeral to keep it in memory)\n", dataDir)
 				}
@@ -147,7 +209,11 @@ persist under the data dir unless --ephemeral. Runs until interrupted.`,
 	f.IntVar(&port, "port", 9092, "port on 127.0.0.1; 0 picks a free one")
 	f.BoolVar(&ephemeral, "ephemeral", false, "keep everything in memory")
 	f.StringVar(&dataDir, "data-dir", "", "where the cluster persists (default: DATA_DIR/embedded)")
+	markLocalFile(f, "data-dir")
 	f.BoolVar(&noDemo, "no-demo", false, "do not seed or run the demo channel")
+	f.BoolVar(&syncWrites, "sync-writes", false, "fsync every write before acknowledging it (survives an OS crash; slower)")
+	f.IntVar(&registryPort, "registry-port", 8081, "Schema Registry port on 127.0.0.1; 0 picks a free one")
+	f.BoolVar(&noRegistry, "no-registry", false, "do not serve a Schema Registry")
 	return cmd
 }
 
@@ -251,4 +317,30 @@ func (a *app) completeGroups(cmd *cobra.Command, args []string, toComplete strin
 		}
 		return names, err
 	})
+}
+
+// problemJSON is one configuration problem in 'config validate -o json'.
+type problemJSON struct {
+	File       string `json:"file"`
+	Line       int    `json:"line"`
+	Key        string `json:"key"`
+	Message    string `json:"message"`
+	Suggestion string `json:"suggestion,omitempty"`
+}
+
+var suggestionRE = regexp.MustCompile(`; did you mean "([^"]*)"\?`)
+
+// validationJSON is the -o json form of a file with problems: the
+// suggestion ("did you mean X?") is split from the message.
+func validationJSON(path string, ce *config.Errors) map[string]any {
+	list := make([]problemJSON, len(ce.List))
+	for i, e := range ce.List {
+		msg, sug := e.Msg, ""
+		if m := suggestionRE.FindStringSubmatchIndex(msg); m != nil {
+			sug = msg[m[2]:m[3]]
+			msg = msg[:m[0]] + msg[m[1]:]
+		}
+		list[i] = problemJSON{File: e.Path, Line: e.Line, Key: e.Key, Message: msg, Suggestion: sug}
+	}
+	return map[string]any{"path": path, "valid": false, "problems": list}
 }

@@ -44,6 +44,7 @@ func (r *runFlags) add(f *pflag.FlagSet, export bool) {
 	f.BoolVar(&r.execute, "execute", false, "apply the plan")
 	if export {
 		f.StringVar(&r.export, "export", "", "write the plan's new offsets to FILE as CSV in kafka-consumer-groups' format")
+		markLocalFile(f, "export")
 	}
 }
 
@@ -67,6 +68,9 @@ type resetFlags struct {
 	duration  string
 	toGroup   string
 	fromFile  string
+	// fileRows is --from-file read once (stdin can be read only once, and
+	// a multi-group reset asks for each group).
+	fileRows []ops.FileOffset
 }
 
 var modeFlags = []string{"to-earliest", "to-latest", "to-current", "to-offset", "shift-by", "to-datetime", "by-duration", "to-group", "from-file"}
@@ -138,7 +142,8 @@ gains a GROUP column and --export writes group,topic,partition,offset.`,
 	f.StringVar(&rf.datetime, "to-datetime", "", "reset to the first record at or after T (RFC 3339, or YYYY-MM-DDTHH:mm:SS.sss with an optional zone; UTC when none)")
 	f.StringVar(&rf.duration, "by-duration", "", "reset to the first record at or after D ago (ISO 8601 PnDTnHnMnS, or 90m)")
 	f.StringVar(&rf.toGroup, "to-group", "", "copy the committed offsets of group OTHER")
-	f.StringVar(&rf.fromFile, "from-file", "", "reset to the offsets of a CSV plan (topic,partition,offset or group,topic,partition,offset)")
+	f.StringVar(&rf.fromFile, "from-file", "", `reset to the offsets of a CSV plan (topic,partition,offset or group,topic,partition,offset); "-" reads stdin`)
+	markLocalFile(f, "from-file")
 	run.add(f, true)
 	_ = cmd.RegisterFlagCompletionFunc("topic", a.completeTopics)
 	_ = cmd.RegisterFlagCompletionFunc("to-group", a.completeGroups)
@@ -225,16 +230,24 @@ func (rf *resetFlags) request(cmd *cobra.Command, group string) (ops.ResetReques
 		if len(scope) > 0 || rf.allTopics {
 			return req, usagef("--from-file takes its partitions from the file: drop --topic and --all-topics")
 		}
-		f, err := os.Open(rf.fromFile)
-		if err != nil {
-			return req, usagef("cannot read --from-file %s: %v", rf.fromFile, pathError(err))
+		if rf.fileRows == nil {
+			var in io.Reader = cmd.InOrStdin()
+			name := "standard input"
+			if rf.fromFile != "-" {
+				f, err := os.Open(rf.fromFile)
+				if err != nil {
+					return req, usagef("cannot read --from-file %s: %v", rf.fromFile, pathError(err))
+				}
+				defer f.Close()
+				in, name = f, rf.fromFile
+			}
+			rows, err := ops.ParseOffsetsCSV(in, name)
+			if err != nil {
+				return req, err
+			}
+			rf.fileRows = rows
 		}
-		defer f.Close()
-		rows, err := ops.ParseOffsetsCSV(f, rf.fromFile)
-		if err != nil {
-			return req, err
-		}
-		req.FileOffsets = rows
+		req.FileOffsets = rf.fileRows
 	}
 	return req, nil
 }

@@ -267,7 +267,7 @@ func TestDeleteCommandsCLI(t *testing.T) {
 		t.Fatalf("groups delete: %d %s", code, errOut)
 	}
 	m := auditID.FindStringSubmatch(out)
-	if code, _, _ := k.run("groups", "describe", "billing"); code != exitError {
+	if code, _, _ := k.run("groups", "describe", "billing"); code != exitUsage { // not found: usage (README exit codes)
 		t.Errorf("describe of a deleted group: exit %d", code)
 	}
 	if code, _, errOut := k.run("offsets", "undo", m[1], "--execute"); code != 0 {

@@ -12,8 +12,10 @@ import (
 	"golang.org/x/term"
 )
 
-// table is a plain-text table: aligned columns, right-aligned numbers, and
-// truncated with "…" to fit the terminal width (80 when not a terminal).
+// table is a plain-text table: aligned columns, right-aligned numbers. On a
+// terminal it fits the width: flexible columns shrink (cut with "…"), then
+// droppable columns go, least important first, and a row is never wrapped.
+// Not on a terminal (piped) nothing is cut.
 type table struct {
 	headers []string
 	rows    [][]string
@@ -21,10 +23,23 @@ type table struct {
 	right map[int]bool
 	// flex marks columns that may be truncated to fit, widest first.
 	flex map[int]bool
+	// drop lists the columns that may be left out to fit, in that order.
+	drop []int
+	// last marks columns cut only once nothing else can go (names the
+	// user acts on next).
+	last map[int]bool
 }
 
 func newTable(headers ...string) *table {
-	return &table{headers: headers, right: map[int]bool{}, flex: map[int]bool{}}
+	return &table{headers: headers, right: map[int]bool{}, flex: map[int]bool{}, last: map[int]bool{}}
+}
+
+// Last lets columns shrink, but only when no column is left to drop.
+func (t *table) Last(cols ...int) *table {
+	for _, c := range cols {
+		t.last[c] = true
+	}
+	return t
 }
 
 // Right right-aligns columns.
@@ -43,12 +58,20 @@ func (t *table) Flex(cols ...int) *table {
 	return t
 }
 
+// Drop lets columns be left out when the table does not fit even with its
+// flexible columns shrunk, the first given first.
+func (t *table) Drop(cols ...int) *table {
+	t.drop = append(t.drop, cols...)
+	return t
+}
+
+// Row adds a row; control characters in cells are escaped.
 func (t *table) Row(cells ...any) {
 	r := make([]string, len(cells))
 	for i, c := range cells {
 		switch v := c.(type) {
 		case string:
-			r[i] = v
+			r[i] = escapeControl(v, false)
 		case int64:
 			r[i] = strconv.FormatInt(v, 10)
 		case int:
@@ -56,15 +79,34 @@ func (t *table) Row(cells ...any) {
 		case int32:
 			r[i] = strconv.Itoa(int(v))
 		default:
-			r[i] = fmt.Sprint(v)
+			r[i] = escapeControl(fmt.Sprint(v), false)
 		}
 	}
 	t.rows = append(t.rows, r)
 }
 
+// widthWriter is a writer that knows its width: tests print tables at a
+// fixed width through it.
+type widthWriter interface {
+	io.Writer
+	TermWidth() int
+}
+
+// fixedWidth is a writer of a given width.
+type fixedWidth struct {
+	io.Writer
+	width int
+}
+
+// TermWidth implements widthWriter.
+func (f fixedWidth) TermWidth() int { return f.width }
+
 // termWidth returns the terminal's width, or 0 (no limit) when w is not a
 // terminal: piped output is never truncated.
 func termWidth(w io.Writer) int {
+	if ww, ok := w.(widthWriter); ok {
+		return ww.TermWidth()
+	}
 	if f, ok := w.(*os.File); ok {
 		if width, _, err := term.GetSize(int(f.Fd())); err == nil && width > 0 {
 			return width
@@ -73,51 +115,91 @@ func termWidth(w io.Writer) int {
 	return 0
 }
 
-func (t *table) Write(w io.Writer) {
-	n := len(t.headers)
-	widths := make([]int, n)
+// layout returns the columns to print and their widths for limit (0: no
+// limit): natural widths when they fit; else flexible columns shrunk (never
+// below their header or 8), widest first; else the next droppable column
+// left out and the same again; with none left to drop, the Last columns
+// shrink too.
+func (t *table) layout(limit int) (cols []int, widths map[int]int) {
+	natural := map[int]int{}
 	for i, h := range t.headers {
-		widths[i] = utf8.RuneCountInString(h)
+		natural[i] = utf8.RuneCountInString(h)
 	}
 	for _, r := range t.rows {
-		for i := 0; i < n && i < len(r); i++ {
-			widths[i] = max(widths[i], utf8.RuneCountInString(r[i]))
+		for i := 0; i < len(t.headers) && i < len(r); i++ {
+			natural[i] = max(natural[i], utf8.RuneCountInString(r[i]))
 		}
 	}
-	total := func() int {
-		s := 0
-		for _, w := range widths {
-			s += w
+	var lastResort bool
+	canShrink := func(i int) bool { return t.flex[i] || (lastResort && t.last[i]) }
+	minWidth := func(i int) int {
+		if canShrink(i) {
+			return min(natural[i], max(8, utf8.RuneCountInString(t.headers[i])))
 		}
-		return s + 2*(n-1)
+		return natural[i]
 	}
-	limit := termWidth(w)
-	for limit > 0 && total() > limit {
-		// Shrink the widest flexible column, never below its header or 8.
-		best := -1
-		for i := range widths {
-			if t.flex[i] && widths[i] > max(8, utf8.RuneCountInString(t.headers[i])) && (best < 0 || widths[i] > widths[best]) {
-				best = i
+	dropped := map[int]bool{}
+	next := 0
+	for {
+		cols = cols[:0]
+		widths = map[int]int{}
+		total, least := 0, 0
+		for i := range t.headers {
+			if dropped[i] {
+				continue
+			}
+			cols = append(cols, i)
+			widths[i] = natural[i]
+			total += natural[i]
+			least += minWidth(i)
+		}
+		gaps := 2 * (len(cols) - 1)
+		if limit <= 0 || total+gaps <= limit {
+			return cols, widths
+		}
+		if next >= len(t.drop) || len(cols) == 1 {
+			lastResort = true
+			least = 0
+			for _, i := range cols {
+				least += minWidth(i)
 			}
 		}
-		if best < 0 {
-			break
+		if least+gaps <= limit || lastResort {
+			// Shrink the widest flexible column one step at a time.
+			for total+gaps > limit {
+				best := -1
+				for _, i := range cols {
+					if canShrink(i) && widths[i] > minWidth(i) && (best < 0 || widths[i] > widths[best]) {
+						best = i
+					}
+				}
+				if best < 0 {
+					break // still too wide: lines are cut at the limit
+				}
+				widths[best]--
+				total--
+			}
+			return cols, widths
 		}
-		widths[best]--
+		dropped[t.drop[next]] = true
+		next++
 	}
+}
+
+func (t *table) Write(w io.Writer) {
+	limit := termWidth(w)
+	cols, widths := t.layout(limit)
 	var b strings.Builder
 	line := func(cells []string) {
 		b.Reset()
-		for i := 0; i < n; i++ {
+		for k, i := range cols {
 			c := ""
 			if i < len(cells) {
 				c = cells[i]
 			}
-			if rc := utf8.RuneCountInString(c); rc > widths[i] {
-				c = string([]rune(c)[:widths[i]-1]) + "…"
-			}
+			c = cut(c, widths[i])
 			pad := widths[i] - utf8.RuneCountInString(c)
-			if i > 0 {
+			if k > 0 {
 				b.WriteString("  ")
 			}
 			if t.right[i] {
@@ -125,17 +207,51 @@ func (t *table) Write(w io.Writer) {
 				b.WriteString(c)
 			} else {
 				b.WriteString(c)
-				if i < n-1 {
+				if k < len(cols)-1 {
 					b.WriteString(strings.Repeat(" ", pad))
 				}
 			}
 		}
-		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
+		out := strings.TrimRight(b.String(), " ")
+		if limit > 0 {
+			out = cut(out, limit) // never wrap a row
+		}
+		fmt.Fprintln(w, out)
 	}
 	line(t.headers)
 	for _, r := range t.rows {
 		line(r)
 	}
+}
+
+// cut shortens s to n runes, ending in "…" when cut.
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	if n <= 1 {
+		return string([]rune(s)[:max(n, 0)])
+	}
+	return string([]rune(s)[:n-1]) + "…"
+}
+
+// printFields prints "Name: value" fields separated by two spaces, starting
+// a new line between fields rather than past the terminal's width.
+func printFields(w io.Writer, fields ...string) {
+	limit := termWidth(w)
+	var line strings.Builder
+	for _, f := range fields {
+		f = escapeControl(f, false)
+		if line.Len() > 0 && limit > 0 && utf8.RuneCountInString(line.String())+2+utf8.RuneCountInString(f) > limit {
+			fmt.Fprintln(w, line.String())
+			line.Reset()
+		}
+		if line.Len() > 0 {
+			line.WriteString("  ")
+		}
+		line.WriteString(f)
+	}
+	fmt.Fprintln(w, line.String())
 }
 
 // emit prints v as JSON with -o json, or calls tbl for a table.

@@ -44,7 +44,7 @@ application group") instead of rewinding the live one.`,
 			if err != nil {
 				return err
 			}
-			req := ops.ResetRequest{Group: args[0], TargetGroup: as, Mode: ops.ResetToDatetime, Time: at, Scope: scope, AllTopics: len(scope) == 0}
+			req := ops.ResetRequest{Group: args[0], TargetGroup: as, TargetGiven: cmd.Flags().Changed("as"), Mode: ops.ResetToDatetime, Time: at, Scope: scope, AllTopics: len(scope) == 0}
 			return a.runPlan(cmd, args, run, func(ctx context.Context, svc ops.Service) (*ops.Plan, error) {
 				return svc.PlanReset(ctx, req)
 			})

@@ -7,7 +7,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -32,6 +34,9 @@ type app struct {
 	configPath string
 	cluster    string
 	brokers    string
+	// brokersSet is true when -b was given, even empty (an error).
+	brokersSet bool
+	registry   string
 	output     string
 	noColor    bool
 	readOnly   bool
@@ -41,8 +46,13 @@ type app struct {
 
 	cfg *config.Config
 	svc ops.Service
-	// newService builds the service; tests replace it.
+	// newService builds the service; tests replace it, and an SSH exec
+	// request sets it to the session's view of the served service.
 	newService func(ctx context.Context) (ops.Service, error)
+	// remote is true for a command an SSH client runs on 'kdeck serve':
+	// commands and flags touching the server's files are refused (see
+	// remoteRefusal).
+	remote bool
 }
 
 // usageError marks an error as a usage error (exit 2).
@@ -56,6 +66,13 @@ func usagef(format string, args ...any) error { return usageError{fmt.Errorf(for
 // run executes kdeck with args and returns the exit code.
 func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer) int {
 	a := &app{in: in, out: out, err: errOut}
+	return a.execute(ctx, args)
+}
+
+// execute runs a fresh root command over a with args and returns the exit
+// code, closing the service the command built (a view of a shared service
+// closes nothing).
+func (a *app) execute(ctx context.Context, args []string) int {
 	root := newRootCmd(a)
 	root.SetArgs(args)
 	err := root.ExecuteContext(ctx)
@@ -65,23 +82,50 @@ func run(ctx context.Context, args []string, in io.Reader, out, errOut io.Writer
 	if err == nil {
 		return exitOK
 	}
-	fmt.Fprintln(errOut, "kdeck: "+sentence(err))
+	if strings.HasPrefix(err.Error(), "unknown command ") {
+		// cobra's own error for a word that is no command: usage.
+		err = usageError{fmt.Errorf("%v: see 'kdeck --help' for the commands", err)}
+	}
+	fmt.Fprintln(a.err, "kdeck: "+sentence(err))
 	return exitCode(err)
 }
 
 // sentence returns an error message as one sentence, without a stack or a
-// trailing newline.
+// trailing newline; control bytes (from names in the message) are escaped
+// so they cannot move the cursor or change colours. Newlines stay: lists of
+// problems are one per line.
 func sentence(err error) string {
-	msg := strings.TrimSpace(err.Error())
-	return msg
+	return escapeControl(strings.TrimSpace(err.Error()), true)
 }
 
+// escapeControl escapes control characters in s as Go does in quoted
+// strings (\x1b, \t, \u0085); keepNewlines keeps '\n'.
+func escapeControl(s string, keepNewlines bool) string {
+	if !strings.ContainsFunc(s, func(r rune) bool { return unicode.IsControl(r) && !(keepNewlines && r == '\n') }) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) && !(keepNewlines && r == '\n') {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+			continue
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
+// exitCode maps an error to the exit code of README's table: 3 refused
+// (read-only, active group, group moved, undo not possible), 2 usage (bad
+// flags, arguments or input, and a name that does not exist or already
+// exists), 1 any other error.
 func exitCode(err error) int {
 	var ue usageError
 	switch {
 	case errors.Is(err, ops.ErrReadOnly), errors.Is(err, ops.ErrRefused), errors.Is(err, ops.ErrGroupActive), errors.Is(err, ops.ErrGroupMoved):
 		return exitRefused
-	case errors.As(err, &ue), errors.Is(err, ops.ErrInvalid):
+	case errors.As(err, &ue), errors.Is(err, ops.ErrInvalid), errors.Is(err, ops.ErrNotFound):
 		return exitUsage
 	}
 	return exitError
@@ -113,8 +157,10 @@ cluster there headless.`,
 	})
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", "", "configuration file (default: $KDECK_CONFIG, ./kdeck.toml, $XDG_CONFIG_HOME/kdeck/config.toml)")
+	markLocalFile(pf, "config")
 	pf.StringVarP(&a.cluster, "cluster", "c", "", "cluster name from the configuration (default: default_cluster)")
 	pf.StringVarP(&a.brokers, "brokers", "b", "", "bootstrap brokers host:port[,host:port], an ad-hoc cluster without any file")
+	pf.StringVar(&a.registry, "registry", "", "Schema Registry URL for the default cluster (as kcat's -r), overriding its [clusters.NAME.schema_registry]")
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 	pf.BoolVar(&a.noColor, "no-color", false, "disable colours (also NO_COLOR)")
 	pf.BoolVar(&a.readOnly, "read-only", false, "refuse every mutation")
@@ -123,8 +169,18 @@ cluster there headless.`,
 		if a.output != "table" && a.output != "json" {
 			return usagef("--output %q is not a format: use table or json", a.output)
 		}
+		a.brokersSet = cmd.Flags().Changed("brokers")
+		if a.brokersSet && strings.TrimSpace(strings.ReplaceAll(a.brokers, ",", "")) == "" {
+			return usagef("--brokers is empty: give host:port[,host:port...], or leave -b out to use the configuration")
+		}
 		if os.Getenv("NO_COLOR") != "" {
 			a.noColor = true
+		}
+		if err := checkNames(cmd, args); err != nil {
+			return err
+		}
+		if a.remote {
+			return remoteRefusal(cmd, a)
 		}
 		return nil
 	}
@@ -139,6 +195,7 @@ cluster there headless.`,
 		newProduceCmd(a),
 		newConfigCmd(a),
 		newDevCmd(a),
+		newServeCmd(a),
 		newVersionCmd(a),
 		newCompletionCmd(a),
 	)
@@ -174,8 +231,14 @@ func (a *app) loadConfig() (*config.Config, error) {
 	if a.cfg != nil {
 		return a.cfg, nil
 	}
-	cfg, err := config.Load(config.Lookup(a.configPath))
+	path := config.Lookup(a.configPath)
+	cfg, err := config.Load(path)
 	if err != nil {
+		var ce *config.Errors
+		if errors.As(err, &ce) && cfg != nil {
+			// Name the job tables' problems too: every problem at once.
+			return nil, mergeProblems(path, err, cfg, jobValidators)
+		}
 		return nil, err
 	}
 	a.cfg = cfg
@@ -241,6 +304,12 @@ func (a *app) newLocal(cfg *config.Config, log *slog.Logger, noConfig func(), e 
 	}
 	if a.cluster != "" {
 		opts = append(opts, ops.WithDefaultCluster(a.cluster))
+	}
+	if a.registry != "" {
+		if err := config.ValidRegistryURL(a.registry); err != nil {
+			return nil, usagef("--registry: %v", err)
+		}
+		opts = append(opts, ops.WithRegistry(a.registry))
 	}
 	l, err := ops.NewLocal(cfg, append(opts, extra...)...)
 	if err != nil {

@@ -2,7 +2,7 @@ package main
 
 import (
 	"context"
-	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -30,7 +30,8 @@ func newRunCmd(a *app) *cobra.Command {
 		Long: `Run a headless worker hosting every job of the configuration ([[connectors]],
 [[mirrors]], [[streams]]). Failed jobs restart with backoff. On SIGTERM or
 SIGINT the jobs stop gracefully (flush, save offsets) within --stop-timeout.
-Logs go to stderr as text or JSON (log/slog).
+Logs go to stderr as text or JSON (log/slog): kdeck's own lifecycle events
+at info, the Kafka client's (franz-go) at warn unless --log-level debug.
 
 The worker serves its API on DATA_DIR/kdeck.sock (mode 0600), and on TCP with
 --listen or [server] listen: Kafka Connect's REST API for connectors, kdeck's
@@ -54,10 +55,14 @@ console on the same data dir attach to it by themselves.`,
 			if stopTimeout <= 0 {
 				return usagef("--stop-timeout must be positive")
 			}
-			log := slog.New(h)
+			// franz-go's client logs at warn unless --log-level debug.
+			log := slog.New(newQuietClients(h, level <= slog.LevelDebug))
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
+			}
+			if a.readOnly || cfg.Ops.ReadOnly {
+				return &refusedError{msg: "kdeck run refuses to start in read-only mode (--read-only or [ops] read_only = true): a worker's jobs write records, offsets and topics; drop read-only to run them, or use the console or 'kdeck jobs' to look"}
 			}
 			if err := validateJobs(cfg); err != nil {
 				return err
@@ -66,8 +71,13 @@ console on the same data dir attach to it by themselves.`,
 			if n == 0 {
 				return usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins')", orNone(cfg.Path))
 			}
+			lock, err := ops.LockWorker(cfg.DataDir(), "kdeck run")
+			if err != nil {
+				return err
+			}
+			defer lock.Close()
 			clientMetrics := api.NewClientMetrics()
-			l, err := a.workerLocal(cfg, log, ops.WithClientHook(clientMetrics.Hook))
+			l, err := a.workerLocal(cfg, log, ops.WithJobStopTimeout(stopTimeout), ops.WithClientHook(clientMetrics.Hook))
 			if err != nil {
 				return err
 			}
@@ -88,15 +98,13 @@ console on the same data dir attach to it by themselves.`,
 			<-cmd.Context().Done()
 			stopAPI()
 			log.Info("stopping jobs", "timeout", stopTimeout)
-			done := make(chan struct{})
-			go func() { l.Close(); close(done) }()
-			select {
-			case <-done:
-				log.Info("kdeck worker stopped")
-				return nil
-			case <-time.After(stopTimeout):
-				return errors.New("jobs did not stop within --stop-timeout; offsets not yet saved will be re-read on the next start")
+			// Close gives each job --stop-timeout (in parallel) and names
+			// the ones it abandoned.
+			if err := l.Close(); err != nil {
+				return fmt.Errorf("%w (--stop-timeout %v)", err, stopTimeout)
 			}
+			log.Info("kdeck worker stopped")
+			return nil
 		},
 	}
 	f := cmd.Flags()
@@ -116,10 +124,16 @@ func orNone(p string) string {
 
 // workerLocal builds the Local a worker runs jobs in, with the same cluster
 // choices as a.service and a real logger.
-func (a *app) workerLocal(cfg *config.Config, log *slog.Logger, extra ...ops.Opt) (jobStarter, error) {
-	l, err := a.newLocal(cfg, log, func() { log.Warn("no cluster configured; using " + config.DefaultBroker) }, nil, extra...)
+func (a *app) workerLocal(cfg *config.Config, log *slog.Logger, opts ...ops.Opt) (jobStarter, error) {
+	l, err := a.newLocal(cfg, log, func() { log.Warn("no cluster configured; using " + config.DefaultBroker) }, nil, opts...)
 	if err != nil {
 		return nil, err
 	}
 	return l, nil
 }
+
+// refusedError is a refusal (exit code 3) with its own sentence.
+type refusedError struct{ msg string }
+
+func (e *refusedError) Error() string        { return e.msg }
+func (e *refusedError) Is(target error) bool { return target == ops.ErrRefused }

@@ -95,8 +95,8 @@ func (a *app) streamsStatusCmd() *cobra.Command {
 				return err
 			}
 			return a.emit(j, func(w io.Writer) {
-				fmt.Fprintf(w, "%s  %s  cluster %s  in %s/s  out %s/s  lag %d  late %d\n", j.Name, j.State, j.Cluster,
-					streamRate(j.Metrics.RecordsInPerSec), streamRate(j.Metrics.RecordsOutPerSec), j.Metrics.Lag, j.Metrics.LateRecords)
+				fmt.Fprintf(w, "%s  %s  cluster %s  in %s/s  out %s/s  lag %d  late %d  bad records %d (dead-lettered %d)\n", j.Name, j.State, j.Cluster,
+					streamRate(j.Metrics.RecordsInPerSec), streamRate(j.Metrics.RecordsOutPerSec), j.Metrics.Lag, j.Metrics.LateRecords, j.Metrics.Errors, j.Metrics.DLQ)
 				if j.LastError != "" {
 					fmt.Fprintf(w, "last error: %s\n", j.LastError)
 				}

@@ -126,9 +126,13 @@ func newTopicsCmd(a *app) *cobra.Command {
 	create.Flags().Int16VarP(&rf, "replication-factor", "r", 0, "replication factor (default: the broker's)")
 	create.Flags().StringArrayVar(&configs, "config", nil, "topic config key=value, repeatable")
 
+	var execute bool
 	del := &cobra.Command{
-		Use:               "delete TOPIC",
-		Short:             "Delete a topic",
+		Use:   "delete TOPIC",
+		Short: "Show (and with --execute delete) a topic and its records",
+		Long: `Show what deleting a topic removes (partitions, records); with --execute,
+delete it. As every destructive verb of kdeck (groups delete, offsets reset),
+nothing changes without --execute. Deleting a topic cannot be undone.`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeTopics,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -136,12 +140,25 @@ func newTopicsCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			d, err := svc.DescribeTopic(cmd.Context(), "", args[0])
+			if err != nil {
+				return err
+			}
+			out := map[string]any{"topic": d.Name, "partitions": len(d.Partitions), "records": d.Records, "executed": false}
+			if !execute {
+				return a.emit(out, func(w io.Writer) {
+					fmt.Fprintf(w, "Would delete topic %s: %d partition(s), %d record(s). This cannot be undone.\n\nDry run: nothing changed. Delete it with --execute.\n",
+						escapeControl(d.Name, false), len(d.Partitions), d.Records)
+				})
+			}
 			if err := svc.DeleteTopic(cmd.Context(), "", args[0]); err != nil {
 				return err
 			}
-			return a.emit(map[string]any{"deleted": args[0]}, func(w io.Writer) { fmt.Fprintf(w, "deleted topic %s\n", args[0]) })
+			out["executed"], out["deleted"] = true, d.Name
+			return a.emit(out, func(w io.Writer) { fmt.Fprintf(w, "deleted topic %s\n", escapeControl(d.Name, false)) })
 		},
 	}
+	del.Flags().BoolVar(&execute, "execute", false, "delete the topic (without it: show what would be deleted)")
 	topics.AddCommand(list, describe, create, del)
 	return topics
 }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/charmbracelet/lipgloss"
 	"github.com/muesli/termenv"
@@ -23,6 +24,10 @@ const TUILogFile = "kdeck-tui.log"
 
 // embeddedPort is where the TUI's embedded default listens when it can.
 const embeddedPort = 9092
+
+// embeddedRegistryPort is where the TUI's embedded Schema Registry listens
+// when it can (as 'kdeck dev' does).
+const embeddedRegistryPort = 8081
 
 // runTUI opens the console: on the configured clusters, on -b, or, with
 // neither, on the embedded default started in-process (port 9092, or a free
@@ -43,9 +48,31 @@ func (a *app) runTUI(cmd *cobra.Command) error {
 	}
 	defer closeLog()
 	ctx := cmd.Context()
-	svc, header, err := a.tuiService(ctx, cfg, logger)
+	// One process hosts a data dir's jobs: the console takes the worker
+	// lock when the configuration has jobs, and leaves them to the
+	// 'kdeck run' (or console) that holds it.
+	hostJobs, note := true, ""
+	if len(cfg.Connectors)+len(cfg.Mirrors)+len(cfg.Streams) > 0 && a.newService == nil {
+		lock, err := ops.LockWorker(cfg.DataDir(), "the kdeck console")
+		switch {
+		case errors.Is(err, ops.ErrWorkerRunning):
+			hostJobs, note = false, "jobs hosted elsewhere"
+			if h, ok, _ := ops.WorkerLockHolder(cfg.DataDir()); ok {
+				note = fmt.Sprintf("jobs hosted by %s, pid %d", h.Face, h.PID)
+			}
+			logger.Warn("jobs not hosted by the console", "err", err)
+		case err != nil:
+			return err
+		default:
+			defer lock.Close()
+		}
+	}
+	svc, header, err := a.tuiService(ctx, cfg, logger, hostJobs)
 	if err != nil {
 		return err
+	}
+	if note != "" {
+		header = strings.TrimPrefix(header+"; "+note, "; ")
 	}
 	a.svc = svc
 	r := lipgloss.NewRenderer(f)
@@ -82,9 +109,18 @@ func tuiLogger(dir string) (*slog.Logger, func(), error) {
 	return slog.New(slog.NewTextHandler(lf, &slog.HandlerOptions{Level: slog.LevelInfo})), func() { lf.Close() }, nil
 }
 
+// registryOf is the header's note of the embedded registry: " · registry
+// host:port", or "" without one.
+func registryOf(e *ops.Embedded) string {
+	if e == nil || e.RegistryURL() == "" {
+		return ""
+	}
+	return " · registry " + strings.TrimPrefix(e.RegistryURL(), "http://")
+}
+
 // tuiService builds the service the TUI shows and a header note saying
 // where the embedded default listens, if it started one.
-func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.Logger) (ops.Service, string, error) {
+func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.Logger, hostJobs bool) (ops.Service, string, error) {
 	if a.newService != nil {
 		s, err := a.newService(ctx)
 		return s, "", err
@@ -98,14 +134,23 @@ func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.L
 	header := ""
 	var e *ops.Embedded
 	if a.brokers == "" && len(cfg.Clusters) == 0 {
+		// Read-only: no job and no demo writes anything; the embedded
+		// cluster shows what its data dir holds.
+		demo := !a.readOnly && !cfg.Ops.ReadOnly
 		var err error
-		e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: embeddedPort, DataDir: filepath.Join(cfg.DataDir(), "embedded"), Demo: true, Logger: logger})
-		header = "embedded " + addrOf(e)
+		eo := ops.EmbeddedOptions{Port: embeddedPort, DataDir: filepath.Join(cfg.DataDir(), "embedded"), Demo: demo, Logger: logger, Registry: true, RegistryPort: embeddedRegistryPort}
+		e, err = ops.StartEmbedded(ctx, eo)
+		if errors.Is(err, ops.ErrRegistryPortInUse) {
+			// Something else serves 8081: keep the cluster, move the registry.
+			eo.RegistryPort = 0
+			e, err = ops.StartEmbedded(ctx, eo)
+		}
+		header = "embedded " + addrOf(e) + registryOf(e)
 		if errors.Is(err, ops.ErrPortInUse) {
 			// Another kdeck (or broker) holds 9092 and probably the data
 			// dir too: run in memory on a free port instead.
-			e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: 0, Demo: true, Logger: logger})
-			header = fmt.Sprintf("embedded %s (%d was taken; in memory)", addrOf(e), embeddedPort)
+			e, err = ops.StartEmbedded(ctx, ops.EmbeddedOptions{Port: 0, Demo: demo, Logger: logger, Registry: true})
+			header = fmt.Sprintf("embedded %s%s (%d was taken; in memory)", addrOf(e), registryOf(e), embeddedPort)
 		}
 		if err != nil {
 			return nil, "", err
@@ -121,7 +166,11 @@ func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.L
 		return nil, "", err
 	}
 	// The console hosts the configured jobs (and the demo channel's), so
-	// the Jobs screen shows them live and its actions work.
+	// the Jobs screen shows them live and its actions work; unless another
+	// process hosts this data dir's jobs.
+	if !hostJobs {
+		return l, header, nil
+	}
 	if err := l.StartJobs(ctx); err != nil {
 		l.Close()
 		return nil, "", err

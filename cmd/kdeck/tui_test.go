@@ -171,7 +171,7 @@ func (p *ptyTUI) rssMB() float64 {
 }
 
 var (
-	clusterUp   = regexp.MustCompile(`local\s+up\s+1/1 brokers up`)
+	clusterUp   = regexp.MustCompile(`local\s+up\s+127\.0\.0\.1:\d+\s+1/1 brokers up`) // the address first: never cut
 	billingLag  = regexp.MustCompile(`demo-billing\s+(\S+)\s+(\d+)\s+([\d,]+)\s`)
 	groupsShown = regexp.MustCompile(`GROUP\s+STATE`)
 )

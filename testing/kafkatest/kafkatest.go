@@ -216,6 +216,27 @@ func (c *Cluster) ProduceN(t testing.TB, topic string, n int) []*kgo.Record {
 	return recs
 }
 
+// ValueCounts reads topic from its start with an independent consumer
+// (read_committed) until no record arrived for a second, and counts each
+// value: the way to find duplicates.
+func (c *Cluster) ValueCounts(t testing.TB, topic string) map[string]int {
+	t.Helper()
+	cl := c.Client(t, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	defer cl.Close()
+	out := map[string]int{}
+	for {
+		pctx, cancel := context.WithTimeout(ctx(t), time.Second)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		if len(fs.Records()) == 0 {
+			return out
+		}
+		for _, r := range fs.Records() {
+			out[string(r.Value)]++
+		}
+	}
+}
+
 // ProduceAt writes records with the given timestamps to one partition.
 func (c *Cluster) ProduceAt(t testing.TB, topic string, partition int32, times ...time.Time) {
 	t.Helper()

@@ -10,6 +10,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strings"
@@ -69,9 +70,9 @@ func New(c *screen.Common) *Page {
 	st := &c.Styles
 	t := table.New(st, []table.Column{
 		{Title: "TIME", Width: 14},
-		{Title: "USER", Width: 8},
+		{Title: "USER", Width: 8, Drop: 2},
 		{Title: "ACTION", Width: 14},
-		{Title: "CLUSTER", Width: 8},
+		{Title: "CLUSTER", Width: 8, Drop: 1},
 		{Title: "TARGET", Width: 12, Flex: true},
 		{Title: "OUTCOME", Width: 7, Color: func(s string) lipgloss.Style {
 			if s == "ok" {
@@ -79,7 +80,7 @@ func New(c *screen.Common) *Page {
 			}
 			return st.Bad
 		}},
-		{Title: "ID", Width: 22},
+		{Title: "ID", Width: 22}, // whole: 'kdeck offsets undo ID' needs it; y copies it
 	})
 	t.Empty = "no audited changes yet: resets, replays, undos and job actions appear here"
 	undo := key.NewBinding(key.WithKeys("u"), key.WithHelp("u", "undo (!)"))
@@ -205,7 +206,7 @@ func (p *Page) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	switch {
 	case key.Matches(km, p.keys.Undo) && sel != nil:
 		if p.c.Info.ReadOnly {
-			return p, screen.Error(fmt.Errorf("%s", screen.ReadOnlyReason))
+			return p, screen.Error(errors.New(p.c.ReadOnlyText()))
 		}
 		p.planning = sel.ID
 		svc, id := p.c.Svc, sel.ID

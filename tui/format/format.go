@@ -11,6 +11,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/charmbracelet/x/ansi"
 )
 
 // Count formats n with thousands separators.
@@ -123,4 +125,60 @@ func Int32s(xs []int32) string {
 		s[i] = strconv.Itoa(int(x))
 	}
 	return strings.Join(s, ",")
+}
+
+// Cut shortens plain text s to at most w cells, ending with tail when cut.
+// It cuts at the last space when one leaves at least half the width, so
+// "Stable, 1 member(s)" becomes "Stable, 1…" rather than "Stable, 1 member(s".
+// Text without a space there is cut where it must be.
+func Cut(s string, w int, tail string) string {
+	if w <= 0 {
+		return ""
+	}
+	if ansi.StringWidth(s) <= w {
+		return s
+	}
+	tw := ansi.StringWidth(tail)
+	if w <= tw {
+		return ansi.Truncate(s, w, "")
+	}
+	hard := ansi.Truncate(s, w-tw, "")
+	if i := strings.LastIndexByte(hard, ' '); i > 0 && ansi.StringWidth(hard[:i]) >= (w-tw)/2 {
+		return strings.TrimRight(hard[:i], " ,;:") + tail
+	}
+	return hard + tail
+}
+
+// Wrap breaks plain text s into lines of at most w cells at spaces; a word
+// longer than w is broken where it must be. It returns at least one line.
+func Wrap(s string, w int) []string {
+	if w <= 0 {
+		return []string{""}
+	}
+	var lines []string
+	for _, para := range strings.Split(s, "\n") {
+		line := ""
+		for _, word := range strings.Fields(para) {
+			for ansi.StringWidth(word) > w {
+				if line != "" {
+					lines = append(lines, line)
+					line = ""
+				}
+				head := ansi.Truncate(word, w, "")
+				lines = append(lines, head)
+				word = word[len(head):]
+			}
+			switch {
+			case line == "":
+				line = word
+			case ansi.StringWidth(line)+1+ansi.StringWidth(word) <= w:
+				line += " " + word
+			default:
+				lines = append(lines, line)
+				line = word
+			}
+		}
+		lines = append(lines, line)
+	}
+	return lines
 }

@@ -1,6 +1,7 @@
 package format
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -42,5 +43,34 @@ func TestSparkline(t *testing.T) {
 		if got := Sparkline(tt.in, g, tt.width); got != tt.want {
 			t.Errorf("Sparkline(%v, %d) = %q, want %q", tt.in, tt.width, got, tt.want)
 		}
+	}
+}
+
+func TestCutAtWords(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		w    int
+		want string
+	}{
+		{"Stable, 1 member(s)", 18, "Stable, 1…"},
+		{"Stable, 1 member(s)", 19, "Stable, 1 member(s)"},
+		{"starting task 1: producing to orders: NOT_LEADER", 20, "starting task 1…"},
+		{"20261125-114500-a1b2c3", 10, "20261125-…"},
+		{"abc", 1, "a"},
+	} {
+		if got := Cut(tc.in, tc.w, "…"); got != tc.want {
+			t.Errorf("Cut(%q, %d) = %q, want %q", tc.in, tc.w, got, tc.want)
+		}
+	}
+}
+
+func TestWrap(t *testing.T) {
+	got := Wrap("starting task 1: producing to orders: context deadline exceeded", 20)
+	want := []string{"starting task 1:", "producing to orders:", "context deadline", "exceeded"}
+	if strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("Wrap = %q, want %q", got, want)
+	}
+	if got := Wrap("aaaaaaaaaaaa", 5); strings.Join(got, "|") != "aaaaa|aaaaa|aa" {
+		t.Errorf("long word: %q", got)
 	}
 }

@@ -2,6 +2,7 @@ package groups
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -179,7 +180,7 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		p.members.Focus(p.pane == 1)
 	case key.Matches(km, p.keys.Reset), key.Matches(km, p.keys.Replay):
 		if p.c.Info.ReadOnly {
-			return p, screen.Error(fmt.Errorf("%s", screen.ReadOnlyReason))
+			return p, screen.Error(errors.New(p.c.ReadOnlyText()))
 		}
 		if !p.loaded {
 			return p, screen.Status("wait for the group to load")
@@ -237,8 +238,12 @@ func (p *Detail) set(d ops.GroupDetail) {
 			status = "ERR"
 			client = o.Error
 		}
+		lag, timeLag := format.Count(o.Lag), format.Seconds(o.TimeLag)
+		if o.Committed < 0 {
+			lag, timeLag = "-", "-" // no commit: as kafka-consumer-groups prints it
+		}
 		rows[i] = table.Row{ID: fmt.Sprintf("%s/%d", o.Topic, o.Partition),
-			Cells: []string{o.Topic, fmt.Sprint(o.Partition), format.Offset(o.Committed), fmt.Sprint(o.LogEndOffset), format.Count(o.Lag), format.Seconds(o.TimeLag), status, client},
+			Cells: []string{o.Topic, fmt.Sprint(o.Partition), format.Offset(o.Committed), fmt.Sprint(o.LogEndOffset), lag, timeLag, status, client},
 			Sort:  []any{o.Topic, o.Partition, o.Committed, o.LogEndOffset, o.Lag, o.TimeLag, status, client}}
 	}
 	p.parts.SetRows(rows)

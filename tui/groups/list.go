@@ -60,10 +60,10 @@ func NewList(c *screen.Common) *List {
 		{Title: "LAG", Width: 9, Right: true},
 		{Title: "TIME LAG", Width: 8, Right: true},
 		{Title: "STATUS", Width: 6, Color: func(s string) lipgloss.Style { return st.StatusWord(s) }},
-		{Title: "TREND", Width: 10},
-		{Title: "TOPICS", Width: 0, Flex: true},
+		{Title: "TREND", Width: 10, Drop: 1},
+		{Title: "TOPICS", Width: 10, Flex: true, Drop: 2},
 	})
-	t.Empty = "no consumer groups on this cluster"
+	t.Empty = emptyGroups
 	return &List{Page: table.Page{T: t}, c: c, history: map[string][]int64{}, keys: ListKeys{
 		Open:  key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open group")),
 		Copy:  key.NewBinding(key.WithKeys("y"), key.WithHelp("y", "copy name")),
@@ -103,9 +103,15 @@ func (l *List) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			return l, l.Refresh()
 		}
 		if msg.Err != nil {
+			// Say why there is nothing to show, not "no consumer groups".
+			l.T.Empty = fmt.Sprintf("cannot list the groups of cluster %s: %v", l.c.ClusterName(), msg.Err)
+			if !l.loaded {
+				l.T.SetRows(nil)
+			}
 			return l, screen.Error(msg.Err)
 		}
 		l.loaded = true
+		l.T.Empty = emptyGroups
 		l.setGroups(msg.Groups)
 		return l, screen.Refreshed(msg.At)
 	case tea.KeyMsg:
@@ -138,6 +144,8 @@ func (l *List) setGroups(gs []ops.GroupSummary) {
 		status := g.Status
 		if g.Error != "" {
 			status = "ERR"
+		} else if g.Owner != "" {
+			status = ownerWord(g.Owner) // kdeck's own bookkeeping, not judged
 		} else if status == "" {
 			status = "-"
 		}
@@ -174,4 +182,14 @@ func (l *List) ShortHelp() []key.Binding {
 // FullHelp implements help.KeyMap.
 func (l *List) FullHelp() [][]key.Binding {
 	return [][]key.Binding{{l.keys.Open, l.keys.Copy}, l.keys.Table.List()}
+}
+
+// emptyGroups is what the list says when the cluster answered with none.
+const emptyGroups = "no consumer groups on this cluster"
+
+// ownerWord is the status cell of a group kept by one of kdeck's jobs: the
+// job's kind ("mirror"), as the owner is "KIND NAME".
+func ownerWord(owner string) string {
+	kind, _, _ := strings.Cut(owner, " ")
+	return kind
 }

@@ -349,13 +349,7 @@ func (d *ResetDialog) View() string {
 	line(fieldScope, "scope", choice(fieldScope, d.scopes[d.scope].label))
 	line(fieldMode, "mode", choice(fieldMode, string(d.modes[d.mode])))
 	if d.needsValue() {
-		hint := map[ops.ResetMode]string{
-			ops.ResetToOffset:   "offset, e.g. 1500",
-			ops.ResetShiftBy:    "records, -100 rewinds, 100 skips",
-			ops.ResetToDatetime: "2026-11-25T10:00:00Z or 10m ago",
-			ops.ResetByDuration: "how far back: 10m, 2h, PT30M",
-		}[d.modes[d.mode]]
-		d.value.Placeholder = hint
+		d.value.Placeholder = valueHints[d.modes[d.mode]]
 		line(fieldValue, "value", d.value.View())
 	}
 	if d.replay {
@@ -371,4 +365,13 @@ func (d *ResetDialog) View() string {
 		b.WriteString(st.Muted.Render("enter shows the plan; nothing changes until you confirm it."))
 	}
 	return st.Dialog.Width(max(d.w-2, 20)).Render(b.String())
+}
+
+// valueHints are the placeholders of the value field per mode; every
+// example in them is accepted (TestValueHintsParse).
+var valueHints = map[ops.ResetMode]string{
+	ops.ResetToOffset:   "offset, e.g. 1500",
+	ops.ResetShiftBy:    "records, -100 rewinds, 100 skips",
+	ops.ResetToDatetime: "2026-11-25T10:00:00Z or 10m ago",
+	ops.ResetByDuration: "how far back: 10m, 2h, PT30M",
 }

@@ -10,7 +10,9 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -52,13 +54,13 @@ func stateColor(st *screen.Common) func(string) lipgloss.Style {
 func NewList(c *screen.Common) *List {
 	t := table.New(&c.Styles, []table.Column{
 		{Title: "JOB", Width: 14, Flex: true},
-		{Title: "KIND", Width: 9},
+		{Title: "KIND", Width: 9, Drop: 1},
 		{Title: "STATE", Width: 10, Color: stateColor(c)},
 		{Title: "TASKS", Width: 5, Right: true},
-		{Title: "IN", Width: 8, Right: true},
+		{Title: "IN", Width: 8, Right: true, Drop: 2},
 		{Title: "OUT", Width: 8, Right: true},
 		{Title: "LAG", Width: 8, Right: true},
-		{Title: "LAST ERROR", Width: 0, Flex: true},
+		{Title: "LAST ERROR", Width: 12, Flex: true},
 	})
 	t.Empty = EmptyHint
 	return &List{Page: table.Page{T: t}, c: c, open: key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "open job"))}
@@ -161,8 +163,9 @@ type ActionMsg struct {
 // confirmed.
 type DetailKeys struct {
 	Pause, Resume, Stop, Restart, Reset, Confirm, Cancel key.Binding
-	// Trace shows the selected task's whole error trace; Cancel closes it.
-	Trace key.Binding
+	// Task opens the selected task: its state, worker, metrics and its
+	// whole error, wrapped; Close closes it.
+	Task, Close key.Binding
 }
 
 // Detail is a job's detail page.
@@ -178,9 +181,9 @@ type Detail struct {
 	pending ops.JobAction
 	confirm textinput.Model
 	running bool
-	// trace is the task whose whole error trace is shown, -1 for none.
-	trace int
-	w, h  int
+	w, h    int
+	// task is the task whose detail is open, -1 for none.
+	task int
 }
 
 // NewDetail returns the job detail page.
@@ -202,8 +205,9 @@ func NewDetail(c *screen.Common) *Detail {
 		return key.NewBinding(key.WithKeys(k), key.WithHelp(k, h))
 	}
 	in := screen.NewInput("> ", 256)
-	return &Detail{c: c, tasks: tasks, confirm: in, trace: -1, keys: DetailKeys{
-		Trace:   key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "task's error trace")),
+	return &Detail{c: c, tasks: tasks, confirm: in, task: -1, keys: DetailKeys{
+		Task:    key.NewBinding(key.WithKeys("enter"), key.WithHelp("enter", "task detail")),
+		Close:   key.NewBinding(key.WithKeys("esc", "enter"), key.WithHelp("esc", "close")),
 		Pause:   b("p", "pause (!)"),
 		Resume:  b("u", "resume (!)"),
 		Stop:    b("x", "stop (!)"),
@@ -226,7 +230,7 @@ func (p *Detail) SetSize(w, h int) { p.w, p.h = w, h; p.tasks.SetSize(w, max(h-6
 // Open implements screen.Page.
 func (p *Detail) Open(arg string) tea.Cmd {
 	if arg != p.name {
-		p.name, p.loaded, p.load, p.pending, p.trace = arg, false, screen.Load{}, "", -1
+		p.name, p.loaded, p.load, p.pending, p.task = arg, false, screen.Load{}, "", -1
 	}
 	return p.Refresh()
 }
@@ -246,11 +250,9 @@ func (p *Detail) Refresh() tea.Cmd {
 // Loading implements screen.Page.
 func (p *Detail) Loading() bool { return p.load.Busy() || p.running }
 
-// Capturing implements screen.Page.
-func (p *Detail) Capturing() bool { return p.pending != "" || p.trace >= 0 }
-
-// Trace returns the task whose whole error trace is shown, -1 for none.
-func (p *Detail) Trace() int { return p.trace }
+// Capturing implements screen.Page: a confirmation or an open task takes
+// every key (esc closes it).
+func (p *Detail) Capturing() bool { return p.pending != "" || p.task >= 0 }
 
 // Pending returns the action awaiting confirmation.
 func (p *Detail) Pending() ops.JobAction { return p.pending }
@@ -270,7 +272,7 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		rows := make([]table.Row, len(msg.Job.Tasks))
 		for i, t := range msg.Job.Tasks {
 			rows[i] = table.Row{ID: fmt.Sprint(t.ID), Cells: []string{fmt.Sprint(t.ID), string(t.State), t.Worker,
-				format.Rate(t.Metrics.RecordsInPerSec), format.Rate(t.Metrics.RecordsOutPerSec), format.Count(t.Metrics.Lag), t.Trace},
+				format.Rate(t.Metrics.RecordsInPerSec), format.Rate(t.Metrics.RecordsOutPerSec), format.Count(t.Metrics.Lag), traceOrDetail(t)},
 				Sort: []any{t.ID, string(t.State), t.Worker, t.Metrics.RecordsInPerSec, t.Metrics.RecordsOutPerSec, t.Metrics.Lag, t.Trace}}
 		}
 		p.tasks.SetRows(rows)
@@ -285,21 +287,15 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		if p.pending != "" {
 			return p, p.confirmKey(msg)
 		}
-		if p.trace >= 0 {
-			if key.Matches(msg, p.keys.Cancel) || key.Matches(msg, p.keys.Trace) {
-				p.trace = -1
+		if p.task >= 0 {
+			if key.Matches(msg, p.keys.Close) {
+				p.task = -1
 			}
 			return p, nil
 		}
-		if key.Matches(msg, p.keys.Trace) {
-			if row, ok := p.tasks.Selected(); ok {
-				for _, t := range p.j.Tasks {
-					if fmt.Sprint(t.ID) == row.ID && t.Trace != "" {
-						p.trace = t.ID
-						return p, nil
-					}
-				}
-				return p, screen.Status("task " + row.ID + " has no error")
+		if key.Matches(msg, p.keys.Task) {
+			if r, ok := p.tasks.Selected(); ok {
+				fmt.Sscan(r.ID, &p.task)
 			}
 			return p, nil
 		}
@@ -310,7 +306,7 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		for _, a := range actions {
 			if key.Matches(msg, a.b) {
 				if p.c.Info.ReadOnly {
-					return p, screen.Error(fmt.Errorf("%s", screen.ReadOnlyReason))
+					return p, screen.Error(errors.New(p.c.ReadOnlyText()))
 				}
 				if !p.loaded {
 					return p, nil
@@ -341,9 +337,9 @@ func (p *Detail) confirmKey(msg tea.KeyMsg) tea.Cmd {
 		}
 		a, name, svc := p.pending, p.name, p.c.Svc
 		p.pending, p.running = "", true
-		timeout := 3 * p.c.Timeout
+		timeout, base := 3*p.c.Timeout, p.c.Context()
 		return func() tea.Msg {
-			ctx, cancel := context.WithTimeout(context.Background(), timeout)
+			ctx, cancel := context.WithTimeout(base, timeout)
 			defer cancel()
 			e, err := svc.JobAction(ctx, name, a, ops.JobActionOptions{Command: fmt.Sprintf("kdeck tui: jobs %s %s", a, name)})
 			return ActionMsg{Name: name, Action: a, Entry: e, Err: err}
@@ -382,7 +378,7 @@ func (p *Detail) View() string {
 		if j.LastErrorAt != nil {
 			at = " (" + format.Ago(*j.LastErrorAt, p.c.Now()) + ")"
 		}
-		lines = append(lines, " "+st.Bad.Render("last error: "+j.LastError)+st.Muted.Render(at))
+		lines = append(lines, " "+st.Bad.Render(format.Cut("last error: "+j.LastError, max(p.w-2-len(at), 10), st.Glyphs.Ellipsis))+st.Muted.Render(at))
 	} else {
 		lines = append(lines, "")
 	}
@@ -396,16 +392,47 @@ func (p *Detail) View() string {
 		}
 		lines = append(lines, st.Dialog.Width(max(p.w-2, 20)).Render(body))
 	}
-	if p.trace >= 0 {
-		for _, t := range j.Tasks {
-			if t.ID == p.trace {
-				body := st.DangerTitle.Render(fmt.Sprintf("task %d: %s", t.ID, t.State)) + "\n" + t.Trace + "\n" + st.Muted.Render("esc closes")
-				lines = append(lines, st.Dialog.Width(max(p.w-2, 20)).Render(body))
-			}
+	if t, ok := p.openTask(); ok {
+		lines = append(lines, p.taskView(t))
+	} else {
+		lines = append(lines, p.tasks.View())
+	}
+	return lipgloss.NewStyle().MaxHeight(p.h).MaxWidth(p.w).Render(strings.Join(lines, "\n"))
+}
+
+// openTask returns the task whose detail is open.
+func (p *Detail) openTask() (ops.TaskStatus, bool) {
+	if p.task < 0 {
+		return ops.TaskStatus{}, false
+	}
+	for _, t := range p.j.Tasks {
+		if t.ID == p.task {
+			return t, true
 		}
 	}
-	lines = append(lines, p.tasks.View())
-	return lipgloss.NewStyle().MaxHeight(p.h).MaxWidth(p.w).Render(strings.Join(lines, "\n"))
+	return ops.TaskStatus{}, false
+}
+
+// taskView shows one task with its whole error, wrapped at words.
+func (p *Detail) taskView(t ops.TaskStatus) string {
+	st := p.c.Styles
+	m := t.Metrics
+	lines := []string{
+		fmt.Sprintf(" %s  %s %s  %s %s", st.Title.Render(fmt.Sprintf("task %d", t.ID)), st.Label.Render("state"), st.StatusWord(string(t.State)).Render(string(t.State)),
+			st.Label.Render("worker"), t.Worker),
+		fmt.Sprintf(" %s %s  %s %s  %s %s  %s %s", st.Label.Render("in"), format.Rate(m.RecordsInPerSec), st.Label.Render("out"), format.Rate(m.RecordsOutPerSec),
+			st.Label.Render("lag"), format.Count(m.Lag), st.Label.Render("errors"), format.Count(m.Errors)),
+		"",
+	}
+	if t.Trace == "" {
+		lines = append(lines, " "+st.Muted.Render("no error"))
+	} else {
+		lines = append(lines, " "+st.Label.Render("error"))
+		for _, l := range format.Wrap(t.Trace, max(p.w-3, 10)) {
+			lines = append(lines, "  "+st.Bad.Render(l))
+		}
+	}
+	return strings.Join(lines, "\n")
 }
 
 // ShortHelp implements help.KeyMap.
@@ -413,14 +440,37 @@ func (p *Detail) ShortHelp() []key.Binding {
 	if p.pending != "" {
 		return []key.Binding{p.keys.Confirm, p.keys.Cancel}
 	}
-	if p.trace >= 0 {
-		return []key.Binding{p.keys.Cancel}
+	if p.task >= 0 {
+		return []key.Binding{p.keys.Close}
 	}
-	return []key.Binding{p.keys.Pause, p.keys.Resume, p.keys.Restart, p.keys.Stop}
+	return []key.Binding{p.keys.Task, p.keys.Pause, p.keys.Resume, p.keys.Restart, p.keys.Stop}
 }
 
 // FullHelp implements help.KeyMap.
 func (p *Detail) FullHelp() [][]key.Binding {
 	k := p.keys
-	return [][]key.Binding{{k.Trace, k.Pause, k.Resume, k.Stop, k.Restart, k.Reset}, p.tasks.Keys.List()}
+	return [][]key.Binding{{k.Task, k.Pause, k.Resume, k.Stop, k.Restart, k.Reset}, p.tasks.Keys.List()}
+}
+
+// traceOrDetail is a task's trace or, for a healthy task, its own facts
+// (postgres-cdc: its slot, confirmed LSN and retained WAL, a warning first).
+func traceOrDetail(t ops.TaskStatus) string {
+	if t.Trace != "" || len(t.Detail) == 0 {
+		return t.Trace
+	}
+	keys := make([]string, 0, len(t.Detail))
+	for k := range t.Detail {
+		if k != "warning" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, 0, len(keys)+1)
+	if w := t.Detail["warning"]; w != "" {
+		parts = append(parts, "WARNING: "+w)
+	}
+	for _, k := range keys {
+		parts = append(parts, k+"="+t.Detail[k])
+	}
+	return strings.Join(parts, " ")
 }

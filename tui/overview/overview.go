@@ -170,22 +170,46 @@ func (p *Page) View() string {
 			name = st.Value.Render(name)
 		}
 		if !c.Reachable {
-			add("  " + name + " " + st.Bad.Render("DOWN") + " " + st.Muted.Render(c.Error))
+			// The error wraps at words onto a second line, then is cut.
+			indent := strings.Repeat(" ", 2+10+1+5)
+			msg := format.Wrap(c.Error, max(p.w-len(indent), 20))
+			if len(msg) > 2 {
+				msg[1] = format.Cut(strings.Join(msg[1:], " "), max(p.w-len(indent), 20), st.Glyphs.Ellipsis)
+				msg = msg[:2]
+			}
+			add("  " + name + " " + st.Bad.Render("DOWN") + " " + st.Muted.Render(msg[0]))
+			for _, l := range msg[1:] {
+				add(indent + st.Muted.Render(l))
+			}
 			continue
 		}
 		ctrl := fmt.Sprint(c.Controller)
 		if c.Controller < 0 {
 			ctrl = st.Bad.Render("none")
 		}
-		add(fmt.Sprintf("  %s %s  %d/%d brokers up  controller %s  %s topics  %s groups  %s",
-			name, st.OK.Render("up  "), len(c.Brokers), len(c.Brokers), ctrl, format.Count(int64(c.Topics)), format.Count(int64(c.Groups)),
-			st.Muted.Render(strings.Join(c.Bootstrap, ","))))
+		// The address comes first: it is what a client needs; the counts
+		// after it are left out whole when the line is too long.
+		add(fitFields(p.w, "  "+name+" "+st.OK.Render("up"), st.Muted.Render(strings.Join(c.Bootstrap, ",")),
+			fmt.Sprintf("%d/%d brokers up", len(c.Brokers), len(c.Brokers)), "controller "+ctrl,
+			format.Count(int64(c.Topics))+" topics", format.Count(int64(c.Groups))+" groups"))
 	}
 	if h := m.Health; h != nil {
 		if h.OK {
 			add("  " + st.Label.Render("health ") + st.OK.Render("OK"))
 		} else {
-			add("  " + st.Label.Render("health ") + st.Bad.Render(fmt.Sprintf("%d problem(s): ", len(h.Problems))) + strings.Join(h.Problems, "; "))
+			// Every problem on its own line, cut at a word; past three, a
+			// count and where to see them all.
+			add("  " + st.Label.Render("health ") + st.Bad.Render(fmt.Sprintf("%d problem(s)", len(h.Problems))))
+			shown := h.Problems
+			if len(shown) > 3 {
+				shown = shown[:2]
+			}
+			for _, pr := range shown {
+				add("    " + format.Cut(pr, max(p.w-4, 10), st.Glyphs.Ellipsis))
+			}
+			if len(shown) < len(h.Problems) {
+				add("    " + st.Muted.Render(fmt.Sprintf("and %d more: 'kdeck health' lists them all", len(h.Problems)-len(shown))))
+			}
 		}
 	}
 	add("")
@@ -195,20 +219,23 @@ func (p *Page) View() string {
 	slices.SortStableFunc(gs, func(a, b ops.GroupSummary) int { return int(b.Lag - a.Lag) })
 	n := min(len(gs), 5)
 	if p.h > 0 {
-		n = min(n, max(p.h-len(lines)-9-len(m.Audit), 1))
+		n = min(n, max(p.h-len(lines)-5-len(m.Audit), 1)) // 5: the lines of Jobs and Recent changes
 	}
 	if len(gs) == 0 {
 		add("  " + st.Muted.Render("no consumer groups"))
 	}
-	gw := max(min(p.w-50, 40), 12)
+	gw := max(min(p.w-53, 40), 12)
 	for _, g := range gs[:n] {
 		status := g.Status
-		if status == "" {
+		if g.Owner != "" {
+			status, _, _ = strings.Cut(g.Owner, " ") // kdeck's own group: not judged
+		} else if status == "" {
 			status = "-"
 		}
-		add(fmt.Sprintf("  %s %s  %s  %s  %s",
+		line := fmt.Sprintf("  %s %s  %s  %s  ",
 			table.Fit(g.Group, gw, false, st.Glyphs.Ellipsis), table.Fit(format.Count(g.Lag), 10, true, st.Glyphs.Ellipsis), table.Fit(format.Seconds(g.TimeLagEstimate), 7, true, st.Glyphs.Ellipsis),
-			st.StatusWord(status).Render(table.Fit(status, 6, false, st.Glyphs.Ellipsis)), st.Muted.Render(fmt.Sprintf("%s, %d member(s)", g.State, g.Members))))
+			st.StatusWord(status).Render(table.Fit(status, 6, false, st.Glyphs.Ellipsis)))
+		add(line + st.Muted.Render(format.Cut(fmt.Sprintf("%s, %d member(s)", g.State, g.Members), max(p.w-lipgloss.Width(line), 0), st.Glyphs.Ellipsis)))
 	}
 	add("")
 
@@ -244,7 +271,10 @@ func (p *Page) View() string {
 		if e.Outcome != "ok" {
 			out = st.Bad.Render(e.Outcome)
 		}
-		add(fmt.Sprintf("  %s  %-8s %-14s %-20s %s  %s", e.Time.In(loc).Format("01-02 15:04:05"), table.Fit(e.User, 8, false, st.Glyphs.Ellipsis), e.Action, table.Fit(what, 20, false, st.Glyphs.Ellipsis), out, st.Muted.Render(e.ID)))
+		// The id stays whole (undo needs it); the subject is cut and the
+		// user left out first.
+		line := fmt.Sprintf("  %s  %s  %-14s %s  ", e.Time.In(loc).Format("01-02 15:04:05"), st.Muted.Render(e.ID), e.Action, out)
+		add(fitFields(p.w, line+format.Cut(what, max(p.w-lipgloss.Width(line), 8), st.Glyphs.Ellipsis), e.User))
 	}
 	s := lipgloss.NewStyle().MaxWidth(p.w).MaxHeight(p.h)
 	return s.Render(strings.Join(lines, "\n"))
@@ -255,3 +285,16 @@ func (p *Page) ShortHelp() []key.Binding { return []key.Binding{p.keys.Groups, p
 
 // FullHelp implements help.KeyMap.
 func (p *Page) FullHelp() [][]key.Binding { return [][]key.Binding{p.ShortHelp()} }
+
+// fitFields joins styled fields with two spaces, leaving out whole the
+// fields from the first that would pass width w (the first always shows).
+func fitFields(w int, fields ...string) string {
+	out := fields[0]
+	for _, f := range fields[1:] {
+		if w > 0 && lipgloss.Width(out)+2+lipgloss.Width(f) > w {
+			break
+		}
+		out += "  " + f
+	}
+	return out
+}

@@ -10,6 +10,7 @@ package plandialog
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 
@@ -180,15 +181,14 @@ func (m *Model) confirm() tea.Cmd {
 		return screen.Error(m.err)
 	}
 	if m.c.Info.ReadOnly {
-		m.err = fmt.Errorf("%s", screen.ReadOnlyReason)
+		m.err = errors.New(m.c.ReadOnlyText())
 		return screen.Error(m.err)
 	}
 	m.err = nil
 	m.state = Executing
 	svc, plan := m.c.Svc, m.plan
-	timeout := m.c.Timeout
+	timeout, ctx := m.c.Timeout, m.c.Context()
 	return func() tea.Msg {
-		ctx := context.Background()
 		if timeout > 0 {
 			var cancel context.CancelFunc
 			ctx, cancel = context.WithTimeout(ctx, 3*timeout)
@@ -218,7 +218,11 @@ func (m *Model) View() string {
 	if p.UndoOf != "" {
 		what += ", undoes " + p.UndoOf
 	}
-	b.WriteString(st.Muted.Render(what) + "\n")
+	// Wrapped here at spaces: the dialog's own wrap also breaks at '-',
+	// which cut timestamps in two.
+	for _, l := range format.Wrap(what, m.textWidth()) {
+		b.WriteString(st.Muted.Render(l) + "\n")
+	}
 	t := p.Totals
 	b.WriteString(fmt.Sprintf("%s partitions, %s changed, %s records read again, %s skipped\n",
 		st.Value.Render(fmt.Sprint(t.Partitions)), st.Value.Render(fmt.Sprint(t.Changed)),
@@ -255,3 +259,7 @@ func PlanText(p *ops.Plan) string {
 	}
 	return b.String()
 }
+
+// textWidth is the width of the dialog's text: the screen less the dialog's
+// margin, border and padding.
+func (m *Model) textWidth() int { return max(m.w-2-m.c.Styles.Dialog.GetHorizontalFrameSize(), 18) }

@@ -171,13 +171,16 @@ func (p *Page) start() tea.Cmd {
 	p.t.SetRows(nil)
 	p.recs = map[string]ops.Record{}
 	p.count, p.err = 0, nil
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(p.c.Context())
 	p.cancel = cancel
 	ch := make(chan item, batchMax)
 	p.ch = ch
 	p.reading = true
 	svc, cluster, req := p.c.Svc, p.c.Cluster, p.req
 	req.Topic = p.topic
+	// Records in the Schema Registry wire format show decoded (auto:
+	// others as read; without a registry nothing is decoded).
+	req.Decode, req.PrettyTime = "auto", true
 	go func() {
 		err := svc.ReadRecords(ctx, cluster, req, func(r ops.Record) error {
 			select {
@@ -287,7 +290,7 @@ func (p *Page) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			p.req.Follow = !p.req.Follow
 			return p, p.start()
 		case key.Matches(msg, p.keys.CopyValue) && ok:
-			return p, screen.Copy("value", string(p.recs[r.ID].Value))
+			return p, screen.Copy("value", string(shownValue(p.recs[r.ID])))
 		case key.Matches(msg, p.keys.CopyRecord) && ok:
 			return p, screen.Copy("record", recordJSON(p.recs[r.ID]))
 		default:
@@ -300,7 +303,7 @@ func (p *Page) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 func (p *Page) detailKey(msg tea.KeyMsg) tea.Cmd {
 	switch {
 	case key.Matches(msg, p.keys.CopyValue):
-		return screen.Copy("value", string(p.detail.Value))
+		return screen.Copy("value", string(shownValue(*p.detail)))
 	case key.Matches(msg, p.keys.CopyRecord):
 		return screen.Copy("record", recordJSON(*p.detail))
 	}
@@ -363,7 +366,7 @@ func (p *Page) addRecords(recs []ops.Record) {
 		id := fmt.Sprintf("%d/%d", r.Partition, r.Offset)
 		p.recs[id] = r
 		rows[i] = table.Row{ID: id,
-			Cells: []string{fmt.Sprint(r.Partition), fmt.Sprint(r.Offset), r.Timestamp.In(loc).Format("15:04:05.000"), oneLine(r.Key, 40), oneLine(r.Value, 300)},
+			Cells: []string{fmt.Sprint(r.Partition), fmt.Sprint(r.Offset), r.Timestamp.In(loc).Format("15:04:05.000"), oneLine(shownKey(r), 40), oneLine(shownValue(r), 300)},
 			Sort:  []any{r.Partition, r.Offset, r.Timestamp, string(r.Key), string(r.Value)}}
 	}
 	p.count += len(recs)
@@ -433,10 +436,10 @@ func recordJSON(r ops.Record) string {
 		k := string(r.Key)
 		v.Key = &k
 	}
-	if json.Valid(r.Value) && len(r.Value) > 0 {
-		v.Value = r.Value
+	if val := shownValue(r); json.Valid(val) && len(val) > 0 {
+		v.Value = val
 	} else {
-		s, _ := json.Marshal(string(r.Value))
+		s, _ := json.Marshal(string(val))
 		v.Value = s
 	}
 	for _, h := range r.Headers {
@@ -454,7 +457,7 @@ func (p *Page) detailText(r ops.Record) string {
 	l("partition", fmt.Sprint(r.Partition))
 	l("offset", fmt.Sprint(r.Offset))
 	l("timestamp", r.Timestamp.UTC().Format(time.RFC3339Nano)+"  ("+r.Timestamp.In(p.c.Now().Location()).Format("2006-01-02 15:04:05.000 MST")+")")
-	l("key", Pretty(r.Key))
+	l("key", Pretty(shownKey(r)))
 	if len(r.Headers) == 0 {
 		l("headers", st.Muted.Render("none"))
 	} else {
@@ -467,9 +470,31 @@ func (p *Page) detailText(r ops.Record) string {
 	if json.Valid(r.Value) {
 		kind = "JSON"
 	}
+	if d := r.ValueDecoded; d != nil && d.Error == "" {
+		kind = fmt.Sprintf("%s, subject %s version %d, schema id %d", d.Format, d.Subject, d.Version, d.SchemaID)
+	} else if d != nil {
+		kind = "not decoded: " + d.Error
+	}
 	l("value", st.Muted.Render(fmt.Sprintf("%d bytes, %s", len(r.Value), kind)))
-	b.WriteString(Pretty(r.Value))
+	b.WriteString(Pretty(shownValue(r)))
 	return b.String()
+}
+
+// shownValue is a record's value as the console shows it: the JSON decoded
+// through the Schema Registry, else the bytes as read.
+func shownValue(r ops.Record) []byte {
+	if d := r.ValueDecoded; d != nil && d.Error == "" {
+		return d.JSON
+	}
+	return r.Value
+}
+
+// shownKey is shownValue for the key.
+func shownKey(r ops.Record) []byte {
+	if d := r.KeyDecoded; d != nil && d.Error == "" {
+		return d.JSON
+	}
+	return r.Key
 }
 
 // View implements tea.Model.

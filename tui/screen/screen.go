@@ -44,6 +44,31 @@ type Common struct {
 	// Header is extra text for the header, such as the embedded cluster's
 	// address and why it is not on 9092.
 	Header string
+	// Base is the context every Service call derives from (its values,
+	// such as the ops.Actor of an SSH session, and its cancellation);
+	// context.Background() when nil.
+	Base context.Context
+	// ReadOnlyWhy, when set, replaces ReadOnlyReason as the sentence shown
+	// when a mutation is refused (a read role rather than --read-only).
+	ReadOnlyWhy string
+}
+
+// Context returns Base, or context.Background() when it is nil. tea.Cmd
+// functions that run longer than Timeout derive their context from it.
+func (c *Common) Context() context.Context {
+	if c.Base != nil {
+		return c.Base
+	}
+	return context.Background()
+}
+
+// ReadOnlyText is the sentence shown when a mutation is refused because the
+// service is read-only: ReadOnlyWhy, else ReadOnlyReason.
+func (c *Common) ReadOnlyText() string {
+	if c.ReadOnlyWhy != "" {
+		return c.ReadOnlyWhy
+	}
+	return ReadOnlyReason
 }
 
 // ClusterName returns the cluster shown, resolving "" to the default.
@@ -60,7 +85,7 @@ func (c *Common) Ctx() (context.Context, context.CancelFunc) {
 	if d <= 0 {
 		d = 10 * time.Second
 	}
-	return context.WithTimeout(context.Background(), d)
+	return context.WithTimeout(c.Context(), d)
 }
 
 // ReadOnlyReason is the sentence shown when a mutation is refused because
@@ -111,6 +136,7 @@ const (
 	Jobs        ID = "jobs"
 	JobDetail   ID = "job"
 	Audit       ID = "audit"
+	Schemas     ID = "schemas"
 )
 
 // NavigateMsg asks the root to show page To with argument Arg, pushing the

@@ -133,11 +133,19 @@ func (s Styles) StatusWord(word string) lipgloss.Style {
 // UTF8Locale reports whether LC_ALL, LC_CTYPE or LANG (the first set, in
 // that order) names a UTF-8 locale.
 func UTF8Locale() bool {
+	utf8, _ := LocaleUTF8(os.Getenv)
+	return utf8
+}
+
+// LocaleUTF8 is UTF8Locale over any environment (an SSH client's): utf8
+// reports whether the first of LC_ALL, LC_CTYPE and LANG that is set names
+// a UTF-8 locale; set is false when none is set.
+func LocaleUTF8(getenv func(string) string) (utf8, set bool) {
 	for _, k := range []string{"LC_ALL", "LC_CTYPE", "LANG"} {
-		if v := os.Getenv(k); v != "" {
+		if v := getenv(k); v != "" {
 			v = strings.ToLower(v)
-			return strings.Contains(v, "utf-8") || strings.Contains(v, "utf8")
+			return strings.Contains(v, "utf-8") || strings.Contains(v, "utf8"), true
 		}
 	}
-	return false
+	return false, false
 }

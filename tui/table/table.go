@@ -11,14 +11,17 @@ package table
 import (
 	"cmp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/charmbracelet/bubbles/key"
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 	"github.com/charmbracelet/x/ansi"
 
+	"github.com/kdeck/kdeck/tui/format"
 	"github.com/kdeck/kdeck/tui/screen"
 	"github.com/kdeck/kdeck/tui/styles"
 )
@@ -32,6 +35,10 @@ type Column struct {
 	Flex  bool
 	// Right aligns the cells to the right (numbers).
 	Right bool
+	// Drop, when above 0, lets the column be left out when the table is
+	// too narrow for every column's Width: the highest Drop goes first.
+	// Columns with Drop 0 always show.
+	Drop int
 	// Color, when set, styles a cell by its text (status words); it is not
 	// applied on the selected row.
 	Color func(cell string) lipgloss.Style
@@ -53,7 +60,8 @@ type Row struct {
 type Model struct {
 	st   *styles.Styles
 	cols []Column
-	// widths are the laid-out column widths for the current size.
+	// widths are the laid-out column widths for the current size; a
+	// column left out to fit has width -1.
 	widths []int
 
 	all  []Row
@@ -93,28 +101,69 @@ func (m *Model) Focused() bool { return m.focused }
 
 func (m *Model) layout() {
 	m.widths = make([]int, len(m.cols))
-	used, flex := 0, 0
-	for i, c := range m.cols {
-		m.widths[i] = c.Width
-		used += c.Width
-		if i > 0 {
-			used++ // gap
-		}
-		if c.Flex {
-			flex++
+	hidden := make([]bool, len(m.cols))
+	var used, flex int
+	sum := func() {
+		used, flex = 0, 0
+		n := 0
+		for i, c := range m.cols {
+			if hidden[i] {
+				continue
+			}
+			used += c.Width
+			if n > 0 {
+				used++ // gap
+			}
+			n++
+			if c.Flex {
+				flex++
+			}
 		}
 	}
-	left := m.width - 2 - used // 2: cursor column and right margin
+	sum()
+	// Leave out droppable columns, highest Drop first, until the rest fit
+	// (2: cursor column and right margin).
+	for used > m.width-2 {
+		best := -1
+		for i, c := range m.cols {
+			if !hidden[i] && c.Drop > 0 && (best < 0 || c.Drop > m.cols[best].Drop) {
+				best = i
+			}
+		}
+		if best < 0 {
+			break
+		}
+		hidden[best] = true
+		sum()
+	}
+	for i, c := range m.cols {
+		m.widths[i] = c.Width
+		if hidden[i] {
+			m.widths[i] = -1
+		}
+	}
+	left := m.width - 2 - used
 	if flex > 0 && left > 0 {
 		each := left / flex
 		extra := left - each*flex
 		for i, c := range m.cols {
-			if c.Flex {
+			if c.Flex && !hidden[i] {
 				m.widths[i] += each + extra
 				extra = 0
 			}
 		}
 	}
+}
+
+// shown returns the indexes of the columns laid out (not left out).
+func (m *Model) shown() []int {
+	out := make([]int, 0, len(m.cols))
+	for i := range m.cols {
+		if i >= len(m.widths) || m.widths[i] >= 0 {
+			out = append(out, i)
+		}
+	}
+	return out
 }
 
 // SetRows replaces the rows, keeping the filter, the sort and the cursor on
@@ -125,6 +174,7 @@ func (m *Model) SetRows(rows []Row) {
 		id = r.ID
 	}
 	for i := range rows {
+		printable(rows[i].Cells)
 		rows[i].lower = strings.ToLower(strings.Join(rows[i].Cells, "\x00"))
 	}
 	m.all = rows
@@ -332,8 +382,10 @@ func (m *Model) View() string {
 	st := m.st
 	// header
 	b.WriteString(" ")
-	hdr := make([]string, len(m.cols))
-	for i, c := range m.cols {
+	shown := m.shown()
+	hdr := make([]string, 0, len(shown))
+	for _, i := range shown {
+		c := m.cols[i]
 		t := c.Title
 		if i == m.sortCol {
 			if m.desc {
@@ -342,13 +394,18 @@ func (m *Model) View() string {
 				t += st.Glyphs.Asc
 			}
 		}
-		hdr[i] = fit(t, m.widths[i], c.Right, st.Glyphs.Ellipsis)
+		hdr = append(hdr, fit(t, m.widths[i], c.Right, st.Glyphs.Ellipsis))
 	}
 	b.WriteString(st.TableHeader.Render(clip(strings.Join(hdr, " "), m.width-1)))
 	lines := 1
 	if len(m.rows) == 0 {
-		b.WriteString("\n " + st.Muted.Render(clip(m.Empty, m.width-1)))
-		lines++
+		for _, l := range format.Wrap(m.Empty, m.width-2) {
+			if lines >= max(m.height, 2) {
+				break
+			}
+			b.WriteString("\n " + st.Muted.Render(l))
+			lines++
+		}
 	}
 	end := min(m.offset+m.visible(), len(m.rows))
 	for i := m.offset; i < end; i++ {
@@ -357,9 +414,9 @@ func (m *Model) View() string {
 		r := m.rows[i]
 		sel := m.focused && i == m.cursor
 		if sel {
-			cells := make([]string, len(m.cols))
-			for j, c := range m.cols {
-				cells[j] = fit(cell(r, j), m.widths[j], c.Right, st.Glyphs.Ellipsis)
+			cells := make([]string, 0, len(shown))
+			for _, j := range shown {
+				cells = append(cells, fit(cell(r, j), m.widths[j], m.cols[j].Right, st.Glyphs.Ellipsis))
 			}
 			line := st.Glyphs.Cursor + clip(strings.Join(cells, " "), m.width-1)
 			b.WriteString(st.Selected.Render(pad(line, m.width)))
@@ -367,8 +424,9 @@ func (m *Model) View() string {
 		}
 		b.WriteByte(' ')
 		w := 1
-		for j, c := range m.cols {
-			if j > 0 {
+		for k, j := range shown {
+			c := m.cols[j]
+			if k > 0 {
 				if w >= m.width {
 					break
 				}
@@ -407,7 +465,7 @@ func fit(s string, w int, right bool, tail string) string {
 	}
 	sw := ansi.StringWidth(s)
 	if sw > w {
-		return ansi.Truncate(s, w, tail)
+		return pad(format.Cut(s, w, tail), w) // at a word boundary when there is one
 	}
 	if right {
 		return strings.Repeat(" ", w-sw) + s
@@ -448,6 +506,7 @@ func (m *Model) Append(rows []Row, limit int) {
 		id = r.ID
 	}
 	for i := range rows {
+		printable(rows[i].Cells)
 		rows[i].lower = strings.ToLower(strings.Join(rows[i].Cells, "\x00"))
 	}
 	m.all = append(m.all, rows...)
@@ -461,4 +520,15 @@ func (m *Model) Append(rows []Row, limit int) {
 		return
 	}
 	m.selectID(id)
+}
+
+// printable escapes control characters in cells (a topic or group name
+// holding ESC or CR would otherwise move the cursor or recolour the screen).
+func printable(cells []string) {
+	for i, c := range cells {
+		if strings.ContainsFunc(c, unicode.IsControl) {
+			q := strconv.Quote(c)
+			cells[i] = q[1 : len(q)-1]
+		}
+	}
 }

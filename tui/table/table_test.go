@@ -171,3 +171,46 @@ func BenchmarkSetRows10k(b *testing.B) {
 		m.SetRows(append([]Row(nil), rows...))
 	}
 }
+
+// TestDropColumnsAndEscape checks that columns with Drop leave, highest
+// first, when the table is narrow, that the others keep their width, and
+// that control characters in cells are escaped.
+func TestDropColumnsAndEscape(t *testing.T) {
+	m := New(testStyles(), []Column{
+		{Title: "ID", Width: 22},
+		{Title: "USER", Width: 8, Drop: 2},
+		{Title: "CLUSTER", Width: 8, Drop: 1},
+		{Title: "WHAT", Width: 10, Flex: true},
+	})
+	m.SetRows([]Row{{ID: "a", Cells: []string{"20261125-114500-a1b2c3", "alice", "local", "red\x1b[31m\r"}}})
+	for _, tc := range []struct {
+		width int
+		want  []string
+		gone  []string
+	}{
+		{80, []string{"ID", "USER", "CLUSTER", "WHAT"}, nil},
+		{45, []string{"ID", "CLUSTER", "WHAT"}, []string{"USER"}},
+		{36, []string{"ID", "WHAT", "20261125-114500-a1b2c3"}, []string{"USER", "CLUSTER"}},
+	} {
+		m.SetSize(tc.width, 4)
+		v := ansi.Strip(m.View())
+		for _, w := range tc.want {
+			if !strings.Contains(v, w) {
+				t.Errorf("at %d: %q missing:\n%s", tc.width, w, v)
+			}
+		}
+		for _, g := range tc.gone {
+			if strings.Contains(v, g) {
+				t.Errorf("at %d: %q still shown:\n%s", tc.width, g, v)
+			}
+		}
+		if strings.ContainsAny(v, "\x1b\r") {
+			t.Errorf("control bytes rendered raw: %q", v)
+		}
+		for _, l := range strings.Split(v, "\n") {
+			if ansi.StringWidth(l) > tc.width {
+				t.Errorf("at %d a line is %d wide: %q", tc.width, ansi.StringWidth(l), l)
+			}
+		}
+	}
+}

@@ -108,9 +108,9 @@ func New() *Fake {
 			Tasks:   []ops.TaskStatus{{ID: 0, State: ops.StateRunning, Worker: "local"}, {ID: 1, State: ops.StateRunning, Worker: "local"}},
 			Metrics: ops.JobMetrics{RecordsOutPerSec: 50, RecordsOut: 90000}},
 		{Name: "orders-by-customer", Kind: ops.KindStream, Cluster: "local", State: ops.StateFailed,
-			Tasks:     []ops.TaskStatus{{ID: 0, State: ops.StateRunning}, {ID: 1, State: ops.StateFailed, Trace: "store demo-counts: disk full"}},
+			Tasks:     []ops.TaskStatus{{ID: 0, State: ops.StateRunning}, {ID: 1, State: ops.StateFailed, Trace: FailedTaskTrace}},
 			Metrics:   ops.JobMetrics{RecordsInPerSec: 48, RecordsOutPerSec: 12, Lag: 730, Errors: 3},
-			LastError: "task 1: store demo-counts: disk full", LastErrorAt: &errAt},
+			LastError: "task 1: " + FailedTaskTrace, LastErrorAt: &errAt},
 	}
 	f.AuditList = []ops.AuditEntry{
 		{ID: "20261125-114500-a1b2c3", Time: Now.Add(-15 * time.Minute), User: "alice", Host: "ops-1", Command: "kdeck offsets reset demo-orders-reader --to-latest",
@@ -265,6 +265,10 @@ func (f *Fake) PlanReset(ctx context.Context, req ops.ResetRequest) (*ops.Plan, 
 	p := &ops.Plan{Kind: ops.PlanReset, Cluster: "local", Group: req.Group, Mode: req.Mode, Created: Now, Command: req.Command}
 	if req.TargetGroup != "" {
 		p.Group, p.SourceGroup = req.TargetGroup, req.Group
+	}
+	if req.Mode == ops.ResetToDatetime {
+		at := req.Time
+		p.Instant = &at
 	}
 	for _, o := range g.Offsets {
 		if !inScope(req, o.Topic, o.Partition) {
@@ -532,3 +536,7 @@ func (f *Fake) PutJob(ctx context.Context, req ops.PutJobRequest) (ops.JobConfig
 func (f *Fake) DeleteJob(ctx context.Context, name, command string) (ops.AuditEntry, error) {
 	return ops.AuditEntry{}, fmt.Errorf("deleting jobs: %w", ops.ErrNotImplemented)
 }
+
+// FailedTaskTrace is the error of the fake's failed stream task: long, as
+// real ones are, so screens must wrap or cut it at words.
+const FailedTaskTrace = "starting task 1: restoring store demo-counts from changelog orders-by-customer-demo-counts-changelog: write /var/lib/kdeck/streams/orders-by-customer/demo-counts/1/000123.sst: no space left on device"
