@@ -44,6 +44,7 @@ type Config struct {
 	Clusters       map[string]*Cluster `toml:"clusters"`
 	Ops            Ops                 `toml:"ops"`
 	Server         Server              `toml:"server"`
+	Client         Client              `toml:"client"`
 	TUI            TUI                 `toml:"tui"`
 	Worker         Worker              `toml:"worker"`
 	SSH            SSH                 `toml:"ssh"`
@@ -124,9 +125,36 @@ type Ops struct {
 	MaxRestarts int `toml:"max_restarts"`
 }
 
-// Server configures the worker's HTTP API.
+// Server configures the worker's HTTP API ('kdeck run'). The API is always
+// served on DATA_DIR/kdeck.sock; Listen adds TCP. A non-loopback Listen
+// needs TLS (TLSCert, TLSKey) and tokens (TokensFile).
 type Server struct {
+	// Listen is host:port for TCP (8083 is Kafka Connect's port); "" for
+	// the Unix socket only.
 	Listen string `toml:"listen"`
+	// TokensFile holds bearer tokens, one "role token [name]" a line (roles
+	// read and operate); # starts a comment.
+	TokensFile string `toml:"tokens_file"`
+	// TLSCert and TLSKey are the server's PEM certificate and key files.
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
+	// ClientCA, when set, requires client certificates signed by this PEM
+	// CA bundle.
+	ClientCA string `toml:"client_ca"`
+}
+
+// Client selects the worker that the CLI and the console attach to.
+type Client struct {
+	// Server is http(s)://host:port or unix:///path/kdeck.sock.
+	Server string `toml:"server"`
+	// TokenFile holds the bearer token sent to a TCP worker.
+	TokenFile string `toml:"token_file"`
+	// CACert is a PEM CA bundle to verify an https:// worker.
+	CACert string `toml:"ca_cert"`
+	// TLSCert and TLSKey are the client certificate and key for a worker
+	// that requires client certificates ([server] client_ca).
+	TLSCert string `toml:"tls_cert"`
+	TLSKey  string `toml:"tls_key"`
 }
 
 // TUI configures the terminal UI.

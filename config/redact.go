@@ -58,13 +58,14 @@ func (c *Config) Redacted() (string, error) {
 		Clusters       map[string]*Cluster `toml:"clusters,omitempty"`
 		Ops            Ops                 `toml:"ops"`
 		Server         Server              `toml:"server,omitempty"`
+		Client         Client              `toml:"client,omitempty"`
 		TUI            TUI                 `toml:"tui,omitempty"`
 		Worker         Worker              `toml:"worker,omitempty"`
 		Connectors     []map[string]any    `toml:"connectors,omitempty"`
 		Mirrors        []map[string]any    `toml:"mirrors,omitempty"`
 		Streams        []map[string]any    `toml:"streams,omitempty"`
 	}
-	o := out{DefaultCluster: c.DefaultCluster, Ops: c.Ops, Server: c.Server, TUI: c.TUI, Worker: c.Worker, Clusters: map[string]*Cluster{}}
+	o := out{DefaultCluster: c.DefaultCluster, Ops: c.Ops, Server: c.Server, Client: c.Client, TUI: c.TUI, Worker: c.Worker, Clusters: map[string]*Cluster{}}
 	for n, cl := range c.Clusters {
 		cp := *cl
 		if cl.SASL != nil {

@@ -2,7 +2,6 @@ package ops
 
 import (
 	"context"
-	"errors"
 	"iter"
 )
 
@@ -173,35 +172,39 @@ func (s *actorService) ValidateConnector(ctx context.Context, table map[string]a
 	return s.svc.ValidateConnector(s.ctx(ctx), table)
 }
 
-// errNoStreams is returned by the stream methods of a view whose service
-// does not host stream jobs.
-var errNoStreams = errors.New("this service does not host stream jobs: run the command where the jobs are configured")
-
-// QueryStream implements StreamService when the viewed service does.
+// QueryStream implements Service.
 func (s *actorService) QueryStream(ctx context.Context, q StreamQuery) (StreamQueryResult, error) {
-	ss, ok := s.svc.(StreamService)
-	if !ok {
-		return StreamQueryResult{}, errNoStreams
-	}
-	return ss.QueryStream(s.ctx(ctx), q)
+	return s.svc.QueryStream(s.ctx(ctx), q)
 }
 
-// PlanStreamReset implements StreamService when the viewed service does.
+// PlanStreamReset implements Service.
 func (s *actorService) PlanStreamReset(ctx context.Context, req StreamResetRequest) (*StreamResetPlan, error) {
-	ss, ok := s.svc.(StreamService)
-	if !ok {
-		return nil, errNoStreams
-	}
-	return ss.PlanStreamReset(s.ctx(ctx), req)
+	return s.svc.PlanStreamReset(s.ctx(ctx), req)
 }
 
-// ExecuteStreamReset implements StreamService when the viewed service does.
+// ExecuteStreamReset implements Service.
 func (s *actorService) ExecuteStreamReset(ctx context.Context, plan *StreamResetPlan) (AuditEntry, error) {
-	ss, ok := s.svc.(StreamService)
-	if !ok {
-		return AuditEntry{}, errNoStreams
-	}
-	return ss.ExecuteStreamReset(s.ctx(ctx), plan)
+	return s.svc.ExecuteStreamReset(s.ctx(ctx), plan)
+}
+
+// PlanMirrorFailover implements Service.
+func (s *actorService) PlanMirrorFailover(ctx context.Context, flow, group string) (*Plan, error) {
+	return s.svc.PlanMirrorFailover(s.ctx(ctx), flow, group)
+}
+
+// JobConfig implements Service.
+func (s *actorService) JobConfig(ctx context.Context, name string) (JobConfig, error) {
+	return s.svc.JobConfig(s.ctx(ctx), name)
+}
+
+// PutJob implements Service.
+func (s *actorService) PutJob(ctx context.Context, req PutJobRequest) (JobConfig, bool, error) {
+	return s.svc.PutJob(s.ctx(ctx), req)
+}
+
+// DeleteJob implements Service.
+func (s *actorService) DeleteJob(ctx context.Context, name, command string) (AuditEntry, error) {
+	return s.svc.DeleteJob(s.ctx(ctx), name, command)
 }
 
 // Close implements Service. It does nothing: the viewed service is shared

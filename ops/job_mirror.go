@@ -88,10 +88,8 @@ func (m *mirrorJob) Status() JobStatus {
 	return js
 }
 
-// MirrorFailoverPlanner is implemented by services that can plan a consumer
-// group's failover to a mirror flow's target (Local does). The CLI's
-// 'kdeck mirror failover' uses it; it is kept out of Service so that the
-// Service interface and its fakes do not change.
+// MirrorFailoverPlanner is the part of Service that plans a consumer
+// group's failover to a mirror flow's target. It is embedded in Service.
 type MirrorFailoverPlanner interface {
 	// PlanMirrorFailover returns the reset plan that moves group, in the
 	// flow's target cluster, to the offsets translated from its committed
@@ -100,8 +98,6 @@ type MirrorFailoverPlanner interface {
 	// the group has members in the target, audited and undoable.
 	PlanMirrorFailover(ctx context.Context, flow, group string) (*Plan, error)
 }
-
-var _ MirrorFailoverPlanner = (*Local)(nil)
 
 // PlanMirrorFailover implements MirrorFailoverPlanner.
 func (l *Local) PlanMirrorFailover(ctx context.Context, flow, group string) (*Plan, error) {

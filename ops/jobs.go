@@ -207,6 +207,7 @@ func (l *Local) sup() *supervisor {
 		for _, js := range jobTables(l.cfg) {
 			s.add(js.kind, js.job)
 		}
+		l.addAPIJobs(s)
 		l.supervisor = s
 	})
 	return l.supervisor
@@ -687,7 +688,7 @@ func (l *Local) jobAction(h *hostedJob, action JobAction, opts JobActionOptions,
 		return err
 	}
 	if !started || closed {
-		return &noWorkerError{msg: fmt.Sprintf("cannot %s job %q: this process hosts no jobs; lifecycle verbs act on the jobs of a running worker ('kdeck run' or the TUI), and remote control of a separate worker is not available yet", action, h.name)}
+		return &noWorkerError{msg: fmt.Sprintf("cannot %s job %q: this process hosts no jobs; lifecycle verbs act on the jobs of a running worker: start 'kdeck run' (kdeck attaches to it on the same data dir), or pass --server", action, h.name)}
 	}
 	switch action {
 	case ActionStart:

@@ -38,6 +38,9 @@ type localCfg struct {
 	lagSampling bool
 	lagInterval time.Duration
 
+	// clientHook makes a hook for each new franz-go client (metrics).
+	clientHook func(cluster string) kgo.Hook
+
 	stopTimeout time.Duration // 0: DefaultJobStopTimeout
 	maxRestarts int           // 0: [ops] max_restarts, else DefaultMaxRestarts
 
@@ -119,6 +122,9 @@ type Local struct {
 	group      *workerGroup // worker group membership; nil outside a group (job_workergroup.go)
 	supOnce    sync.Once
 	supervisor *supervisor // jobs; see jobs.go
+
+	apiOnce sync.Once
+	apiJobs *apiJobs // jobs created through the API; see jobs_api.go
 }
 
 var _ Service = (*Local)(nil)
@@ -229,6 +235,9 @@ func (l *Local) client(name string) (*clusterClient, error) {
 	if err != nil {
 		return nil, &wrapped{msg: err.Error(), err: ErrInvalid}
 	}
+	if h := l.lc.clientHook; h != nil {
+		opts = append(opts, kgo.WithHooks(h(name)))
+	}
 	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return nil, fmt.Errorf("cluster %q: %w", name, err)
@@ -266,7 +275,18 @@ func (l *Local) ClientFor(name string) ([]kgo.Opt, *config.Cluster, error) {
 		return nil, nil, err
 	}
 	opts, err := ClientOpts(c.cfg, l.log)
+	if h := l.lc.clientHook; h != nil && err == nil {
+		opts = append(opts, kgo.WithHooks(h(c.cfg.Name)))
+	}
 	return opts, c.cfg, err
+}
+
+// WithClientHook calls newHook for every franz-go client the Local and the
+// jobs it hosts create (cluster names the cluster), and installs the hook it
+// returns: 'kdeck run' counts client metrics with kprom this way. newHook
+// must be safe for concurrent use.
+func WithClientHook(newHook func(cluster string) kgo.Hook) Opt {
+	return optFn(func(c *localCfg) { c.clientHook = newHook })
 }
 
 // Close implements Service. It stops the hosted jobs within the stop timeout

@@ -98,6 +98,22 @@ type Service interface {
 	// problem by field; an empty list means valid.
 	ValidateConnector(ctx context.Context, table map[string]any) ([]FieldProblem, error)
 
+	// JobConfig returns a job's table and who owns it (its file, or the
+	// API); ErrNotFound when unknown.
+	JobConfig(ctx context.Context, name string) (JobConfig, error)
+	// PutJob creates a job (created true) or replaces one created through
+	// the API, validated as a TOML table; refused (ErrRefused) for jobs
+	// declared in the configuration file. Audited; persisted by the worker.
+	PutJob(ctx context.Context, req PutJobRequest) (cfg JobConfig, created bool, err error)
+	// DeleteJob stops and deletes a job created through the API; refused
+	// (ErrRefused) for jobs declared in the configuration file. Audited.
+	DeleteJob(ctx context.Context, name, command string) (AuditEntry, error)
+
+	// StreamService: stream jobs' store queries and resets.
+	StreamService
+	// MirrorFailoverPlanner: consumer group failover plans of mirror flows.
+	MirrorFailoverPlanner
+
 	// Close stops everything the service owns (jobs, samplers, clients)
 	// and waits for it, within a bounded time.
 	Close() error

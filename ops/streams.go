@@ -14,12 +14,12 @@ import (
 	"github.com/kdeck/kdeck/streams"
 )
 
-// StreamService is implemented by services that host stream jobs (Local).
-// It is separate from Service so that existing implementations (test fakes,
-// a remote client) keep compiling; callers reach it with a type assertion
-// on their Service and say so when it is missing.
+// StreamService is the part of Service about stream jobs' stores and
+// resets. It is embedded in Service; the name remains for callers that only
+// need these verbs.
 type StreamService interface {
-	// QueryStream reads a store of a stream job running in this process.
+	// QueryStream reads a store of a stream job running in this process
+	// (for a remote client: in the worker).
 	QueryStream(ctx context.Context, q StreamQuery) (StreamQueryResult, error)
 	// PlanStreamReset computes what resetting a stream job does, changing
 	// nothing; refused (ErrGroupActive) while instances run.
@@ -27,8 +27,6 @@ type StreamService interface {
 	// ExecuteStreamReset applies a plan made by PlanStreamReset. Audited.
 	ExecuteStreamReset(ctx context.Context, plan *StreamResetPlan) (AuditEntry, error)
 }
-
-var _ StreamService = (*Local)(nil)
 
 // StreamQuery selects rows of a stream job's store.
 type StreamQuery struct {

@@ -11,7 +11,7 @@ cd "$(dirname "$0")/.."
 
 # Packages with end-to-end tests; add a package here when its tests use
 # testing/kafkatest and pass on Apache Kafka.
-REAL_PACKAGES=(${KDECK_REAL_PACKAGES:-./ops/ ./cmd/kdeck/ ./testing/... ./connect/ ./mirror/ ./streams/})
+REAL_PACKAGES=(${KDECK_REAL_PACKAGES:-./ops/ ./cmd/kdeck/ ./testing/... ./connect/ ./mirror/ ./streams/ ./api/ ./ops/remote/})
 KAFKA=testing/realkafka/kafka.sh
 
 if [[ -z "${KDECK_TEST_KAFKA_BROKERS:-}" ]]; then

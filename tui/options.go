@@ -30,6 +30,8 @@ type cfg struct {
 	utf8      *bool
 	noColor   bool
 	header    string
+	worker    string
+	started   time.Time
 	clipboard io.Writer
 	start     screen.ID
 	startArg  string
@@ -66,6 +68,12 @@ func WithNoColor(on bool) Opt { return optFn(func(c *cfg) { c.noColor = on }) }
 // WithHeader adds text to the header, such as where the embedded cluster
 // listens and why.
 func WithHeader(s string) Opt { return optFn(func(c *cfg) { c.header = s }) }
+
+// WithWorker says in the header that the console is attached to worker id,
+// started at started: "worker ID up 5m".
+func WithWorker(id string, started time.Time) Opt {
+	return optFn(func(c *cfg) { c.worker, c.started = id, started })
+}
 
 // WithClipboard sets where `y` writes its OSC 52 sequence; default stdout.
 func WithClipboard(w io.Writer) Opt { return optFn(func(c *cfg) { c.clipboard = w }) }

@@ -492,6 +492,10 @@ func (m *Model) header() string {
 	st := m.c.Styles
 	in := m.c.Info
 	parts := []string{st.Header.Render("kdeck"), st.HeaderDim.Render("cluster ") + m.c.ClusterName()}
+	if m.cfg.worker != "" {
+		up := max(m.c.Now().Sub(m.cfg.started), 0).Round(time.Second)
+		parts = append(parts, st.HeaderDim.Render("worker "+m.cfg.worker+" up "+format.Duration(up)))
+	}
 	if m.c.Header != "" {
 		parts = append(parts, st.HeaderDim.Render(m.c.Header))
 	} else if in.Embedded {

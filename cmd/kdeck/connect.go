@@ -23,9 +23,9 @@ func init() {
 
 // needsWorker is appended to the help of verbs that act on hosted jobs.
 const needsWorker = `
-These verbs act on the connectors hosted by the process they run in: the
-TUI or 'kdeck run'. Run from a shell next to a separate 'kdeck run', they
-say so and change nothing (remote control of a worker arrives later).`
+These verbs act on the jobs of a running worker: kdeck attaches to the
+'kdeck run' that serves its data dir (or to --server, KDECK_SERVER, [client]
+server); without a worker they say so and change nothing.`
 
 func newConnectCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
@@ -33,8 +33,8 @@ func newConnectCmd(a *app) *cobra.Command {
 		Short: "List, inspect and control connectors; read and reset their offsets",
 		Long: `Connectors are [[connectors]] tables in the configuration, run by 'kdeck run'
 (or the TUI). 'list', 'status', 'offsets', 'plugins' and 'validate' work from
-any shell; 'start', 'pause', 'resume', 'stop' and 'restart' need a running
-worker.`,
+any shell; 'start', 'pause', 'resume', 'stop' and 'restart' act on a running
+worker, which kdeck attaches to by itself on the same data dir.`,
 		Args: cobra.NoArgs,
 	}
 	list := &cobra.Command{

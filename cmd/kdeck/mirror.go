@@ -22,7 +22,8 @@ func newMirrorCmd(a *app) *cobra.Command {
 		Short: "List, inspect and control mirror flows; fail consumer groups over",
 		Long: `Mirror flows are [[mirrors]] tables in the configuration (MirrorMaker 2's job),
 run by 'kdeck run' (or the TUI). 'list', 'status' and 'failover' work from any
-shell; 'start', 'pause', 'resume', 'stop' and 'restart' need a running worker.`,
+shell; 'start', 'pause', 'resume', 'stop' and 'restart' act on a running
+worker, which kdeck attaches to by itself on the same data dir.`,
 		Args: cobra.NoArgs,
 	}
 	list := &cobra.Command{
@@ -94,11 +95,7 @@ and undoable with 'kdeck offsets undo'.`,
 				return usagef("--flow is required: name the mirror flow whose checkpoints translate %q", args[0])
 			}
 			return a.runPlan(cmd, args, run, func(ctx context.Context, svc ops.Service) (*ops.Plan, error) {
-				fp, ok := svc.(ops.MirrorFailoverPlanner)
-				if !ok {
-					return nil, fmt.Errorf("this service cannot plan a mirror failover: %w", ops.ErrNotImplemented)
-				}
-				return fp.PlanMirrorFailover(ctx, flow, args[0])
+				return svc.PlanMirrorFailover(ctx, flow, args[0])
 			})
 		},
 	}

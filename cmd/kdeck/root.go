@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdeck/kdeck/api"
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/ops"
 )
@@ -39,6 +40,12 @@ type app struct {
 	output     string
 	noColor    bool
 	readOnly   bool
+	server     string
+	// worker is the worker attached to, if any (see attach).
+	worker api.Root
+	// local is an in-process service made next to an attached worker's
+	// client (see localService).
+	local ops.Service
 
 	cfg *config.Config
 	svc ops.Service
@@ -74,6 +81,9 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	err := root.ExecuteContext(ctx)
 	if a.svc != nil {
 		a.svc.Close()
+	}
+	if a.local != nil {
+		a.local.Close()
 	}
 	if err == nil {
 		return exitOK
@@ -160,6 +170,7 @@ cluster there headless.`,
 	pf.StringVarP(&a.output, "output", "o", "table", "output format: table or json")
 	pf.BoolVar(&a.noColor, "no-color", false, "disable colours (also NO_COLOR)")
 	pf.BoolVar(&a.readOnly, "read-only", false, "refuse every mutation")
+	pf.StringVar(&a.server, "server", "", "attach to a worker: http(s)://host:port or unix:///path/kdeck.sock, 'none' for in-process (default: $KDECK_SERVER, [client] server, or the data dir's live worker)")
 	root.PersistentPreRunE = func(cmd *cobra.Command, args []string) error {
 		if a.output != "table" && a.output != "json" {
 			return usagef("--output %q is not a format: use table or json", a.output)
@@ -257,6 +268,13 @@ func (a *app) service(ctx context.Context) (ops.Service, error) {
 	cfg, err := a.loadConfig()
 	if err != nil {
 		return nil, err
+	}
+	if c, _, err := a.attach(cfg); err != nil || c != nil {
+		if err != nil {
+			return nil, err
+		}
+		a.svc = c
+		return c, nil
 	}
 	l, err := a.newLocal(cfg, slog.New(slog.DiscardHandler), func() {
 		fmt.Fprintf(a.err, "kdeck: no configuration found; using the cluster at %s (start one with 'kdeck dev', or pass -b)\n", config.DefaultBroker)

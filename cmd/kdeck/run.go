@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdeck/kdeck/api"
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/ops"
 )
@@ -23,6 +24,7 @@ func newRunCmd(a *app) *cobra.Command {
 	var logFormat, logLevel string
 	var stopTimeout time.Duration
 	var workerGroup string
+	var listen string
 	cmd := &cobra.Command{
 		Use:   "run",
 		Short: "Run the configured connectors, mirrors and stream jobs headless until SIGTERM",
@@ -33,7 +35,12 @@ With --worker-group (or [worker] group) the workers of a group share the
 connector tasks and mirror flows through a Kafka consumer group; a worker
 that dies loses its tasks to the others within [worker] session_timeout.
 Logs go to stderr as text or JSON (log/slog): kdeck's own lifecycle events
-at info, the Kafka client's (franz-go) at warn unless --log-level debug.`,
+at info, the Kafka client's (franz-go) at warn unless --log-level debug.
+
+The worker serves its API on DATA_DIR/kdeck.sock (mode 0600), and on TCP with
+--listen or [server] listen: Kafka Connect's REST API for connectors, kdeck's
+own endpoints under /kdeck/v1/, /health, /ready and /metrics. The CLI and the
+console on the same data dir attach to it by themselves.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			var level slog.Level
@@ -79,11 +86,17 @@ at info, the Kafka client's (franz-go) at warn unless --log-level debug.`,
 				return err
 			}
 			defer lock.Close()
-			l, err := a.workerLocal(cfg, log, ops.WithJobStopTimeout(stopTimeout))
+			clientMetrics := api.NewClientMetrics()
+			l, err := a.workerLocal(cfg, log, ops.WithJobStopTimeout(stopTimeout), ops.WithClientHook(clientMetrics.Hook))
 			if err != nil {
 				return err
 			}
 			a.svc = l // closed by run() too; Close is idempotent
+			stopAPI, err := a.serveAPI(cfg, l, log, listen, clientMetrics)
+			if err != nil {
+				return err
+			}
+			defer stopAPI()
 			if err := l.StartJobs(cmd.Context()); err != nil {
 				return err
 			}
@@ -93,6 +106,7 @@ at info, the Kafka client's (franz-go) at warn unless --log-level debug.`,
 				_ = writeJSON(a.out, map[string]any{"started": true, "jobs": jobs})
 			}
 			<-cmd.Context().Done()
+			stopAPI()
 			log.Info("stopping jobs", "timeout", stopTimeout)
 			// Close gives each job --stop-timeout (in parallel) and names
 			// the ones it abandoned.
@@ -106,6 +120,7 @@ at info, the Kafka client's (franz-go) at warn unless --log-level debug.`,
 	f := cmd.Flags()
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
+	f.StringVar(&listen, "listen", "", "also serve the API on TCP host:port (8083 is Kafka Connect's port; default [server] listen); a non-loopback address needs TLS and tokens")
 	f.DurationVar(&stopTimeout, "stop-timeout", 30*time.Second, "how long a graceful stop may take")
 	f.StringVar(&workerGroup, "worker-group", "", "join this worker group (overrides [worker] group): workers of a group share connector tasks and mirror flows")
 	return cmd

@@ -20,9 +20,10 @@ func init() {
 }
 
 // schemaService returns the service's Schema Registry operations (an
-// optional interface of ops.Service).
+// optional interface of ops.Service). Attached to a worker, they run
+// in-process: they need no worker, and its API does not serve them.
 func (a *app) schemaService(ctx context.Context) (ops.SchemaService, error) {
-	svc, err := a.service(ctx)
+	svc, err := a.localService(ctx)
 	if err != nil {
 		return nil, err
 	}

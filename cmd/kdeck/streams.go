@@ -26,8 +26,8 @@ func newStreamsCmd(a *app) *cobra.Command {
 		Short: "List, inspect, control, reset and query stream jobs",
 		Long: `Stream jobs are [[streams]] tables in the configuration, run by 'kdeck run'
 (or the TUI, or 'kdeck dev'). 'list', 'status' and 'reset' work from any
-shell; 'start', 'stop', 'restart' and 'query' act on the jobs hosted by the
-process they run in.`,
+shell; 'start', 'stop', 'restart' and 'query' act on a running worker, which
+kdeck attaches to by itself on the same data dir.`,
 		Args: cobra.NoArgs,
 	}
 	cmd.AddCommand(a.streamsListCmd(), a.streamsStatusCmd(),
@@ -136,18 +136,9 @@ func (a *app) streamJob(ctx context.Context, name string) (ops.Service, ops.JobS
 	return a.jobOfKind(ctx, name, ops.KindStream)
 }
 
-// streamService returns the service's stream operations (an optional
-// interface of ops.Service).
+// streamService returns the service's stream operations.
 func (a *app) streamService(ctx context.Context) (ops.StreamService, error) {
-	svc, err := a.service(ctx)
-	if err != nil {
-		return nil, err
-	}
-	ss, ok := svc.(ops.StreamService)
-	if !ok {
-		return nil, fmt.Errorf("this service does not host stream jobs: run the command where the jobs are configured")
-	}
-	return ss, nil
+	return a.service(ctx)
 }
 
 type streamResetResult struct {
@@ -269,8 +260,8 @@ func (a *app) streamsQueryCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "query NAME",
 		Short: "Read a stream job's store: a key, a key range, or the top N values",
-		Long: `Read a store of a stream job running in this process (kdeck dev, the TUI, kdeck
-run): --key K for one key (all its open windows), --from A [--to B] for a key
+		Long: `Read a store of a stream job running in the attached worker ('kdeck run' on
+the same data dir, or --server) or in this process: --key K for one key (all its open windows), --from A [--to B] for a key
 range, --top N for the largest numeric values. --store picks the store (the
 job's aggregate by default).`,
 		Args:              cobra.ExactArgs(1),

@@ -88,6 +88,9 @@ func (a *app) runTUI(cmd *cobra.Command) error {
 	if header != "" {
 		opts = append(opts, tui.WithHeader(header))
 	}
+	if a.worker.WorkerID != "" {
+		opts = append(opts, tui.WithWorker(a.worker.WorkerID, a.worker.Started))
+	}
 	logger.Info("tui start", "clusters", svc.Info().Clusters, "header", header)
 	return tui.Run(ctx, svc, opts...)
 }
@@ -121,6 +124,12 @@ func (a *app) tuiService(ctx context.Context, cfg *config.Config, logger *slog.L
 	if a.newService != nil {
 		s, err := a.newService(ctx)
 		return s, "", err
+	}
+	if c, _, err := a.attach(cfg); err != nil || c != nil {
+		if err != nil {
+			return nil, "", err
+		}
+		return c, "", nil
 	}
 	header := ""
 	var e *ops.Embedded

@@ -502,6 +502,41 @@ func (f *Fake) ValidateConnector(ctx context.Context, table map[string]any) ([]o
 	return nil, nil
 }
 
+// QueryStream implements ops.Service: the fake hosts no stream stores.
+func (f *Fake) QueryStream(ctx context.Context, q ops.StreamQuery) (ops.StreamQueryResult, error) {
+	return ops.StreamQueryResult{}, fmt.Errorf("stream stores: %w", ops.ErrNotImplemented)
+}
+
+// PlanStreamReset implements ops.Service: the fake plans no stream resets.
+func (f *Fake) PlanStreamReset(ctx context.Context, req ops.StreamResetRequest) (*ops.StreamResetPlan, error) {
+	return nil, fmt.Errorf("stream reset: %w", ops.ErrNotImplemented)
+}
+
+// ExecuteStreamReset implements ops.Service: the fake executes no stream resets.
+func (f *Fake) ExecuteStreamReset(ctx context.Context, plan *ops.StreamResetPlan) (ops.AuditEntry, error) {
+	return ops.AuditEntry{}, fmt.Errorf("stream reset: %w", ops.ErrNotImplemented)
+}
+
+// PlanMirrorFailover implements ops.Service: the fake has no mirror flows.
+func (f *Fake) PlanMirrorFailover(ctx context.Context, flow, group string) (*ops.Plan, error) {
+	return nil, fmt.Errorf("mirror failover: %w", ops.ErrNotImplemented)
+}
+
+// JobConfig implements ops.Service: the fake's jobs have no tables.
+func (f *Fake) JobConfig(ctx context.Context, name string) (ops.JobConfig, error) {
+	return ops.JobConfig{}, fmt.Errorf("job %q: %w", name, ops.ErrNotFound)
+}
+
+// PutJob implements ops.Service: the fake creates no jobs.
+func (f *Fake) PutJob(ctx context.Context, req ops.PutJobRequest) (ops.JobConfig, bool, error) {
+	return ops.JobConfig{}, false, fmt.Errorf("creating jobs: %w", ops.ErrNotImplemented)
+}
+
+// DeleteJob implements ops.Service: the fake deletes no jobs.
+func (f *Fake) DeleteJob(ctx context.Context, name, command string) (ops.AuditEntry, error) {
+	return ops.AuditEntry{}, fmt.Errorf("deleting jobs: %w", ops.ErrNotImplemented)
+}
+
 // FailedTaskTrace is the error of the fake's failed stream task: long, as
 // real ones are, so screens must wrap or cut it at words.
 const FailedTaskTrace = "starting task 1: restoring store demo-counts from changelog orders-by-customer-demo-counts-changelog: write /var/lib/kdeck/streams/orders-by-customer/demo-counts/1/000123.sst: no space left on device"
