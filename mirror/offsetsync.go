@@ -62,9 +62,13 @@ func (ps *partition) translate(next int64) (int64, bool) {
 
 // produceSyncs writes queued offset syncs, plus one for each partition's
 // last acknowledged record, to the target's offset-syncs topic (so that an
-// idle, caught-up group translates exactly). ctx bounds waiting for buffer
-// space (a full buffer or an unreachable target must not hold a stop).
-func (r *run) produceSyncs(ctx context.Context) {
+// idle, caught-up group translates exactly). It never blocks: as MirrorMaker
+// 2 skips offset syncs while too many are outstanding, a sync that finds the
+// producer buffer full is dropped (translation then uses an older sync, which
+// is safe: it can only replay, never skip). The records carry a context of
+// their own, so that stopping the housekeeping does not fail syncs already
+// buffered; the final flush is bounded by its caller.
+func (r *run) produceSyncs() {
 	topic := r.cfg.offsetSyncsTopic()
 	for _, ps := range r.f.allPartitions() {
 		ps.mu.Lock()
@@ -76,13 +80,13 @@ func (r *run) produceSyncs(ctx context.Context) {
 		ps.mu.Unlock()
 		for _, s := range pending {
 			v, _ := json.Marshal(s)
-			r.aux.Produce(ctx, &kgo.Record{Topic: topic, Key: progressKey(ps.topic, ps.part), Value: v}, r.auxPromise)
+			r.aux.TryProduce(context.Background(), &kgo.Record{Topic: topic, Key: progressKey(ps.topic, ps.part), Value: v}, r.auxPromise)
 		}
 	}
 }
 
 func (r *run) auxPromise(rec *kgo.Record, err error) {
-	if err != nil && !errors.Is(err, kgo.ErrClientClosed) {
+	if err != nil && !errors.Is(err, kgo.ErrClientClosed) && !errors.Is(err, kgo.ErrMaxBuffered) {
 		r.f.noteError(fmt.Errorf("write %s in %s: %w", rec.Topic, r.cfg.Target, err))
 	}
 }

@@ -170,9 +170,9 @@ func (f *Flow) run(ctx context.Context) error {
 			f.noteError(err)
 		}
 	}
-	// The last offset syncs, bounded: the run is stopping.
+	// The last offset syncs, their flush bounded: the run is stopping.
 	fctx, fcancel := context.WithTimeout(context.Background(), f.adminTimeout)
-	r.produceSyncs(fctx)
+	r.produceSyncs()
 	_ = aux.Flush(fctx)
 	fcancel()
 	return ctx.Err()
@@ -504,7 +504,7 @@ func (r *run) housekeep(hctx, lctx context.Context) {
 		case <-hctx.Done():
 			return
 		case <-commit.C:
-			r.produceSyncs(hctx)
+			r.produceSyncs()
 			if err := r.commit(hctx); err != nil && hctx.Err() == nil {
 				r.f.noteError(err)
 			}
