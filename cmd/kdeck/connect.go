@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/humanize"
 	"github.com/kdeck/kdeck/ops"
 )
 
@@ -53,7 +53,7 @@ worker.`,
 				}
 				t := newTable("NAME", "CLASS", "CLUSTER", "STATE", "TASKS", "IN/S", "OUT/S", "RECORDS OUT", "ERRORS", "DLQ", "LAST ERROR").Right(5, 6, 7, 8, 9).Flex(10)
 				for _, j := range out {
-					t.Row(j.Name, j.Class, j.Cluster, string(j.State), taskSummary(j.Tasks), rate(j.Metrics.RecordsInPerSec), rate(j.Metrics.RecordsOutPerSec),
+					t.Row(j.Name, j.Class, j.Cluster, string(j.State), taskSummary(j.Tasks), humanize.Rate(j.Metrics.RecordsInPerSec), humanize.Rate(j.Metrics.RecordsOutPerSec),
 						j.Metrics.RecordsOut, j.Metrics.Errors, j.Metrics.DLQ, j.LastError)
 				}
 				t.Write(w)
@@ -145,25 +145,13 @@ func taskSummary(ts []ops.TaskStatus) string {
 	return strings.Join(states, ", ")
 }
 
-func rate(v float64) string {
-	switch {
-	case v == 0:
-		return "0"
-	case v < 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	case v < 10000:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v/1000, 'f', 0, 64) + "k"
-}
-
 func printJob(w io.Writer, j ops.JobStatus) {
 	fmt.Fprintf(w, "%s (%s %s on %s): %s\n", j.Name, j.Kind, j.Class, j.Cluster, j.State)
 	if j.State == ops.StateUnassigned {
 		fmt.Fprintln(w, "not hosted by this process: 'kdeck run' (or the TUI) runs it")
 	}
 	m := j.Metrics
-	fmt.Fprintf(w, "records in %d (%s/s), out %d (%s/s), errors %d, dead-lettered %d\n", m.RecordsIn, rate(m.RecordsInPerSec), m.RecordsOut, rate(m.RecordsOutPerSec), m.Errors, m.DLQ)
+	fmt.Fprintf(w, "records in %d (%s), out %d (%s), errors %d, dead-lettered %d\n", m.RecordsIn, humanize.Rate(m.RecordsInPerSec), m.RecordsOut, humanize.Rate(m.RecordsOutPerSec), m.Errors, m.DLQ)
 	if j.LastError != "" {
 		at := ""
 		if j.LastErrorAt != nil {
@@ -179,7 +167,7 @@ func printJob(w io.Writer, j ops.JobStatus) {
 			if ts.Metrics.LastActivity != nil {
 				last = ts.Metrics.LastActivity.UTC().Format("15:04:05")
 			}
-			t.Row(ts.ID, string(ts.State), rate(ts.Metrics.RecordsInPerSec), rate(ts.Metrics.RecordsOutPerSec), ts.Metrics.RecordsOut, ts.Metrics.Errors, ts.Metrics.DLQ, last)
+			t.Row(ts.ID, string(ts.State), humanize.Rate(ts.Metrics.RecordsInPerSec), humanize.Rate(ts.Metrics.RecordsOutPerSec), ts.Metrics.RecordsOut, ts.Metrics.Errors, ts.Metrics.DLQ, last)
 		}
 		t.Write(w)
 		for _, ts := range j.Tasks {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdeck/kdeck/humanize"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/timespec"
 )
@@ -55,8 +56,6 @@ func (a *app) completeStreams(cmd *cobra.Command, args []string, _ string) ([]st
 	})
 }
 
-func streamRate(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
-
 func (a *app) streamsListCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
@@ -74,7 +73,7 @@ func (a *app) streamsListCmd() *cobra.Command {
 				}
 				t := newTable("NAME", "CLUSTER", "STATE", "TASKS", "IN/S", "OUT/S", "LAG", "LATE", "LAST ERROR").Right(3, 4, 5, 6, 7).Flex(8)
 				for _, j := range out {
-					t.Row(j.Name, j.Cluster, string(j.State), len(j.Tasks), streamRate(j.Metrics.RecordsInPerSec), streamRate(j.Metrics.RecordsOutPerSec),
+					t.Row(j.Name, j.Cluster, string(j.State), len(j.Tasks), humanize.Rate(j.Metrics.RecordsInPerSec), humanize.Rate(j.Metrics.RecordsOutPerSec),
 						j.Metrics.Lag, j.Metrics.LateRecords, j.LastError)
 				}
 				t.Write(w)
@@ -95,8 +94,8 @@ func (a *app) streamsStatusCmd() *cobra.Command {
 				return err
 			}
 			return a.emit(j, func(w io.Writer) {
-				fmt.Fprintf(w, "%s  %s  cluster %s  in %s/s  out %s/s  lag %d  late %d  bad records %d (dead-lettered %d)\n", j.Name, j.State, j.Cluster,
-					streamRate(j.Metrics.RecordsInPerSec), streamRate(j.Metrics.RecordsOutPerSec), j.Metrics.Lag, j.Metrics.LateRecords, j.Metrics.Errors, j.Metrics.DLQ)
+				fmt.Fprintf(w, "%s  %s  cluster %s  in %s  out %s  lag %d  late %d  bad records %d (dead-lettered %d)\n", j.Name, j.State, j.Cluster,
+					humanize.Rate(j.Metrics.RecordsInPerSec), humanize.Rate(j.Metrics.RecordsOutPerSec), j.Metrics.Lag, j.Metrics.LateRecords, j.Metrics.Errors, j.Metrics.DLQ)
 				if j.LastError != "" {
 					fmt.Fprintf(w, "last error: %s\n", j.LastError)
 				}
@@ -120,6 +119,9 @@ func streamStores(d map[string]string) string {
 	for k, v := range d {
 		if name, ok := strings.CutSuffix(strings.TrimPrefix(k, "store."), ".bytes"); ok && strings.HasPrefix(k, "store.") {
 			s := name + " " + v + "B"
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				s = name + " " + humanize.Bytes(float64(n))
+			}
 			if r := d["store."+name+".restore"]; r != "" {
 				s += " restored " + r
 			}

@@ -19,6 +19,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/kdeck/kdeck/humanize"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/tui/format"
 	"github.com/kdeck/kdeck/tui/screen"
@@ -191,7 +192,7 @@ func (p *Page) View() string {
 		// after it are left out whole when the line is too long.
 		add(fitFields(p.w, "  "+name+" "+st.OK.Render("up"), st.Muted.Render(strings.Join(c.Bootstrap, ",")),
 			fmt.Sprintf("%d/%d brokers up", len(c.Brokers), len(c.Brokers)), "controller "+ctrl,
-			format.Count(int64(c.Topics))+" topics", format.Count(int64(c.Groups))+" groups"))
+			humanize.Count(int64(c.Topics))+" topics", humanize.Count(int64(c.Groups))+" groups"))
 	}
 	if h := m.Health; h != nil {
 		if h.OK {
@@ -233,7 +234,7 @@ func (p *Page) View() string {
 			status = "-"
 		}
 		line := fmt.Sprintf("  %s %s  %s  %s  ",
-			table.Fit(g.Group, gw, false, st.Glyphs.Ellipsis), table.Fit(format.Count(g.Lag), 10, true, st.Glyphs.Ellipsis), table.Fit(format.Seconds(g.TimeLagEstimate), 7, true, st.Glyphs.Ellipsis),
+			table.Fit(g.Group, gw, false, st.Glyphs.Ellipsis), table.Fit(humanize.Count(g.Lag), 10, true, st.Glyphs.Ellipsis), table.Fit(humanize.Seconds(g.TimeLagEstimate), 7, true, st.Glyphs.Ellipsis),
 			st.StatusWord(status).Render(table.Fit(status, 6, false, st.Glyphs.Ellipsis)))
 		add(line + st.Muted.Render(format.Cut(fmt.Sprintf("%s, %d member(s)", g.State, g.Members), max(p.w-lipgloss.Width(line), 0), st.Glyphs.Ellipsis)))
 	}
