@@ -99,68 +99,67 @@ func (j *Job) poll(ctx context.Context) kgo.Fetches {
 
 // batch processes one poll's records and commits them.
 func (j *Job) batch(ctx context.Context, fetches kgo.Fetches) error {
+	b, err := j.processBatch(ctx, fetches)
+	if err != nil || b == nil {
+		return err
+	}
+	// Outputs of a batch in flight at shutdown get until the produce
+	// context ends (a grace period after ctx) to be acknowledged.
+	ectx, cancel := context.WithTimeout(j.pctx, 2*netTimeout)
+	defer cancel()
+	committed, err := j.endBatch(ectx, fetches, b)
+	if err != nil {
+		return err
+	}
+	return j.settleBatch(ectx, b, committed)
+}
+
+// batchRun is what processing one batch left: the tasks it touched and,
+// when a record failed under OnErrorFail, that record (bad); processing
+// stops there and only what came before it is committed: next holds, per
+// partition processed, the offset to read next.
+type batchRun struct {
+	touched map[*task]bool
+	bad     *RecordError
+	next    map[string]map[int32]kgo.EpochOffset
+}
+
+func (b *batchRun) setNext(topic string, p int32, o kgo.EpochOffset) {
+	if b.next[topic] == nil {
+		b.next[topic] = map[int32]kgo.EpochOffset{}
+	}
+	b.next[topic][p] = o
+}
+
+// processBatch opens newly assigned tasks, runs the fetched records through
+// the topology (inside a transaction under exactly once) and flushes the
+// touched tasks' outputs. It returns nil, nil for a poll without records;
+// on an error it has aborted the transaction.
+func (j *Job) processBatch(ctx context.Context, fetches kgo.Fetches) (*batchRun, error) {
 	j.mu.Lock()
 	if err := j.openPending(ctx); err != nil {
 		j.mu.Unlock()
-		return err
+		return nil, err
 	}
 	if fetches.NumRecords() == 0 {
 		j.mu.Unlock()
-		return nil
+		return nil, nil
 	}
 	if j.sess != nil {
 		if err := j.sess.Begin(); err != nil {
 			j.mu.Unlock()
-			return fmt.Errorf("stream job %s: begin transaction: %w", j.top.appID, err)
+			return nil, fmt.Errorf("stream job %s: begin transaction: %w", j.top.appID, err)
 		}
 	}
-	touched := map[*task]bool{}
-	var (
-		procErr error
-		// bad is the record that failed under OnErrorFail; processing
-		// stops there and only what came before it is committed: next
-		// holds, per partition processed, the offset to read next.
-		bad  *RecordError
-		next = map[string]map[int32]kgo.EpochOffset{}
-	)
-	setNext := func(topic string, p int32, o kgo.EpochOffset) {
-		if next[topic] == nil {
-			next[topic] = map[int32]kgo.EpochOffset{}
-		}
-		next[topic][p] = o
-	}
+	b := &batchRun{touched: map[*task]bool{}, next: map[string]map[int32]kgo.EpochOffset{}}
+	var procErr error
 	fetches.EachPartition(func(fp kgo.FetchTopicPartition) {
-		if bad != nil || procErr != nil || len(fp.Records) == 0 {
+		if b.bad != nil || procErr != nil || len(fp.Records) == 0 {
 			return
 		}
-		t := j.tasks[fp.Partition]
-		if t == nil {
-			return // revoked (lost) meanwhile; the records will be fetched again by the new owner
-		}
-		touched[t] = true
-		srcs := j.top.sources[fp.Topic]
-		last := fp.Records[len(fp.Records)-1]
-		t.lag.Store(fp.HighWatermark - last.Offset - 1)
-		var n int64
-		for _, kr := range fp.Records {
-			if err := j.process(t, srcs, kr); err != nil {
-				if _, corrupt := errors.AsType[*CorruptStateError](err); corrupt {
-					procErr = fmt.Errorf("stream job %s: partition %d: %w", j.top.appID, t.partition, err)
-					break
-				}
-				bad = &RecordError{AppID: j.top.appID, Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset, Err: err}
-				setNext(kr.Topic, kr.Partition, kgo.EpochOffset{Epoch: kr.LeaderEpoch, Offset: kr.Offset})
-				break
-			}
-			n++
-		}
-		t.recordsIn.Add(n)
-		j.recordsIn.Add(n)
-		if bad == nil {
-			setNext(fp.Topic, fp.Partition, kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1})
-		}
+		procErr = j.processPartition(b, fp)
 	})
-	for t := range touched {
+	for t := range b.touched {
 		if procErr != nil {
 			break
 		}
@@ -173,45 +172,86 @@ func (j *Job) batch(ctx context.Context, fetches kgo.Fetches) error {
 			_, _ = j.sess.End(ectx, kgo.TryAbort)
 			cancel()
 		}
-		return procErr
+		return nil, procErr
 	}
+	return b, nil
+}
 
-	// Outputs of a batch in flight at shutdown get until the produce
-	// context ends (a grace period after ctx) to be acknowledged.
-	ectx, cancel := context.WithTimeout(j.pctx, 2*netTimeout)
-	defer cancel()
-	committed := true
+// processPartition runs one fetched partition's records through the
+// sources reading its topic, stopping at a record that fails under
+// OnErrorFail (b.bad); a corrupt store is returned. Held: mu.
+func (j *Job) processPartition(b *batchRun, fp kgo.FetchTopicPartition) error {
+	t := j.tasks[fp.Partition]
+	if t == nil {
+		return nil // revoked (lost) meanwhile; the records will be fetched again by the new owner
+	}
+	b.touched[t] = true
+	srcs := j.top.sources[fp.Topic]
+	last := fp.Records[len(fp.Records)-1]
+	t.lag.Store(fp.HighWatermark - last.Offset - 1)
+	var n int64
+	var procErr error
+	for _, kr := range fp.Records {
+		if err := j.process(t, srcs, kr); err != nil {
+			if _, corrupt := errors.AsType[*CorruptStateError](err); corrupt {
+				procErr = fmt.Errorf("stream job %s: partition %d: %w", j.top.appID, t.partition, err)
+				break
+			}
+			b.bad = &RecordError{AppID: j.top.appID, Topic: kr.Topic, Partition: kr.Partition, Offset: kr.Offset, Err: err}
+			b.setNext(kr.Topic, kr.Partition, kgo.EpochOffset{Epoch: kr.LeaderEpoch, Offset: kr.Offset})
+			break
+		}
+		n++
+	}
+	t.recordsIn.Add(n)
+	j.recordsIn.Add(n)
+	if b.bad == nil {
+		b.setNext(fp.Topic, fp.Partition, kgo.EpochOffset{Epoch: last.LeaderEpoch, Offset: last.Offset + 1})
+	}
+	return procErr
+}
+
+// endBatch commits the batch's transaction (exactly once) or waits for its
+// outputs to be acknowledged (at least once). committed is false when a
+// rebalance aborted the transaction.
+func (j *Job) endBatch(ectx context.Context, fetches kgo.Fetches, b *batchRun) (committed bool, err error) {
 	if j.sess != nil {
-		if bad != nil {
+		if b.bad != nil {
 			// The transaction commits the polled offsets: make the
 			// partitions not processed past their first record, and the
 			// bad record's partition, look committed where this batch
 			// began (they are), so that only the fully processed ones
 			// are committed with the outputs.
-			j.cl.SetOffsets(batchStarts(fetches, next, bad))
+			j.cl.SetOffsets(batchStarts(fetches, b.next, b.bad))
 		}
 		ok, err := j.sess.End(ectx, kgo.TryCommit)
 		if err != nil {
-			return fmt.Errorf("stream job %s: commit transaction: %w", j.top.appID, err)
+			return false, fmt.Errorf("stream job %s: commit transaction: %w", j.top.appID, err)
 		}
-		committed = ok
-	} else {
-		if err := j.cl.Flush(ectx); err != nil {
-			return fmt.Errorf("stream job %s: flush outputs: %w", j.top.appID, err)
-		}
-		if perr := j.prodErr.Load(); perr != nil {
-			return fmt.Errorf("stream job %s: produce: %w", j.top.appID, *perr)
-		}
+		return ok, nil
 	}
+	if err := j.cl.Flush(ectx); err != nil {
+		return false, fmt.Errorf("stream job %s: flush outputs: %w", j.top.appID, err)
+	}
+	if perr := j.prodErr.Load(); perr != nil {
+		return false, fmt.Errorf("stream job %s: produce: %w", j.top.appID, *perr)
+	}
+	return true, nil
+}
+
+// settleBatch applies (committed) or discards the touched tasks' staged
+// store writes and commits the input offsets: up to the bad record, which
+// it then returns, or (at least once) the whole batch.
+func (j *Job) settleBatch(ectx context.Context, b *batchRun, committed bool) error {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.sess == nil {
 		j.safe = j.cl.UncommittedOffsets()
-		if bad != nil {
-			j.safe = next
+		if b.bad != nil {
+			j.safe = b.next
 		}
 	}
-	for t := range touched {
+	for t := range b.touched {
 		if j.tasks[t.partition] != t {
 			continue // closed by a rebalance; its staged writes are dropped
 		}
@@ -229,19 +269,19 @@ func (j *Job) batch(ctx context.Context, fetches kgo.Fetches) error {
 		j.log.Info("transaction aborted (rebalance); records will be processed again")
 		return nil
 	}
-	if bad != nil {
+	if b.bad != nil {
 		// The bad record's partition: commit up to the bad record (under
 		// exactly once this follows the transaction: a crash between the
 		// two repeats the records before the bad one, once).
-		offs := next
+		offs := b.next
 		if j.sess != nil {
-			offs = map[string]map[int32]kgo.EpochOffset{bad.Topic: {bad.Partition: next[bad.Topic][bad.Partition]}}
+			offs = map[string]map[int32]kgo.EpochOffset{b.bad.Topic: {b.bad.Partition: b.next[b.bad.Topic][b.bad.Partition]}}
 		}
 		if err := commitSync(ectx, j.cl, offs); err != nil {
 			j.log.Warn("commit before the bad record failed; the records before it will be processed again", "err", err)
 		}
 		j.safe = nil
-		return bad
+		return b.bad
 	}
 	if j.sess == nil {
 		err := j.cl.CommitUncommittedOffsets(ectx)
