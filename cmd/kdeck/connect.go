@@ -235,47 +235,14 @@ Kafka Connect does, and are audited.`,
 				return err
 			}
 			if undo != "" {
-				entry, err := svc.AuditEntry(cmd.Context(), undo)
-				if err != nil {
-					return err
-				}
-				if entry.Job != args[0] {
-					return usagef("audit entry %s is about %q, not job %q", undo, firstNonBlank(entry.Job, entry.Group, entry.Action), args[0])
-				}
-				cur, err := svc.JobOffsets(cmd.Context(), args[0])
-				if err != nil {
-					return err
-				}
-				req, err := ops.JobOffsetsUndo(entry, cur)
-				if err != nil {
-					return err
-				}
-				req.Command = commandLine(cmd, args)
-				e, err := svc.AlterJobOffsets(cmd.Context(), args[0], req)
-				if err != nil {
-					return err
-				}
-				return a.emit(e, func(w io.Writer) {
-					fmt.Fprintf(w, "offsets of %s restored as before audit entry %s (audit %s)\nbefore: %s\nafter:  %s\n", args[0], undo, e.ID, e.Details["offsets_before"], e.Details["offsets_after"])
-				})
+				return a.undoConnectOffsets(cmd, args, svc, undo)
 			}
 			if reset || setFile != "" {
 				req := ops.AlterOffsetsRequest{Reset: reset, Command: commandLine(cmd, args)}
 				if setFile != "" {
-					var r io.Reader = a.in
-					if setFile != "-" {
-						f, err := os.Open(setFile)
-						if err != nil {
-							return usagef("cannot read --set %s: %v", setFile, err)
-						}
-						defer f.Close()
-						r = f
+					if req.Offsets, err = a.readOffsetsFile(setFile); err != nil {
+						return err
 					}
-					var body offsetsFile
-					if err := json.NewDecoder(r).Decode(&body); err != nil {
-						return usagef(`--set %s is not {"offsets": [{"partition": {...}, "offset": {...}}]}: %v`, setFile, err)
-					}
-					req.Offsets = body.Offsets
 				}
 				e, err := svc.AlterJobOffsets(cmd.Context(), args[0], req)
 				if err != nil {
@@ -309,6 +276,53 @@ Kafka Connect does, and are audited.`,
 	markLocalFile(cmd.Flags(), "set")
 	cmd.Flags().StringVar(&undo, "undo", "", "write back the offsets audit entry ID replaced (the connector must be STOPPED)")
 	return cmd
+}
+
+// undoConnectOffsets is 'connect offsets NAME --undo ID': it writes back the
+// offsets audit entry ID replaced.
+func (a *app) undoConnectOffsets(cmd *cobra.Command, args []string, svc ops.Service, undo string) error {
+	entry, err := svc.AuditEntry(cmd.Context(), undo)
+	if err != nil {
+		return err
+	}
+	if entry.Job != args[0] {
+		return usagef("audit entry %s is about %q, not job %q", undo, firstNonBlank(entry.Job, entry.Group, entry.Action), args[0])
+	}
+	cur, err := svc.JobOffsets(cmd.Context(), args[0])
+	if err != nil {
+		return err
+	}
+	req, err := ops.JobOffsetsUndo(entry, cur)
+	if err != nil {
+		return err
+	}
+	req.Command = commandLine(cmd, args)
+	e, err := svc.AlterJobOffsets(cmd.Context(), args[0], req)
+	if err != nil {
+		return err
+	}
+	return a.emit(e, func(w io.Writer) {
+		fmt.Fprintf(w, "offsets of %s restored as before audit entry %s (audit %s)\nbefore: %s\nafter:  %s\n", args[0], undo, e.ID, e.Details["offsets_before"], e.Details["offsets_after"])
+	})
+}
+
+// readOffsetsFile reads --set FILE ("-": standard input) in Kafka
+// Connect's offsets API shape.
+func (a *app) readOffsetsFile(setFile string) ([]ops.JobOffset, error) {
+	var r io.Reader = a.in
+	if setFile != "-" {
+		f, err := os.Open(setFile)
+		if err != nil {
+			return nil, usagef("cannot read --set %s: %v", setFile, err)
+		}
+		defer f.Close()
+		r = f
+	}
+	var body offsetsFile
+	if err := json.NewDecoder(r).Decode(&body); err != nil {
+		return nil, usagef(`--set %s is not {"offsets": [{"partition": {...}, "offset": {...}}]}: %v`, setFile, err)
+	}
+	return body.Offsets, nil
 }
 
 func newConnectPluginsCmd(a *app) *cobra.Command {

@@ -220,40 +220,7 @@ table and start it.`,
 				}
 				res.Executed, res.AuditEntry = true, &entry
 			}
-			return a.emit(res, func(w io.Writer) {
-				if p.As != "" {
-					fmt.Fprintf(w, "Replay stream job %q under the new application id %q (nothing of the old id is deleted)\n\n", p.Job, p.As)
-				} else {
-					fmt.Fprintf(w, "Reset stream job %q (application id %q) on cluster %q\n\n", p.Job, p.Group, p.Cluster)
-				}
-				printPlan(w, p.Offsets)
-				if p.RepartitionOffsets != nil {
-					fmt.Fprintln(w)
-					printPlan(w, p.RepartitionOffsets)
-				}
-				if p.As == "" {
-					fmt.Fprintln(w)
-					if len(p.DeleteTopics) == 0 {
-						fmt.Fprintln(w, "Internal topics to delete: none exist")
-					} else {
-						fmt.Fprintf(w, "Internal topics to delete: %s\n", strings.Join(p.DeleteTopics, ", "))
-					}
-					if p.WipeDir == "" {
-						fmt.Fprintln(w, "Local state to wipe: none here")
-					} else {
-						fmt.Fprintf(w, "Local state to wipe: %s\n", p.WipeDir)
-					}
-				}
-				fmt.Fprintln(w)
-				if res.Executed {
-					fmt.Fprintf(w, "Executed. Audit entry %s.\n", res.AuditEntry.ID)
-					if p.As != "" {
-						fmt.Fprintf(w, "Now set application_id = %q in the job's table and start it.\n", p.As)
-					}
-				} else {
-					fmt.Fprintln(w, "Dry run: nothing changed. Apply it with --execute.")
-				}
-			})
+			return a.emit(res, func(w io.Writer) { printStreamReset(w, res) })
 		},
 	}
 	run.add(cmd.Flags(), false)
@@ -262,6 +229,44 @@ table and start it.`,
 	cmd.Flags().StringVar(&duration, "by-duration", "", "reset the inputs to DURATION ago (PT1H, 90m)")
 	cmd.Flags().StringVar(&as, "as", "", "replay under the new application id NEWID instead of deleting the job's state")
 	return cmd
+}
+
+// printStreamReset prints a stream reset's plan: the offsets, the internal
+// topics and local state it removes, and whether it was executed.
+func printStreamReset(w io.Writer, res streamResetResult) {
+	p := res.Plan
+	if p.As != "" {
+		fmt.Fprintf(w, "Replay stream job %q under the new application id %q (nothing of the old id is deleted)\n\n", p.Job, p.As)
+	} else {
+		fmt.Fprintf(w, "Reset stream job %q (application id %q) on cluster %q\n\n", p.Job, p.Group, p.Cluster)
+	}
+	printPlan(w, p.Offsets)
+	if p.RepartitionOffsets != nil {
+		fmt.Fprintln(w)
+		printPlan(w, p.RepartitionOffsets)
+	}
+	if p.As == "" {
+		fmt.Fprintln(w)
+		if len(p.DeleteTopics) == 0 {
+			fmt.Fprintln(w, "Internal topics to delete: none exist")
+		} else {
+			fmt.Fprintf(w, "Internal topics to delete: %s\n", strings.Join(p.DeleteTopics, ", "))
+		}
+		if p.WipeDir == "" {
+			fmt.Fprintln(w, "Local state to wipe: none here")
+		} else {
+			fmt.Fprintf(w, "Local state to wipe: %s\n", p.WipeDir)
+		}
+	}
+	fmt.Fprintln(w)
+	if res.Executed {
+		fmt.Fprintf(w, "Executed. Audit entry %s.\n", res.AuditEntry.ID)
+		if p.As != "" {
+			fmt.Fprintf(w, "Now set application_id = %q in the job's table and start it.\n", p.As)
+		}
+	} else {
+		fmt.Fprintln(w, "Dry run: nothing changed. Apply it with --execute.")
+	}
 }
 
 func (a *app) streamsQueryCmd() *cobra.Command {
