@@ -73,7 +73,7 @@ func TestTargetRefusesProduceForAWhile(t *testing.T) {
 	}
 	h.Remove()
 	waitCount(t, b, "a.t", 400)
-	got := readAll(t, b, "a.t")
+	got := b.ReadToEnd(t, "a.t")
 	if len(got) != 400 {
 		t.Fatalf("target has %d records, want exactly 400 (no loss, no duplicates)", len(got))
 	}
@@ -126,7 +126,7 @@ func TestTargetDownPastRetryBudget(t *testing.T) {
 	h.Remove()
 	// Committed progress is not past what the target holds.
 	inTarget := map[int32]int64{}
-	for _, r := range readAll(t, b, "a.t") {
+	for _, r := range b.ReadToEnd(t, "a.t") {
 		inTarget[r.Partition]++
 	}
 	for p, off := range committed(t, a, "kdeck-mirror-ab")["t"] {
@@ -138,8 +138,8 @@ func TestTargetDownPastRetryBudget(t *testing.T) {
 	m := start(t, cfg, a, b)
 	waitCount(t, b, "a.t", 200)
 	kafkatest.WaitFor(t, 10*time.Second, "caught up", func() bool { return caughtUp(m.f) })
-	dups := checkSameRecords(t, readAll(t, a, "t"), readAll(t, b, "a.t"))
-	checkOrder(t, readAll(t, b, "a.t"))
+	dups := checkSameRecords(t, a.ReadToEnd(t, "t"), b.ReadToEnd(t, "a.t"))
+	checkOrder(t, b.ReadToEnd(t, "a.t"))
 	t.Logf("duplicates after restart: %d", dups)
 }
 

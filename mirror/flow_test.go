@@ -32,7 +32,7 @@ func TestMirrorPreservesRecords(t *testing.T) {
 	if n := b.Partitions(t, "a.orders"); n != 3 {
 		t.Fatalf("remote topic has %d partitions, want 3", n)
 	}
-	got := readAll(t, b, "a.orders")
+	got := b.ReadToEnd(t, "a.orders")
 	if len(got) != 30 {
 		t.Fatalf("target has %d records, want 30", len(got))
 	}
@@ -87,7 +87,7 @@ func TestMirrorNaming(t *testing.T) {
 			cfg.Naming, cfg.Separator = tc.naming, tc.sep
 			start(t, cfg, a, b)
 			waitCount(t, b, tc.remote, 10)
-			for _, r := range readAll(t, b, tc.remote) {
+			for _, r := range b.ReadToEnd(t, tc.remote) {
 				has := len(r.Headers) == 1 && r.Headers[0].Key == OriginHeader && string(r.Headers[0].Value) == "a"
 				if has != tc.origin {
 					t.Fatalf("headers %v, want origin header %v", r.Headers, tc.origin)
@@ -122,7 +122,7 @@ func TestMirrorRefreshFindsNewTopicsAndPartitions(t *testing.T) {
 	if n := b.Partitions(t, "a.one"); n != 4 {
 		t.Fatalf("remote grew to %d partitions, want 4", n)
 	}
-	got := readAll(t, b, "a.one")
+	got := b.ReadToEnd(t, "a.one")
 	perPart := map[int32]int{}
 	for _, r := range got {
 		perPart[r.Partition]++
@@ -237,7 +237,7 @@ func TestPauseResume(t *testing.T) {
 		}
 		return false
 	})
-	if n := len(readAll(t, b, "a.t")); n != 5 {
+	if n := len(b.ReadToEnd(t, "a.t")); n != 5 {
 		t.Fatalf("paused flow mirrored %d records, want 5", n)
 	}
 	m.f.Resume()

@@ -94,65 +94,6 @@ func runAsync(t *testing.T, f *Flow) <-chan error {
 	return done
 }
 
-// readAll reads every committed record of topic (read_committed).
-func readAll(t *testing.T, c *kafkatest.Cluster, topic string) []*kgo.Record {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), kafkatest.Timeout)
-	defer cancel()
-	cl := c.Client(t, kgo.MetadataMinAge(50*time.Millisecond))
-	ends, err := kadm.NewClient(cl).ListCommittedOffsets(ctx, topic)
-	if err != nil {
-		t.Fatalf("list offsets %s: %v", topic, err)
-	}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil && o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
-	})
-	if len(want) == 0 {
-		return nil
-	}
-	rc := c.Client(t, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	var out []*kgo.Record
-	seen := map[int32]bool{}
-	idle := 0
-	for len(want) > 0 {
-		pctx, pcancel := context.WithTimeout(ctx, time.Second)
-		fs := rc.PollFetches(pctx)
-		pcancel()
-		if ctx.Err() != nil {
-			t.Fatalf("read %s: timed out with %v partitions unread", topic, want)
-		}
-		fs.EachRecord(func(r *kgo.Record) {
-			out = append(out, r)
-			seen[r.Partition] = true
-			if r.Offset+1 >= want[r.Partition] {
-				delete(want, r.Partition)
-			}
-		})
-		// Trailing transaction markers are not records: stop after idle
-		// polls once nothing more arrives. A partition not read at all yet
-		// is given longer (a loaded machine may not have fetched it), as
-		// one holding only aborted records gives nothing.
-		if fs.NumRecords() == 0 {
-			idle++
-			limit := 2
-			for p := range want {
-				if !seen[p] {
-					limit = 8
-				}
-			}
-			if idle >= limit {
-				break
-			}
-		} else {
-			idle = 0
-		}
-	}
-	return out
-}
-
 // values returns "partition/key/value" strings of records, sorted.
 func keyed(recs []*kgo.Record) map[string]int {
 	out := map[string]int{}

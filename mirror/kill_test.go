@@ -81,7 +81,7 @@ func TestSIGKILLWorker(t *testing.T) {
 			})
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			src, dst := readAll(t, a, "t"), readAll(t, b, "a.t")
+			src, dst := a.ReadToEnd(t, "t"), b.ReadToEnd(t, "a.t")
 			if len(src) != total*parts {
 				t.Fatalf("source has %d records, want %d", len(src), total*parts)
 			}

@@ -41,41 +41,11 @@ func ensureTopic(ctx context.Context, adm *kadm.Client, topic string, partitions
 // later calls start new partitions at the earliest offset.
 func (r *run) discover(ctx context.Context, initial bool) error {
 	c := r.cfg
-	md, err := r.sadm.ListTopics(ctx)
-	if err != nil {
-		return fmt.Errorf("list topics of %s: %w", c.Source, err)
+	want, topics, err := r.sourceTopics(ctx)
+	if err != nil || len(topics) == 0 {
+		return err
 	}
-	want := map[string]int32{}
-	var topics []string
-	for _, td := range md.Sorted() {
-		if td.Err != nil || td.IsInternal || !r.f.sel.mirrors(td.Topic) {
-			continue
-		}
-		want[td.Topic] = int32(len(td.Partitions))
-		topics = append(topics, td.Topic)
-	}
-	if len(topics) == 0 {
-		return nil
-	}
-	var srcConfigs kadm.ResourceConfigs
-	// noConfigs holds the topics whose configs could not be read: their
-	// remote topics are neither created nor synced this time, since a
-	// remote created without them would get the target's defaults (a
-	// compacted topic mirrored into one with delete retention).
-	noConfigs := map[string]error{}
-	if *c.SyncConfigs {
-		srcConfigs, err = r.sadm.DescribeTopicConfigs(ctx, topics...)
-		for _, t := range topics {
-			switch rc, rerr := srcConfigs.On(t, nil); {
-			case err != nil:
-				noConfigs[t] = err
-			case rerr != nil:
-				noConfigs[t] = rerr
-			case rc.Err != nil:
-				noConfigs[t] = rc.Err
-			}
-		}
-	}
+	srcConfigs, noConfigs := r.sourceConfigs(ctx, topics)
 	remotes := make([]string, len(topics))
 	for i, t := range topics {
 		remotes[i] = c.RemoteTopic(t)
@@ -87,46 +57,105 @@ func (r *run) discover(ctx context.Context, initial bool) error {
 	var errs []error
 	ready := map[string]bool{}
 	for i, t := range topics {
-		remote, n := remotes[i], want[t]
+		remote := remotes[i]
 		if err := noConfigs[t]; err != nil {
 			errs = append(errs, fmt.Errorf("cannot read the configs of source topic %s in %s (%w): its remote topic %s is not created or synced until they can be copied (cleanup.policy decides whether it is compacted); retried at the next discovery every %v", t, c.Source, err, remote, c.RefreshInterval))
 			continue
 		}
-		safe := safeConfigs(srcConfigs, t)
 		td, exists := tmd[remote]
-		switch {
-		case !exists || errors.Is(td.Err, kerr.UnknownTopicOrPartition):
-			if err := ensureTopic(ctx, r.tadm, remote, n, c.ReplicationFactor, safe); err != nil {
-				errs = append(errs, fmt.Errorf("create remote topic %s in %s: %w", remote, c.Target, err))
-				continue
-			}
-		case td.Err != nil:
-			errs = append(errs, fmt.Errorf("remote topic %s in %s: %w", remote, c.Target, td.Err))
+		ok, err := r.prepareRemote(ctx, remote, want[t], td, exists, safeConfigs(srcConfigs, t))
+		if err != nil {
+			errs = append(errs, err)
+		}
+		if ok {
+			ready[t] = true
+		}
+	}
+	return errors.Join(append(errs, r.startFresh(ctx, topics, want, ready, initial))...)
+}
+
+// sourceTopics lists the source topics the flow mirrors, sorted, with their
+// partition counts.
+func (r *run) sourceTopics(ctx context.Context) (map[string]int32, []string, error) {
+	md, err := r.sadm.ListTopics(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("list topics of %s: %w", r.cfg.Source, err)
+	}
+	want := map[string]int32{}
+	var topics []string
+	for _, td := range md.Sorted() {
+		if td.Err != nil || td.IsInternal || !r.f.sel.mirrors(td.Topic) {
 			continue
-		default:
-			if have := int32(len(td.Partitions)); have < n {
-				resp, err := r.tadm.UpdatePartitions(ctx, int(n), remote)
-				if err == nil {
-					err = resp.Error()
-				}
-				if err != nil {
-					errs = append(errs, fmt.Errorf("grow remote topic %s in %s to %d partitions: %w", remote, c.Target, n, err))
-					continue
-				}
-				if err := r.awaitProducerPartitions(ctx, remote, n); err != nil {
-					errs = append(errs, err)
-					continue
-				}
+		}
+		want[td.Topic] = int32(len(td.Partitions))
+		topics = append(topics, td.Topic)
+	}
+	return want, topics, nil
+}
+
+// sourceConfigs reads the topics' configs when configs are synced.
+// noConfigs holds the topics whose configs could not be read: their remote
+// topics are neither created nor synced this time, since a remote created
+// without them would get the target's defaults (a compacted topic mirrored
+// into one with delete retention).
+func (r *run) sourceConfigs(ctx context.Context, topics []string) (kadm.ResourceConfigs, map[string]error) {
+	noConfigs := map[string]error{}
+	if !*r.cfg.SyncConfigs {
+		return nil, noConfigs
+	}
+	srcConfigs, err := r.sadm.DescribeTopicConfigs(ctx, topics...)
+	for _, t := range topics {
+		switch rc, rerr := srcConfigs.On(t, nil); {
+		case err != nil:
+			noConfigs[t] = err
+		case rerr != nil:
+			noConfigs[t] = rerr
+		case rc.Err != nil:
+			noConfigs[t] = rc.Err
+		}
+	}
+	return srcConfigs, noConfigs
+}
+
+// prepareRemote creates remote (n partitions, the safe configs) when it
+// does not exist, or grows it to n partitions and syncs the safe configs.
+// ready says whether its partitions may be mirrored; err says what failed
+// (a failed config sync leaves it ready).
+func (r *run) prepareRemote(ctx context.Context, remote string, n int32, td kadm.TopicDetail, exists bool, safe map[string]*string) (ready bool, err error) {
+	c := r.cfg
+	switch {
+	case !exists || errors.Is(td.Err, kerr.UnknownTopicOrPartition):
+		if err := ensureTopic(ctx, r.tadm, remote, n, c.ReplicationFactor, safe); err != nil {
+			return false, fmt.Errorf("create remote topic %s in %s: %w", remote, c.Target, err)
+		}
+	case td.Err != nil:
+		return false, fmt.Errorf("remote topic %s in %s: %w", remote, c.Target, td.Err)
+	default:
+		if have := int32(len(td.Partitions)); have < n {
+			resp, err := r.tadm.UpdatePartitions(ctx, int(n), remote)
+			if err == nil {
+				err = resp.Error()
 			}
-			if len(safe) > 0 {
-				if err := r.syncConfigs(ctx, remote, safe); err != nil {
-					errs = append(errs, err)
-				}
+			if err != nil {
+				return false, fmt.Errorf("grow remote topic %s in %s to %d partitions: %w", remote, c.Target, n, err)
+			}
+			if err := r.awaitProducerPartitions(ctx, remote, n); err != nil {
+				return false, err
 			}
 		}
-		ready[t] = true
+		if len(safe) > 0 {
+			if err := r.syncConfigs(ctx, remote, safe); err != nil {
+				return true, err
+			}
+		}
 	}
-	// Start consuming new partitions of the topics whose remote is ready.
+	return true, nil
+}
+
+// startFresh starts consuming the partitions not yet consumed of the topics
+// whose remote is ready.
+func (r *run) startFresh(ctx context.Context, topics []string, want map[string]int32, ready map[string]bool, initial bool) error {
+	c := r.cfg
 	add := map[string]map[int32]kgo.Offset{}
 	var fresh []*partition
 	r.f.mu.Lock()
@@ -145,10 +174,10 @@ func (r *run) discover(ctx context.Context, initial bool) error {
 	}
 	r.f.mu.Unlock()
 	if len(fresh) == 0 {
-		return errors.Join(errs...)
+		return nil
 	}
 	if err := r.startOffsets(ctx, fresh, initial); err != nil {
-		return errors.Join(append(errs, err)...)
+		return err
 	}
 	r.f.mu.Lock()
 	for _, ps := range fresh {
@@ -161,7 +190,7 @@ func (r *run) discover(ctx context.Context, initial bool) error {
 	r.f.mu.Unlock()
 	r.src.AddConsumePartitions(add)
 	r.f.log.Info("mirroring partitions", "new", len(fresh), "topics", len(topics))
-	return errors.Join(errs...)
+	return nil
 }
 
 // startOffsets resolves where each fresh partition begins: the committed

@@ -49,7 +49,7 @@ func TestActiveActive(t *testing.T) {
 			})
 			for c, topics := range want {
 				for topic, n := range topics {
-					got := readAll(t, c, topic)
+					got := c.ReadToEnd(t, topic)
 					seen := map[string]int{}
 					for _, r := range got {
 						seen[string(r.Value)]++
@@ -150,7 +150,7 @@ func TestActiveStandby(t *testing.T) {
 	})
 	// Caught-up flow: each translation is exact or re-reads fewer than
 	// OffsetLagMax records, and never skips.
-	standbyRecs := readAll(t, standby, "payments")
+	standbyRecs := standby.ReadToEnd(t, "payments")
 	for _, o := range tr.Offsets {
 		firstUnconsumed := fmt.Sprintf("%d-%d", o.Partition, o.SourceOffset) // produceSeq wrote value p-i at offset i
 		pos := int64(-1)

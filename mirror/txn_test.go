@@ -44,7 +44,7 @@ func TestExactlyOnce(t *testing.T) {
 		t.Fatalf("Run with a refusing target returned %v", err)
 	}
 	h.Remove()
-	if n := len(readAll(t, b, "a.t")); n != 300 {
+	if n := len(b.ReadToEnd(t, "a.t")); n != 300 {
 		t.Fatalf("read_committed sees %d records after the abort, want 300", n)
 	}
 
@@ -59,8 +59,8 @@ func TestExactlyOnce(t *testing.T) {
 		}
 		return len(st.Partitions) > 0
 	})
-	dst := readAll(t, b, "a.t")
-	if dups := checkSameRecords(t, readAll(t, a, "t"), dst); dups != 0 || len(dst) != 900 {
+	dst := b.ReadToEnd(t, "a.t")
+	if dups := checkSameRecords(t, a.ReadToEnd(t, "t"), dst); dups != 0 || len(dst) != 900 {
 		t.Fatalf("%d records, %d duplicates; want 900 and 0", len(dst), dups)
 	}
 	checkOrder(t, dst)

@@ -84,7 +84,55 @@ func (l *Local) ExecutePlan(ctx context.Context, plan *Plan) (AuditEntry, error)
 		return AuditEntry{}, err
 	}
 
-	entry := AuditEntry{Action: action, Cluster: c.cfg.Name, Group: plan.Group, Command: plan.Command, UndoOf: plan.UndoOf, Details: map[string]string{}}
+	entry, commits, deletes := planChanges(plan, action, c.cfg.Name, cur)
+	if err := l.auditIntent(ctx, &entry); err != nil {
+		return AuditEntry{}, err
+	}
+
+	// failed holds the partitions whose change did not happen.
+	failed := map[topicPart]bool{}
+	var opErr error
+	switch {
+	case plan.Kind == PlanDeleteGroup:
+		// DeleteGroups needs an empty group: delete the offsets while
+		// holding, then leave and delete the group itself.
+		var errs []error
+		if len(deletes) > 0 {
+			errs = append(errs, l.deleteOffsets(ctx, c, hold, plan.Group, deletes, failed))
+		}
+		hold.release()
+		resp, err := c.adm.DeleteGroups(ctx, plan.Group)
+		if err == nil {
+			err = resp.Error()
+		}
+		errs = append(errs, err)
+		opErr = errors.Join(errs...)
+	default:
+		var errs []error
+		if len(commits) > 0 {
+			errs = append(errs, commitHeld(ctx, c, hold, commits, failed))
+		}
+		if len(deletes) > 0 {
+			errs = append(errs, l.deleteOffsets(ctx, c, hold, plan.Group, deletes, failed))
+		}
+		opErr = errors.Join(errs...)
+		if err := l.verifyCommitted(ctx, c, plan.Group, entry.After, failed); err != nil {
+			opErr = errors.Join(opErr, err)
+		}
+	}
+	if opErr != nil {
+		opErr = l.err(c, opErr)
+		entry.Before, entry.After = keepChanged(entry.Before, entry.After, failed)
+	}
+	entry = l.recordAudit(ctx, entry, opErr)
+	return entry, opErr
+}
+
+// planChanges returns the audit entry of executing plan on the commits cur
+// (its details, and the offsets before and after of every row that
+// changes), with the commits to write and the commits to delete.
+func planChanges(plan *Plan, action, cluster string, cur map[topicPart]OffsetValue) (AuditEntry, map[topicPart]OffsetValue, kadm.TopicsSet) {
+	entry := AuditEntry{Action: action, Cluster: cluster, Group: plan.Group, Command: plan.Command, UndoOf: plan.UndoOf, Details: map[string]string{}}
 	if plan.Mode != "" {
 		entry.Details["mode"] = string(plan.Mode)
 	}
@@ -121,64 +169,31 @@ func (l *Local) ExecutePlan(ctx context.Context, plan *Plan) (AuditEntry, error)
 		entry.Before = append(entry.Before, before)
 		entry.After = append(entry.After, after)
 	}
-	if err := l.auditIntent(ctx, &entry); err != nil {
-		return AuditEntry{}, err
-	}
+	return entry, commits, deletes
+}
 
-	// failed holds the partitions whose change did not happen.
-	failed := map[topicPart]bool{}
-	var opErr error
-	switch {
-	case plan.Kind == PlanDeleteGroup:
-		// DeleteGroups needs an empty group: delete the offsets while
-		// holding, then leave and delete the group itself.
-		var errs []error
-		if len(deletes) > 0 {
-			errs = append(errs, l.deleteOffsets(ctx, c, hold, plan.Group, deletes, failed))
-		}
-		hold.release()
-		resp, err := c.adm.DeleteGroups(ctx, plan.Group)
-		if err == nil {
-			err = resp.Error()
-		}
-		errs = append(errs, err)
-		opErr = errors.Join(errs...)
-	default:
-		var errs []error
-		if len(commits) > 0 {
-			res, err := hold.commit(ctx, c, commits)
-			if err != nil {
-				for k := range commits {
-					failed[k] = true
-				}
-			}
-			var bad []string
-			for k, perr := range res {
-				if perr != nil {
-					failed[k] = true
-					bad = append(bad, fmt.Sprintf("%s: %v", k, perr))
-				}
-			}
-			if len(bad) > 0 {
-				sort.Strings(bad)
-				err = errors.Join(err, fmt.Errorf("committing offsets failed for %s", strings.Join(bad, ", ")))
-			}
-			errs = append(errs, err)
-		}
-		if len(deletes) > 0 {
-			errs = append(errs, l.deleteOffsets(ctx, c, hold, plan.Group, deletes, failed))
-		}
-		opErr = errors.Join(errs...)
-		if err := l.verifyCommitted(ctx, c, plan.Group, entry.After, failed); err != nil {
-			opErr = errors.Join(opErr, err)
+// commitHeld writes commits through the group hold, marking in failed the
+// partitions whose commit did not happen; per-partition errors are joined in
+// one sorted sentence.
+func commitHeld(ctx context.Context, c *clusterClient, hold *groupHold, commits map[topicPart]OffsetValue, failed map[topicPart]bool) error {
+	res, err := hold.commit(ctx, c, commits)
+	if err != nil {
+		for k := range commits {
+			failed[k] = true
 		}
 	}
-	if opErr != nil {
-		opErr = l.err(c, opErr)
-		entry.Before, entry.After = keepChanged(entry.Before, entry.After, failed)
+	var bad []string
+	for k, perr := range res {
+		if perr != nil {
+			failed[k] = true
+			bad = append(bad, fmt.Sprintf("%s: %v", k, perr))
+		}
 	}
-	entry = l.recordAudit(ctx, entry, opErr)
-	return entry, opErr
+	if len(bad) > 0 {
+		sort.Strings(bad)
+		err = errors.Join(err, fmt.Errorf("committing offsets failed for %s", strings.Join(bad, ", ")))
+	}
+	return err
 }
 
 // deleteOffsets removes commits with OffsetDelete while kdeck holds the

@@ -79,6 +79,18 @@ func (l *Local) holdGroup(ctx context.Context, c *clusterClient, group string) (
 			return h, nil
 		}
 	}
+	if err := h.holdClassic(ctx, l, c); err != nil {
+		h.release()
+		return nil, err
+	}
+	return h, nil
+}
+
+// holdClassic joins the classic group with kdeck's hold protocol and syncs;
+// it returns a conflict (ErrGroupActive) when another member joined. The
+// caller releases the hold on an error.
+func (h *groupHold) holdClassic(ctx context.Context, l *Local, c *clusterClient) error {
+	group := h.group
 	meta := kmsg.NewConsumerMemberMetadata()
 	meta.UserData = []byte(fmt.Sprintf("%s, pid %d on %s", holdUserData, os.Getpid(), procHost))
 	join := kmsg.NewPtrJoinGroupRequest()
@@ -90,12 +102,12 @@ func (l *Local) holdGroup(ctx context.Context, c *clusterClient, group string) (
 	p.Name, p.Metadata = holdProtocol, meta.AppendTo(nil)
 	join.Protocols = append(join.Protocols, p)
 	var resp *kmsg.JoinGroupResponse
+	var err error
 	for range 3 {
 		join.MemberID = h.memberID
-		resp, err = join.RequestWith(ctx, cl)
+		resp, err = join.RequestWith(ctx, h.cl)
 		if err != nil {
-			h.release()
-			return nil, l.err(c, err)
+			return l.err(c, err)
 		}
 		h.memberID = resp.MemberID
 		if kerr.ErrorForCode(resp.ErrorCode) != kerr.MemberIDRequired {
@@ -103,11 +115,10 @@ func (l *Local) holdGroup(ctx context.Context, c *clusterClient, group string) (
 		}
 	}
 	if err := kerr.ErrorForCode(resp.ErrorCode); err != nil {
-		h.release()
 		if errors.Is(err, kerr.InconsistentGroupProtocol) || errors.Is(err, kerr.RebalanceInProgress) {
-			return nil, holdConflict(c.cfg.Name, group, err)
+			return holdConflict(c.cfg.Name, group, err)
 		}
-		return nil, l.err(c, fmt.Errorf("joining group %q to hold it while committing: %w", group, err))
+		return l.err(c, fmt.Errorf("joining group %q to hold it while committing: %w", group, err))
 	}
 	h.generation = resp.Generation
 	// Every member of this generation declared kdeck's hold protocol (the
@@ -122,16 +133,22 @@ func (l *Local) holdGroup(ctx context.Context, c *clusterClient, group string) (
 		for _, m := range resp.Members {
 			var meta kmsg.ConsumerMemberMetadata
 			if m.MemberID != h.memberID && (meta.ReadFrom(m.ProtocolMetadata) != nil || !strings.HasPrefix(string(meta.UserData), holdUserData)) {
-				h.release()
-				return nil, holdConflict(c.cfg.Name, group, errHoldConflict)
+				return holdConflict(c.cfg.Name, group, errHoldConflict)
 			}
 		}
 	}
+	return h.syncClassic(ctx, l, c, resp.Members, leader)
+}
+
+// syncClassic syncs the joined generation (the leader assigns every member
+// nothing); a non-leader reports the conflict after syncing.
+func (h *groupHold) syncClassic(ctx context.Context, l *Local, c *clusterClient, members []kmsg.JoinGroupResponseMember, leader bool) error {
+	group := h.group
 	sync := kmsg.NewPtrSyncGroupRequest()
 	sync.Group, sync.MemberID, sync.Generation = group, h.memberID, h.generation
 	sync.ProtocolType, sync.Protocol = kmsg.StringPtr("consumer"), kmsg.StringPtr(holdProtocol)
 	if leader {
-		for _, m := range resp.Members {
+		for _, m := range members {
 			a := kmsg.NewSyncGroupRequestGroupAssignment()
 			a.MemberID = m.MemberID
 			asg := kmsg.NewConsumerMemberAssignment()
@@ -139,7 +156,7 @@ func (l *Local) holdGroup(ctx context.Context, c *clusterClient, group string) (
 			sync.GroupAssignment = append(sync.GroupAssignment, a)
 		}
 	}
-	sresp, err := sync.RequestWith(ctx, cl)
+	sresp, err := sync.RequestWith(ctx, h.cl)
 	if err == nil {
 		err = kerr.ErrorForCode(sresp.ErrorCode)
 	}
@@ -147,13 +164,12 @@ func (l *Local) holdGroup(ctx context.Context, c *clusterClient, group string) (
 		err = errHoldConflict
 	}
 	if err != nil {
-		h.release()
 		if errors.Is(err, errHoldConflict) || errors.Is(err, kerr.RebalanceInProgress) || errors.Is(err, kerr.IllegalGeneration) || errors.Is(err, kerr.UnknownMemberID) {
-			return nil, holdConflict(c.cfg.Name, group, err)
+			return holdConflict(c.cfg.Name, group, err)
 		}
-		return nil, l.err(c, fmt.Errorf("syncing group %q to hold it while committing: %w", group, err))
+		return l.err(c, fmt.Errorf("syncing group %q to hold it while committing: %w", group, err))
 	}
-	return h, nil
+	return nil
 }
 
 func holdConflict(cluster, group string, cause error) error {

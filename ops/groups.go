@@ -291,34 +291,9 @@ func (l *Local) DescribeGroup(ctx context.Context, cluster, group string) (Group
 // the next record of each lagging partition for its timestamp.
 func (l *Local) describeGroup(ctx context.Context, c *clusterClient, group string, timeLag bool) (GroupDetail, error) {
 	d := GroupDetail{GroupSummary: GroupSummary{Group: group, TimeLagEstimate: -1}, Coordinator: -1}
-	found := false
-	// KIP-848 first: kfake answers the classic describe of a KIP-848 group
-	// as Stable, Apache Kafka as Dead; ConsumerGroupDescribe is exact.
-	if cgs, err := l.describe848(ctx, c, group); err == nil {
-		if cg, ok := cgs[group]; ok {
-			found = true
-			d.Protocol, d.State, d.Coordinator, d.MemberList = "consumer", cg.state, cg.coordinator, cg.members
-		}
-	}
-	if !found {
-		dgs, err := c.adm.DescribeGroups(ctx, group)
-		if err != nil && !isShardErr(err) {
-			return d, l.err(c, err)
-		}
-		if dg, ok := dgs[group]; ok && dg.Err == nil {
-			d.Protocol, d.State, d.Coordinator = "classic", dg.State, dg.Coordinator.NodeID
-			if dg.ProtocolType != "" && dg.ProtocolType != "consumer" {
-				d.Protocol = dg.ProtocolType
-			}
-			if dg.State != "Dead" && dg.State != "" {
-				found = true
-			}
-			mems, _, err := l.groupMembers(ctx, c, map[string]listedGroup{group: {Group: group, GroupType: "classic"}})
-			if err != nil {
-				return d, err
-			}
-			d.MemberList = mems[group]
-		}
+	found, err := l.describeMembers(ctx, c, &d)
+	if err != nil {
+		return d, err
 	}
 	offs, err := c.adm.FetchOffsets(ctx, group)
 	if err != nil {
@@ -341,35 +316,81 @@ func (l *Local) describeGroup(ctx context.Context, c *clusterClient, group strin
 		d.State = "Empty"
 	}
 	d.Members = len(d.MemberList)
-
-	// Rows: every committed partition and every assigned one.
-	type tp struct {
-		t string
-		p int32
+	if err := l.describeOffsets(ctx, c, &d, groupRows(offs, d.MemberList)); err != nil {
+		return d, err
 	}
-	rows := map[tp]*PartitionOffset{}
+	if timeLag {
+		l.fillTimeLag(ctx, c, d.Offsets)
+	}
+	return d, nil
+}
+
+// describeMembers sets d's protocol, state, coordinator and members, from
+// ConsumerGroupDescribe for a KIP-848 group, else from the classic
+// describe. found is false when the coordinator knows no live group.
+func (l *Local) describeMembers(ctx context.Context, c *clusterClient, d *GroupDetail) (found bool, err error) {
+	group := d.Group
+	// KIP-848 first: kfake answers the classic describe of a KIP-848 group
+	// as Stable, Apache Kafka as Dead; ConsumerGroupDescribe is exact.
+	if cgs, err := l.describe848(ctx, c, group); err == nil {
+		if cg, ok := cgs[group]; ok {
+			d.Protocol, d.State, d.Coordinator, d.MemberList = "consumer", cg.state, cg.coordinator, cg.members
+			return true, nil
+		}
+	}
+	dgs, err := c.adm.DescribeGroups(ctx, group)
+	if err != nil && !isShardErr(err) {
+		return false, l.err(c, err)
+	}
+	if dg, ok := dgs[group]; ok && dg.Err == nil {
+		d.Protocol, d.State, d.Coordinator = "classic", dg.State, dg.Coordinator.NodeID
+		if dg.ProtocolType != "" && dg.ProtocolType != "consumer" {
+			d.Protocol = dg.ProtocolType
+		}
+		if dg.State != "Dead" && dg.State != "" {
+			found = true
+		}
+		mems, _, err := l.groupMembers(ctx, c, map[string]listedGroup{group: {Group: group, GroupType: "classic"}})
+		if err != nil {
+			return found, err
+		}
+		d.MemberList = mems[group]
+	}
+	return found, nil
+}
+
+// groupRows returns a row for every committed partition and every assigned
+// one, with the member it is assigned to.
+func groupRows(offs kadm.OffsetResponses, members []GroupMember) map[topicPart]*PartitionOffset {
+	rows := map[topicPart]*PartitionOffset{}
 	offs.Each(func(o kadm.OffsetResponse) {
 		if o.Err != nil {
-			rows[tp{o.Topic, o.Partition}] = &PartitionOffset{Topic: o.Topic, Partition: o.Partition, Committed: -1, Error: o.Err.Error()}
+			rows[topicPart{o.Topic, o.Partition}] = &PartitionOffset{Topic: o.Topic, Partition: o.Partition, Committed: -1, Error: o.Err.Error()}
 			return
 		}
-		rows[tp{o.Topic, o.Partition}] = &PartitionOffset{Topic: o.Topic, Partition: o.Partition, Committed: o.At}
+		rows[topicPart{o.Topic, o.Partition}] = &PartitionOffset{Topic: o.Topic, Partition: o.Partition, Committed: o.At}
 	})
-	for _, m := range d.MemberList {
+	for _, m := range members {
 		for _, a := range m.Assigned {
 			for _, p := range a.Partitions {
-				r, ok := rows[tp{a.Topic, p}]
+				r, ok := rows[topicPart{a.Topic, p}]
 				if !ok {
 					r = &PartitionOffset{Topic: a.Topic, Partition: p, Committed: -1}
-					rows[tp{a.Topic, p}] = r
+					rows[topicPart{a.Topic, p}] = r
 				}
 				r.MemberID, r.ClientID, r.Host = m.MemberID, m.ClientID, m.Host
 			}
 		}
 	}
+	return rows
+}
+
+// describeOffsets sets d's topics, offsets (sorted by topic and partition,
+// with log start and end offsets and lag) and total lag from rows.
+func (l *Local) describeOffsets(ctx context.Context, c *clusterClient, d *GroupDetail, rows map[topicPart]*PartitionOffset) error {
 	topicSet := map[string]struct{}{}
 	for k := range rows {
-		topicSet[k.t] = struct{}{}
+		topicSet[k.topic] = struct{}{}
 	}
 	topics := make([]string, 0, len(topicSet))
 	for t := range topicSet {
@@ -379,14 +400,14 @@ func (l *Local) describeGroup(ctx context.Context, c *clusterClient, group strin
 	d.Topics = topics
 	starts, ends, err := l.watermarks(ctx, c, topics...)
 	if err != nil {
-		return d, err
+		return err
 	}
 	for k, r := range rows {
 		r.LogStartOffset, r.LogEndOffset = -1, -1
-		if s, ok := starts.Lookup(k.t, k.p); ok && s.Err == nil {
+		if s, ok := starts.Lookup(k.topic, k.partition); ok && s.Err == nil {
 			r.LogStartOffset = s.Offset
 		}
-		if e, ok := ends.Lookup(k.t, k.p); ok && e.Err == nil {
+		if e, ok := ends.Lookup(k.topic, k.partition); ok && e.Err == nil {
 			r.LogEndOffset = e.Offset
 		}
 		if r.Committed >= 0 && r.LogEndOffset > r.Committed {
@@ -404,10 +425,7 @@ func (l *Local) describeGroup(ctx context.Context, c *clusterClient, group strin
 		}
 		return d.Offsets[i].Partition < d.Offsets[j].Partition
 	})
-	if timeLag {
-		l.fillTimeLag(ctx, c, d.Offsets)
-	}
-	return d, nil
+	return nil
 }
 
 // fillTimeLag sets TimeLag on lagging partitions from the timestamp of the

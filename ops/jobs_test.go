@@ -124,26 +124,30 @@ func TestSupervisorLifecycle(t *testing.T) {
 	}
 }
 
+// TestSupervisorRestartsFailedJob runs in a synctest bubble: the restart
+// backoff passes on the bubble's clock, at once.
 func TestSupervisorRestartsFailedJob(t *testing.T) {
-	l, runs, _ := newTestSupervisor(t, 1, false)
-	if err := l.StartJobs(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	// First run fails at once; the supervisor restarts after the backoff.
-	deadline := time.Now().Add(10 * time.Second)
-	for runs.Load() < 2 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
-	js := waitState(t, l, StateRunning)
-	if runs.Load() != 2 {
-		t.Fatalf("runs = %d, want 2", runs.Load())
-	}
-	if js.LastError == "" || js.LastErrorAt == nil {
-		t.Errorf("last error not kept: %+v", js)
-	}
-	if js.Tasks[0].Detail["job_restarts"] != "1" {
-		t.Errorf("restarts detail: %+v", js.Tasks[0].Detail)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		l, runs, _ := newTestSupervisor(t, 1, false)
+		if err := l.StartJobs(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		// First run fails at once; the supervisor restarts after the backoff.
+		deadline := time.Now().Add(10 * time.Second)
+		for runs.Load() < 2 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		js := waitState(t, l, StateRunning)
+		if runs.Load() != 2 {
+			t.Fatalf("runs = %d, want 2", runs.Load())
+		}
+		if js.LastError == "" || js.LastErrorAt == nil {
+			t.Errorf("last error not kept: %+v", js)
+		}
+		if js.Tasks[0].Detail["job_restarts"] != "1" {
+			t.Errorf("restarts detail: %+v", js.Tasks[0].Detail)
+		}
+	})
 }
 
 func TestSupervisorReadOnlyStartsNothing(t *testing.T) {

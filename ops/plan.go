@@ -195,30 +195,102 @@ func (l *Local) PlanReset(ctx context.Context, req ResetRequest) (*Plan, error) 
 	if err := l.refuseActive(ctx, c, target); err != nil {
 		return nil, err
 	}
-	cur, err := l.committed(ctx, c, target)
+	st, err := l.resetCommitted(ctx, c, req, target)
 	if err != nil {
 		return nil, err
 	}
-	src := cur
-	if target != req.Group {
-		if src, err = l.committed(ctx, c, req.Group); err != nil {
-			return nil, err
-		}
+	keys, topics, err := st.listedKeys(req, c.cfg.Name)
+	if err != nil {
+		return nil, err
 	}
-	var from map[topicPart]OffsetValue
+	if st.starts, st.ends, err = l.watermarks(ctx, c, topics...); err != nil {
+		return nil, err
+	}
+	if keys, err = st.scopeKeys(req, keys, topics, c.cfg.Name); err != nil {
+		return nil, err
+	}
+
+	plan := &Plan{Kind: PlanReset, Cluster: c.cfg.Name, Group: target, Mode: req.Mode, Created: l.now().UTC(), Command: req.Command}
+	if target != req.Group {
+		plan.SourceGroup = req.Group
+	}
 	if req.Mode == ResetToGroup {
-		if from, err = l.committed(ctx, c, req.FromGroup); err != nil {
-			return nil, err
+		plan.SourceGroup = req.FromGroup
+	}
+	switch req.Mode {
+	case ResetToDatetime, ResetByDuration:
+		at := req.Time
+		if req.Mode == ResetByDuration {
+			at = l.now().Add(-req.Duration)
 		}
-		if len(from) == 0 {
-			return nil, notFoundf(ErrGroupNotFound, "group %q has no committed offsets on cluster %q to copy", req.FromGroup, c.cfg.Name)
+		at = at.UTC()
+		plan.Instant = &at
+		st.byTime, err = c.adm.ListOffsetsAfterMilli(ctx, at.UnixMilli(), topics...)
+		if err != nil && !isShardErr(err) {
+			return nil, l.err(c, err)
 		}
 	}
 
-	// The partitions in scope, in the order they will be shown.
-	fileAt := map[topicPart]int64{}
+	var noCommit []string
+	for _, k := range keys {
+		row, ok, err := st.row(req, k, plan.Instant)
+		if err != nil {
+			return nil, l.err(c, err)
+		}
+		if !ok {
+			noCommit = append(noCommit, k.String())
+			continue
+		}
+		plan.Rows = append(plan.Rows, row)
+	}
+	if len(noCommit) > 0 {
+		return nil, refusedf("--shift-by moves a committed offset, and group %q has none on %s; reset those partitions with --to-offset, --to-earliest or --to-datetime instead", req.Group, strings.Join(noCommit, ", "))
+	}
+	finishPlan(plan)
+	return plan, nil
+}
+
+// resetState is what PlanReset reads before it computes the rows.
+type resetState struct {
+	cur    map[topicPart]OffsetValue // the target group's commits
+	src    map[topicPart]OffsetValue // the group the request names (cur unless --to-group differs)
+	from   map[topicPart]OffsetValue // ResetToGroup: the group copied from
+	fileAt map[topicPart]int64       // ResetFromFile: the file's offsets
+	// explicit holds the partitions named by the user: they must exist.
+	explicit     map[topicPart]bool
+	starts, ends kadm.ListedOffsets
+	byTime       kadm.ListedOffsets // ResetToDatetime, ResetByDuration
+}
+
+// resetCommitted reads the committed offsets a reset starts from.
+func (l *Local) resetCommitted(ctx context.Context, c *clusterClient, req ResetRequest, target string) (*resetState, error) {
+	st := &resetState{fileAt: map[topicPart]int64{}, explicit: map[topicPart]bool{}}
+	var err error
+	if st.cur, err = l.committed(ctx, c, target); err != nil {
+		return nil, err
+	}
+	st.src = st.cur
+	if target != req.Group {
+		if st.src, err = l.committed(ctx, c, req.Group); err != nil {
+			return nil, err
+		}
+	}
+	if req.Mode == ResetToGroup {
+		if st.from, err = l.committed(ctx, c, req.FromGroup); err != nil {
+			return nil, err
+		}
+		if len(st.from) == 0 {
+			return nil, notFoundf(ErrGroupNotFound, "group %q has no committed offsets on cluster %q to copy", req.FromGroup, c.cfg.Name)
+		}
+	}
+	return st, nil
+}
+
+// listedKeys returns the partitions an offsets file or --all-topics lists,
+// in the order they will be shown, and every topic the request touches,
+// sorted.
+func (st *resetState) listedKeys(req ResetRequest, cluster string) ([]topicPart, []string, error) {
 	var keys []topicPart
-	explicit := map[topicPart]bool{} // named by the user: must exist
 	switch {
 	case req.Mode == ResetFromFile:
 		for _, fo := range req.FileOffsets {
@@ -226,25 +298,25 @@ func (l *Local) PlanReset(ctx context.Context, req ResetRequest) (*Plan, error) 
 				continue
 			}
 			k := topicPart{fo.Topic, fo.Partition}
-			if _, dup := fileAt[k]; !dup {
+			if _, dup := st.fileAt[k]; !dup {
 				keys = append(keys, k)
 			}
-			fileAt[k] = fo.Offset
-			explicit[k] = true
+			st.fileAt[k] = fo.Offset
+			st.explicit[k] = true
 		}
 		if len(keys) == 0 {
-			return nil, invalidf("the offsets file has no rows for group %q", req.Group)
+			return nil, nil, invalidf("the offsets file has no rows for group %q", req.Group)
 		}
 	case req.AllTopics:
-		base := src
+		base := st.src
 		if req.Mode == ResetToGroup {
-			base = from
+			base = st.from
 		}
 		for k := range base {
 			keys = append(keys, k)
 		}
 		if len(keys) == 0 {
-			return nil, invalidf("group %q has no committed offsets on cluster %q, so --all-topics selects nothing: name topics with --topic", req.Group, c.cfg.Name)
+			return nil, nil, invalidf("group %q has no committed offsets on cluster %q, so --all-topics selects nothing: name topics with --topic", req.Group, cluster)
 		}
 	}
 	topicSet := map[string]bool{}
@@ -259,17 +331,19 @@ func (l *Local) PlanReset(ctx context.Context, req ResetRequest) (*Plan, error) 
 		topics = append(topics, t)
 	}
 	sort.Strings(topics)
+	return keys, topics, nil
+}
 
-	starts, ends, err := l.watermarks(ctx, c, topics...)
-	if err != nil {
-		return nil, err
-	}
+// scopeKeys checks that the topics exist, adds the partitions --topic
+// names (all of a topic's when it names none) to keys and returns them
+// sorted; a named partition that does not exist is an error.
+func (st *resetState) scopeKeys(req ResetRequest, keys []topicPart, topics []string, cluster string) ([]topicPart, error) {
 	for _, t := range topics {
-		if le, ok := starts[t][-1]; ok && le.Err != nil {
+		if le, ok := st.starts[t][-1]; ok && le.Err != nil {
 			if req.AllTopics {
 				continue // a committed topic deleted since: its rows say so
 			}
-			return nil, invalidf("topic %q does not exist on cluster %q; list topics with 'kdeck topics'", t, c.cfg.Name)
+			return nil, invalidf("topic %q does not exist on cluster %q; list topics with 'kdeck topics'", t, cluster)
 		}
 	}
 	seen := map[topicPart]bool{}
@@ -278,7 +352,7 @@ func (l *Local) PlanReset(ctx context.Context, req ResetRequest) (*Plan, error) 
 	}
 	for _, s := range req.Scope {
 		if len(s.Partitions) == 0 {
-			for p := range starts[s.Topic] {
+			for p := range st.starts[s.Topic] {
 				if k := (topicPart{s.Topic, p}); p >= 0 && !seen[k] {
 					seen[k] = true
 					keys = append(keys, k)
@@ -288,7 +362,7 @@ func (l *Local) PlanReset(ctx context.Context, req ResetRequest) (*Plan, error) 
 		}
 		for _, p := range s.Partitions {
 			k := topicPart{s.Topic, p}
-			explicit[k] = true
+			st.explicit[k] = true
 			if !seen[k] {
 				seen[k] = true
 				keys = append(keys, k)
@@ -297,109 +371,81 @@ func (l *Local) PlanReset(ctx context.Context, req ResetRequest) (*Plan, error) 
 	}
 	keys = sortedKeys(keys)
 	for _, k := range keys {
-		if _, ok := starts.Lookup(k.topic, k.partition); !ok && explicit[k] {
-			return nil, invalidf("topic %q has no partition %d on cluster %q (it has %d)", k.topic, k.partition, c.cfg.Name, countPartitions(starts, k.topic))
+		if _, ok := st.starts.Lookup(k.topic, k.partition); !ok && st.explicit[k] {
+			return nil, invalidf("topic %q has no partition %d on cluster %q (it has %d)", k.topic, k.partition, cluster, countPartitions(st.starts, k.topic))
 		}
 	}
+	return keys, nil
+}
 
-	plan := &Plan{Kind: PlanReset, Cluster: c.cfg.Name, Group: target, Mode: req.Mode, Created: l.now().UTC(), Command: req.Command}
-	if target != req.Group {
-		plan.SourceGroup = req.Group
+// row computes the plan row of partition k. ok is false for --shift-by on
+// a partition without a commit (the caller refuses the plan).
+func (st *resetState) row(req ResetRequest, k topicPart, instant *time.Time) (row PlanRow, ok bool, err error) {
+	row = PlanRow{Topic: k.topic, Partition: k.partition, Current: -1, New: -1, LogStartOffset: -1, LogEndOffset: -1}
+	if v, ok := st.cur[k]; ok {
+		row.Current = v.Offset
 	}
-	if req.Mode == ResetToGroup {
-		plan.SourceGroup = req.FromGroup
+	s, sok := st.starts.Lookup(k.topic, k.partition)
+	e, eok := st.ends.Lookup(k.topic, k.partition)
+	if !sok || !eok {
+		row.New, row.Note = row.Current, "partition no longer exists: unchanged"
+		return row, true, nil
 	}
-	var byTime kadm.ListedOffsets
+	if s.Err != nil || e.Err != nil {
+		return row, false, fmt.Errorf("cannot read the log offsets of %s: %w", k, errors.Join(s.Err, e.Err))
+	}
+	row.LogStartOffset, row.LogEndOffset = s.Offset, e.Offset
+	want := int64(-1)
+	var notes []string
 	switch req.Mode {
-	case ResetToDatetime, ResetByDuration:
-		at := req.Time
-		if req.Mode == ResetByDuration {
-			at = l.now().Add(-req.Duration)
-		}
-		at = at.UTC()
-		plan.Instant = &at
-		byTime, err = c.adm.ListOffsetsAfterMilli(ctx, at.UnixMilli(), topics...)
-		if err != nil && !isShardErr(err) {
-			return nil, l.err(c, err)
-		}
-	}
-
-	var noCommit []string
-	for _, k := range keys {
-		row := PlanRow{Topic: k.topic, Partition: k.partition, Current: -1, New: -1, LogStartOffset: -1, LogEndOffset: -1}
-		if v, ok := cur[k]; ok {
-			row.Current = v.Offset
-		}
-		s, sok := starts.Lookup(k.topic, k.partition)
-		e, eok := ends.Lookup(k.topic, k.partition)
-		if !sok || !eok {
-			row.New, row.Note = row.Current, "partition no longer exists: unchanged"
-			plan.Rows = append(plan.Rows, row)
-			continue
-		}
-		if s.Err != nil || e.Err != nil {
-			return nil, l.err(c, fmt.Errorf("cannot read the log offsets of %s: %w", k, errors.Join(s.Err, e.Err)))
-		}
-		row.LogStartOffset, row.LogEndOffset = s.Offset, e.Offset
-		want := int64(-1)
-		var notes []string
-		switch req.Mode {
-		case ResetToEarliest:
-			want = s.Offset
-		case ResetToLatest:
-			want = e.Offset
-		case ResetToCurrent:
-			if v, ok := src[k]; ok {
-				want = v.Offset
-			} else {
-				want = e.Offset
-				notes = append(notes, "no commit: log end")
-			}
-		case ResetToOffset:
-			want = req.Offset
-		case ResetShiftBy:
-			v, ok := src[k]
-			if !ok {
-				noCommit = append(noCommit, k.String())
-				continue
-			}
-			want = addOffset(v.Offset, req.Offset)
-		case ResetToDatetime, ResetByDuration:
-			o, ok := byTime.Lookup(k.topic, k.partition)
-			if !ok || o.Err != nil || o.Offset < 0 || o.Offset >= e.Offset {
-				want = e.Offset
-				notes = append(notes, "no record at or after "+plan.Instant.Format(time.RFC3339Nano)+": log end")
-			} else {
-				want = o.Offset
-			}
-		case ResetToGroup:
-			v, ok := from[k]
-			if !ok {
-				row.New, row.Note = row.Current, fmt.Sprintf("group %q has no commit here: unchanged", req.FromGroup)
-				plan.Rows = append(plan.Rows, row)
-				continue
-			}
+	case ResetToEarliest:
+		want = s.Offset
+	case ResetToLatest:
+		want = e.Offset
+	case ResetToCurrent:
+		if v, ok := st.src[k]; ok {
 			want = v.Offset
-		case ResetFromFile:
-			want = fileAt[k]
-		}
-		switch {
-		case want < s.Offset:
-			notes = append(notes, fmt.Sprintf("clamped to log start %d (asked %d)", s.Offset, want))
-			want = s.Offset
-		case want > e.Offset:
-			notes = append(notes, fmt.Sprintf("clamped to log end %d (asked %d)", e.Offset, want))
+		} else {
 			want = e.Offset
+			notes = append(notes, "no commit: log end")
 		}
-		row.New = want
-		row.Note = strings.Join(notes, "; ")
-		plan.Rows = append(plan.Rows, row)
+	case ResetToOffset:
+		want = req.Offset
+	case ResetShiftBy:
+		v, ok := st.src[k]
+		if !ok {
+			return row, false, nil
+		}
+		want = addOffset(v.Offset, req.Offset)
+	case ResetToDatetime, ResetByDuration:
+		o, ok := st.byTime.Lookup(k.topic, k.partition)
+		if !ok || o.Err != nil || o.Offset < 0 || o.Offset >= e.Offset {
+			want = e.Offset
+			notes = append(notes, "no record at or after "+instant.Format(time.RFC3339Nano)+": log end")
+		} else {
+			want = o.Offset
+		}
+	case ResetToGroup:
+		v, ok := st.from[k]
+		if !ok {
+			row.New, row.Note = row.Current, fmt.Sprintf("group %q has no commit here: unchanged", req.FromGroup)
+			return row, true, nil
+		}
+		want = v.Offset
+	case ResetFromFile:
+		want = st.fileAt[k]
 	}
-	if len(noCommit) > 0 {
-		return nil, refusedf("--shift-by moves a committed offset, and group %q has none on %s; reset those partitions with --to-offset, --to-earliest or --to-datetime instead", req.Group, strings.Join(noCommit, ", "))
+	switch {
+	case want < s.Offset:
+		notes = append(notes, fmt.Sprintf("clamped to log start %d (asked %d)", s.Offset, want))
+		want = s.Offset
+	case want > e.Offset:
+		notes = append(notes, fmt.Sprintf("clamped to log end %d (asked %d)", e.Offset, want))
+		want = e.Offset
 	}
-	finishPlan(plan)
-	return plan, nil
+	row.New = want
+	row.Note = strings.Join(notes, "; ")
+	return row, true, nil
 }
 
 // finishPlan computes each row's delta and the plan's totals.

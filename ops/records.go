@@ -10,6 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kdeck/kdeck/schema"
 )
 
 // ReadRecords implements Service. Without Follow it stops at the log end
@@ -30,66 +32,9 @@ func (l *Local) ReadRecords(ctx context.Context, cluster string, req ReadRequest
 	if err != nil {
 		return err
 	}
-	parts := map[int32]PartitionDetail{}
-	for _, p := range td.Partitions {
-		parts[p.Partition] = p
-	}
-	sel := req.Partitions
-	if len(sel) == 0 {
-		for _, p := range td.Partitions {
-			sel = append(sel, p.Partition)
-		}
-	}
-	var after map[int32]int64 // FromTime: first offset at or after the time
-	if req.From == FromTime {
-		lo, err := c.adm.ListOffsetsAfterMilli(ctx, req.Time.UnixMilli(), req.Topic)
-		if err != nil && !isShardErr(err) {
-			return l.err(c, err)
-		}
-		after = map[int32]int64{}
-		lo.Each(func(o kadm.ListedOffset) {
-			if o.Err == nil {
-				after[o.Partition] = o.Offset
-			}
-		})
-	}
-	offsets := map[int32]kgo.Offset{}
-	// remaining tracks, without Follow, the partitions still short of the
-	// end offset seen at start.
-	remaining := map[int32]int64{}
-	for _, p := range sel {
-		pd, ok := parts[p]
-		if !ok {
-			return invalidf("topic %q has no partition %d (it has %d partitions)", req.Topic, p, len(td.Partitions))
-		}
-		var o kgo.Offset
-		start := pd.LogStartOffset
-		switch req.From {
-		case FromEarliest:
-			o = kgo.NewOffset().AtStart()
-		case FromLatest:
-			o = kgo.NewOffset().AtEnd()
-			start = pd.LogEndOffset
-		case FromOffset:
-			if req.Offset < 0 {
-				return invalidf("offset %d is negative: use --from -N for the last N records", req.Offset)
-			}
-			at := min(max(req.Offset, pd.LogStartOffset), pd.LogEndOffset)
-			o, start = kgo.NewOffset().At(at), at
-		case FromTail:
-			at := max(pd.LogEndOffset-req.Offset, pd.LogStartOffset)
-			o, start = kgo.NewOffset().At(at), at
-		case FromTime:
-			at, ok := after[p]
-			if !ok || at < 0 {
-				at = pd.LogEndOffset
-			}
-			o, start = kgo.NewOffset().At(at), at
-		}
-		offsets[p] = o
-		if !req.Follow && pd.LogEndOffset > start && pd.LogEndOffset > pd.LogStartOffset {
-			remaining[p] = pd.LogEndOffset
-		}
+	offsets, remaining, err := l.readStarts(ctx, c, req, td)
+	if err != nil {
+		return err
 	}
 	if !req.Follow && len(remaining) == 0 {
 		return nil
@@ -108,6 +53,81 @@ func (l *Local) ReadRecords(ctx context.Context, cluster string, req ReadRequest
 		return l.err(c, err)
 	}
 	defer cl.Close()
+	return l.consumeRecords(ctx, c, cl, req, dec, remaining, fn)
+}
+
+// readStarts returns the offset to start each selected partition from and,
+// without Follow, the partitions still short of the end offset seen at
+// start (with that end offset).
+func (l *Local) readStarts(ctx context.Context, c *clusterClient, req ReadRequest, td TopicDetail) (map[int32]kgo.Offset, map[int32]int64, error) {
+	parts := map[int32]PartitionDetail{}
+	for _, p := range td.Partitions {
+		parts[p.Partition] = p
+	}
+	sel := req.Partitions
+	if len(sel) == 0 {
+		for _, p := range td.Partitions {
+			sel = append(sel, p.Partition)
+		}
+	}
+	var after map[int32]int64 // FromTime: first offset at or after the time
+	if req.From == FromTime {
+		lo, err := c.adm.ListOffsetsAfterMilli(ctx, req.Time.UnixMilli(), req.Topic)
+		if err != nil && !isShardErr(err) {
+			return nil, nil, l.err(c, err)
+		}
+		after = map[int32]int64{}
+		lo.Each(func(o kadm.ListedOffset) {
+			if o.Err == nil {
+				after[o.Partition] = o.Offset
+			}
+		})
+	}
+	offsets := map[int32]kgo.Offset{}
+	// remaining tracks, without Follow, the partitions still short of the
+	// end offset seen at start.
+	remaining := map[int32]int64{}
+	for _, p := range sel {
+		pd, ok := parts[p]
+		if !ok {
+			return nil, nil, invalidf("topic %q has no partition %d (it has %d partitions)", req.Topic, p, len(td.Partitions))
+		}
+		var o kgo.Offset
+		start := pd.LogStartOffset
+		switch req.From {
+		case FromEarliest:
+			o = kgo.NewOffset().AtStart()
+		case FromLatest:
+			o = kgo.NewOffset().AtEnd()
+			start = pd.LogEndOffset
+		case FromOffset:
+			if req.Offset < 0 {
+				return nil, nil, invalidf("offset %d is negative: use --from -N for the last N records", req.Offset)
+			}
+			at := min(max(req.Offset, pd.LogStartOffset), pd.LogEndOffset)
+			o, start = kgo.NewOffset().At(at), at
+		case FromTail:
+			at := max(pd.LogEndOffset-req.Offset, pd.LogStartOffset)
+			o, start = kgo.NewOffset().At(at), at
+		case FromTime:
+			at, ok := after[p]
+			if !ok || at < 0 {
+				at = pd.LogEndOffset
+			}
+			o, start = kgo.NewOffset().At(at), at
+		}
+		offsets[p] = o
+		if !req.Follow && pd.LogEndOffset > start && pd.LogEndOffset > pd.LogStartOffset {
+			remaining[p] = pd.LogEndOffset
+		}
+	}
+	return offsets, remaining, nil
+}
+
+// consumeRecords polls cl and hands fn each record, decoded with dec when
+// set, until ctx ends (Follow), every partition reached its end in
+// remaining (no Follow) or Count records were read.
+func (l *Local) consumeRecords(ctx context.Context, c *clusterClient, cl *kgo.Client, req ReadRequest, dec *schema.Decoder, remaining map[int32]int64, fn func(Record) error) error {
 	n := 0
 	for {
 		if !req.Follow && len(remaining) == 0 {

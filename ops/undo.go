@@ -22,17 +22,8 @@ func (l *Local) PlanUndo(ctx context.Context, auditID string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	if strings.HasPrefix(e.Action, "jobs.offsets.") {
-		return nil, refusedf("audit entry %s changed the offsets of job %q, not a group's: undo it with 'kdeck connect offsets %s --undo %s'", e.ID, e.Job, e.Job, e.ID)
-	}
-	if !undoable[e.Action] {
-		return nil, refusedf("audit entry %s is a %s, not an offsets change: only offsets.reset, offsets.delete, groups.delete and offsets.undo entries can be undone", e.ID, e.Action)
-	}
-	switch {
-	case e.Outcome == OutcomePending, e.Outcome == OutcomeUnknown:
-		return nil, refusedf("audit entry %s has no known outcome (%s), so it cannot be undone; check the group with 'kdeck groups describe %s' and plan a reset", e.ID, e.Error, e.Group)
-	case e.Outcome != OutcomeOK && len(e.After) == 0:
-		return nil, refusedf("audit entry %s failed (%s), so there is nothing to undo; check the group with 'kdeck groups describe %s'", e.ID, e.Error, e.Group)
+	if err := undoRefusal(e); err != nil {
+		return nil, err
 	}
 	c, err := l.client(e.Cluster)
 	if err != nil {
@@ -47,22 +38,8 @@ func (l *Local) PlanUndo(ctx context.Context, auditID string) (*Plan, error) {
 	if err != nil {
 		return nil, err
 	}
-	var changed []string
-	for _, a := range e.After {
-		have := int64(-1)
-		if v, ok := cur[topicPart{a.Topic, a.Partition}]; ok {
-			have = v.Offset
-		}
-		if have != a.Offset {
-			changed = append(changed, fmt.Sprintf("%s/%d: the entry left %s, it is now %s", a.Topic, a.Partition, offsetWord(a.Offset), offsetWord(have)))
-		}
-	}
-	if len(changed) > 0 {
-		sort.Strings(changed)
-		if len(changed) > 5 {
-			changed = append(changed[:5], fmt.Sprintf("and %d more", len(changed)-5))
-		}
-		return nil, &wrapped{msg: fmt.Sprintf("group %q's offsets changed since audit entry %s (%s); undo refused: plan a new reset instead", e.Group, e.ID, strings.Join(changed, "; ")), err: ErrGroupMoved}
+	if err := movedSinceEntry(e, cur); err != nil {
+		return nil, err
 	}
 	plan := &Plan{Kind: PlanUndo, Cluster: c.cfg.Name, Group: e.Group, UndoOf: e.ID, Created: l.now().UTC()}
 	topics := map[string]bool{}
@@ -109,4 +86,46 @@ func (l *Local) PlanUndo(ctx context.Context, auditID string) (*Plan, error) {
 	})
 	finishPlan(plan)
 	return plan, nil
+}
+
+// undoRefusal refuses an entry PlanUndo cannot revert: a job's offsets
+// change, an action that is not an offsets change, an entry without a known
+// outcome or one that failed without changing anything.
+func undoRefusal(e AuditEntry) error {
+	if strings.HasPrefix(e.Action, "jobs.offsets.") {
+		return refusedf("audit entry %s changed the offsets of job %q, not a group's: undo it with 'kdeck connect offsets %s --undo %s'", e.ID, e.Job, e.Job, e.ID)
+	}
+	if !undoable[e.Action] {
+		return refusedf("audit entry %s is a %s, not an offsets change: only offsets.reset, offsets.delete, groups.delete and offsets.undo entries can be undone", e.ID, e.Action)
+	}
+	switch {
+	case e.Outcome == OutcomePending, e.Outcome == OutcomeUnknown:
+		return refusedf("audit entry %s has no known outcome (%s), so it cannot be undone; check the group with 'kdeck groups describe %s' and plan a reset", e.ID, e.Error, e.Group)
+	case e.Outcome != OutcomeOK && len(e.After) == 0:
+		return refusedf("audit entry %s failed (%s), so there is nothing to undo; check the group with 'kdeck groups describe %s'", e.ID, e.Error, e.Group)
+	}
+	return nil
+}
+
+// movedSinceEntry refuses (ErrGroupMoved) when a commit the entry left has
+// changed since, naming up to five.
+func movedSinceEntry(e AuditEntry, cur map[topicPart]OffsetValue) error {
+	var changed []string
+	for _, a := range e.After {
+		have := int64(-1)
+		if v, ok := cur[topicPart{a.Topic, a.Partition}]; ok {
+			have = v.Offset
+		}
+		if have != a.Offset {
+			changed = append(changed, fmt.Sprintf("%s/%d: the entry left %s, it is now %s", a.Topic, a.Partition, offsetWord(a.Offset), offsetWord(have)))
+		}
+	}
+	if len(changed) > 0 {
+		sort.Strings(changed)
+		if len(changed) > 5 {
+			changed = append(changed[:5], fmt.Sprintf("and %d more", len(changed)-5))
+		}
+		return &wrapped{msg: fmt.Sprintf("group %q's offsets changed since audit entry %s (%s); undo refused: plan a new reset instead", e.Group, e.ID, strings.Join(changed, "; ")), err: ErrGroupMoved}
+	}
+	return nil
 }

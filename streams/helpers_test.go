@@ -66,22 +66,6 @@ func readAll(t *testing.T, c *kafkatest.Cluster, topic string, want int, timeout
 	return out
 }
 
-// drain reads everything currently in topic (until no record for idle).
-func drain(t *testing.T, c *kafkatest.Cluster, topic string, idle time.Duration) []*kgo.Record {
-	t.Helper()
-	cl := c.Client(t, kgo.ConsumeTopics(topic), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	var out []*kgo.Record
-	for {
-		ctx, cancel := context.WithTimeout(context.Background(), idle)
-		fs := cl.PollFetches(ctx)
-		cancel()
-		if len(fs.Records()) == 0 {
-			return out
-		}
-		out = append(out, fs.Records()...)
-	}
-}
-
 func jsonRec(topic, key string, ts time.Time, v any) *kgo.Record {
 	b, _ := json.Marshal(v)
 	return &kgo.Record{Topic: topic, Key: []byte(key), Value: b, Timestamp: ts}

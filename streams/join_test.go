@@ -108,7 +108,7 @@ func TestStreamStreamJoin(t *testing.T) {
 			}
 			kafkatest.WaitFor(t, 20*time.Second, "join results", func() bool {
 				var got []string
-				for _, r := range drain(t, c, "pairs", 300*time.Millisecond) {
+				for _, r := range c.ReadToEnd(t, "pairs") {
 					got = append(got, string(r.Value))
 				}
 				sort.Strings(got)

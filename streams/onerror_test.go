@@ -81,7 +81,7 @@ func TestOnErrorFailCommitsTheRecordsBeforeAndFailsOnce(t *testing.T) {
 			}
 			// The five records before the bad one are emitted, and
 			// committed up to (not past) the bad one.
-			if got := values(drain(t, c, "out", time.Second)); got != "0 1 2 3 4" {
+			if got := values(c.ReadToEnd(t, "out")); got != "0 1 2 3 4" {
 				t.Fatalf("out = %q, want the five records before the bad one", got)
 			}
 			if got := c.Committed(t, name)["in"][0]; got != 5 {
@@ -93,7 +93,7 @@ func TestOnErrorFailCommitsTheRecordsBeforeAndFailsOnce(t *testing.T) {
 			if err := stop(); err != nil {
 				t.Fatal(err)
 			}
-			if got := values(drain(t, c, "out", time.Second)); got != "0 1 2 3 4 6 7 8 9" || len(out) != 9 {
+			if got := values(c.ReadToEnd(t, "out")); got != "0 1 2 3 4 6 7 8 9" || len(out) != 9 {
 				t.Fatalf("out after skip = %q, want every good record once", got)
 			}
 		})
@@ -128,7 +128,7 @@ func TestOnErrorFailTwoPartitions(t *testing.T) {
 			if err := stop(); err != nil {
 				t.Fatal(err)
 			}
-			if got := values(drain(t, c, "out", time.Second)); got != "0 1 2 3 4 6 7 8 9" {
+			if got := values(c.ReadToEnd(t, "out")); got != "0 1 2 3 4 6 7 8 9" {
 				t.Fatalf("out = %q, want every good record once", got)
 			}
 		})
@@ -148,13 +148,13 @@ func TestOnErrorSkipAndDLQ(t *testing.T) {
 				if err := stop(); err != nil {
 					t.Fatal(err)
 				}
-				if got := values(drain(t, c, "out", time.Second)); got != "0 1 2 3 4 6 7 8 9" {
+				if got := values(c.ReadToEnd(t, "out")); got != "0 1 2 3 4 6 7 8 9" {
 					t.Fatalf("out = %q, want the nine good records", got)
 				}
 				if st.Errors != 1 || st.OnError != ErrorMode(mode) {
 					t.Errorf("status errors %d, on_error %q; want 1, %s", st.Errors, st.OnError, mode)
 				}
-				dlq := drain(t, c, "dlq", time.Second)
+				dlq := c.ReadToEnd(t, "dlq")
 				if mode == "skip" {
 					if len(dlq) != 0 || st.DLQ != 0 {
 						t.Fatalf("skip wrote %d dead-letter records (status %d)", len(dlq), st.DLQ)
@@ -228,7 +228,7 @@ func TestCorruptAggregateIsAnError(t *testing.T) {
 	if !strings.Contains(err.Error(), "kdeck streams reset") {
 		t.Errorf("error %q does not say what to do", err)
 	}
-	if got := drain(t, c, "out", time.Second); len(got) != 0 {
+	if got := c.ReadToEnd(t, "out"); len(got) != 0 {
 		t.Errorf("emitted %d records from corrupt state", len(got))
 	}
 }
@@ -289,7 +289,7 @@ func TestOnErrorFailKeepsStateBeforeTheBadRecord(t *testing.T) {
 				t.Fatalf("Run = %v, want a RecordError at offset 5", err)
 			}
 			last := func() float64 {
-				out := drain(t, c, "out", time.Second)
+				out := c.ReadToEnd(t, "out")
 				if len(out) == 0 {
 					return -1
 				}

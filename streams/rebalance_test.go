@@ -43,7 +43,7 @@ func TestRebalanceBetweenInstances(t *testing.T) {
 			}
 			last := map[string]float64{}
 			caughtUp := func() bool {
-				for _, r := range drain(t, c, "sums", 200*time.Millisecond) {
+				for _, r := range c.ReadToEnd(t, "sums") {
 					last[string(r.Key)] = num(r.Value)
 				}
 				for k, v := range want {
@@ -93,7 +93,7 @@ func TestPauseResume(t *testing.T) {
 	// Fetching is paused before the state says so; records produced now
 	// wait until Resume.
 	c.ProduceN(t, "in", 5)
-	if n := len(drain(t, c, "out", 500*time.Millisecond)); n != 5 {
+	if n := len(c.ReadToEnd(t, "out")); n != 5 {
 		t.Fatalf("%d records out while paused, want 5", n)
 	}
 	j.Resume()

@@ -52,78 +52,18 @@ func (j *Job) restore(ctx context.Context, targets []restoreTarget) error {
 		return fmt.Errorf("restore: client: %w", err)
 	}
 	defer cl.Close()
-	adm := kadm.NewClient(cl)
-	topics := map[string]bool{}
-	for _, t := range targets {
-		topics[t.topic] = true
-	}
-	names := make([]string, 0, len(topics))
-	for t := range topics {
-		names = append(names, t)
-	}
-	lctx, cancel := context.WithTimeout(ctx, netTimeout)
-	var ends kadm.ListedOffsets
-	if j.cfg.guarantee == ExactlyOnce {
-		ends, err = adm.ListCommittedOffsets(lctx, names...)
-	} else {
-		ends, err = adm.ListEndOffsets(lctx, names...)
-	}
-	cancel()
-	if err == nil {
-		err = ends.Error()
-	}
+	ends, err := j.restoreEnds(ctx, cl, targets)
 	if err != nil {
-		return fmt.Errorf("restore: list changelog end offsets: %w", err)
+		return err
 	}
-	type state struct {
-		t     restoreTarget
-		end   int64
-		batch *pebble.Batch
-	}
-	active := map[string]map[int32]*state{}
-	consume := map[string]map[int32]kgo.Offset{}
-	left := 0
-	for _, t := range targets {
-		lo, _ := ends.Lookup(t.topic, t.st.partition)
-		end := lo.Offset
-		from := t.from
-		if from > end { // the changelog was deleted or truncated: rebuild from scratch
-			j.log.Warn("checkpoint is beyond the changelog's end; rebuilding the store", "store", t.st.def.name, "partition", t.st.partition)
-			return fmt.Errorf("restore %s/%d: checkpoint %d is beyond the changelog end %d: wipe the local state (kdeck streams reset)", t.st.def.name, t.st.partition, from, end)
-		}
-		t.st.restoreTotal.Store(end - from)
-		t.st.restored.Store(0)
-		if from >= end {
-			continue
-		}
-		t.st.restoring.Store(true)
-		if active[t.topic] == nil {
-			active[t.topic] = map[int32]*state{}
-			consume[t.topic] = map[int32]kgo.Offset{}
-		}
-		active[t.topic][t.st.partition] = &state{t: t, end: end, batch: t.st.db.NewBatch()}
-		consume[t.topic][t.st.partition] = kgo.NewOffset().At(from)
-		left++
-	}
-	if left == 0 {
-		return nil
+	r := &restoreRun{j: j, cl: cl, active: map[string]map[int32]*restorePart{}}
+	consume, err := r.add(targets, ends)
+	if err != nil || r.left == 0 {
+		return err
 	}
 	cl.AddConsumePartitions(consume)
-	var total int64
-	finish := func(s *state) error {
-		if err := s.batch.Commit(pebble.NoSync); err != nil {
-			return err
-		}
-		s.t.st.restoring.Store(false)
-		s.t.st.restored.Store(s.end - s.t.from)
-		s.t.st.nextChangelog.Store(s.end)
-		delete(active[s.t.topic], s.t.st.partition)
-		cl.RemoveConsumePartitions(map[string][]int32{s.t.topic: {s.t.st.partition}})
-		left--
-		return nil
-	}
 	idle := 0
-	for left > 0 {
+	for r.left > 0 {
 		pctx, cancel := context.WithTimeout(ctx, restoreIdlePoll)
 		fs := cl.PollFetches(pctx)
 		cancel()
@@ -136,13 +76,8 @@ func (j *Job) restore(ctx context.Context, targets []restoreTarget) error {
 		// mean the remaining partitions are at their end.
 		if fs.NumRecords() == 0 {
 			if idle++; idle >= restoreIdlePolls {
-				for _, ps := range active {
-					for _, s := range ps {
-						j.log.Warn("restore: no records before the changelog's end offset; taking the store as restored", "store", s.t.st.def.name, "partition", s.t.st.partition, "end", s.end)
-						if err := finish(s); err != nil {
-							return fmt.Errorf("restore: write store: %w", err)
-						}
-					}
+				if err := r.finishAll(); err != nil {
+					return fmt.Errorf("restore: write store: %w", err)
 				}
 			}
 		} else {
@@ -159,45 +94,162 @@ func (j *Job) restore(ctx context.Context, targets []restoreTarget) error {
 		}
 		var werr error
 		fs.EachPartition(func(fp kgo.FetchTopicPartition) {
-			s := active[fp.Topic][fp.Partition]
-			if s == nil || werr != nil || len(fp.Records) == 0 {
-				return
-			}
-			for _, r := range fp.Records {
-				if r.Offset >= s.end {
-					break
-				}
-				if !r.Attrs.IsControl() {
-					if r.Value == nil {
-						werr = s.batch.Delete(r.Key, nil)
-					} else {
-						werr = s.batch.Set(r.Key, r.Value, nil)
-					}
-					if werr != nil {
-						return
-					}
-				}
-				total++
-				if s.batch.Len() >= restoreBatchBytes {
-					if werr = s.batch.Commit(pebble.NoSync); werr != nil {
-						return
-					}
-					s.batch = s.t.st.db.NewBatch()
-				}
-			}
-			last := fp.Records[len(fp.Records)-1].Offset
-			for _, r := range fp.Records {
-				r.Recycle() // the batch holds copies
-			}
-			s.t.st.restored.Store(min(last+1, s.end) - s.t.from)
-			if last+1 >= s.end {
-				werr = finish(s)
+			if werr == nil {
+				werr = r.write(fp)
 			}
 		})
 		if werr != nil {
 			return fmt.Errorf("restore: write store: %w", werr)
 		}
 	}
-	j.log.Info("restored stores", "records", total, "took", time.Since(start).Round(time.Millisecond))
+	j.log.Info("restored stores", "records", r.total, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// restoreEnds lists the end offsets of the targets' changelogs: the last
+// stable offsets under exactly once, the log end offsets otherwise.
+func (j *Job) restoreEnds(ctx context.Context, cl *kgo.Client, targets []restoreTarget) (kadm.ListedOffsets, error) {
+	adm := kadm.NewClient(cl)
+	topics := map[string]bool{}
+	for _, t := range targets {
+		topics[t.topic] = true
+	}
+	names := make([]string, 0, len(topics))
+	for t := range topics {
+		names = append(names, t)
+	}
+	lctx, cancel := context.WithTimeout(ctx, netTimeout)
+	var ends kadm.ListedOffsets
+	var err error
+	if j.cfg.guarantee == ExactlyOnce {
+		ends, err = adm.ListCommittedOffsets(lctx, names...)
+	} else {
+		ends, err = adm.ListEndOffsets(lctx, names...)
+	}
+	cancel()
+	if err == nil {
+		err = ends.Error()
+	}
+	if err != nil {
+		return nil, fmt.Errorf("restore: list changelog end offsets: %w", err)
+	}
+	return ends, nil
+}
+
+// restorePart is one store partition being restored up to end.
+type restorePart struct {
+	t     restoreTarget
+	end   int64
+	batch *pebble.Batch
+}
+
+// restoreRun is one restore in progress: the partitions still short of
+// their end (left of them) and the records written so far. Only restore's
+// goroutine uses it.
+type restoreRun struct {
+	j      *Job
+	cl     *kgo.Client
+	active map[string]map[int32]*restorePart
+	left   int
+	total  int64
+}
+
+// add sets every target's progress and returns the offsets to consume the
+// partitions short of their end from; a checkpoint beyond the end is an
+// error.
+func (r *restoreRun) add(targets []restoreTarget, ends kadm.ListedOffsets) (map[string]map[int32]kgo.Offset, error) {
+	consume := map[string]map[int32]kgo.Offset{}
+	for _, t := range targets {
+		lo, _ := ends.Lookup(t.topic, t.st.partition)
+		end := lo.Offset
+		from := t.from
+		if from > end { // the changelog was deleted or truncated: rebuild from scratch
+			r.j.log.Warn("checkpoint is beyond the changelog's end; rebuilding the store", "store", t.st.def.name, "partition", t.st.partition)
+			return nil, fmt.Errorf("restore %s/%d: checkpoint %d is beyond the changelog end %d: wipe the local state (kdeck streams reset)", t.st.def.name, t.st.partition, from, end)
+		}
+		t.st.restoreTotal.Store(end - from)
+		t.st.restored.Store(0)
+		if from >= end {
+			continue
+		}
+		t.st.restoring.Store(true)
+		if r.active[t.topic] == nil {
+			r.active[t.topic] = map[int32]*restorePart{}
+			consume[t.topic] = map[int32]kgo.Offset{}
+		}
+		r.active[t.topic][t.st.partition] = &restorePart{t: t, end: end, batch: t.st.db.NewBatch()}
+		consume[t.topic][t.st.partition] = kgo.NewOffset().At(from)
+		r.left++
+	}
+	return consume, nil
+}
+
+// finish commits s's last batch, marks it restored and stops consuming it.
+func (r *restoreRun) finish(s *restorePart) error {
+	if err := s.batch.Commit(pebble.NoSync); err != nil {
+		return err
+	}
+	s.t.st.restoring.Store(false)
+	s.t.st.restored.Store(s.end - s.t.from)
+	s.t.st.nextChangelog.Store(s.end)
+	delete(r.active[s.t.topic], s.t.st.partition)
+	r.cl.RemoveConsumePartitions(map[string][]int32{s.t.topic: {s.t.st.partition}})
+	r.left--
+	return nil
+}
+
+// finishAll takes every partition still restoring as restored: the polls
+// found no record before their end offsets.
+func (r *restoreRun) finishAll() error {
+	for _, ps := range r.active {
+		for _, s := range ps {
+			r.j.log.Warn("restore: no records before the changelog's end offset; taking the store as restored", "store", s.t.st.def.name, "partition", s.t.st.partition, "end", s.end)
+			if err := r.finish(s); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// write applies one fetched partition's records below its end to its
+// store's batch, committing the batch when it reaches restoreBatchBytes, and
+// finishes the partition once it reached its end.
+func (r *restoreRun) write(fp kgo.FetchTopicPartition) error {
+	s := r.active[fp.Topic][fp.Partition]
+	if s == nil || len(fp.Records) == 0 {
+		return nil
+	}
+	for _, rec := range fp.Records {
+		if rec.Offset >= s.end {
+			break
+		}
+		if !rec.Attrs.IsControl() {
+			var err error
+			if rec.Value == nil {
+				err = s.batch.Delete(rec.Key, nil)
+			} else {
+				err = s.batch.Set(rec.Key, rec.Value, nil)
+			}
+			if err != nil {
+				return err
+			}
+		}
+		r.total++
+		if s.batch.Len() >= restoreBatchBytes {
+			if err := s.batch.Commit(pebble.NoSync); err != nil {
+				return err
+			}
+			s.batch = s.t.st.db.NewBatch()
+		}
+	}
+	last := fp.Records[len(fp.Records)-1].Offset
+	for _, rec := range fp.Records {
+		rec.Recycle() // the batch holds copies
+	}
+	s.t.st.restored.Store(min(last+1, s.end) - s.t.from)
+	if last+1 >= s.end {
+		return r.finish(s)
+	}
 	return nil
 }

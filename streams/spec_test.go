@@ -218,7 +218,7 @@ output = "paid"
 	startJob(t, c, spec)
 	kafkatest.WaitFor(t, 20*time.Second, "o1 paid 12 and o2 unpaid", func() bool {
 		got := map[string]bool{}
-		for _, r := range drain(t, c, "paid", 300*time.Millisecond) {
+		for _, r := range c.ReadToEnd(t, "paid") {
 			got[string(r.Value)] = true
 		}
 		return got[`{"order":"o1","paid":12}`] && got[`{"order":"o2","paid":0}`] && !got[`{"order":"o2","paid":99}`]

@@ -90,7 +90,7 @@ func TestGroupByCountWithRepartition(t *testing.T) {
 	j, _ := startJob(t, c, top, DataDir(dir))
 	final := map[string]float64{}
 	kafkatest.WaitFor(t, 20*time.Second, "counts a=4", func() bool {
-		for _, r := range drain(t, c, "counts", 200*time.Millisecond) {
+		for _, r := range c.ReadToEnd(t, "counts") {
 			final[string(r.Key)] = num(r.Value)
 		}
 		return final["a"] == 4 && final["b"] == 2 && final["c"] == 1 && final["d"] == 1

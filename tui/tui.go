@@ -29,6 +29,7 @@ import (
 	"github.com/charmbracelet/x/ansi"
 	"github.com/muesli/termenv"
 
+	"github.com/kdeck/kdeck/humanize"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/tui/audit"
 	"github.com/kdeck/kdeck/tui/format"
@@ -494,7 +495,7 @@ func (m *Model) header() string {
 	parts := []string{st.Header.Render("kdeck"), st.HeaderDim.Render("cluster ") + m.c.ClusterName()}
 	if m.cfg.worker != "" {
 		up := max(m.c.Now().Sub(m.cfg.started), 0).Round(time.Second)
-		parts = append(parts, st.HeaderDim.Render("worker "+m.cfg.worker+" up "+format.Duration(up)))
+		parts = append(parts, st.HeaderDim.Render("worker "+m.cfg.worker+" up "+humanize.Duration(up)))
 	}
 	if m.c.Header != "" {
 		parts = append(parts, st.HeaderDim.Render(m.c.Header))

@@ -7,12 +7,12 @@ import (
 	"io"
 	"os"
 	"sort"
-	"strconv"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/humanize"
 	"github.com/kdeck/kdeck/ops"
 )
 
@@ -53,7 +53,7 @@ worker, which kdeck attaches to by itself on the same data dir.`,
 				}
 				t := newTable("NAME", "CLASS", "CLUSTER", "STATE", "TASKS", "IN/S", "OUT/S", "RECORDS OUT", "ERRORS", "DLQ", "LAST ERROR").Right(5, 6, 7, 8, 9).Flex(10)
 				for _, j := range out {
-					t.Row(j.Name, j.Class, j.Cluster, string(j.State), taskSummary(j.Tasks), rate(j.Metrics.RecordsInPerSec), rate(j.Metrics.RecordsOutPerSec),
+					t.Row(j.Name, j.Class, j.Cluster, string(j.State), taskSummary(j.Tasks), humanize.Rate(j.Metrics.RecordsInPerSec), humanize.Rate(j.Metrics.RecordsOutPerSec),
 						j.Metrics.RecordsOut, j.Metrics.Errors, j.Metrics.DLQ, j.LastError)
 				}
 				t.Write(w)
@@ -145,25 +145,13 @@ func taskSummary(ts []ops.TaskStatus) string {
 	return strings.Join(states, ", ")
 }
 
-func rate(v float64) string {
-	switch {
-	case v == 0:
-		return "0"
-	case v < 10:
-		return strconv.FormatFloat(v, 'f', 1, 64)
-	case v < 10000:
-		return strconv.FormatFloat(v, 'f', 0, 64)
-	}
-	return strconv.FormatFloat(v/1000, 'f', 0, 64) + "k"
-}
-
 func printJob(w io.Writer, j ops.JobStatus) {
 	fmt.Fprintf(w, "%s (%s %s on %s): %s\n", j.Name, j.Kind, j.Class, j.Cluster, j.State)
 	if j.State == ops.StateUnassigned {
 		fmt.Fprintln(w, "not hosted by this process: 'kdeck run' (or the TUI) runs it")
 	}
 	m := j.Metrics
-	fmt.Fprintf(w, "records in %d (%s/s), out %d (%s/s), errors %d, dead-lettered %d\n", m.RecordsIn, rate(m.RecordsInPerSec), m.RecordsOut, rate(m.RecordsOutPerSec), m.Errors, m.DLQ)
+	fmt.Fprintf(w, "records in %d (%s), out %d (%s), errors %d, dead-lettered %d\n", m.RecordsIn, humanize.Rate(m.RecordsInPerSec), m.RecordsOut, humanize.Rate(m.RecordsOutPerSec), m.Errors, m.DLQ)
 	if j.LastError != "" {
 		at := ""
 		if j.LastErrorAt != nil {
@@ -179,7 +167,7 @@ func printJob(w io.Writer, j ops.JobStatus) {
 			if ts.Metrics.LastActivity != nil {
 				last = ts.Metrics.LastActivity.UTC().Format("15:04:05")
 			}
-			t.Row(ts.ID, string(ts.State), rate(ts.Metrics.RecordsInPerSec), rate(ts.Metrics.RecordsOutPerSec), ts.Metrics.RecordsOut, ts.Metrics.Errors, ts.Metrics.DLQ, last)
+			t.Row(ts.ID, string(ts.State), humanize.Rate(ts.Metrics.RecordsInPerSec), humanize.Rate(ts.Metrics.RecordsOutPerSec), ts.Metrics.RecordsOut, ts.Metrics.Errors, ts.Metrics.DLQ, last)
 		}
 		t.Write(w)
 		for _, ts := range j.Tasks {
@@ -247,47 +235,14 @@ Kafka Connect does, and are audited.`,
 				return err
 			}
 			if undo != "" {
-				entry, err := svc.AuditEntry(cmd.Context(), undo)
-				if err != nil {
-					return err
-				}
-				if entry.Job != args[0] {
-					return usagef("audit entry %s is about %q, not job %q", undo, firstNonBlank(entry.Job, entry.Group, entry.Action), args[0])
-				}
-				cur, err := svc.JobOffsets(cmd.Context(), args[0])
-				if err != nil {
-					return err
-				}
-				req, err := ops.JobOffsetsUndo(entry, cur)
-				if err != nil {
-					return err
-				}
-				req.Command = commandLine(cmd, args)
-				e, err := svc.AlterJobOffsets(cmd.Context(), args[0], req)
-				if err != nil {
-					return err
-				}
-				return a.emit(e, func(w io.Writer) {
-					fmt.Fprintf(w, "offsets of %s restored as before audit entry %s (audit %s)\nbefore: %s\nafter:  %s\n", args[0], undo, e.ID, e.Details["offsets_before"], e.Details["offsets_after"])
-				})
+				return a.undoConnectOffsets(cmd, args, svc, undo)
 			}
 			if reset || setFile != "" {
 				req := ops.AlterOffsetsRequest{Reset: reset, Command: commandLine(cmd, args)}
 				if setFile != "" {
-					var r io.Reader = a.in
-					if setFile != "-" {
-						f, err := os.Open(setFile)
-						if err != nil {
-							return usagef("cannot read --set %s: %v", setFile, err)
-						}
-						defer f.Close()
-						r = f
+					if req.Offsets, err = a.readOffsetsFile(setFile); err != nil {
+						return err
 					}
-					var body offsetsFile
-					if err := json.NewDecoder(r).Decode(&body); err != nil {
-						return usagef(`--set %s is not {"offsets": [{"partition": {...}, "offset": {...}}]}: %v`, setFile, err)
-					}
-					req.Offsets = body.Offsets
 				}
 				e, err := svc.AlterJobOffsets(cmd.Context(), args[0], req)
 				if err != nil {
@@ -321,6 +276,53 @@ Kafka Connect does, and are audited.`,
 	markLocalFile(cmd.Flags(), "set")
 	cmd.Flags().StringVar(&undo, "undo", "", "write back the offsets audit entry ID replaced (the connector must be STOPPED)")
 	return cmd
+}
+
+// undoConnectOffsets is 'connect offsets NAME --undo ID': it writes back the
+// offsets audit entry ID replaced.
+func (a *app) undoConnectOffsets(cmd *cobra.Command, args []string, svc ops.Service, undo string) error {
+	entry, err := svc.AuditEntry(cmd.Context(), undo)
+	if err != nil {
+		return err
+	}
+	if entry.Job != args[0] {
+		return usagef("audit entry %s is about %q, not job %q", undo, firstNonBlank(entry.Job, entry.Group, entry.Action), args[0])
+	}
+	cur, err := svc.JobOffsets(cmd.Context(), args[0])
+	if err != nil {
+		return err
+	}
+	req, err := ops.JobOffsetsUndo(entry, cur)
+	if err != nil {
+		return err
+	}
+	req.Command = commandLine(cmd, args)
+	e, err := svc.AlterJobOffsets(cmd.Context(), args[0], req)
+	if err != nil {
+		return err
+	}
+	return a.emit(e, func(w io.Writer) {
+		fmt.Fprintf(w, "offsets of %s restored as before audit entry %s (audit %s)\nbefore: %s\nafter:  %s\n", args[0], undo, e.ID, e.Details["offsets_before"], e.Details["offsets_after"])
+	})
+}
+
+// readOffsetsFile reads --set FILE ("-": standard input) in Kafka
+// Connect's offsets API shape.
+func (a *app) readOffsetsFile(setFile string) ([]ops.JobOffset, error) {
+	var r io.Reader = a.in
+	if setFile != "-" {
+		f, err := os.Open(setFile)
+		if err != nil {
+			return nil, usagef("cannot read --set %s: %v", setFile, err)
+		}
+		defer f.Close()
+		r = f
+	}
+	var body offsetsFile
+	if err := json.NewDecoder(r).Decode(&body); err != nil {
+		return nil, usagef(`--set %s is not {"offsets": [{"partition": {...}, "offset": {...}}]}: %v`, setFile, err)
+	}
+	return body.Offsets, nil
 }
 
 func newConnectPluginsCmd(a *app) *cobra.Command {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdeck/kdeck/humanize"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/timespec"
 )
@@ -82,7 +83,7 @@ func printGroups(w io.Writer, gs []ops.GroupSummary) {
 		} else if status == "" {
 			status = "-"
 		}
-		t.Row(g.Group, g.State, g.Protocol, g.Members, strings.Join(g.Topics, ","), g.Lag, humanSeconds(g.TimeLagEstimate), status)
+		t.Row(g.Group, g.State, g.Protocol, g.Members, strings.Join(g.Topics, ","), g.Lag, humanize.Seconds(g.TimeLagEstimate), status)
 	}
 	t.Write(w)
 }
@@ -107,7 +108,7 @@ func printGroupDetail(w io.Writer, d ops.GroupDetail) {
 		if st == "" {
 			st = "-"
 		}
-		lag, timeLag := dash(o.Lag), humanSeconds(o.TimeLag)
+		lag, timeLag := dash(o.Lag), humanize.Seconds(o.TimeLag)
 		if o.Committed < 0 {
 			lag, timeLag = "-", "-" // no commit: as kafka-consumer-groups prints it
 		}

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdeck/kdeck/humanize"
 	"github.com/kdeck/kdeck/ops"
 )
 
@@ -42,8 +42,8 @@ worker, which kdeck attaches to by itself on the same data dir.`,
 				}
 				t := newTable("NAME", "STATE", "PARTITIONS", "RECORDS/S", "BYTES/S", "RECORDS", "LAG", "LATENCY", "LAST ERROR").Right(2, 3, 4, 5, 6, 7).Flex(8)
 				for _, j := range out {
-					t.Row(j.Name, string(j.State), len(j.Tasks), rate(j.Metrics.RecordsOutPerSec), rate(j.Metrics.BytesOutPerSec),
-						j.Metrics.RecordsOut, j.Metrics.Lag, latency(j.Metrics.LatencyMillis), j.LastError)
+					t.Row(j.Name, string(j.State), len(j.Tasks), humanize.Rate(j.Metrics.RecordsOutPerSec), humanize.ByteRate(j.Metrics.BytesOutPerSec),
+						j.Metrics.RecordsOut, j.Metrics.Lag, humanize.Millis(j.Metrics.LatencyMillis), j.LastError)
 				}
 				t.Write(w)
 				if unhosted(out) {
@@ -117,13 +117,6 @@ func (a *app) completeMirrors(cmd *cobra.Command, args []string, toComplete stri
 	return names, cobra.ShellCompDirectiveNoFileComp
 }
 
-func latency(ms float64) string {
-	if ms <= 0 {
-		return "-"
-	}
-	return strconv.FormatFloat(ms, 'f', 0, 64) + "ms"
-}
-
 // printMirror prints a flow's status and its partitions.
 func printMirror(w io.Writer, j ops.JobStatus) {
 	fmt.Fprintf(w, "%s (mirror): %s\n", j.Name, j.State)
@@ -131,7 +124,7 @@ func printMirror(w io.Writer, j ops.JobStatus) {
 		fmt.Fprintln(w, "not hosted by this process: 'kdeck run' (or the TUI) runs it")
 	}
 	m := j.Metrics
-	fmt.Fprintf(w, "records %d (%s/s, %s bytes/s), lag %d, replication latency %s\n", m.RecordsOut, rate(m.RecordsOutPerSec), rate(m.BytesOutPerSec), m.Lag, latency(m.LatencyMillis))
+	fmt.Fprintf(w, "records %d (%s, %s), lag %d, replication latency %s\n", m.RecordsOut, humanize.Rate(m.RecordsOutPerSec), humanize.ByteRate(m.BytesOutPerSec), m.Lag, humanize.Millis(m.LatencyMillis))
 	if j.LastError != "" {
 		at := ""
 		if j.LastErrorAt != nil {

@@ -153,18 +153,9 @@ gains a GROUP column and --export writes group,topic,partition,offset.`,
 // request builds a ResetRequest from the flags, or a usage error.
 func (rf *resetFlags) request(cmd *cobra.Command, group string) (ops.ResetRequest, error) {
 	req := ops.ResetRequest{Group: group, AllTopics: rf.allTopics}
-	var set []string
-	for _, m := range modeFlags {
-		if cmd.Flags().Changed(m) {
-			set = append(set, "--"+m)
-		}
-	}
-	switch len(set) {
-	case 0:
-		return req, usagef("no reset mode given: use exactly one of --%s", strings.Join(modeFlags, ", --"))
-	case 1:
-	default:
-		return req, usagef("%s are two modes: use exactly one", strings.Join(set, " and "))
+	mode, err := resetMode(cmd)
+	if err != nil {
+		return req, err
 	}
 	scope, err := parseTopicSpecs(rf.topics)
 	if err != nil {
@@ -174,11 +165,11 @@ func (rf *resetFlags) request(cmd *cobra.Command, group string) (ops.ResetReques
 	if len(scope) > 0 && rf.allTopics {
 		return req, usagef("--topic and --all-topics exclude each other: give one")
 	}
-	if len(scope) == 0 && !rf.allTopics && set[0] != "--from-file" && set[0] != "--to-group" {
+	if len(scope) == 0 && !rf.allTopics && mode != "--from-file" && mode != "--to-group" {
 		return req, usagef("no topics given: use --topic T (repeatable, T:0,2,5 for some partitions) or --all-topics")
 	}
 	now := time.Now()
-	switch set[0] {
+	switch mode {
 	case "--to-earliest":
 		req.Mode = ops.ResetToEarliest
 	case "--to-latest":
@@ -231,17 +222,7 @@ func (rf *resetFlags) request(cmd *cobra.Command, group string) (ops.ResetReques
 			return req, usagef("--from-file takes its partitions from the file: drop --topic and --all-topics")
 		}
 		if rf.fileRows == nil {
-			var in io.Reader = cmd.InOrStdin()
-			name := "standard input"
-			if rf.fromFile != "-" {
-				f, err := os.Open(rf.fromFile)
-				if err != nil {
-					return req, usagef("cannot read --from-file %s: %v", rf.fromFile, pathError(err))
-				}
-				defer f.Close()
-				in, name = f, rf.fromFile
-			}
-			rows, err := ops.ParseOffsetsCSV(in, name)
+			rows, err := rf.readFile(cmd.InOrStdin())
 			if err != nil {
 				return req, err
 			}
@@ -250,6 +231,39 @@ func (rf *resetFlags) request(cmd *cobra.Command, group string) (ops.ResetReques
 		req.FileOffsets = rf.fileRows
 	}
 	return req, nil
+}
+
+// resetMode returns the one reset mode flag given ("--to-earliest"...), or a
+// usage error when there is none or more than one.
+func resetMode(cmd *cobra.Command) (string, error) {
+	var set []string
+	for _, m := range modeFlags {
+		if cmd.Flags().Changed(m) {
+			set = append(set, "--"+m)
+		}
+	}
+	switch len(set) {
+	case 0:
+		return "", usagef("no reset mode given: use exactly one of --%s", strings.Join(modeFlags, ", --"))
+	case 1:
+	default:
+		return "", usagef("%s are two modes: use exactly one", strings.Join(set, " and "))
+	}
+	return set[0], nil
+}
+
+// readFile reads the --from-file CSV plan ("-": stdin).
+func (rf *resetFlags) readFile(stdin io.Reader) ([]ops.FileOffset, error) {
+	in, name := stdin, "standard input"
+	if rf.fromFile != "-" {
+		f, err := os.Open(rf.fromFile)
+		if err != nil {
+			return nil, usagef("cannot read --from-file %s: %v", rf.fromFile, pathError(err))
+		}
+		defer f.Close()
+		in, name = f, rf.fromFile
+	}
+	return ops.ParseOffsetsCSV(in, name)
 }
 
 func pathError(err error) error {

@@ -282,20 +282,3 @@ func dash(v int64) string {
 	}
 	return strconv.FormatInt(v, 10)
 }
-
-func humanSeconds(s float64) string {
-	switch {
-	case s < 0:
-		return "-"
-	case s < 1:
-		return "0s"
-	case s < 120:
-		return fmt.Sprintf("%.0fs", s)
-	case s < 7200:
-		return fmt.Sprintf("%.0fm", s/60)
-	case s < 2*86400:
-		return fmt.Sprintf("%.1fh", s/3600)
-	default:
-		return fmt.Sprintf("%.1fd", s/86400)
-	}
-}

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"iter"
 	"strconv"
 	"strings"
 	"time"
@@ -268,34 +270,7 @@ read goes on. --pretty-time prints Avro timestamps as RFC 3339.`,
 			}
 			w := bufio.NewWriterSize(a.out, 64<<10)
 			defer w.Flush()
-			var line []byte
-			err = svc.ReadRecords(cmd.Context(), "", req, func(r ops.Record) error {
-				switch format {
-				case "json":
-					line = appendRecordJSON(line[:0], r)
-					if _, err := w.Write(line); err != nil {
-						return err
-					}
-				case "value":
-					if r.ValueDecoded != nil {
-						w.WriteString(shown(r.Value, r.ValueDecoded))
-					} else {
-						w.Write(r.Value)
-					}
-					w.WriteByte('\n')
-				default:
-					key := "-"
-					if r.Key != nil {
-						key = shown(r.Key, r.KeyDecoded)
-					}
-					fmt.Fprintf(w, "%d/%d %s %s %s\n", r.Partition, r.Offset, r.Timestamp.UTC().Format("2006-01-02T15:04:05.000Z"), key, shown(r.Value, r.ValueDecoded))
-				}
-				if follow {
-					return w.Flush()
-				}
-				return nil
-			})
-			return err
+			return svc.ReadRecords(cmd.Context(), "", req, recordPrinter(w, format, follow))
 		},
 	}
 	f := cmd.Flags()
@@ -335,13 +310,9 @@ is reported with its line number and nothing after it is sent, unless
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeTopics,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var hs []ops.Header
-			for _, h := range headers {
-				k, v, ok := strings.Cut(h, "=")
-				if !ok || k == "" {
-					return usagef("-H %q is not key=value", h)
-				}
-				hs = append(hs, ops.Header{Key: k, Value: []byte(v)})
+			hs, err := parseHeaders(headers)
+			if err != nil {
+				return err
 			}
 			if partition < -1 {
 				return usagef("-p %d is not a partition", partition)
@@ -363,31 +334,7 @@ is reported with its line number and nothing after it is sent, unless
 			if err != nil {
 				return err
 			}
-			sc := bufio.NewScanner(a.in)
-			sc.Buffer(make([]byte, 64<<10), 16<<20)
-			line := 0
-			lines := func(yield func(ops.ProduceRecord, error) bool) {
-				for sc.Scan() {
-					line++
-					text := sc.Bytes()
-					r := ops.ProduceRecord{Partition: partition, Headers: hs}
-					if keySep != "" {
-						if k, v, ok := strings.Cut(string(text), keySep); ok {
-							r.Key, r.Value = []byte(k), []byte(v)
-						} else {
-							r.Value = append([]byte(nil), text...)
-						}
-					} else {
-						r.Value = append([]byte(nil), text...)
-					}
-					if !yield(r, nil) {
-						return
-					}
-				}
-				if err := sc.Err(); err != nil {
-					yield(ops.ProduceRecord{}, fmt.Errorf("reading standard input at line %d: %w", line+1, err))
-				}
-			}
+			lines := stdinRecords(a.in, keySep, partition, hs)
 			var res ops.ProduceResult
 			if enc == nil {
 				res, err = svc.Produce(cmd.Context(), "", args[0], lines)
@@ -408,17 +355,7 @@ is reported with its line number and nothing after it is sent, unless
 			if err != nil {
 				return fmt.Errorf("%w (%d records were acknowledged before the error)", err, res.Records)
 			}
-			if a.output == "json" {
-				out := map[string]any{"topic": args[0], "records": res.Records, "bytes": res.Bytes}
-				if enc != nil {
-					out["subject"], out["version"], out["schema_id"], out["skipped"] = res.Subject, res.Version, res.SchemaID, len(res.Skipped)
-				}
-				return writeJSON(a.out, out)
-			}
-			if isTerminal(a.err) {
-				fmt.Fprintf(a.err, "produced %d records (%d bytes) to %s\n", res.Records, res.Bytes, args[0])
-			}
-			return nil
+			return a.printProduced(args[0], res, enc != nil)
 		},
 	}
 	f := cmd.Flags()
@@ -433,6 +370,98 @@ is reported with its line number and nothing after it is sent, unless
 	f.StringVar(&message, "message", "", "Protobuf message to encode (default: the schema's first)")
 	f.BoolVar(&skipBad, "skip-bad", false, "skip lines that do not match the schema (reported on stderr) instead of stopping")
 	return cmd
+}
+
+// recordPrinter returns ReadRecords' callback for 'tail': each record as a
+// text line, its value only, or a JSON object, on w; flushed per record when
+// following.
+func recordPrinter(w *bufio.Writer, format string, follow bool) func(ops.Record) error {
+	var line []byte
+	return func(r ops.Record) error {
+		switch format {
+		case "json":
+			line = appendRecordJSON(line[:0], r)
+			if _, err := w.Write(line); err != nil {
+				return err
+			}
+		case "value":
+			if r.ValueDecoded != nil {
+				w.WriteString(shown(r.Value, r.ValueDecoded))
+			} else {
+				w.Write(r.Value)
+			}
+			w.WriteByte('\n')
+		default:
+			key := "-"
+			if r.Key != nil {
+				key = shown(r.Key, r.KeyDecoded)
+			}
+			fmt.Fprintf(w, "%d/%d %s %s %s\n", r.Partition, r.Offset, r.Timestamp.UTC().Format("2006-01-02T15:04:05.000Z"), key, shown(r.Value, r.ValueDecoded))
+		}
+		if follow {
+			return w.Flush()
+		}
+		return nil
+	}
+}
+
+// parseHeaders parses produce's -H key=value flags.
+func parseHeaders(headers []string) ([]ops.Header, error) {
+	var hs []ops.Header
+	for _, h := range headers {
+		k, v, ok := strings.Cut(h, "=")
+		if !ok || k == "" {
+			return nil, usagef("-H %q is not key=value", h)
+		}
+		hs = append(hs, ops.Header{Key: k, Value: []byte(v)})
+	}
+	return hs, nil
+}
+
+// stdinRecords yields one record per line of in (split at the first keySep
+// into key and value when keySep is set), then a read error if any.
+func stdinRecords(in io.Reader, keySep string, partition int32, hs []ops.Header) iter.Seq2[ops.ProduceRecord, error] {
+	sc := bufio.NewScanner(in)
+	sc.Buffer(make([]byte, 64<<10), 16<<20)
+	line := 0
+	return func(yield func(ops.ProduceRecord, error) bool) {
+		for sc.Scan() {
+			line++
+			text := sc.Bytes()
+			r := ops.ProduceRecord{Partition: partition, Headers: hs}
+			if keySep != "" {
+				if k, v, ok := strings.Cut(string(text), keySep); ok {
+					r.Key, r.Value = []byte(k), []byte(v)
+				} else {
+					r.Value = append([]byte(nil), text...)
+				}
+			} else {
+				r.Value = append([]byte(nil), text...)
+			}
+			if !yield(r, nil) {
+				return
+			}
+		}
+		if err := sc.Err(); err != nil {
+			yield(ops.ProduceRecord{}, fmt.Errorf("reading standard input at line %d: %w", line+1, err))
+		}
+	}
+}
+
+// printProduced reports a produce: a JSON object with -o json, else a line
+// on stderr when it is a terminal.
+func (a *app) printProduced(topic string, res ops.ProduceResult, encoded bool) error {
+	if a.output == "json" {
+		out := map[string]any{"topic": topic, "records": res.Records, "bytes": res.Bytes}
+		if encoded {
+			out["subject"], out["version"], out["schema_id"], out["skipped"] = res.Subject, res.Version, res.SchemaID, len(res.Skipped)
+		}
+		return writeJSON(a.out, out)
+	}
+	if isTerminal(a.err) {
+		fmt.Fprintf(a.err, "produced %d records (%d bytes) to %s\n", res.Records, res.Bytes, topic)
+	}
+	return nil
 }
 
 // encodeRequest builds the schema encoding of 'produce' from its flags; nil

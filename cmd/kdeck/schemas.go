@@ -114,7 +114,16 @@ func newSchemasCmd(a *app) *cobra.Command {
 --registry URL; 'kdeck dev' serves one on 127.0.0.1:8081).`,
 		Args: cobra.NoArgs,
 	}
-	var format string
+	subs := []*cobra.Command{a.schemasShowCmd(), a.schemasVersionsCmd(), a.schemasCheckCmd(), a.schemasRegisterCmd(), a.schemasCompatibilityCmd(), a.schemasDeleteCmd()}
+	for _, c := range subs {
+		c.ValidArgsFunction = a.completeSubjects
+	}
+	cmd.AddCommand(append([]*cobra.Command{a.schemasListCmd()}, subs...)...)
+	return cmd
+}
+
+// schemasListCmd is 'schemas list'.
+func (a *app) schemasListCmd() *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List subjects with their latest version, schema id and format",
@@ -137,6 +146,11 @@ func newSchemasCmd(a *app) *cobra.Command {
 			})
 		},
 	}
+	return list
+}
+
+// schemasShowCmd is 'schemas show SUBJECT'.
+func (a *app) schemasShowCmd() *cobra.Command {
 	var version int
 	show := &cobra.Command{
 		Use:   "show SUBJECT",
@@ -177,6 +191,11 @@ func newSchemasCmd(a *app) *cobra.Command {
 		},
 	}
 	show.Flags().IntVar(&version, "version", 0, "show this version (default: latest)")
+	return show
+}
+
+// schemasVersionsCmd is 'schemas versions SUBJECT'.
+func (a *app) schemasVersionsCmd() *cobra.Command {
 	versions := &cobra.Command{
 		Use:   "versions SUBJECT",
 		Short: "List a subject's versions",
@@ -207,7 +226,12 @@ func newSchemasCmd(a *app) *cobra.Command {
 			})
 		},
 	}
-	var file string
+	return versions
+}
+
+// schemasCheckCmd is 'schemas check SUBJECT --file F': exit code 3 when incompatible.
+func (a *app) schemasCheckCmd() *cobra.Command {
+	var file, format string
 	check := &cobra.Command{
 		Use:   "check SUBJECT --file F",
 		Short: "Check a schema file against the subject's compatibility level (changes nothing)",
@@ -245,6 +269,13 @@ json-schema) unless --format says. Exit code 3 when it is incompatible.`,
 			return nil
 		},
 	}
+	schemaFileFlags(check, &file, &format)
+	return check
+}
+
+// schemasRegisterCmd is 'schemas register SUBJECT --file F'.
+func (a *app) schemasRegisterCmd() *cobra.Command {
+	var file, format string
 	register := &cobra.Command{
 		Use:   "register SUBJECT --file F",
 		Short: "Register a schema file under a subject (audited; the same schema returns its id)",
@@ -263,10 +294,12 @@ json-schema) unless --format says. Exit code 3 when it is incompatible.`,
 			})
 		},
 	}
-	for _, c := range []*cobra.Command{check, register} {
-		c.Flags().StringVarP(&file, "file", "f", "", "schema file (.avsc, .proto, .json)")
-		c.Flags().StringVar(&format, "format", "", "avro, protobuf or json-schema (default: from the file's extension)")
-	}
+	schemaFileFlags(register, &file, &format)
+	return register
+}
+
+// schemasCompatibilityCmd is 'schemas compatibility [SUBJECT [LEVEL]]'.
+func (a *app) schemasCompatibilityCmd() *cobra.Command {
 	compat := &cobra.Command{
 		Use:   "compatibility [SUBJECT [LEVEL]]",
 		Short: "Show or set a subject's (or, without SUBJECT, the global) compatibility level",
@@ -301,6 +334,12 @@ Use - as SUBJECT for the global level. Setting is audited.`,
 			})
 		},
 	}
+	return compat
+}
+
+// schemasDeleteCmd is 'schemas delete SUBJECT': a preview without --execute.
+func (a *app) schemasDeleteCmd() *cobra.Command {
+	var version int
 	var execute, permanent bool
 	del := &cobra.Command{
 		Use:   "delete SUBJECT",
@@ -361,11 +400,13 @@ read-only mode.`,
 	del.Flags().IntVar(&version, "version", 0, "delete only this version")
 	del.Flags().BoolVar(&execute, "execute", false, "delete (default: preview)")
 	del.Flags().BoolVar(&permanent, "permanent", false, "hard-delete versions already soft-deleted")
-	for _, c := range []*cobra.Command{show, versions, check, register, compat, del} {
-		c.ValidArgsFunction = a.completeSubjects
-	}
-	cmd.AddCommand(list, show, versions, check, register, compat, del)
-	return cmd
+	return del
+}
+
+// schemaFileFlags adds --file and --format, which check and register share.
+func schemaFileFlags(c *cobra.Command, file, format *string) {
+	c.Flags().StringVarP(file, "file", "f", "", "schema file (.avsc, .proto, .json)")
+	c.Flags().StringVar(format, "format", "", "avro, protobuf or json-schema (default: from the file's extension)")
 }
 
 func orGlobal(subject string) string {

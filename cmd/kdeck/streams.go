@@ -11,6 +11,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdeck/kdeck/humanize"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/timespec"
 )
@@ -55,8 +56,6 @@ func (a *app) completeStreams(cmd *cobra.Command, args []string, _ string) ([]st
 	})
 }
 
-func streamRate(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) }
-
 func (a *app) streamsListCmd() *cobra.Command {
 	return &cobra.Command{
 		Use:   "list",
@@ -74,7 +73,7 @@ func (a *app) streamsListCmd() *cobra.Command {
 				}
 				t := newTable("NAME", "CLUSTER", "STATE", "TASKS", "IN/S", "OUT/S", "LAG", "LATE", "LAST ERROR").Right(3, 4, 5, 6, 7).Flex(8)
 				for _, j := range out {
-					t.Row(j.Name, j.Cluster, string(j.State), len(j.Tasks), streamRate(j.Metrics.RecordsInPerSec), streamRate(j.Metrics.RecordsOutPerSec),
+					t.Row(j.Name, j.Cluster, string(j.State), len(j.Tasks), humanize.Rate(j.Metrics.RecordsInPerSec), humanize.Rate(j.Metrics.RecordsOutPerSec),
 						j.Metrics.Lag, j.Metrics.LateRecords, j.LastError)
 				}
 				t.Write(w)
@@ -95,8 +94,8 @@ func (a *app) streamsStatusCmd() *cobra.Command {
 				return err
 			}
 			return a.emit(j, func(w io.Writer) {
-				fmt.Fprintf(w, "%s  %s  cluster %s  in %s/s  out %s/s  lag %d  late %d  bad records %d (dead-lettered %d)\n", j.Name, j.State, j.Cluster,
-					streamRate(j.Metrics.RecordsInPerSec), streamRate(j.Metrics.RecordsOutPerSec), j.Metrics.Lag, j.Metrics.LateRecords, j.Metrics.Errors, j.Metrics.DLQ)
+				fmt.Fprintf(w, "%s  %s  cluster %s  in %s  out %s  lag %d  late %d  bad records %d (dead-lettered %d)\n", j.Name, j.State, j.Cluster,
+					humanize.Rate(j.Metrics.RecordsInPerSec), humanize.Rate(j.Metrics.RecordsOutPerSec), j.Metrics.Lag, j.Metrics.LateRecords, j.Metrics.Errors, j.Metrics.DLQ)
 				if j.LastError != "" {
 					fmt.Fprintf(w, "last error: %s\n", j.LastError)
 				}
@@ -120,6 +119,9 @@ func streamStores(d map[string]string) string {
 	for k, v := range d {
 		if name, ok := strings.CutSuffix(strings.TrimPrefix(k, "store."), ".bytes"); ok && strings.HasPrefix(k, "store.") {
 			s := name + " " + v + "B"
+			if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+				s = name + " " + humanize.Bytes(float64(n))
+			}
 			if r := d["store."+name+".restore"]; r != "" {
 				s += " restored " + r
 			}
@@ -209,40 +211,7 @@ table and start it.`,
 				}
 				res.Executed, res.AuditEntry = true, &entry
 			}
-			return a.emit(res, func(w io.Writer) {
-				if p.As != "" {
-					fmt.Fprintf(w, "Replay stream job %q under the new application id %q (nothing of the old id is deleted)\n\n", p.Job, p.As)
-				} else {
-					fmt.Fprintf(w, "Reset stream job %q (application id %q) on cluster %q\n\n", p.Job, p.Group, p.Cluster)
-				}
-				printPlan(w, p.Offsets)
-				if p.RepartitionOffsets != nil {
-					fmt.Fprintln(w)
-					printPlan(w, p.RepartitionOffsets)
-				}
-				if p.As == "" {
-					fmt.Fprintln(w)
-					if len(p.DeleteTopics) == 0 {
-						fmt.Fprintln(w, "Internal topics to delete: none exist")
-					} else {
-						fmt.Fprintf(w, "Internal topics to delete: %s\n", strings.Join(p.DeleteTopics, ", "))
-					}
-					if p.WipeDir == "" {
-						fmt.Fprintln(w, "Local state to wipe: none here")
-					} else {
-						fmt.Fprintf(w, "Local state to wipe: %s\n", p.WipeDir)
-					}
-				}
-				fmt.Fprintln(w)
-				if res.Executed {
-					fmt.Fprintf(w, "Executed. Audit entry %s.\n", res.AuditEntry.ID)
-					if p.As != "" {
-						fmt.Fprintf(w, "Now set application_id = %q in the job's table and start it.\n", p.As)
-					}
-				} else {
-					fmt.Fprintln(w, "Dry run: nothing changed. Apply it with --execute.")
-				}
-			})
+			return a.emit(res, func(w io.Writer) { printStreamReset(w, res) })
 		},
 	}
 	run.add(cmd.Flags(), false)
@@ -251,6 +220,44 @@ table and start it.`,
 	cmd.Flags().StringVar(&duration, "by-duration", "", "reset the inputs to DURATION ago (PT1H, 90m)")
 	cmd.Flags().StringVar(&as, "as", "", "replay under the new application id NEWID instead of deleting the job's state")
 	return cmd
+}
+
+// printStreamReset prints a stream reset's plan: the offsets, the internal
+// topics and local state it removes, and whether it was executed.
+func printStreamReset(w io.Writer, res streamResetResult) {
+	p := res.Plan
+	if p.As != "" {
+		fmt.Fprintf(w, "Replay stream job %q under the new application id %q (nothing of the old id is deleted)\n\n", p.Job, p.As)
+	} else {
+		fmt.Fprintf(w, "Reset stream job %q (application id %q) on cluster %q\n\n", p.Job, p.Group, p.Cluster)
+	}
+	printPlan(w, p.Offsets)
+	if p.RepartitionOffsets != nil {
+		fmt.Fprintln(w)
+		printPlan(w, p.RepartitionOffsets)
+	}
+	if p.As == "" {
+		fmt.Fprintln(w)
+		if len(p.DeleteTopics) == 0 {
+			fmt.Fprintln(w, "Internal topics to delete: none exist")
+		} else {
+			fmt.Fprintf(w, "Internal topics to delete: %s\n", strings.Join(p.DeleteTopics, ", "))
+		}
+		if p.WipeDir == "" {
+			fmt.Fprintln(w, "Local state to wipe: none here")
+		} else {
+			fmt.Fprintf(w, "Local state to wipe: %s\n", p.WipeDir)
+		}
+	}
+	fmt.Fprintln(w)
+	if res.Executed {
+		fmt.Fprintf(w, "Executed. Audit entry %s.\n", res.AuditEntry.ID)
+		if p.As != "" {
+			fmt.Fprintf(w, "Now set application_id = %q in the job's table and start it.\n", p.As)
+		}
+	} else {
+		fmt.Fprintln(w, "Dry run: nothing changed. Apply it with --execute.")
+	}
 }
 
 func (a *app) streamsQueryCmd() *cobra.Command {

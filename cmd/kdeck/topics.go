@@ -13,6 +13,21 @@ import (
 
 func newTopicsCmd(a *app) *cobra.Command {
 	var internal bool
+	list := a.topicsListCmd(&internal)
+	topics := &cobra.Command{
+		Use:   "topics",
+		Short: "List, describe, create and delete topics",
+		Args:  cobra.NoArgs,
+		RunE:  list.RunE,
+	}
+	topics.Flags().BoolVar(&internal, "internal", false, "include internal topics")
+	topics.AddCommand(list, a.topicsDescribeCmd(), a.topicsCreateCmd(), a.topicsDeleteCmd())
+	return topics
+}
+
+// topicsListCmd is 'topics list'; internal is its --internal flag, which
+// 'topics' alone shares.
+func (a *app) topicsListCmd(internal *bool) *cobra.Command {
 	list := &cobra.Command{
 		Use:   "list",
 		Short: "List topics with partitions, replication factor and record counts",
@@ -22,7 +37,7 @@ func newTopicsCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ts, err := svc.ListTopics(cmd.Context(), "", ops.ListTopicsOptions{Internal: internal})
+			ts, err := svc.ListTopics(cmd.Context(), "", ops.ListTopicsOptions{Internal: *internal})
 			if err != nil {
 				return err
 			}
@@ -39,17 +54,13 @@ func newTopicsCmd(a *app) *cobra.Command {
 			})
 		},
 	}
-	list.Flags().BoolVar(&internal, "internal", false, "include internal topics")
+	list.Flags().BoolVar(internal, "internal", false, "include internal topics")
+	return list
+}
 
-	topics := &cobra.Command{
-		Use:   "topics",
-		Short: "List, describe, create and delete topics",
-		Args:  cobra.NoArgs,
-		RunE:  list.RunE,
-	}
-	topics.Flags().BoolVar(&internal, "internal", false, "include internal topics")
-
-	describe := &cobra.Command{
+// topicsDescribeCmd is 'topics describe TOPIC'.
+func (a *app) topicsDescribeCmd() *cobra.Command {
+	return &cobra.Command{
 		Use:               "describe TOPIC",
 		Short:             "Show a topic's partitions (leader, replicas, ISR, offsets) and configs",
 		Args:              cobra.ExactArgs(1),
@@ -63,33 +74,39 @@ func newTopicsCmd(a *app) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return a.emit(td, func(w io.Writer) {
-				fmt.Fprintf(w, "Topic: %s  ID: %s  Partitions: %d  RF: %d  Records: %d\n\n", td.Name, td.ID, len(td.Partitions), td.ReplicationFactor, td.Records)
-				t := newTable("PARTITION", "LEADER", "REPLICAS", "ISR", "LOG START", "LOG END", "RECORDS").Right(0, 1, 4, 5, 6)
-				for _, p := range td.Partitions {
-					n := int64(-1)
-					if p.LogEndOffset >= 0 && p.LogStartOffset >= 0 {
-						n = p.LogEndOffset - p.LogStartOffset
-					}
-					t.Row(p.Partition, p.Leader, ints(p.Replicas), ints(p.ISR), dash(p.LogStartOffset), dash(p.LogEndOffset), dash(n))
-				}
-				t.Write(w)
-				var nondefault []ops.ConfigEntry
-				for _, c := range td.Configs {
-					if c.Source != "DEFAULT_CONFIG" {
-						nondefault = append(nondefault, c)
-					}
-				}
-				fmt.Fprintf(w, "\nConfigs (%d set, %d default; -o json for all):\n", len(nondefault), len(td.Configs)-len(nondefault))
-				ct := newTable("NAME", "VALUE", "SOURCE").Flex(1)
-				for _, c := range nondefault {
-					ct.Row(c.Name, c.Value, c.Source)
-				}
-				ct.Write(w)
-			})
+			return a.emit(td, func(w io.Writer) { printTopic(w, td) })
 		},
 	}
+}
 
+// printTopic prints a topic's partitions and its non-default configs.
+func printTopic(w io.Writer, td ops.TopicDetail) {
+	fmt.Fprintf(w, "Topic: %s  ID: %s  Partitions: %d  RF: %d  Records: %d\n\n", td.Name, td.ID, len(td.Partitions), td.ReplicationFactor, td.Records)
+	t := newTable("PARTITION", "LEADER", "REPLICAS", "ISR", "LOG START", "LOG END", "RECORDS").Right(0, 1, 4, 5, 6)
+	for _, p := range td.Partitions {
+		n := int64(-1)
+		if p.LogEndOffset >= 0 && p.LogStartOffset >= 0 {
+			n = p.LogEndOffset - p.LogStartOffset
+		}
+		t.Row(p.Partition, p.Leader, ints(p.Replicas), ints(p.ISR), dash(p.LogStartOffset), dash(p.LogEndOffset), dash(n))
+	}
+	t.Write(w)
+	var nondefault []ops.ConfigEntry
+	for _, c := range td.Configs {
+		if c.Source != "DEFAULT_CONFIG" {
+			nondefault = append(nondefault, c)
+		}
+	}
+	fmt.Fprintf(w, "\nConfigs (%d set, %d default; -o json for all):\n", len(nondefault), len(td.Configs)-len(nondefault))
+	ct := newTable("NAME", "VALUE", "SOURCE").Flex(1)
+	for _, c := range nondefault {
+		ct.Row(c.Name, c.Value, c.Source)
+	}
+	ct.Write(w)
+}
+
+// topicsCreateCmd is 'topics create TOPIC'.
+func (a *app) topicsCreateCmd() *cobra.Command {
 	var partitions int32
 	var rf int16
 	var configs []string
@@ -125,7 +142,11 @@ func newTopicsCmd(a *app) *cobra.Command {
 	create.Flags().Int32VarP(&partitions, "partitions", "p", 0, "number of partitions (default: the broker's)")
 	create.Flags().Int16VarP(&rf, "replication-factor", "r", 0, "replication factor (default: the broker's)")
 	create.Flags().StringArrayVar(&configs, "config", nil, "topic config key=value, repeatable")
+	return create
+}
 
+// topicsDeleteCmd is 'topics delete TOPIC': a dry run without --execute.
+func (a *app) topicsDeleteCmd() *cobra.Command {
 	var execute bool
 	del := &cobra.Command{
 		Use:   "delete TOPIC",
@@ -159,8 +180,7 @@ nothing changes without --execute. Deleting a topic cannot be undone.`,
 		},
 	}
 	del.Flags().BoolVar(&execute, "execute", false, "delete the topic (without it: show what would be deleted)")
-	topics.AddCommand(list, describe, create, del)
-	return topics
+	return del
 }
 
 func ints(v []int32) string {

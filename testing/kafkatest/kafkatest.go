@@ -18,6 +18,7 @@ package kafkatest
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -214,6 +215,60 @@ func (c *Cluster) ProduceN(t testing.TB, topic string, n int) []*kgo.Record {
 	}
 	c.Produce(t, recs...)
 	return recs
+}
+
+// ReadToEnd reads every committed record of topic up to its end offsets as
+// they are when it is called: it lists the last stable offsets (the end a
+// read-committed reader can reach) and consumes, control records included,
+// until its position has reached them on every partition, so a record
+// written before the call is never missed however late it arrives (a read
+// that stops at a silence can). Call it once the producing side is done, or
+// inside WaitFor. It fails the test if the end is not reached within
+// Timeout.
+func (c *Cluster) ReadToEnd(t testing.TB, topic string) []*kgo.Record {
+	t.Helper()
+	cx, cancel := context.WithTimeout(context.Background(), Timeout)
+	defer cancel()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(c.addrs...), kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.KeepControlRecords())
+	if err != nil {
+		t.Fatalf("kafkatest: read %s: %v", topic, err)
+	}
+	defer cl.Close()
+	adm := kadm.NewClient(cl)
+	starts, err := adm.ListStartOffsets(cx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	ends, err2 := adm.ListCommittedOffsets(cx, topic)
+	if err == nil {
+		err = errors.Join(err2, ends.Error())
+	}
+	if err != nil {
+		t.Fatalf("kafkatest: read %s: listing its offsets: %v", topic, err)
+	}
+	want := map[int32]int64{} // partition → end offset not yet reached
+	ends.Each(func(o kadm.ListedOffset) {
+		if s, ok := starts.Lookup(topic, o.Partition); ok && o.Offset > s.Offset {
+			want[o.Partition] = o.Offset
+		}
+	})
+	var out []*kgo.Record
+	for len(want) > 0 {
+		fs := cl.PollFetches(cx)
+		if cx.Err() != nil {
+			t.Fatalf("kafkatest: read %s: after %v still short of the end offsets %v", topic, Timeout, want)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if end, ok := want[r.Partition]; ok && r.Offset+1 >= end {
+				delete(want, r.Partition)
+			}
+			if !r.Attrs.IsControl() {
+				out = append(out, r)
+			}
+		})
+	}
+	return out
 }
 
 // ValueCounts reads topic from its start with an independent consumer

@@ -1,92 +1,35 @@
-// Package format turns ops values into the short strings the TUI shows:
-// counts with thousands separators, time lags, ages and sparklines.
+// Package format lays out text in terminal cells for the TUI: sparklines,
+// cutting and wrapping to a width, id lists. Quantities (counts, durations,
+// rates, sizes) are formatted by package humanize, which the CLI shares.
 //
-//	format.Count(1234567)         // "1,234,567"
-//	format.Seconds(83)            // "1m23s"
+//	format.Cut("Stable, 1 member(s)", 18, "…") // "Stable, 1…"
 //	format.Sparkline([]int64{1, 5, 3}, []rune("▁▂▃▄▅▆▇█"), 10)
 package format
 
 import (
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/charmbracelet/x/ansi"
+
+	"github.com/kdeck/kdeck/humanize"
 )
 
-// Count formats n with thousands separators.
-func Count(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	if neg {
-		s = s[1:]
-	}
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
-}
+// Count is humanize.Count.
+//
+// Deprecated: use humanize.Count; kept while tui/jobs still calls it.
+func Count(n int64) string { return humanize.Count(n) }
 
-// Offset formats an offset; -1 (no commit) shows as "-".
-func Offset(o int64) string {
-	if o < 0 {
-		return "-"
-	}
-	return strconv.FormatInt(o, 10)
-}
+// Ago is humanize.Ago.
+//
+// Deprecated: use humanize.Ago; kept while tui/jobs still calls it.
+func Ago(t, now time.Time) string { return humanize.Ago(t, now) }
 
-// Seconds formats a duration in seconds compactly ("850ms", "42s", "3m05s",
-// "2h10m", "3d4h"); a negative value (unknown) shows as "-".
-func Seconds(s float64) string {
-	if s < 0 {
-		return "-"
-	}
-	return Duration(time.Duration(s * float64(time.Second)))
-}
-
-// Duration formats d compactly, as Seconds does.
-func Duration(d time.Duration) string {
-	switch {
-	case d <= 0:
-		return "0s"
-	case d < time.Second:
-		return fmt.Sprintf("%dms", d.Milliseconds())
-	case d < time.Minute:
-		return fmt.Sprintf("%ds", int(d.Seconds()))
-	case d < time.Hour:
-		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
-	case d < 48*time.Hour:
-		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
-	}
-	return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
-}
-
-// Ago formats how long before now t was ("5s ago"); zero t is "never".
-func Ago(t, now time.Time) string {
-	if t.IsZero() {
-		return "never"
-	}
-	return Duration(now.Sub(t)) + " ago"
-}
-
-// Rate formats a per-second rate.
-func Rate(r float64) string {
-	switch {
-	case r >= 1e6:
-		return fmt.Sprintf("%.1fM/s", r/1e6)
-	case r >= 1e3:
-		return fmt.Sprintf("%.1fk/s", r/1e3)
-	}
-	return fmt.Sprintf("%.0f/s", r)
-}
+// Rate is humanize.Rate.
+//
+// Deprecated: use humanize.Rate; kept while tui/jobs still calls it.
+func Rate(r float64) string { return humanize.Rate(r) }
 
 // Sparkline draws the last width values as bars scaled between their
 // minimum and maximum, with the given glyphs (lowest first). A flat series

@@ -3,28 +3,7 @@ package format
 import (
 	"strings"
 	"testing"
-	"time"
 )
-
-func TestCount(t *testing.T) {
-	for in, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -4200: "-4,200"} {
-		if got := Count(in); got != want {
-			t.Errorf("Count(%d) = %q, want %q", in, got, want)
-		}
-	}
-}
-
-func TestSeconds(t *testing.T) {
-	for in, want := range map[float64]string{-1: "-", 0: "0s", 0.25: "250ms", 42: "42s", 185: "3m05s", 7800: "2h10m", 3 * 86400: "3d0h"} {
-		if got := Seconds(in); got != want {
-			t.Errorf("Seconds(%v) = %q, want %q", in, got, want)
-		}
-	}
-	now := time.Date(2026, 1, 1, 0, 0, 10, 0, time.UTC)
-	if got := Ago(now.Add(-5*time.Second), now); got != "5s ago" {
-		t.Errorf("Ago = %q", got)
-	}
-}
 
 func TestSparkline(t *testing.T) {
 	g := []rune("_.-=+*#@")

@@ -11,6 +11,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/kdeck/kdeck/humanize"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/tui/format"
 	"github.com/kdeck/kdeck/tui/screen"
@@ -238,12 +239,12 @@ func (p *Detail) set(d ops.GroupDetail) {
 			status = "ERR"
 			client = o.Error
 		}
-		lag, timeLag := format.Count(o.Lag), format.Seconds(o.TimeLag)
+		lag, timeLag := humanize.Count(o.Lag), humanize.Seconds(o.TimeLag)
 		if o.Committed < 0 {
 			lag, timeLag = "-", "-" // no commit: as kafka-consumer-groups prints it
 		}
 		rows[i] = table.Row{ID: fmt.Sprintf("%s/%d", o.Topic, o.Partition),
-			Cells: []string{o.Topic, fmt.Sprint(o.Partition), format.Offset(o.Committed), fmt.Sprint(o.LogEndOffset), lag, timeLag, status, client},
+			Cells: []string{o.Topic, fmt.Sprint(o.Partition), humanize.Offset(o.Committed), fmt.Sprint(o.LogEndOffset), lag, timeLag, status, client},
 			Sort:  []any{o.Topic, o.Partition, o.Committed, o.LogEndOffset, o.Lag, o.TimeLag, status, client}}
 	}
 	p.parts.SetRows(rows)
@@ -290,7 +291,7 @@ func (p *Detail) View() string {
 		st.Label.Render("protocol"), d.Protocol, st.Label.Render("members"), d.Members, st.Label.Render("coordinator"), d.Coordinator)
 	sw := max(min(p.w-60, 40), 8)
 	l2 := fmt.Sprintf(" %s %s  %s %s  %s %s  %s %s",
-		st.Label.Render("lag"), st.Value.Render(format.Count(d.Lag)), st.Label.Render("time lag"), format.Seconds(d.TimeLagEstimate),
+		st.Label.Render("lag"), st.Value.Render(humanize.Count(d.Lag)), st.Label.Render("time lag"), humanize.Seconds(d.TimeLagEstimate),
 		st.Label.Render("status"), st.StatusWord(status).Render(status),
 		st.Label.Render("trend"), st.Accent.Render(format.Sparkline(p.trend(), st.Glyphs.Spark, sw)))
 	if d.Error != "" {

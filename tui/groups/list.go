@@ -17,6 +17,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/kdeck/kdeck/humanize"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/tui/format"
 	"github.com/kdeck/kdeck/tui/screen"
@@ -150,7 +151,7 @@ func (l *List) setGroups(gs []ops.GroupSummary) {
 			status = "-"
 		}
 		rows[i] = table.Row{ID: g.Group,
-			Cells: []string{g.Group, g.State, fmt.Sprint(g.Members), format.Count(g.Lag), format.Seconds(g.TimeLagEstimate), status,
+			Cells: []string{g.Group, g.State, fmt.Sprint(g.Members), humanize.Count(g.Lag), humanize.Seconds(g.TimeLagEstimate), status,
 				format.Sparkline(h, l.c.Styles.Glyphs.Spark, 10), strings.Join(g.Topics, ",")},
 			Sort: []any{g.Group, g.State, g.Members, g.Lag, g.TimeLagEstimate, status, g.Lag, strings.Join(g.Topics, ",")}}
 	}

@@ -19,6 +19,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/kdeck/kdeck/humanize"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/tui/format"
 	"github.com/kdeck/kdeck/tui/screen"
@@ -158,12 +159,33 @@ func (p *Page) View() string {
 	if !p.loaded {
 		return st.Muted.Render(" loading...")
 	}
-	m := p.m
 	var lines []string
 	add := func(s string) { lines = append(lines, s) }
 	head := func(s string) { add(st.Title.Render(" " + s)) }
 
 	head("Clusters")
+	p.viewClusters(add)
+	p.viewHealth(add)
+	add("")
+
+	head(fmt.Sprintf("Most lag on %s", p.c.ClusterName()))
+	p.viewLag(add, len(lines))
+	add("")
+
+	head("Jobs")
+	p.viewJobs(add)
+	add("")
+
+	head("Recent changes")
+	p.viewAudit(add)
+	s := lipgloss.NewStyle().MaxWidth(p.w).MaxHeight(p.h)
+	return s.Render(strings.Join(lines, "\n"))
+}
+
+// viewClusters adds a line per cluster: up with its address and counts, or
+// down with its error.
+func (p *Page) viewClusters(add func(string)) {
+	st, m := p.c.Styles, p.m
 	for _, c := range m.Clusters {
 		name := fmt.Sprintf("%-10s", c.Name)
 		if c.Name == p.c.ClusterName() {
@@ -191,8 +213,13 @@ func (p *Page) View() string {
 		// after it are left out whole when the line is too long.
 		add(fitFields(p.w, "  "+name+" "+st.OK.Render("up"), st.Muted.Render(strings.Join(c.Bootstrap, ",")),
 			fmt.Sprintf("%d/%d brokers up", len(c.Brokers), len(c.Brokers)), "controller "+ctrl,
-			format.Count(int64(c.Topics))+" topics", format.Count(int64(c.Groups))+" groups"))
+			humanize.Count(int64(c.Topics))+" topics", humanize.Count(int64(c.Groups))+" groups"))
 	}
+}
+
+// viewHealth adds the health verdict and up to three problems.
+func (p *Page) viewHealth(add func(string)) {
+	st, m := p.c.Styles, p.m
 	if h := m.Health; h != nil {
 		if h.OK {
 			add("  " + st.Label.Render("health ") + st.OK.Render("OK"))
@@ -212,14 +239,17 @@ func (p *Page) View() string {
 			}
 		}
 	}
-	add("")
+}
 
-	head(fmt.Sprintf("Most lag on %s", p.c.ClusterName()))
+// viewLag adds the groups with the most lag, as many as fit below the used
+// lines above.
+func (p *Page) viewLag(add func(string), used int) {
+	st, m := p.c.Styles, p.m
 	gs := slices.Clone(m.Groups)
 	slices.SortStableFunc(gs, func(a, b ops.GroupSummary) int { return int(b.Lag - a.Lag) })
 	n := min(len(gs), 5)
 	if p.h > 0 {
-		n = min(n, max(p.h-len(lines)-5-len(m.Audit), 1)) // 5: the lines of Jobs and Recent changes
+		n = min(n, max(p.h-used-5-len(m.Audit), 1)) // 5: the lines of Jobs and Recent changes
 	}
 	if len(gs) == 0 {
 		add("  " + st.Muted.Render("no consumer groups"))
@@ -233,13 +263,15 @@ func (p *Page) View() string {
 			status = "-"
 		}
 		line := fmt.Sprintf("  %s %s  %s  %s  ",
-			table.Fit(g.Group, gw, false, st.Glyphs.Ellipsis), table.Fit(format.Count(g.Lag), 10, true, st.Glyphs.Ellipsis), table.Fit(format.Seconds(g.TimeLagEstimate), 7, true, st.Glyphs.Ellipsis),
+			table.Fit(g.Group, gw, false, st.Glyphs.Ellipsis), table.Fit(humanize.Count(g.Lag), 10, true, st.Glyphs.Ellipsis), table.Fit(humanize.Seconds(g.TimeLagEstimate), 7, true, st.Glyphs.Ellipsis),
 			st.StatusWord(status).Render(table.Fit(status, 6, false, st.Glyphs.Ellipsis)))
 		add(line + st.Muted.Render(format.Cut(fmt.Sprintf("%s, %d member(s)", g.State, g.Members), max(p.w-lipgloss.Width(line), 0), st.Glyphs.Ellipsis)))
 	}
-	add("")
+}
 
-	head("Jobs")
+// viewJobs adds the count of jobs in each state.
+func (p *Page) viewJobs(add func(string)) {
+	st, m := p.c.Styles, p.m
 	if len(m.Jobs) == 0 {
 		add("  " + st.Muted.Render("no jobs: connectors, mirrors and stream jobs in the configuration appear here"))
 	} else {
@@ -255,9 +287,11 @@ func (p *Page) View() string {
 		}
 		add("  " + strings.Join(parts, "  "))
 	}
-	add("")
+}
 
-	head("Recent changes")
+// viewAudit adds the recent audited changes.
+func (p *Page) viewAudit(add func(string)) {
+	st, m := p.c.Styles, p.m
 	if len(m.Audit) == 0 {
 		add("  " + st.Muted.Render("no audited changes yet"))
 	}
@@ -276,8 +310,6 @@ func (p *Page) View() string {
 		line := fmt.Sprintf("  %s  %s  %-14s %s  ", e.Time.In(loc).Format("01-02 15:04:05"), st.Muted.Render(e.ID), e.Action, out)
 		add(fitFields(p.w, line+format.Cut(what, max(p.w-lipgloss.Width(line), 8), st.Glyphs.Ellipsis), e.User))
 	}
-	s := lipgloss.NewStyle().MaxWidth(p.w).MaxHeight(p.h)
-	return s.Render(strings.Join(lines, "\n"))
 }
 
 // ShortHelp implements help.KeyMap.

@@ -19,6 +19,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/kdeck/kdeck/humanize"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/tui/format"
 	"github.com/kdeck/kdeck/tui/screen"
@@ -77,12 +78,12 @@ func New(c *screen.Common, title string, plan *ops.Plan) *Model {
 	t.Empty = "the plan changes no partition"
 	rows := make([]table.Row, len(plan.Rows))
 	for i, r := range plan.Rows {
-		delta := format.Count(r.Delta)
+		delta := humanize.Count(r.Delta)
 		if r.Delta > 0 {
 			delta = "+" + delta
 		}
 		rows[i] = table.Row{ID: fmt.Sprintf("%s/%d", r.Topic, r.Partition),
-			Cells: []string{r.Topic, fmt.Sprint(r.Partition), format.Offset(r.Current), format.Offset(r.New), delta, r.Note},
+			Cells: []string{r.Topic, fmt.Sprint(r.Partition), humanize.Offset(r.Current), humanize.Offset(r.New), delta, r.Note},
 			Sort:  []any{r.Topic, r.Partition, r.Current, r.New, r.Delta, r.Note}}
 	}
 	t.SetRows(rows)
@@ -226,7 +227,7 @@ func (m *Model) View() string {
 	t := p.Totals
 	b.WriteString(fmt.Sprintf("%s partitions, %s changed, %s records read again, %s skipped\n",
 		st.Value.Render(fmt.Sprint(t.Partitions)), st.Value.Render(fmt.Sprint(t.Changed)),
-		st.Warn.Render(format.Count(t.Reread)), st.Warn.Render(format.Count(t.Skipped))))
+		st.Warn.Render(humanize.Count(t.Reread)), st.Warn.Render(humanize.Count(t.Skipped))))
 	b.WriteString(m.rows.View() + "\n")
 	switch m.state {
 	case Confirming:

@@ -16,6 +16,7 @@ import (
 	tea "github.com/charmbracelet/bubbletea"
 	"github.com/charmbracelet/lipgloss"
 
+	"github.com/kdeck/kdeck/humanize"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/tui/format"
 	"github.com/kdeck/kdeck/tui/screen"
@@ -107,7 +108,7 @@ func (l *List) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 			if t.Internal {
 				in = "yes"
 			}
-			rows[i] = table.Row{ID: t.Name, Cells: []string{t.Name, fmt.Sprint(t.Partitions), fmt.Sprint(t.ReplicationFactor), format.Count(t.Records), in},
+			rows[i] = table.Row{ID: t.Name, Cells: []string{t.Name, fmt.Sprint(t.Partitions), fmt.Sprint(t.ReplicationFactor), humanize.Count(t.Records), in},
 				Sort: []any{t.Name, t.Partitions, t.ReplicationFactor, t.Records, in}}
 		}
 		l.T.SetRows(rows)
@@ -258,7 +259,7 @@ func (p *Detail) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		for i, pd := range msg.Detail.Partitions {
 			rows[i] = table.Row{ID: fmt.Sprint(pd.Partition),
 				Cells: []string{fmt.Sprint(pd.Partition), fmt.Sprint(pd.Leader), format.Int32s(pd.Replicas), format.Int32s(pd.ISR),
-					fmt.Sprint(pd.LogStartOffset), fmt.Sprint(pd.LogEndOffset), format.Count(pd.LogEndOffset - pd.LogStartOffset), pd.Error},
+					fmt.Sprint(pd.LogStartOffset), fmt.Sprint(pd.LogEndOffset), humanize.Count(pd.LogEndOffset - pd.LogStartOffset), pd.Error},
 				Sort: []any{pd.Partition, pd.Leader, len(pd.Replicas), len(pd.ISR), pd.LogStartOffset, pd.LogEndOffset, pd.LogEndOffset - pd.LogStartOffset, pd.Error}}
 		}
 		p.parts.SetRows(rows)
@@ -304,7 +305,7 @@ func (p *Detail) View() string {
 	}
 	d := p.d
 	head := fmt.Sprintf(" %s  %s %d  %s %d  %s %s  %s %s", st.Title.Render(d.Name), st.Label.Render("partitions"), len(d.Partitions),
-		st.Label.Render("rf"), d.ReplicationFactor, st.Label.Render("records"), format.Count(d.Records), st.Label.Render("id"), d.ID)
+		st.Label.Render("rf"), d.ReplicationFactor, st.Label.Render("records"), humanize.Count(d.Records), st.Label.Render("id"), d.ID)
 	ct := st.Muted.Render(fmt.Sprintf(" configs (%d)", len(d.Configs)))
 	if p.pane == 1 {
 		ct = st.Accent.Render(fmt.Sprintf(" configs (%d)", len(d.Configs)))
