@@ -10,8 +10,10 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -405,13 +407,28 @@ func (c *tmuxConsole) typeText(text string, enter bool) {
 }
 
 // exited waits for ssh to exit and returns its status.
+//
+// tmux before 3.6 built with libutempter (Debian 12's 3.3a) can lose the
+// SIGCHLD of a pane's process: when the pane's terminal closes it removes
+// the utmp record, and libutempter swaps tmux's SIGCHLD handler out while
+// its helper runs. A pane whose process exits in that window is dead
+// (pane_dead 1) but never reaped: no status, no "Pane is dead" line, a
+// blank window (tmux issue 4559, fixed in 3.6 by raising SIGCHLD again).
+// So a dead pane without a status gets that SIGCHLD here, sent to this
+// console's own tmux server.
 func (c *tmuxConsole) exited(within time.Duration) string {
 	c.t.Helper()
 	deadline := time.Now().Add(within)
 	for time.Now().Before(deadline) {
-		st := strings.Fields(c.tmux("display-message", "-p", "-t", "k", "#{pane_dead} #{pane_dead_status}"))
+		st := strings.Fields(c.tmux("display-message", "-p", "-t", "k", "#{pane_dead} #{pid} #{pane_dead_status}"))
+		if len(st) == 3 && st[0] == "1" {
+			return st[2]
+		}
 		if len(st) == 2 && st[0] == "1" {
-			return st[1]
+			if pid, err := strconv.Atoi(st[1]); err == nil {
+				c.t.Logf("pane dead without a status: SIGCHLD to tmux server %d (tmux issue 4559)", pid)
+				_ = syscall.Kill(pid, syscall.SIGCHLD)
+			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
