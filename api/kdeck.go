@@ -68,6 +68,9 @@ type (
 	ProduceBody struct {
 		Result ops.ProduceResult `json:"result"`
 		Error  *errorBody        `json:"error,omitempty"`
+		// EncodeError is set when a record did not encode
+		// (ProduceEncoded): the client returns it as it is.
+		EncodeError *ops.RecordEncodeError `json:"encode_error,omitempty"`
 	}
 )
 
@@ -110,6 +113,7 @@ func (s *Server) routes() {
 		s.mux.Handle("GET /metrics", s.cfg.metrics)
 	}
 	s.kdeckRoutes()
+	s.schemaRoutes()
 	s.connectRoutes()
 }
 
@@ -315,6 +319,15 @@ func (s *Server) readRecords(w http.ResponseWriter, r *http.Request) {
 
 // produce reads an NDJSON body of ops.ProduceRecord and produces it.
 func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
+	s.produceWith(w, r, func(recs iter.Seq2[ops.ProduceRecord, error]) (ops.ProduceResult, error) {
+		return s.svc.Produce(r.Context(), r.URL.Query().Get("cluster"), r.PathValue("topic"), recs)
+	})
+}
+
+// produceWith reads an NDJSON body of ops.ProduceRecord, gives it to
+// produce and writes a ProduceBody. A *ops.RecordEncodeError keeps its
+// record number (ProduceBody.EncodeError).
+func (s *Server) produceWith(w http.ResponseWriter, r *http.Request, produce func(iter.Seq2[ops.ProduceRecord, error]) (ops.ProduceResult, error)) {
 	sc := bufio.NewScanner(r.Body)
 	sc.Buffer(make([]byte, 1<<20), 64<<20)
 	var line int
@@ -334,7 +347,7 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
 			yield(ops.ProduceRecord{}, err)
 		}
 	})
-	res, err := s.svc.Produce(r.Context(), r.URL.Query().Get("cluster"), r.PathValue("topic"), recs)
+	res, err := produce(recs)
 	body := ProduceBody{Result: res}
 	status := http.StatusOK
 	if err != nil {
@@ -343,6 +356,10 @@ func (s *Server) produce(w http.ResponseWriter, r *http.Request) {
 			status = statusOf(kind)
 		}
 		body.Error = &errorBody{ErrorCode: statusOf(kind), Message: err.Error(), Kind: kind}
+		var re *ops.RecordEncodeError
+		if errors.As(err, &re) {
+			body.EncodeError = re
+		}
 	}
 	writeJSON(w, status, body)
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kdeck/kdeck/config"
@@ -257,6 +258,12 @@ func (l *Local) err(c *clusterClient, err error) error {
 		// A listener without SASL drops the connection at kdeck's SASL
 		// handshake: say that, not "EOF".
 		return &wrapped{msg: fmt.Sprintf("cluster %q at %s closed the connection during the SASL handshake (%v): the listener probably does not use SASL; use the brokers' SASL listener, or remove [clusters.%s.sasl]",
+			c.cfg.Name, strings.Join(c.cfg.Brokers, ","), err, c.cfg.Name), err: errors.Join(ErrUnreachable, err)}
+	}
+	if c.cfg.SASL != nil && errors.Is(err, kerr.IllegalSaslState) {
+		// Apache Kafka 4.4 answers a SASL handshake on a listener without
+		// SASL with ILLEGAL_SASL_STATE (4.3 closed the connection).
+		return &wrapped{msg: fmt.Sprintf("cluster %q at %s refused kdeck's SASL handshake (%v): the listener probably does not use SASL; use the brokers' SASL listener, or remove [clusters.%s.sasl]",
 			c.cfg.Name, strings.Join(c.cfg.Brokers, ","), err, c.cfg.Name), err: errors.Join(ErrUnreachable, err)}
 	}
 	return humanize(c.cfg.Name, c.cfg.Brokers, err)

@@ -1,11 +1,9 @@
 package main
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,7 +11,6 @@ import (
 
 	"github.com/kdeck/kdeck/api"
 	"github.com/kdeck/kdeck/config"
-	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/ops/remote"
 )
 
@@ -96,28 +93,4 @@ func (a *app) attach(cfg *config.Config) (*remote.Client, string, error) {
 		fmt.Fprintf(a.err, "kdeck: attached to the worker %s at %s (up %s); pass --server none to run in-process\n", w.WorkerID, target, up)
 	}
 	return c, header, nil
-}
-
-// localService returns the in-process service even when the command is
-// attached to a worker: for verbs that need no worker and that the worker's
-// API does not serve (the Schema Registry's). Without a worker it is
-// a.service.
-func (a *app) localService(ctx context.Context) (ops.Service, error) {
-	svc, err := a.service(ctx)
-	if err != nil || a.worker.WorkerID == "" {
-		return svc, err
-	}
-	if a.local != nil {
-		return a.local, nil
-	}
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return nil, err
-	}
-	l, err := a.newLocal(cfg, slog.New(slog.DiscardHandler), nil, nil)
-	if err != nil {
-		return nil, err
-	}
-	a.local = l
-	return l, nil
 }

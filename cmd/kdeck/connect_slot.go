@@ -32,7 +32,7 @@ slot and must snapshot again (kdeck connect offsets NAME --reset).`,
 			}
 			sd, ok := svc.(ops.SlotDropper)
 			if !ok {
-				return fmt.Errorf("this kdeck is attached to a worker, which does not drop slots remotely: run 'kdeck connect drop-slot %s' with the worker's configuration", args[0])
+				return fmt.Errorf("this service cannot drop replication slots: run 'kdeck connect drop-slot %s' with the worker's configuration (--server none)", args[0])
 			}
 			plan, err := sd.PlanDropSlot(cmd.Context(), args[0])
 			if err != nil {

@@ -114,13 +114,13 @@ topic = "lines"
 		t.Fatal(err)
 	}
 	_ = first.Wait()
-	third, _ := start()
+	third, thirdErr := start()
 	kafkatest.WaitFor(t, 20*time.Second, "a new worker starts after a crash", holds(third.Process.Pid))
 	if err := third.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	if err := third.Wait(); err != nil {
-		t.Fatalf("third worker stopped with %v", err)
+		t.Fatalf("third worker stopped with %v: %s", err, thirdErr)
 	}
 }
 

@@ -43,9 +43,6 @@ type app struct {
 	server     string
 	// worker is the worker attached to, if any (see attach).
 	worker api.Root
-	// local is an in-process service made next to an attached worker's
-	// client (see localService).
-	local ops.Service
 
 	cfg *config.Config
 	svc ops.Service
@@ -81,9 +78,6 @@ func (a *app) execute(ctx context.Context, args []string) int {
 	err := root.ExecuteContext(ctx)
 	if a.svc != nil {
 		a.svc.Close()
-	}
-	if a.local != nil {
-		a.local.Close()
 	}
 	if err == nil {
 		return exitOK

@@ -20,10 +20,10 @@ func init() {
 }
 
 // schemaService returns the service's Schema Registry operations (an
-// optional interface of ops.Service). Attached to a worker, they run
-// in-process: they need no worker, and its API does not serve them.
+// optional interface of ops.Service). Attached to a worker, the worker
+// runs them (its registry, its audit log).
 func (a *app) schemaService(ctx context.Context) (ops.SchemaService, error) {
-	svc, err := a.localService(ctx)
+	svc, err := a.service(ctx)
 	if err != nil {
 		return nil, err
 	}

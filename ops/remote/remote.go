@@ -169,10 +169,14 @@ func (e *WorkerError) Error() string {
 func (e *WorkerError) Unwrap() error { return e.Err }
 
 // request builds and sends a request; the caller closes the body.
-func (c *Client) request(ctx context.Context, method, path string, body io.Reader) (*http.Response, error) {
+// hdr are extra header names and values.
+func (c *Client) request(ctx context.Context, method, path string, body io.Reader, hdr ...string) (*http.Response, error) {
 	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
 	if err != nil {
 		return nil, err
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
 	}
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
@@ -412,6 +416,12 @@ func (c *Client) Produce(ctx context.Context, cluster, topic string, records ite
 	if err := c.writable("produce to " + topic); err != nil {
 		return ops.ProduceResult{}, err
 	}
+	return c.produceTo(ctx, c.q("/topics/"+seg(topic)+"/records", cluster), records)
+}
+
+// produceTo streams records as NDJSON to path (with extra headers hdr) and
+// returns the worker's ProduceBody as Produce's result and error.
+func (c *Client) produceTo(ctx context.Context, path string, records iter.Seq2[ops.ProduceRecord, error], hdr ...string) (ops.ProduceResult, error) {
 	// The upload goroutine ends when the sequence does or the pipe is
 	// closed; it reports the sequence's error on seqc (buffered: it never
 	// blocks). After a failed request it may still be waiting on the
@@ -435,7 +445,7 @@ func (c *Client) Produce(ctx context.Context, cluster, topic string, records ite
 		pw.Close()
 		seqc <- nil
 	}()
-	resp, err := c.request(ctx, "POST", c.q("/topics/"+seg(topic)+"/records", cluster), pr)
+	resp, err := c.request(ctx, "POST", path, pr, hdr...)
 	pr.CloseWithError(io.ErrClosedPipe) // stop the writer if the request ended early
 	if err != nil {
 		select {
@@ -461,6 +471,9 @@ func (c *Client) Produce(ctx context.Context, cluster, topic string, records ite
 				return body.Result, seqErr
 			}
 		default:
+		}
+		if body.EncodeError != nil {
+			return body.Result, body.EncodeError
 		}
 		return body.Result, ops.KindError(body.Error.Kind, body.Error.Message)
 	}

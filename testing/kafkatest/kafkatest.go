@@ -357,9 +357,13 @@ func (c *Cluster) Committed(t testing.TB, group string) map[string]map[int32]int
 // ActiveMember joins group as a consumer of topics and stays in it until the
 // returned stop function is called (or the test ends). It returns once the
 // member holds an assignment. With kip848 it uses the consumer group
-// protocol (group.protocol=consumer).
+// protocol (group.protocol=consumer); on Apache Kafka 3.x, which has no
+// KIP-848 groups, the test is then skipped (RequireKIP848).
 func (c *Cluster) ActiveMember(t testing.TB, group string, kip848 bool, topics ...string) (stop func()) {
 	t.Helper()
+	if kip848 {
+		RequireKIP848(t)
+	}
 	o := []kgo.Opt{kgo.ConsumerGroup(group), kgo.ConsumeTopics(topics...), kgo.DisableAutoCommit(), kgo.ClientID("kafkatest-member")}
 	if kip848 {
 		o = append(o, kgo.ServerSideBalancer(), kgo.Balancers(kgo.RangeBalancer()))

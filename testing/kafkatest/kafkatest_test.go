@@ -67,7 +67,10 @@ func TestActiveMemberBothProtocols(t *testing.T) {
 	c := New(t)
 	c.CreateTopic(t, "t", 2)
 	for _, kip848 := range []bool{false, true} {
-		stop := c.ActiveMember(t, "g"+map[bool]string{false: "classic", true: "848"}[kip848], kip848, "t")
-		stop()
+		name := map[bool]string{false: "classic", true: "848"}[kip848]
+		t.Run(name, func(t *testing.T) {
+			stop := c.ActiveMember(t, "g"+name, kip848, "t")
+			stop()
+		})
 	}
 }

@@ -37,6 +37,7 @@ const (
 	EnvTLSCert       = "KDECK_TEST_KAFKA_TLS_CERT"       // PEM client certificate signed by that CA
 	EnvTLSKey        = "KDECK_TEST_KAFKA_TLS_KEY"        // its PEM private key
 	EnvLib           = "KDECK_TEST_KAFKA_LIB"            // directory of the resolved Kafka jars (java -cp DIR/*)
+	EnvVersion       = "KDECK_TEST_KAFKA_VERSION"        // Apache Kafka version of the clusters (4.4.0, 3.9.2)
 )
 
 // SkipNeedsFake is the reason a test that needs kfake's fault injection
@@ -224,6 +225,35 @@ func NeedsReal(t testing.TB, what string) {
 	}
 }
 
+// Version returns the Apache Kafka version of the real tier's clusters
+// (kafka.sh env), or "" on the embedded backend or when it is not known.
+func Version() string {
+	if Backend() != "real" {
+		return ""
+	}
+	return getenv(EnvVersion)
+}
+
+// KIP848 reports whether the backend serves KIP-848 consumer groups
+// (group.protocol=consumer): kfake and Apache Kafka 4.x do; Apache Kafka 3.x
+// brokers serve only classic groups (KIP-848 is preview-only in 3.7-3.9 and
+// off by default).
+func KIP848() bool { return !strings.HasPrefix(Version(), "3.") }
+
+// SkipNoKIP848 is the reason a test that needs a KIP-848 group gives on a
+// 3.x broker.
+const SkipNoKIP848 = "needs KIP-848 consumer groups; Apache Kafka 3.x brokers serve only classic groups (the real tier runs this on 4.x)"
+
+// RequireKIP848 skips the test on a real tier whose brokers are Apache
+// Kafka 3.x, which has no KIP-848 groups; everywhere else it does nothing.
+// ActiveMember and JavaMember call it for a KIP-848 member.
+func RequireKIP848(t testing.TB) {
+	t.Helper()
+	if !KIP848() {
+		t.Skipf("%s (brokers: Apache Kafka %s)", SkipNoKIP848, Version())
+	}
+}
+
 // SASLConfig returns a config.Cluster reaching c through its SASL_PLAINTEXT
 // listener with SCRAM-SHA-512 and the harness's user, or false when c has
 // no such listener (the embedded backend).
@@ -288,14 +318,21 @@ func (c *Cluster) JavaMember(t testing.TB, group string, kip848 bool, topic stri
 	}
 	proto := "classic"
 	if kip848 {
+		RequireKIP848(t)
 		proto = "consumer"
+	}
+	// 4.x names the consumer's properties --command-property; 3.x has only
+	// --consumer-property (deprecated in 4.x).
+	prop := "--command-property"
+	if !KIP848() {
+		prop = "--consumer-property"
 	}
 	cmd := exec.Command("java", "-Xmx128m", "-cp", filepath.Join(lib, "*"),
 		"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
 		"org.apache.kafka.tools.consumer.ConsoleConsumer",
 		"--bootstrap-server", c.Addr(), "--group", group, "--topic", topic,
-		"--command-property", "group.protocol="+proto,
-		"--command-property", "client.id=kafkatest-java")
+		prop, "group.protocol="+proto,
+		prop, "client.id=kafkatest-java")
 	var out strings.Builder
 	cmd.Stdout, cmd.Stderr = io.Discard, &out
 	if err := cmd.Start(); err != nil {

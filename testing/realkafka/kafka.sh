@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # kafka.sh: Apache Kafka clusters for kdeck's real-Kafka test tier.
 #
-#   testing/realkafka/kafka.sh resolve     # Maven: Kafka 4.3.1 jars into $KDECK_KAFKA_LIB (skipped when present)
+#   testing/realkafka/kafka.sh resolve     # Maven: Kafka's jars into $KDECK_KAFKA_LIB (skipped when present)
 #   testing/realkafka/kafka.sh start [N]   # resolve, then start N (default 3) single-node KRaft clusters
 #   eval "$(testing/realkafka/kafka.sh env)"  # export KDECK_TEST_KAFKA=real and the clusters' addresses
 #   testing/realkafka/kafka.sh stop        # stop every cluster this state dir started
@@ -13,15 +13,30 @@
 # SSL and MTLS (SSL requiring a client certificate); keytool makes one CA, the
 # brokers' certificate and a client certificate (PEM, via openssl) at start.
 #
+# Versions: KDECK_KAFKA_VERSION picks the broker (default 4.4.0, the newest
+# Maven serves; 3.9.2 is the last 3.x line and is formatted with a static
+# controller.quorum.voters, as 3.x has no --standalone). connect-mirror (for
+# the benchmarks) is not served at 4.4.0: the 4.4 line takes 4.3.1's.
+#
 # Environment:
-#   KDECK_KAFKA_LIB       jar directory (default ~/.cache/kdeck/kafka-4.3.1/lib)
+#   KDECK_KAFKA_VERSION   Apache Kafka version (default 4.4.0)
+#   KDECK_KAFKA_LIB       jar directory (default ~/.cache/kdeck/kafka-VERSION/lib)
 #   KDECK_REALKAFKA_DIR   state: logs, configs, pids, certs, env (default /tmp/kdeck-realkafka)
 #   KDECK_KAFKA_HEAP      broker heap (default -Xms128m -Xmx512m)
 #   KDECK_KAFKA_START_TIMEOUT  seconds to wait for each cluster (default 120)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-KAFKA_VERSION=4.3.1
+KAFKA_VERSION="${KDECK_KAFKA_VERSION:-4.4.0}"
+case "$KAFKA_VERSION" in
+4.4.*) CONNECT_VERSION=4.3.1 ;;
+*) CONNECT_VERSION=$KAFKA_VERSION ;;
+esac
+# KRaft before 4.0 knows only static quorums.
+case "$KAFKA_VERSION" in
+3.*) QUORUM=static ;;
+*) QUORUM=dynamic ;;
+esac
 LIB="${KDECK_KAFKA_LIB:-$HOME/.cache/kdeck/kafka-$KAFKA_VERSION/lib}"
 STATE="${KDECK_REALKAFKA_DIR:-/tmp/kdeck-realkafka}"
 HEAP="${KDECK_KAFKA_HEAP:--Xms128m -Xmx512m}"
@@ -42,6 +57,7 @@ resolve() {
 	rm -rf "$LIB"
 	mkdir -p "$LIB"
 	if ! mvn -B -q -f "$HERE/pom.xml" dependency:copy-dependencies \
+		-Dkafka.version="$KAFKA_VERSION" -Dconnect.version="$CONNECT_VERSION" \
 		-DincludeScope=runtime -DoutputDirectory="$LIB" >"$LIB.mvn.log" 2>&1; then
 		cat "$LIB.mvn.log" >&2
 		die "Maven could not resolve Apache Kafka $KAFKA_VERSION; see the output above"
@@ -98,13 +114,15 @@ certs() {
 
 # config writes cluster i's server.properties with the free ports P C S T M.
 config() {
-	local i=$1 dir="$STATE/cluster-$1" p=$2 c=$3 s=$4 t=$5 m=$6
+	local i=$1 dir="$STATE/cluster-$1" p=$2 c=$3 s=$4 t=$5 m=$6 quorum
 	mkdir -p "$dir/data"
+	quorum="controller.quorum.bootstrap.servers=127.0.0.1:$c"
+	[[ $QUORUM == static ]] && quorum="controller.quorum.voters=1@127.0.0.1:$c"
 	cat >"$dir/server.properties" <<EOF
-# cluster $i of kdeck's real-Kafka test tier (written by kafka.sh)
+# cluster $i of kdeck's real-Kafka test tier, Apache Kafka $KAFKA_VERSION (written by kafka.sh)
 process.roles=broker,controller
 node.id=1
-controller.quorum.bootstrap.servers=127.0.0.1:$c
+$quorum
 controller.listener.names=CONTROLLER
 listeners=PLAINTEXT://127.0.0.1:$p,CONTROLLER://127.0.0.1:$c,SASL_PLAINTEXT://127.0.0.1:$s,SSL://127.0.0.1:$t,MTLS://127.0.0.1:$m
 advertised.listeners=PLAINTEXT://127.0.0.1:$p,SASL_PLAINTEXT://127.0.0.1:$s,SSL://127.0.0.1:$t,MTLS://127.0.0.1:$m
@@ -146,9 +164,10 @@ EOF
 
 # launch formats and starts cluster i in the background, recording its pid.
 launch() {
-	local i=$1 dir="$STATE/cluster-$1"
+	local i=$1 dir="$STATE/cluster-$1" standalone=--standalone
+	[[ $QUORUM == static ]] && standalone=
 	kjava kafka.tools.StorageTool format -t "$(kjava kafka.tools.StorageTool random-uuid)" \
-		-c "$dir/server.properties" --standalone \
+		-c "$dir/server.properties" $standalone \
 		--add-scram "SCRAM-SHA-512=[name=$SASL_USER,password=$SASL_PASSWORD]" >"$dir/format.log" 2>&1 ||
 		{ cat "$dir/format.log" >&2; return 1; }
 	# setsid: the broker survives the calling shell; stop kills it by pid.
@@ -215,6 +234,7 @@ writeenv() {
 		echo "export KDECK_TEST_KAFKA=real"
 		echo "export KDECK_TEST_KAFKA_CLUSTERS=$n"
 		echo "export KDECK_TEST_KAFKA_LIB='$LIB'"
+		echo "export KDECK_TEST_KAFKA_VERSION=$KAFKA_VERSION"
 		echo "export KDECK_TEST_KAFKA_SASL_USER=$SASL_USER"
 		echo "export KDECK_TEST_KAFKA_SASL_PASSWORD=$SASL_PASSWORD"
 		echo "export KDECK_TEST_KAFKA_SASL_MECHANISM=SCRAM-SHA-512"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # compat.sh: the worker API's compatibility tier. Resolves Apache Kafka and
-# Kafka Connect (pom.xml beside this file; default 4.4.0, KDECK_CONNECT_VERSION
+# Kafka Connect (pom.xml beside this file; default 4.3.1: connect-file is not served at 4.4.0; KDECK_CONNECT_VERSION
 # to change), starts one KRaft broker (../kafka.sh) and a standalone Connect
 # worker with the FileStreamSource connector on the classpath, runs
 # TestConnectCompatReal (package api) against both, and stops everything
@@ -25,7 +25,7 @@ if [[ ! -f "$LIB/.complete" ]]; then
 	touch "$LIB/.complete"
 fi
 
-export KDECK_KAFKA_LIB="$LIB" KDECK_REALKAFKA_DIR="$STATE/kafka"
+export KDECK_KAFKA_LIB="$LIB" KDECK_KAFKA_VERSION="$VERSION" KDECK_REALKAFKA_DIR="$STATE/kafka"
 connect_pid=""
 cleanup() {
 	local rc=$?
