@@ -224,7 +224,10 @@ func (s *KafkaOffsetStore) Load(ctx context.Context, connector string) ([]Source
 	for p := range want {
 		parts[p] = kgo.NewOffset().AtStart()
 	}
-	rd, err := kgo.NewClient(append(append([]kgo.Opt(nil), s.opts...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{s.topic: parts}))...)
+	// No fetch session: this reader closes right after its last fetch, and
+	// kgo v1.22.2's Close reads a source's fetch session while an in-flight
+	// fetch may still write it (a data race the race detector caught here).
+	rd, err := kgo.NewClient(append(append([]kgo.Opt(nil), s.opts...), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{s.topic: parts}), kgo.DisableFetchSessions())...)
 	if err != nil {
 		return nil, err
 	}
