@@ -97,9 +97,11 @@ console on the same data dir attach to it by themselves.`,
 				return err
 			}
 			defer stopAPI()
-			if err := l.StartJobs(cmd.Context()); err != nil {
+			if err := l.StartJobs(cmd.Context()); err != nil && cmd.Context().Err() == nil {
 				return err
 			}
+			// A SIGTERM while the jobs start is a graceful stop like any
+			// other (not "context canceled" and exit 1).
 			log.Info("kdeck worker started", "config", cfg.Path, "jobs", n)
 			if a.output == "json" {
 				jobs, _ := l.Jobs(cmd.Context())
