@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	tea "github.com/charmbracelet/bubbletea"
+
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/tui/audit"
 	"github.com/kdeck/kdeck/tui/groups"
@@ -512,4 +514,27 @@ func TestRecordsStopWhenLeft(t *testing.T) {
 	if p.Loading() {
 		t.Fatal("the records page still reads after it was left")
 	}
+}
+
+// Keys that arrive in one terminal read come as one KeyRunes message
+// (":topic" then " " then "demo.orders"): the console takes them one by
+// one, so ":" opens the command line as when typed slowly. Before, the
+// runes reached the page as ":topic", the command line never opened and
+// Enter opened the group under the cursor.
+func TestCoalescedKeys(t *testing.T) {
+	h := newHarness(t, tuitest.New(), 120, 40)
+	h.keys("3")
+	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(":topic")})
+	h.send(tea.KeyMsg{Type: tea.KeySpace, Runes: []rune{' '}})
+	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("demo.orders")})
+	h.keys("enter")
+	h.wantPage(screen.TopicDetail, "demo.orders")
+	// Several page keys in one read: "3" (groups) then "2" (topics).
+	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("32")})
+	h.wantPage(screen.Topics, "")
+	// A bracketed paste stays one message: pasted into the command line.
+	h.keys(":")
+	h.send(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune("group demo-billing"), Paste: true})
+	h.keys("enter")
+	h.wantPage(screen.GroupDetail, "demo-billing")
 }

@@ -291,6 +291,9 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		m.complete(false)
 		return m, nil
 	case tea.KeyMsg:
+		if msg.Type == tea.KeyRunes && len(msg.Runes) > 1 && !msg.Paste {
+			return m, m.typed(msg)
+		}
 		cmd, handled := m.handleKey(msg)
 		if handled {
 			return m, m.withSpinner(cmd)
@@ -308,6 +311,21 @@ func (m *Model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		cmds = append(cmds, cmd)
 	}
 	return m, m.withSpinner(tea.Batch(cmds...))
+}
+
+// typed handles keys that arrived together as one message, one key at a
+// time. bubbletea reports the printable runes of one terminal read as one
+// KeyRunes message: a fast typist, a terminal multiplexer, an SSH link that
+// coalesces keystrokes or a script sends ":group orders" in one read, and
+// ":" must still open the command line rather than reach the page as
+// ":group". Bracketed paste (msg.Paste) stays one message.
+func (m *Model) typed(msg tea.KeyMsg) tea.Cmd {
+	cmds := make([]tea.Cmd, 0, len(msg.Runes))
+	for _, r := range msg.Runes {
+		_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune{r}, Alt: msg.Alt})
+		cmds = append(cmds, cmd)
+	}
+	return tea.Batch(cmds...)
 }
 
 // withSpinner adds the spinner's tick when the page started loading.

@@ -143,6 +143,12 @@ group.initial.rebalance.delay.ms=0
 num.network.threads=2
 num.io.threads=4
 log.flush.interval.messages=9223372036854775807
+# Tests produce records with fixed timestamps in the past (the streams window
+# tests use January 2026): the default 7-day time retention deleted them at the
+# next retention check (every 5 minutes), at a random moment of a test, which
+# emptied topics under TestWindowedCountFinalWithGraceAndLateRecords. kfake
+# keeps them; so does this tier. Topics that set retention.ms keep theirs.
+log.retention.ms=-1
 sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.sasl_plaintext.sasl.enabled.mechanisms=SCRAM-SHA-512
 listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;
