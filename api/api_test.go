@@ -455,6 +455,51 @@ func TestTokens(t *testing.T) {
 	}
 }
 
+// TestOnBehalf: a caller that may write (an operate token) may name the
+// person it calls for (kdeck serve --ssh attached to a worker): the worker
+// refuses that person's mutation when the person may only read, and
+// audits under the person's name and address. A read token cannot lend
+// its view to another name.
+func TestOnBehalf(t *testing.T) {
+	c := kafkatest.New(t)
+	c.CreateTopic(t, "lines", 1)
+	w := newTestWorker(t, c, t.TempDir(), api.WithTokens([]api.Token{
+		{Name: "ssh-front", Role: api.RoleOperate, Secret: "op-secret"},
+		{Name: "grafana", Role: api.RoleRead, Secret: "read-secret"},
+	}))
+	kafkatest.WaitFor(t, 15*time.Second, "tail running", func() bool {
+		_, v := call(t, "GET", w.url+"/connectors/tail/status", nil, "Authorization", "Bearer op-secret")
+		m, _ := v.(map[string]any)["connector"].(map[string]any)
+		return m["state"] == "RUNNING"
+	})
+	as := func(tok string, a ops.Actor) []string {
+		h := http.Header{}
+		api.SetOnBehalf(h, a)
+		out := []string{"Authorization", "Bearer " + tok}
+		for k := range h {
+			out = append(out, k, h.Get(k))
+		}
+		return out
+	}
+	bob := ops.Actor{User: "bob (SHA256:b0b)", Host: "10.0.0.8:40001", Via: "ssh", ReadOnly: true}
+	code, v := call(t, "PUT", w.url+"/connectors/tail/pause", nil, as("op-secret", bob)...)
+	if code != 403 || !strings.Contains(v.(map[string]any)["message"].(string), "bob (SHA256:b0b)") {
+		t.Fatalf("pause on behalf of a read-only person: %d %v; want 403 naming bob", code, v)
+	}
+	code, v = call(t, "GET", w.url+"/connectors", nil, as("read-secret", ops.Actor{User: "eve"})...)
+	if code != 403 || !strings.Contains(v.(map[string]any)["message"].(string), "cannot act on behalf") {
+		t.Fatalf("a read token delegating: %d %v; want 403", code, v)
+	}
+	alice := ops.Actor{User: "alice (SHA256:a11ce)", Host: "10.0.0.7:51234", Via: "ssh"}
+	if code, v := call(t, "PUT", w.url+"/connectors/tail/pause", nil, as("op-secret", alice)...); code != 202 {
+		t.Fatalf("pause on behalf of alice: %d %v", code, v)
+	}
+	entries, err := w.l.Audit(context.Background(), ops.AuditFilter{Action: "jobs.pause"})
+	if err != nil || len(entries) != 1 || entries[0].User != alice.User || entries[0].Host != alice.Host {
+		t.Fatalf("audit of the pause: %v %+v; want alice's name and address", err, entries)
+	}
+}
+
 // TestReadyBeforeStart: a service whose jobs have not started is not ready
 // (503 naming them); /health answers all the same.
 func TestReadyBeforeStart(t *testing.T) {

@@ -201,6 +201,12 @@ func (s *Server) withCaller(next http.Handler) http.Handler {
 		if h, _, err := net.SplitHostPort(actor.Host); err == nil {
 			actor.Host = h
 		}
+		if a, ok, refused := onBehalf(r, actor); refused != "" {
+			writeError(w, http.StatusForbidden, ops.KindReadOnly, refused)
+			return
+		} else if ok {
+			actor = a
+		}
 		next.ServeHTTP(&connectWriter{ResponseWriter: w}, r.WithContext(ops.WithActor(r.Context(), actor)))
 	})
 }

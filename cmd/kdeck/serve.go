@@ -41,8 +41,14 @@ as the host. There is no shell and no port, agent or X11 forwarding; serve,
 run, dev, config and flags naming files on the server are refused over SSH.
 
 The host key is generated once (Ed25519, mode 0600) in the data dir, unless
-[ssh] host_key names one. The configured jobs are hosted here as in the
-console (--no-jobs when a 'kdeck run' worker hosts them).`,
+[ssh] host_key names one.
+
+When a 'kdeck run' worker serves the data dir (or --server, KDECK_SERVER or
+[client] server names one), serve attaches to it as the console does: the
+worker hosts the jobs, and every call carries the session's key, so the
+worker's audit names the person and a read key is refused there. Otherwise
+the configured jobs are hosted here, in-process (--no-jobs: not at all;
+--server none: in-process even when a worker runs).`,
 		Example: `  kdeck serve --ssh 127.0.0.1:2222
   ssh -p 2222 ops@127.0.0.1                  # the console
   ssh -p 2222 ops@127.0.0.1 groups -o json   # one subcommand`,
@@ -63,6 +69,18 @@ console (--no-jobs when a 'kdeck run' worker hosts them).`,
 				return usagef("no [[ssh.users]] in %s, so nobody could log in: add a table with name, role (read or operate) and public_keys", orNone(cfg.Path))
 			}
 			log := slog.New(slog.NewTextHandler(a.err, &slog.HandlerOptions{Level: slog.LevelInfo}))
+			// A 'kdeck run' worker on this data dir (or --server,
+			// KDECK_SERVER, [client] server) serves the sessions: it
+			// hosts the jobs, and each session's key travels with every
+			// call, so the worker audits and refuses as that person.
+			c, _, err := a.attach(cfg)
+			if err != nil {
+				return err
+			}
+			if c != nil {
+				a.svc = c // closed by execute
+				return a.serveSSH(cmd.Context(), c, cfg, sc, log)
+			}
 			refresh := cfg.TUI.Refresh.Or(tui.DefaultRefresh)
 			l, err := a.newLocal(cfg, log, func() { log.Warn("no cluster configured; using " + config.DefaultBroker) }, nil,
 				ops.WithLagSampling(refresh))
@@ -84,8 +102,8 @@ console (--no-jobs when a 'kdeck run' worker hosts them).`,
 }
 
 // serveSSH serves svc over SSH until ctx is done. svc is any ops.Service:
-// an in-process Local today, a client of a 'kdeck run' worker once the
-// worker API can be attached to; the server never closes it.
+// an in-process Local, or a client of a 'kdeck run' worker; the server
+// never closes it.
 func (a *app) serveSSH(ctx context.Context, svc ops.Service, cfg *config.Config, sc config.SSH, log *slog.Logger) error {
 	// Sessions draw with their own renderers; the global one (bubbles'
 	// defaults) must never query the server's terminal.

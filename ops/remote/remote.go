@@ -184,6 +184,11 @@ func (c *Client) request(ctx context.Context, method, path string, body io.Reade
 	if c.cfg.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.cfg.token)
 	}
+	// A caller's actor (ops.ForActor: an SSH session of 'kdeck serve')
+	// travels to the worker, which audits and refuses as that person.
+	if a, ok := ops.ActorFrom(ctx); ok {
+		api.SetOnBehalf(req.Header, a)
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil && !errors.Is(ctx.Err(), context.DeadlineExceeded) {
