@@ -81,7 +81,14 @@ func (s *Server) dispatch(next ssh.Handler) ssh.Handler {
 			if s.exec == nil {
 				fmt.Fprintln(sess.Stderr(), "kdeck: this server serves only the console: connect without a command, from a terminal")
 			} else {
-				code = s.exec(ctx, cmd, ss.view, sess, sess, sess.Stderr())
+				ectx, in := ctx, io.Reader(sess)
+				if _, _, isPty := sess.Pty(); isPty {
+					var interrupt context.CancelFunc
+					ectx, interrupt = context.WithCancel(ctx)
+					defer interrupt()
+					in = watchInterrupts(sess, &ss.wg, interrupt)
+				}
+				code = s.exec(ectx, cmd, ss.view, in, sess, sess.Stderr())
 			}
 			log.Info("ssh exec done", "command", strings.Join(cmd, " "), "exit", code, "took", time.Since(start).Round(time.Millisecond))
 			_ = sess.Exit(code)

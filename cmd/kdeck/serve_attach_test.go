@@ -2,13 +2,17 @@ package main
 
 import (
 	"encoding/json"
+	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kdeck/kdeck/api"
 	"github.com/kdeck/kdeck/ops"
+	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
 // 'kdeck serve --ssh' beside a 'kdeck run' worker on the same data dir
@@ -71,5 +75,52 @@ func TestSSHAttachedToWorker(t *testing.T) {
 	e := audit[0]
 	if !fingerprint.MatchString(e.User) || !strings.HasPrefix(e.User, "alice ") || !strings.HasPrefix(e.Host, "127.0.0.1:") || e.Action != "offsets.reset" {
 		t.Fatalf("the worker's audit entry: user %q host %q action %q; want alice's name and fingerprint, the SSH client's address", e.User, e.Host, e.Action)
+	}
+}
+
+// Ctrl+C in 'ssh -t box tail TOPIC -f' ends the command as it does
+// locally: the client's terminal is raw, so Ctrl+C arrives as the byte
+// 0x03 and the server cancels the exec on it. Before, tail -f ran on until
+// the client's connection dropped.
+func TestSSHExecCtrlC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("whole-process test; runs without -short")
+	}
+	s := startSSH(t, `idle_timeout = "5m"`)
+	cmd := exec.Command("ssh", append(append(s.sshArgs("alice", "-tt"), "--"), "tail", "orders", "-f", "--format", "value")...)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out syncBuffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			_ = cmd.Process.Kill()
+			<-done
+		}
+	})
+	kafkatest.WaitFor(t, 30*time.Second, "tail -f printed the topic's records", func() bool {
+		return strings.Count(out.String(), "\n") >= 30
+	})
+	// Typed-ahead input does not hide the Ctrl+C behind it.
+	if _, err := io.WriteString(stdin, "abc\x03"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("ssh -t ... tail -f after Ctrl+C: %v, want exit 0 as locally:\n%s", err, out.String())
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatalf("tail -f over ssh -t still ran 20s after Ctrl+C:\n%s", out.String())
+	}
+	if !strings.Contains(s.stderr.String(), "ssh exec done") {
+		t.Errorf("the server did not log the exec's end:\n%s", s.stderr.String())
 	}
 }
