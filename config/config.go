@@ -395,7 +395,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	if cfg.DefaultCluster != "" {
 		if _, ok := cfg.Clusters[cfg.DefaultCluster]; !ok {
 			errs = append(errs, &Error{Path: path, Line: src.line(toml.Key{"default_cluster"}), Key: "default_cluster",
-				Msg: fmt.Sprintf("cluster %q is not defined%s", cfg.DefaultCluster, nearestOf(cfg.DefaultCluster, names))})
+				Msg: fmt.Sprintf("cluster %q is not defined%s", cfg.DefaultCluster, Suggest(cfg.DefaultCluster, names))})
 		}
 	}
 	errs = append(errs, jobNameErrors(&cfg, src)...)
@@ -530,7 +530,7 @@ func (c *Config) ClusterByName(name string) (*Cluster, error) {
 	if len(names) == 0 {
 		return nil, fmt.Errorf("%w: %q (no clusters are configured; use -b host:port or add [clusters.%s] to a config file)", ErrUnknownCluster, name, name)
 	}
-	return nil, fmt.Errorf("%w: %q (configured: %s)%s", ErrUnknownCluster, name, strings.Join(names, ", "), nearestOf(name, names))
+	return nil, fmt.Errorf("%w: %q (configured: %s)%s", ErrUnknownCluster, name, strings.Join(names, ", "), Suggest(name, names))
 }
 
 // ErrUnknownCluster reports a cluster name that is not configured.
