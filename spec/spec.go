@@ -165,11 +165,19 @@ func (s *Spec) Names() []string {
 // set it.
 func (s *Spec) Parse(table map[string]any) (*Parsed, error) {
 	var p Problems
-	parsed := s.parse(table, "", &p)
+	parsed := s.Decode(table, &p)
 	if err := p.Err("", nil); err != nil {
 		return nil, err
 	}
 	return parsed, nil
+}
+
+// Decode parses table as Parse does but records the problems in probs and
+// returns what it could decode (a bad field reads as its zero value), so
+// that a caller can add its own cross-field checks and report everything
+// at once.
+func (s *Spec) Decode(table map[string]any, probs *Problems) *Parsed {
+	return s.parse(table, "", probs)
 }
 
 func (s *Spec) parse(table map[string]any, prefix string, probs *Problems) *Parsed {
