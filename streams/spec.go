@@ -229,8 +229,8 @@ func jobSpecOf(p *spec.Parsed) JobSpec {
 }
 
 // JobError is the error of an invalid declarative job (spec.Error): every
-// problem by field path. Its Subject is `invalid stream job "NAME"` and it
-// wraps ErrInvalid.
+// problem by field path. Its Subject is `stream job "NAME"` and it wraps
+// ErrInvalid.
 type JobError = spec.Error
 
 // subject names the job in its errors.
@@ -239,7 +239,7 @@ func (s JobSpec) subject() string {
 	if name == "" {
 		name = "(unnamed)"
 	}
-	return fmt.Sprintf("%v %q", ErrInvalid, name)
+	return fmt.Sprintf("stream job %q", name)
 }
 
 // AppID returns the job's application id: ApplicationID, or Name.
