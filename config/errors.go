@@ -115,7 +115,7 @@ func newSource(path string, data []byte) *source {
 			if end < 0 {
 				continue
 			}
-			table = splitKey(l[1:end])
+			table = underArray(splitKey(l[1:end]), counts)
 			s.lines = append(s.lines, lineKey{i + 1, append([]string(nil), table...)})
 		default:
 			eq := strings.IndexByte(l, '=')
@@ -136,6 +136,20 @@ func newSource(path string, data []byte) *source {
 		}
 	}
 	return s
+}
+
+// underArray places a sub-table of an array of tables ([mirrors.producer]
+// after the second [[mirrors]]) under the index of the last such table
+// (mirrors.1.producer), so that its keys are found as their runtime names
+// them; counts holds how many of each array table were seen.
+func underArray(key []string, counts map[string]int) []string {
+	for n := len(key) - 1; n > 0; n-- {
+		if c := counts[strings.Join(key[:n], ".")]; c > 0 {
+			out := append(append([]string(nil), key[:n]...), fmt.Sprint(c-1))
+			return append(out, key[n:]...)
+		}
+	}
+	return key
 }
 
 func splitKey(s string) []string {
