@@ -326,6 +326,9 @@ func TestConnectREST(t *testing.T) {
 	if code != 400 || !strings.Contains(v.(map[string]any)["message"].(string), "path") {
 		t.Fatalf("POST an invalid connector: %d %v", code, v)
 	}
+	if fs, _ := v.(map[string]any)["fields"].([]any); !strings.Contains(fmt.Sprint(fs), "field:tasks_max message:must be an integer") {
+		t.Fatalf("POST an invalid connector: fields %v, want tasks_max's problem by path", v)
+	}
 	code, v = call(t, "POST", u+"/connectors", map[string]any{"name": "api1", "config": map[string]any{"connector.class": "file-source", "path": logf, "topic": "more", "tasks.max": "1", "poll.interval": "20ms"}})
 	if code != 201 || keysOf(t, v) != "config,name,tasks,type" || v.(map[string]any)["type"] != "source" {
 		t.Fatalf("POST /connectors: %d %v", code, v)

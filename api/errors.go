@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/kdeck/kdeck/ops"
+	"github.com/kdeck/kdeck/spec"
 )
 
 var osHostname = os.Hostname
@@ -21,6 +22,10 @@ type errorBody struct {
 	ErrorCode int    `json:"error_code"`
 	Message   string `json:"message"`
 	Kind      string `json:"kind,omitempty"`
+	// Fields lists the problems of a bad job configuration by field path
+	// (a *spec.Error's), as the validate endpoints and 'kdeck config
+	// validate' name them.
+	Fields []ops.FieldProblem `json:"fields,omitempty"`
 }
 
 // statusOf maps an ops error kind to an HTTP status.
@@ -49,7 +54,14 @@ func writeOpsError(w http.ResponseWriter, err error) {
 		writeError(w, http.StatusGatewayTimeout, "", err.Error())
 		return
 	}
-	writeError(w, statusOf(kind), kind, err.Error())
+	body := errorBody{ErrorCode: statusOf(kind), Message: err.Error(), Kind: kind}
+	var se *spec.Error
+	if errors.As(err, &se) {
+		for _, f := range se.Fields {
+			body.Fields = append(body.Fields, ops.FieldProblem{Field: f.Path, Message: f.Msg})
+		}
+	}
+	writeJSON(w, body.ErrorCode, body)
 }
 
 // writeError writes Connect's error body.

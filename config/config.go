@@ -22,7 +22,6 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -292,25 +291,7 @@ func Parse(path string, data []byte) (*Config, error) {
 	if cfg.Clusters == nil {
 		cfg.Clusters = map[string]*Cluster{}
 	}
-	var errs []*Error
-	var reported []string
-	for _, k := range md.Undecoded() {
-		key := k.String()
-		if len(k) > 0 && (k[0] == "connectors" || k[0] == "mirrors" || k[0] == "streams") {
-			continue // generic tables, validated by their runtime
-		}
-		under := false
-		for _, r := range reported {
-			if strings.HasPrefix(key, r+".") {
-				under = true
-			}
-		}
-		if under {
-			continue // a key inside an unknown table: the table is reported
-		}
-		reported = append(reported, key)
-		errs = append(errs, &Error{Path: path, Line: src.line(k), Key: key, Msg: "unknown key" + suggest(k)})
-	}
+	errs := unknownKeys(path, src, md.Undecoded())
 	tables := func(kind string, in []map[string]any) []Job {
 		out := make([]Job, len(in))
 		for i, t := range in {
@@ -334,68 +315,13 @@ func Parse(path string, data []byte) (*Config, error) {
 			cfg.Clusters[name] = c
 		}
 		c.Name = name
-		at := func(key string) *Error {
-			k := toml.Key{"clusters", name, key}
-			return &Error{Path: path, Line: src.line(k), Key: k.String()}
-		}
-		if len(c.Brokers) == 0 {
-			e := at("brokers")
-			e.Line = src.line(toml.Key{"clusters", name})
-			e.Msg = "missing: list at least one host:port"
-			errs = append(errs, e)
-		}
-		for _, b := range c.Brokers {
-			if err := validBroker(b); err != nil {
-				e := at("brokers")
-				e.Msg = err.Error()
-				errs = append(errs, e)
-			}
-		}
-		if s := c.SASL; s != nil {
-			switch strings.ToUpper(s.Mechanism) {
-			case "PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512":
-				s.Mechanism = strings.ToUpper(s.Mechanism)
-			default:
-				e := at("sasl")
-				e.Key += ".mechanism"
-				e.Line = src.line(toml.Key{"clusters", name, "sasl", "mechanism"})
-				e.Msg = fmt.Sprintf("%q is not supported: use PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512", s.Mechanism)
-				errs = append(errs, e)
-			}
-			if s.Username == "" {
-				e := at("sasl")
-				e.Key += ".username"
-				e.Msg = "missing: SASL needs a username"
-				errs = append(errs, e)
-			}
-			n := 0
-			for _, v := range []string{s.Password, s.PasswordEnv, s.PasswordFile} {
-				if v != "" {
-					n++
-				}
-			}
-			if n != 1 {
-				e := at("sasl")
-				e.Msg = "set exactly one of password_env, password_file or password"
-				errs = append(errs, e)
-			}
-		}
-		if r := c.SchemaRegistry; r != nil {
-			errs = append(errs, validateSchemaRegistry(r, func(key string) *Error {
-				k := toml.Key{"clusters", name, "schema_registry", key}
-				e := &Error{Path: path, Line: src.line(k), Key: k.String()}
-				if e.Line == 0 {
-					e.Line = src.line(toml.Key{"clusters", name, "schema_registry"})
-				}
-				return e
-			})...)
-		}
+		errs = append(errs, validCluster(path, src, c)...)
 	}
 	errs = append(errs, validWorker(path, src, cfg.Worker)...)
 	if cfg.DefaultCluster != "" {
 		if _, ok := cfg.Clusters[cfg.DefaultCluster]; !ok {
 			errs = append(errs, &Error{Path: path, Line: src.line(toml.Key{"default_cluster"}), Key: "default_cluster",
-				Msg: fmt.Sprintf("cluster %q is not defined%s", cfg.DefaultCluster, nearestOf(cfg.DefaultCluster, names))})
+				Msg: fmt.Sprintf("cluster %q is not defined%s", cfg.DefaultCluster, Suggest(cfg.DefaultCluster, names))})
 		}
 	}
 	errs = append(errs, jobNameErrors(&cfg, src)...)
@@ -405,91 +331,6 @@ func Parse(path string, data []byte) (*Config, error) {
 		return &cfg, &Errors{Path: path, List: errs}
 	}
 	return &cfg, nil
-}
-
-// validWorker checks the [worker] table.
-func validWorker(path string, src *source, w Worker) []*Error {
-	var errs []*Error
-	at := func(key, msg string) {
-		k := toml.Key{"worker", key}
-		errs = append(errs, &Error{Path: path, Line: src.line(k), Key: k.String(), Msg: msg})
-	}
-	for _, f := range []struct{ key, v string }{{"id", w.ID}, {"group", w.Group}} {
-		if f.v != "" && !ValidName(f.v) {
-			at(f.key, fmt.Sprintf("%q is not a valid name: use letters, digits, '.', '_' and '-' (at most 100)", f.v))
-		}
-	}
-	if d := w.SessionTimeout.Duration; d != 0 && (d < time.Second || d > 30*time.Minute) {
-		at("session_timeout", fmt.Sprintf("%v is out of range: use 1s to 30m (Apache Kafka brokers require at least 6s by default)", d))
-	}
-	return errs
-}
-
-// ValidName reports whether s can name a worker or a worker group: 1 to 100
-// letters, digits, '.', '_' or '-' (it becomes part of a consumer group id).
-func ValidName(s string) bool {
-	if s == "" || len(s) > 100 {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '.' || r == '_' || r == '-') {
-			return false
-		}
-	}
-	return true
-}
-
-// jobNameErrors reports a name used by jobs of two kinds: connectors,
-// mirrors and stream jobs are addressed by name alone (kdeck run, the
-// worker API, the console), so their names are one namespace. Duplicates
-// within a kind are left to that kind's validator.
-func jobNameErrors(cfg *Config, src *source) []*Error {
-	type owner struct {
-		kind string
-		i    int
-	}
-	seen := map[string]owner{}
-	var errs []*Error
-	for _, k := range []struct {
-		kind string
-		jobs []Job
-	}{{"connectors", cfg.Connectors}, {"mirrors", cfg.Mirrors}, {"streams", cfg.Streams}} {
-		for i, j := range k.jobs {
-			name := j.Name()
-			if name == "" {
-				continue
-			}
-			prev, ok := seen[name]
-			switch {
-			case !ok:
-				seen[name] = owner{k.kind, i}
-			case prev.kind != k.kind:
-				line := src.line(toml.Key{k.kind, fmt.Sprint(i), "name"})
-				if line == 0 {
-					line = j.Line
-				}
-				errs = append(errs, &Error{Path: cfg.Path, Line: line, Key: fmt.Sprintf("%s[%d].name", k.kind, i),
-					Msg: fmt.Sprintf("%q is already the name of %s[%d]: connectors, mirrors and stream jobs share one namespace of names", name, prev.kind, prev.i)})
-			}
-		}
-	}
-	return errs
-}
-
-func validBroker(b string) error {
-	i := strings.LastIndexByte(b, ':')
-	if i <= 0 || i == len(b)-1 {
-		return fmt.Errorf("broker %q is not host:port", b)
-	}
-	for _, r := range b[i+1:] {
-		if r < '0' || r > '9' {
-			return fmt.Errorf("broker %q has a port that is not a number", b)
-		}
-	}
-	if port, err := strconv.Atoi(b[i+1:]); err != nil || port < 1 || port > 65535 {
-		return fmt.Errorf("broker %q has port %s, out of range: use 1-65535", b, b[i+1:])
-	}
-	return nil
 }
 
 // AdHoc returns the cluster built from a -b/--brokers flag value.
@@ -530,7 +371,7 @@ func (c *Config) ClusterByName(name string) (*Cluster, error) {
 	if len(names) == 0 {
 		return nil, fmt.Errorf("%w: %q (no clusters are configured; use -b host:port or add [clusters.%s] to a config file)", ErrUnknownCluster, name, name)
 	}
-	return nil, fmt.Errorf("%w: %q (configured: %s)%s", ErrUnknownCluster, name, strings.Join(names, ", "), nearestOf(name, names))
+	return nil, fmt.Errorf("%w: %q (configured: %s)%s", ErrUnknownCluster, name, strings.Join(names, ", "), Suggest(name, names))
 }
 
 // ErrUnknownCluster reports a cluster name that is not configured.

@@ -5,6 +5,8 @@ import (
 	"strings"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/kdeck/kdeck/spec"
 )
 
 // Error is one problem in a configuration file.
@@ -73,57 +75,8 @@ func suggest(k toml.Key) string {
 }
 
 // Suggest returns "; did you mean X?" for the candidate nearest to word, or
-// "" when none is close. Runtimes use it for their own keys.
-func Suggest(word string, candidates []string) string {
-	if s := nearest(word, candidates); s != "" {
-		return fmt.Sprintf("; did you mean %q?", s)
-	}
-	return ""
-}
-
-func nearestOf(word string, candidates []string) string {
-	if s := nearest(word, candidates); s != "" {
-		return fmt.Sprintf("; did you mean %q?", s)
-	}
-	return ""
-}
-
-func nearest(word string, candidates []string) string {
-	best, bestD := "", 1<<30
-	for _, c := range candidates {
-		if d := levenshtein(strings.ToLower(word), strings.ToLower(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	limit := len(word)/3 + 1
-	if limit < 2 {
-		limit = 2
-	}
-	if bestD <= limit || (best != "" && (strings.Contains(best, word) || strings.Contains(word, best)) && len(word) > 2) {
-		return best
-	}
-	return ""
-}
-
-func levenshtein(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
-}
+// "" when none is close. It is spec.Suggest, kept for the CLI and ops.
+func Suggest(word string, candidates []string) string { return spec.Suggest(word, candidates) }
 
 // source finds the line on which a key is set, by a light scan of the text:
 // BurntSushi/toml keeps key positions private.
@@ -162,7 +115,7 @@ func newSource(path string, data []byte) *source {
 			if end < 0 {
 				continue
 			}
-			table = splitKey(l[1:end])
+			table = underArray(splitKey(l[1:end]), counts)
 			s.lines = append(s.lines, lineKey{i + 1, append([]string(nil), table...)})
 		default:
 			eq := strings.IndexByte(l, '=')
@@ -183,6 +136,20 @@ func newSource(path string, data []byte) *source {
 		}
 	}
 	return s
+}
+
+// underArray places a sub-table of an array of tables ([mirrors.producer]
+// after the second [[mirrors]]) under the index of the last such table
+// (mirrors.1.producer), so that its keys are found as their runtime names
+// them; counts holds how many of each array table were seen.
+func underArray(key []string, counts map[string]int) []string {
+	for n := len(key) - 1; n > 0; n-- {
+		if c := counts[strings.Join(key[:n], ".")]; c > 0 {
+			out := append(append([]string(nil), key[:n]...), fmt.Sprint(c-1))
+			return append(out, key[n:]...)
+		}
+	}
+	return key
 }
 
 func splitKey(s string) []string {

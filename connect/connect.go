@@ -15,7 +15,7 @@
 //		connect.WithOffsetStore(connect.NewFileOffsetStore(dir)),
 //	)
 //	if err != nil {
-//		return err // *ConfigError: every bad field, by name
+//		return err // *ConfigError (a spec.Error): every bad field, by path
 //	}
 //	err = job.Run(ctx) // until ctx is cancelled; then flushes and saves offsets
 //

@@ -274,12 +274,11 @@ func (j *Job) bindSchemaConverters() error {
 	if u := j.p.String(FieldSchemaRegistryURL); u != "" {
 		var err error
 		if client, err = schema.NewClient(schema.Config{URLs: []string{u}}); err != nil {
-			return &ConfigError{Subject: fmt.Sprintf("connector %q", j.name), Fields: []FieldError{{FieldSchemaRegistryURL, err.Error()}}}
+			return &ConfigError{Subject: fmt.Sprintf("connector %q", j.name), Fields: []FieldError{{Path: FieldSchemaRegistryURL, Msg: err.Error()}}}
 		}
 	}
 	if client == nil {
-		return &ConfigError{Subject: fmt.Sprintf("connector %q", j.name), Fields: []FieldError{{FieldValueConverter,
-			"a schema converter needs a Schema Registry: set schema_registry_url, or [clusters.NAME.schema_registry] for the connector's cluster"}}}
+		return &ConfigError{Subject: fmt.Sprintf("connector %q", j.name), Fields: []FieldError{{Path: FieldValueConverter, Msg: "a schema converter needs a Schema Registry: set schema_registry_url, or [clusters.NAME.schema_registry] for the connector's cluster"}}}
 	}
 	for _, c := range convs {
 		c.client = client

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kdeck/kdeck/schema"
+	"github.com/kdeck/kdeck/spec"
 )
 
 // Common keys of every [[connectors]] table, beside the connector's own.
@@ -180,44 +181,82 @@ func parseJob(reg *Registry, table map[string]any) (*Job, error) {
 	if name != "" {
 		subject = fmt.Sprintf("connector %q", name)
 	}
+	var probs spec.Problems
+	plugin, p := parseCommon(reg, table, &probs)
+	if probs.Len() > 0 || plugin == nil {
+		return nil, &ConfigError{Subject: subject, Fields: probs.List()}
+	}
+	j := &Job{name: name, reg: reg, plugin: plugin, p: p, resumed: make(chan struct{})}
+	j.chain = reg.addChain(p.Tables(FieldTransforms), &probs)
+	j.bindConverters(&probs)
+	j.tolerateAll = p.String(FieldErrorsTolerance) == "all"
+	j.dlqTopic = p.String(FieldDLQTopic)
+	if j.dlqTopic != "" && !j.tolerateAll {
+		probs.Add(FieldDLQTopic, `needs errors_tolerance = "all" (with "none" a bad record fails the task)`)
+	}
+	j.retryTimeout = p.Duration(FieldErrorsRetryTimeout)
+	j.flushEvery = p.Duration(FieldOffsetFlushInterval)
+	if j.flushEvery <= 0 {
+		j.flushEvery = time.Second
+	}
+	if probs.Len() == 0 {
+		var err error
+		if plugin.NewSource != nil {
+			j.source, err = plugin.NewSource(p)
+		} else {
+			j.sink, err = plugin.NewSink(p)
+		}
+		var ce *ConfigError
+		if err != nil && !errors.As(err, &ce) {
+			err = &ConfigError{Fields: []FieldError{{Path: FieldClass, Msg: err.Error()}}}
+		}
+		probs.Merge("", err)
+	}
+	if err := probs.Err(subject, nil); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// parseCommon finds the table's class and parses the table against the
+// common keys and the class's spec. Without a known class it checks the
+// common keys only (an unknown class's keys cannot be checked).
+func parseCommon(reg *Registry, table map[string]any, probs *spec.Problems) (*Plugin, *Parsed) {
 	class, _ := table[FieldClass].(string)
-	common := CommonSpec()
-	var errs []FieldError
 	var plugin *Plugin
 	if class != "" {
 		var err error
-		plugin, err = reg.Plugin(class)
-		if err != nil {
-			errs = append(errs, FieldError{FieldClass, err.Error()})
+		if plugin, err = reg.Plugin(class); err != nil {
+			probs.Add(FieldClass, err.Error())
 		}
 	}
-	spec := common
+	s := CommonSpec()
 	if plugin != nil {
-		spec = common.With(plugin.Spec)
+		s = s.With(plugin.Spec)
 	}
-	p, err := spec.Parse(table)
-	if err != nil {
-		for _, fe := range err.(*ConfigError).Fields {
+	p, err := s.Parse(table)
+	var ce *ConfigError
+	if errors.As(err, &ce) {
+		for _, fe := range ce.Fields {
 			if plugin == nil && class != "" && strings.HasPrefix(fe.Msg, "unknown key") {
 				continue // the class is unknown: its keys cannot be checked
 			}
-			errs = append(errs, fe)
+			probs.Add(fe.Path, fe.Msg)
 		}
 	}
-	if len(errs) > 0 || plugin == nil {
-		return nil, &ConfigError{Subject: subject, Fields: errs}
-	}
-	j := &Job{name: name, reg: reg, plugin: plugin, p: p, resumed: make(chan struct{})}
-	ch, ferrs := reg.buildChain(p.Tables(FieldTransforms))
-	errs = append(errs, ferrs...)
-	j.chain = ch
-	kc := p.String(FieldKeyConverter)
+	return plugin, p
+}
+
+// bindConverters sets the job's key and value converters: the table's, or
+// the plugin's defaults.
+func (j *Job) bindConverters(probs *spec.Problems) {
+	kc := j.p.String(FieldKeyConverter)
 	if kc == "" {
-		kc = plugin.KeyConverter
+		kc = j.plugin.KeyConverter
 	}
-	vc := p.String(FieldValueConverter)
+	vc := j.p.String(FieldValueConverter)
 	if vc == "" {
-		vc = plugin.ValueConverter
+		vc = j.plugin.ValueConverter
 	}
 	for _, c := range []struct {
 		name  string
@@ -226,9 +265,9 @@ func parseJob(reg *Registry, table map[string]any) (*Job, error) {
 		into  *Converter
 	}{{kc, true, FieldKeyConverter, &j.keyC}, {vc, false, FieldValueConverter, &j.valC}} {
 		if isSchemaConverter(c.name) {
-			sc, err := newSchemaConverter(c.name, c.isKey, p)
+			sc, err := newSchemaConverter(c.name, c.isKey, j.p)
 			if err != nil {
-				errs = append(errs, FieldError{c.field, err.Error()})
+				probs.Add(c.field, err.Error())
 				continue
 			}
 			*c.into = sc
@@ -236,36 +275,6 @@ func parseJob(reg *Registry, table map[string]any) (*Job, error) {
 		}
 		*c.into, _ = NewConverter(c.name)
 	}
-	j.tolerateAll = p.String(FieldErrorsTolerance) == "all"
-	j.dlqTopic = p.String(FieldDLQTopic)
-	if j.dlqTopic != "" && !j.tolerateAll {
-		errs = append(errs, FieldError{FieldDLQTopic, `needs errors_tolerance = "all" (with "none" a bad record fails the task)`})
-	}
-	j.retryTimeout = p.Duration(FieldErrorsRetryTimeout)
-	j.flushEvery = p.Duration(FieldOffsetFlushInterval)
-	if j.flushEvery <= 0 {
-		j.flushEvery = time.Second
-	}
-	if len(errs) == 0 {
-		var err error
-		if plugin.NewSource != nil {
-			j.source, err = plugin.NewSource(p)
-		} else {
-			j.sink, err = plugin.NewSink(p)
-		}
-		if err != nil {
-			var ce *ConfigError
-			if errors.As(err, &ce) {
-				errs = append(errs, ce.Fields...)
-			} else {
-				errs = append(errs, FieldError{FieldClass, err.Error()})
-			}
-		}
-	}
-	if len(errs) > 0 {
-		return nil, &ConfigError{Subject: subject, Fields: errs}
-	}
-	return j, nil
 }
 
 // Name returns the connector's name.

@@ -43,11 +43,11 @@ func checkDSNFields(p *Parsed) []FieldError {
 		}
 	}
 	if n != 1 {
-		return []FieldError{{fieldDSN, "set exactly one of dsn, dsn_env and dsn_file"}}
+		return []FieldError{{Path: fieldDSN, Msg: "set exactly one of dsn, dsn_env and dsn_file"}}
 	}
 	if d := p.String(fieldDSN); d != "" {
 		if _, err := pgconn.ParseConfig(d); err != nil {
-			return []FieldError{{fieldDSN, "is not a PostgreSQL connection string (postgres://user@host:port/db): " + redactDSNError(err)}}
+			return []FieldError{{Path: fieldDSN, Msg: "is not a PostgreSQL connection string (postgres://user@host:port/db): " + redactDSNError(err)}}
 		}
 	}
 	return nil

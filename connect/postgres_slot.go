@@ -31,7 +31,7 @@ func postgresSlotConf(reg *Registry, table map[string]any) (dsn, slot string, er
 	if j.plugin.Name != "postgres-cdc" {
 		return "", "", fmt.Errorf("connector %q is a %s, not a postgres-cdc: it has no replication slot", j.name, j.plugin.Name)
 	}
-	dsn, err = resolveDSN(j.p.Conf())
+	dsn, err = resolveDSN(confOf(j.p))
 	return dsn, j.p.String(fieldSlot), err
 }
 

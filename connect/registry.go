@@ -5,7 +5,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/spec"
 )
 
 // PluginType says whether a connector is a source or a sink.
@@ -126,7 +126,7 @@ func (r *Registry) Plugin(name string) (*Plugin, error) {
 		return p, nil
 	}
 	names := r.PluginNames()
-	return nil, fmt.Errorf("unknown connector class %q%s (available: %s)", name, config.Suggest(name, names), strings.Join(names, ", "))
+	return nil, fmt.Errorf("unknown connector class %q%s (available: %s)", name, spec.Suggest(name, names), strings.Join(names, ", "))
 }
 
 // PluginNames returns the connector classes, sorted.
@@ -171,5 +171,5 @@ func (r *Registry) transform(name string) (*TransformPlugin, error) {
 	for _, t := range r.Transforms() {
 		names = append(names, t.Name)
 	}
-	return nil, fmt.Errorf("unknown transform type %q%s (available: %s)", name, config.Suggest(name, names), strings.Join(names, ", "))
+	return nil, fmt.Errorf("unknown transform type %q%s (available: %s)", name, spec.Suggest(name, names), strings.Join(names, ", "))
 }

@@ -22,10 +22,10 @@ func fileSinkPlugin() *Plugin {
 		),
 		NewSink: func(p *Parsed) (SinkConnector, error) {
 			if p.String(fieldPath) == "" {
-				return nil, &ConfigError{Fields: []FieldError{{fieldPath, "must not be empty"}}}
+				return nil, &ConfigError{Fields: []FieldError{{Path: fieldPath, Msg: "must not be empty"}}}
 			}
 			if len(p.Strings(FieldTopics)) == 0 {
-				return nil, &ConfigError{Fields: []FieldError{{FieldTopics, "name at least one topic"}}}
+				return nil, &ConfigError{Fields: []FieldError{{Path: FieldTopics, Msg: "name at least one topic"}}}
 			}
 			return &fileSink{p: p}, nil
 		},
@@ -35,7 +35,7 @@ func fileSinkPlugin() *Plugin {
 type fileSink struct{ p *Parsed }
 
 // Tasks returns one task: lines from several writers would interleave.
-func (s *fileSink) Tasks(max int) ([]Conf, error) { return []Conf{s.p.Conf()}, nil }
+func (s *fileSink) Tasks(max int) ([]Conf, error) { return []Conf{confOf(s.p)}, nil }
 
 func (s *fileSink) NewTask(c Conf) (SinkTask, error) {
 	return &fileSinkTask{path: ParsedConf(c).String(fieldPath)}, nil

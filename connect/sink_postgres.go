@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/kdeck/kdeck/spec"
 )
 
 // Keys of postgres-sink.
@@ -51,14 +53,14 @@ func postgresSinkPlugin() *Plugin {
 		NewSink: func(p *Parsed) (SinkConnector, error) {
 			errs := checkDSNFields(p)
 			if len(p.Strings(FieldTopics)) == 0 {
-				errs = append(errs, FieldError{FieldTopics, "name at least one topic"})
+				errs = append(errs, FieldError{Path: FieldTopics, Msg: "name at least one topic"})
 			}
 			mode, pk := p.String(fieldInsertMode), p.String(fieldPKMode)
 			if mode == "upsert" && pk == "none" {
-				errs = append(errs, FieldError{fieldPKMode, `upsert needs a primary key: set pk_mode to record_key or record_value, or insert_mode = "insert"`})
+				errs = append(errs, FieldError{Path: fieldPKMode, Msg: `upsert needs a primary key: set pk_mode to record_key or record_value, or insert_mode = "insert"`})
 			}
 			if pk == "record_value" && len(p.Strings(fieldPKFields)) == 0 {
-				errs = append(errs, FieldError{fieldPKFields, "pk_mode record_value needs the key columns: name them in pk_fields"})
+				errs = append(errs, FieldError{Path: fieldPKFields, Msg: "pk_mode record_value needs the key columns: name them in pk_fields"})
 			}
 			if len(errs) > 0 {
 				return nil, &ConfigError{Fields: errs}
@@ -75,7 +77,7 @@ type pgSink struct{ p *Parsed }
 func (s *pgSink) Tasks(max int) ([]Conf, error) {
 	out := make([]Conf, max)
 	for i := range out {
-		out[i] = s.p.Conf()
+		out[i] = confOf(s.p)
 	}
 	return out, nil
 }
@@ -262,7 +264,7 @@ func (t *pgSinkTask) change(r *Record) (rowChange, bool, error) {
 	} else {
 		m, ok := val.(map[string]any)
 		if !ok {
-			return ch, false, fmt.Errorf("value is %s, not a JSON object: postgres-sink writes objects as rows", goTypeName(val))
+			return ch, false, fmt.Errorf("value is %s, not a JSON object: postgres-sink writes objects as rows", spec.TypeName(val))
 		}
 		ch.row = make(map[string]any, len(m)+1)
 		for k, v := range m {
@@ -356,7 +358,7 @@ func (t *pgSinkTask) keyColumns(key any, before map[string]any, row map[string]a
 		}
 	default:
 		if len(t.pkFields) != 1 {
-			return fmt.Errorf("record key is a %s, not an object: name its column with one pk_fields entry", goTypeName(key))
+			return fmt.Errorf("record key is a %s, not an object: name its column with one pk_fields entry", spec.TypeName(key))
 		}
 		row[t.pkFields[0]] = key
 	}

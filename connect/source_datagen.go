@@ -52,7 +52,7 @@ func datagenPlugin() *Plugin {
 		NewSource: func(p *Parsed) (SourceConnector, error) {
 			var errs []FieldError
 			if p.String(fieldTopic) == "" {
-				errs = append(errs, FieldError{fieldTopic, "must not be empty"})
+				errs = append(errs, FieldError{Path: fieldTopic, Msg: "must not be empty"})
 			}
 			shape := p.Table(fieldShape)
 			if shape == nil {
@@ -60,7 +60,7 @@ func datagenPlugin() *Plugin {
 			}
 			gens, err := compileShape(shape)
 			if err != nil {
-				errs = append(errs, FieldError{fieldShape, err.Error()})
+				errs = append(errs, FieldError{Path: fieldShape, Msg: err.Error()})
 			}
 			if len(errs) > 0 {
 				return nil, &ConfigError{Fields: errs}
@@ -80,7 +80,7 @@ type datagen struct {
 func (d *datagen) Tasks(max int) ([]Conf, error) {
 	out := make([]Conf, max)
 	for i := range out {
-		c := d.p.Conf()
+		c := confOf(d.p)
 		c[confTask], c[confTasks] = int64(i), int64(max)
 		out[i] = c
 	}

@@ -46,12 +46,12 @@ func fileSourcePlugin() *Plugin {
 			var errs []FieldError
 			path := p.String(fieldPath)
 			if path == "" {
-				errs = append(errs, FieldError{fieldPath, "must not be empty"})
+				errs = append(errs, FieldError{Path: fieldPath, Msg: "must not be empty"})
 			} else if _, err := filepath.Match(path, ""); err != nil {
-				errs = append(errs, FieldError{fieldPath, fmt.Sprintf("%q is not a valid glob: %v", path, err)})
+				errs = append(errs, FieldError{Path: fieldPath, Msg: fmt.Sprintf("%q is not a valid glob: %v", path, err)})
 			}
 			if p.String(fieldTopic) == "" {
-				errs = append(errs, FieldError{fieldTopic, "must not be empty"})
+				errs = append(errs, FieldError{Path: fieldTopic, Msg: "must not be empty"})
 			}
 			if len(errs) > 0 {
 				return nil, &ConfigError{Fields: errs}
@@ -84,7 +84,7 @@ func (s *fileSource) Tasks(max int) ([]Conf, error) {
 	n = maxInt(n, 1)
 	out := make([]Conf, n)
 	for i := range out {
-		c := s.p.Conf()
+		c := confOf(s.p)
 		c[confTask], c[confTasks], c[confKnown] = int64(i), int64(n), files
 		var mine []string
 		for k := i; k < len(files); k += n {

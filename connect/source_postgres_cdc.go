@@ -54,18 +54,18 @@ func postgresCDCPlugin() *Plugin {
 		NewSource: func(p *Parsed) (SourceConnector, error) {
 			errs := checkDSNFields(p)
 			if len(p.Strings(fieldTables)) == 0 {
-				errs = append(errs, FieldError{fieldTables, "name at least one table, such as public.customers"})
+				errs = append(errs, FieldError{Path: fieldTables, Msg: "name at least one table, such as public.customers"})
 			}
 			for _, tb := range p.Strings(fieldTables) {
 				if strings.Count(tb, ".") != 1 {
-					errs = append(errs, FieldError{fieldTables, fmt.Sprintf("%q is not schema.table (for example public.%s)", tb, tb)})
+					errs = append(errs, FieldError{Path: fieldTables, Msg: fmt.Sprintf("%q is not schema.table (for example public.%s)", tb, tb)})
 				}
 			}
 			if p.String(fieldTopicPrefix) == "" {
-				errs = append(errs, FieldError{fieldTopicPrefix, "must not be empty"})
+				errs = append(errs, FieldError{Path: fieldTopicPrefix, Msg: "must not be empty"})
 			}
 			if !validSlotName(p.String(fieldSlot)) {
-				errs = append(errs, FieldError{fieldSlot, fmt.Sprintf("%q is not a slot name: use lower-case letters, digits and underscores", p.String(fieldSlot))})
+				errs = append(errs, FieldError{Path: fieldSlot, Msg: fmt.Sprintf("%q is not a slot name: use lower-case letters, digits and underscores", p.String(fieldSlot))})
 			}
 			if len(errs) > 0 {
 				return nil, &ConfigError{Fields: errs}
@@ -90,7 +90,7 @@ func validSlotName(s string) bool {
 type pgCDC struct{ p *Parsed }
 
 // Tasks returns one task: a replication slot has one reader.
-func (s *pgCDC) Tasks(int) ([]Conf, error) { return []Conf{s.p.Conf()}, nil }
+func (s *pgCDC) Tasks(int) ([]Conf, error) { return []Conf{confOf(s.p)}, nil }
 
 func (s *pgCDC) NewTask(c Conf) (SourceTask, error) {
 	p := ParsedConf(c)

@@ -2,6 +2,8 @@ package connect
 
 import (
 	"fmt"
+
+	"github.com/kdeck/kdeck/spec"
 )
 
 // Transform is a single message transform. Apply returns the record to
@@ -54,38 +56,40 @@ func (c chain) apply(r *Record) (*Record, string, error) {
 }
 
 // buildChain builds the transforms of a connector from its transforms
-// tables; errors name the table by index and type.
+// tables; problems are named by path ("transforms[0].type").
 func (r *Registry) buildChain(tables []map[string]any) (chain, []FieldError) {
+	var probs spec.Problems
+	ch := r.addChain(tables, &probs)
+	return ch, probs.List()
+}
+
+// addChain builds the transforms of a connector, recording problems.
+func (r *Registry) addChain(tables []map[string]any, probs *spec.Problems) chain {
 	var out chain
-	var errs []FieldError
 	for i, tab := range tables {
-		at := fmt.Sprintf("transforms[%d]", i)
+		at := fmt.Sprintf("%s[%d]", FieldTransforms, i)
 		typ, _ := tab[fieldTransformType].(string)
 		if typ == "" {
-			errs = append(errs, FieldError{at + ".type", "missing: name the transform type, for example insert_field or filter"})
+			probs.Add(at+".type", "missing: name the transform type, for example insert_field or filter")
 			continue
 		}
 		tp, err := r.transform(typ)
 		if err != nil {
-			errs = append(errs, FieldError{at + ".type", err.Error()})
+			probs.Add(at+".type", err.Error())
 			continue
 		}
-		spec := NewSpec("", NewField(fieldTransformType, TypeString)).With(tp.Spec)
-		p, err := spec.Parse(tab)
-		if err != nil {
-			for _, fe := range err.(*ConfigError).Fields {
-				errs = append(errs, FieldError{at + "." + fe.Field, fe.Msg})
-			}
+		p, err := NewSpec("", NewField(fieldTransformType, TypeString)).With(tp.Spec).Parse(tab)
+		if probs.Merge(at, err) {
 			continue
 		}
 		t, err := tp.New(p)
 		if err != nil {
-			errs = append(errs, FieldError{at, fmt.Sprintf("%s: %v", typ, err)})
+			probs.Addf(at, "%s: %v", typ, err)
 			continue
 		}
 		out = append(out, namedTransform{typ: tp.Name, t: t})
 	}
-	return out, errs
+	return out
 }
 
 func builtinTransforms() []*TransformPlugin {

@@ -153,7 +153,7 @@ func TestTransformConfigErrors(t *testing.T) {
 		t.Fatalf("errors %v, want %d", errs, len(want))
 	}
 	for i, w := range want {
-		if got := errs[i].Field + ": " + errs[i].Msg; !strings.Contains(got, w) {
+		if got := errs[i].Path + ": " + errs[i].Msg; !strings.Contains(got, w) {
 			t.Errorf("error %d = %q, want %q", i, got, w)
 		}
 	}

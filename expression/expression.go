@@ -24,7 +24,7 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/vm"
 
-	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/spec"
 )
 
 // ErrCompile reports an expression that does not compile.
@@ -60,7 +60,7 @@ func Compile(src string, vars ...string) (*Program, error) {
 	node := p.Node()
 	ast.Walk(&node, c)
 	if c.unknown != "" {
-		return nil, fmt.Errorf("%w: %q: unknown name %q%s (variables: %s)", ErrCompile, src, c.unknown, config.Suggest(c.unknown, sorted), strings.Join(sorted, ", "))
+		return nil, fmt.Errorf("%w: %q: unknown name %q%s (variables: %s)", ErrCompile, src, c.unknown, spec.Suggest(c.unknown, sorted), strings.Join(sorted, ", "))
 	}
 	return &Program{src: src, prog: p}, nil
 }

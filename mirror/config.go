@@ -1,17 +1,14 @@
 package mirror
 
 import (
-	"errors"
 	"fmt"
 	"regexp"
-	"sort"
 	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
-	"github.com/kdeck/kdeck/config"
-	"github.com/kdeck/kdeck/timespec"
+	"github.com/kdeck/kdeck/spec"
 )
 
 // Naming policies for remote topics.
@@ -73,18 +70,6 @@ const (
 	FieldMaxConcurrentFetches   = "max_concurrent_fetches"
 	FieldMaxPollRecords         = "max_poll_records"
 	FieldIsolation              = "isolation"
-)
-
-var (
-	topFields = []string{FieldName, FieldSource, FieldTarget, FieldTopics, FieldExclude, FieldGroups,
-		FieldGroupsExclude, FieldNaming, FieldSeparator, FieldRefreshInterval, FieldSyncConfigs,
-		FieldExactlyOnce, FieldSyncGroupOffsets, FieldCheckpointInterval, FieldHeartbeatInterval,
-		FieldCommitInterval, FieldOffsetLagMax, FieldStart, FieldReplicationFactor, FieldGroupID,
-		FieldTransactionalID, FieldShutdownTimeout, FieldProducer, FieldConsumer, FieldEnabled, FieldTasksMax}
-	producerFields = []string{FieldLinger, FieldBatchMaxBytes, FieldCompression, FieldMaxBufferedRecords,
-		FieldMaxBufferedBytes, FieldDeliveryTimeout, FieldBufferTimeout}
-	consumerFields = []string{FieldFetchMaxBytes, FieldFetchMaxPartitionBytes, FieldFetchMaxWait,
-		FieldMaxConcurrentFetches, FieldMaxPollRecords, FieldIsolation}
 )
 
 // Config is one flow, parsed from a [[mirrors]] table by ParseConfig or
@@ -229,90 +214,35 @@ const HeartbeatTopic = "heartbeats"
 // written to; NamingIdentity flows skip records whose origin is their target.
 const OriginHeader = "kdeck.mirror.origin"
 
-// ParseConfig decodes and validates one [[mirrors]] table, reporting every
-// bad field at once (names, with suggestions for misspelt keys) in a
-// *ConfigError.
-func ParseConfig(table map[string]any) (Config, error) {
-	var errs []FieldError
-	p := &parser{t: table, errs: &errs}
-	var c Config
-	for k := range table {
-		if !contains(topFields, k) {
-			p.errf(k, "unknown key%s", config.Suggest(k, topFields))
-		}
-	}
-	c.Name = p.str(FieldName)
-	c.Source = p.str(FieldSource)
-	c.Target = p.str(FieldTarget)
-	c.Topics = p.strs(FieldTopics)
-	c.Exclude = p.strs(FieldExclude)
-	c.Groups = p.strs(FieldGroups)
-	c.GroupsExclude = p.strs(FieldGroupsExclude)
-	c.Naming = p.str(FieldNaming)
-	c.Separator = p.str(FieldSeparator)
-	c.RefreshInterval = p.dur(FieldRefreshInterval)
-	if b, ok := p.boolean(FieldSyncConfigs); ok {
-		c.SyncConfigs = &b
-	}
-	c.ExactlyOnce, _ = p.boolean(FieldExactlyOnce)
-	c.SyncGroupOffsets, _ = p.boolean(FieldSyncGroupOffsets)
-	p.boolean(FieldEnabled)
-	c.CheckpointInterval = p.dur(FieldCheckpointInterval)
-	c.HeartbeatInterval = p.dur(FieldHeartbeatInterval)
-	c.CommitInterval = p.dur(FieldCommitInterval)
-	c.OffsetLagMax = p.integer(FieldOffsetLagMax)
-	c.Start = p.str(FieldStart)
-	c.ReplicationFactor = int16(p.integer(FieldReplicationFactor))
-	c.TasksMax = int(p.integer(FieldTasksMax))
-	c.GroupID = p.str(FieldGroupID)
-	c.TransactionalID = p.str(FieldTransactionalID)
-	c.ShutdownTimeout = p.dur(FieldShutdownTimeout)
-	if sub := p.sub(FieldProducer, producerFields); sub != nil {
-		c.Producer.Linger = sub.dur(FieldLinger)
-		c.Producer.BatchMaxBytes = int32(sub.integer(FieldBatchMaxBytes))
-		c.Producer.Compression = sub.str(FieldCompression)
-		c.Producer.MaxBufferedRecords = int(sub.integer(FieldMaxBufferedRecords))
-		c.Producer.MaxBufferedBytes = int(sub.integer(FieldMaxBufferedBytes))
-		c.Producer.DeliveryTimeout = sub.dur(FieldDeliveryTimeout)
-		c.Producer.BufferTimeout = sub.dur(FieldBufferTimeout)
-	}
-	if sub := p.sub(FieldConsumer, consumerFields); sub != nil {
-		c.Consumer.FetchMaxBytes = int32(sub.integer(FieldFetchMaxBytes))
-		c.Consumer.FetchMaxPartitionBytes = int32(sub.integer(FieldFetchMaxPartitionBytes))
-		c.Consumer.FetchMaxWait = sub.dur(FieldFetchMaxWait)
-		c.Consumer.MaxConcurrentFetches = int(sub.integer(FieldMaxConcurrentFetches))
-		c.Consumer.MaxPollRecords = int(sub.integer(FieldMaxPollRecords))
-		c.Consumer.Isolation = sub.str(FieldIsolation)
-	}
-	if err := c.Validate(); err != nil {
-		var ce *ConfigError
-		if errors.As(err, &ce) {
-			errs = append(errs, ce.Fields...)
-		}
-	}
-	if len(errs) > 0 {
-		sort.SliceStable(errs, func(i, j int) bool { return errs[i].Key < errs[j].Key })
-		return Config{}, &ConfigError{Name: c.Name, Fields: dedupe(errs)}
-	}
-	return c, nil
-}
-
 // Validate checks a Config, returning a *ConfigError listing every bad field.
 // It does not change c; defaults are applied by New.
 func (c Config) Validate() error {
-	var errs []FieldError
-	bad := func(k, f string, a ...any) { errs = append(errs, FieldError{Key: k, Msg: fmt.Sprintf(f, a...)}) }
+	var probs spec.Problems
+	c.validate(&probs)
+	return probs.Err(subject(c.Name), nil)
+}
+
+// validate records every problem of c.
+func (c Config) validate(probs *spec.Problems) {
+	c.validateNames(probs)
+	c.validateChoices(probs)
+	c.validateRanges(probs)
+}
+
+// validateNames checks the required names and the topic and group
+// patterns.
+func (c Config) validateNames(probs *spec.Problems) {
 	if c.Name == "" {
-		bad(FieldName, "is required: name the flow, for example name = \"local-to-dr\"")
+		probs.Add(FieldName, "is required: name the flow, for example name = \"local-to-dr\"")
 	}
 	if c.Source == "" {
-		bad(FieldSource, "is required: the source cluster's name")
+		probs.Add(FieldSource, "is required: the source cluster's name")
 	}
 	if c.Target == "" {
-		bad(FieldTarget, "is required: the target cluster's name")
+		probs.Add(FieldTarget, "is required: the target cluster's name")
 	}
 	if c.Source != "" && c.Source == c.Target {
-		bad(FieldTarget, "must differ from source %q", c.Source)
+		probs.Addf(FieldTarget, "must differ from source %q", c.Source)
 	}
 	for _, f := range []struct {
 		key string
@@ -320,23 +250,39 @@ func (c Config) Validate() error {
 	}{{FieldTopics, c.Topics}, {FieldExclude, c.Exclude}, {FieldGroups, c.Groups}, {FieldGroupsExclude, c.GroupsExclude}} {
 		for _, r := range f.res {
 			if _, err := regexp.Compile(r); err != nil {
-				bad(f.key, "%q is not a regular expression: %v", r, err)
+				probs.Addf(f.key, "%q is not a regular expression: %v", r, err)
 			}
 		}
 	}
+	if strings.ContainsAny(c.Separator, " /\\") {
+		probs.Addf(FieldSeparator, "is %q; use characters allowed in topic names, such as \".\" or \"_\"", c.Separator)
+	}
+}
+
+// validateChoices checks the fields that take one of a few words.
+func (c Config) validateChoices(probs *spec.Problems) {
 	switch c.Naming {
 	case "", NamingPrefix, NamingIdentity:
 	default:
-		bad(FieldNaming, "is %q; use %q or %q%s", c.Naming, NamingPrefix, NamingIdentity, config.Suggest(c.Naming, []string{NamingPrefix, NamingIdentity}))
-	}
-	if strings.ContainsAny(c.Separator, " /\\") {
-		bad(FieldSeparator, "is %q; use characters allowed in topic names, such as \".\" or \"_\"", c.Separator)
+		probs.Addf(FieldNaming, "is %q; use %q or %q%s", c.Naming, NamingPrefix, NamingIdentity, spec.Suggest(c.Naming, []string{NamingPrefix, NamingIdentity}))
 	}
 	switch c.Start {
 	case "", "earliest", "latest":
 	default:
-		bad(FieldStart, "is %q; use \"earliest\" or \"latest\"", c.Start)
+		probs.Addf(FieldStart, "is %q; use \"earliest\" or \"latest\"", c.Start)
 	}
+	if _, err := compressionCodec(c.Producer.Compression); err != nil {
+		probs.Add(FieldProducer+"."+FieldCompression, err.Error())
+	}
+	switch c.Consumer.Isolation {
+	case "", "read_committed", "read_uncommitted":
+	default:
+		probs.Addf(FieldConsumer+"."+FieldIsolation, "is %q; use \"read_committed\" or \"read_uncommitted\"", c.Consumer.Isolation)
+	}
+}
+
+// validateRanges checks durations, sizes and counts.
+func (c Config) validateRanges(probs *spec.Problems) {
 	for _, d := range []struct {
 		key string
 		v   time.Duration
@@ -347,7 +293,7 @@ func (c Config) Validate() error {
 		{FieldProducer + "." + FieldBufferTimeout, c.Producer.BufferTimeout},
 		{FieldConsumer + "." + FieldFetchMaxWait, c.Consumer.FetchMaxWait}} {
 		if d.v < 0 {
-			bad(d.key, "must not be negative")
+			probs.Add(d.key, "must not be negative")
 		}
 	}
 	for _, n := range []struct {
@@ -361,30 +307,18 @@ func (c Config) Validate() error {
 		{FieldConsumer + "." + FieldMaxConcurrentFetches, int64(c.Consumer.MaxConcurrentFetches)},
 		{FieldConsumer + "." + FieldMaxPollRecords, int64(c.Consumer.MaxPollRecords)}} {
 		if n.v < 0 {
-			bad(n.key, "must not be negative")
+			probs.Add(n.key, "must not be negative")
 		}
 	}
 	if c.ReplicationFactor < -1 {
-		bad(FieldReplicationFactor, "must be -1 (the broker's default) or positive")
+		probs.Add(FieldReplicationFactor, "must be -1 (the broker's default) or positive")
 	}
 	if c.TasksMax < 0 || c.TasksMax > 1000 {
-		bad(FieldTasksMax, "must be 1 to 1000")
+		probs.Add(FieldTasksMax, "must be 1 to 1000")
 	}
 	if c.TasksMax > 1 && c.ExactlyOnce {
-		bad(FieldTasksMax, "a flow with exactly_once runs as one task: remove tasks_max or exactly_once")
+		probs.Add(FieldTasksMax, "a flow with exactly_once runs as one task: remove tasks_max or exactly_once")
 	}
-	if _, err := compressionCodec(c.Producer.Compression); err != nil {
-		bad(FieldProducer+"."+FieldCompression, "%v", err)
-	}
-	switch c.Consumer.Isolation {
-	case "", "read_committed", "read_uncommitted":
-	default:
-		bad(FieldConsumer+"."+FieldIsolation, "is %q; use \"read_committed\" or \"read_uncommitted\"", c.Consumer.Isolation)
-	}
-	if len(errs) > 0 {
-		return &ConfigError{Name: c.Name, Fields: errs}
-	}
-	return nil
 }
 
 func compressionCodec(s string) ([]kgo.CompressionCodec, error) {
@@ -405,11 +339,6 @@ func compressionCodec(s string) ([]kgo.CompressionCodec, error) {
 
 // withDefaults returns c with every zero field set to its default.
 func (c Config) withDefaults() Config {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d == 0 {
-			*d = v
-		}
-	}
 	if len(c.Topics) == 0 {
 		c.Topics = []string{".*"}
 	}
@@ -449,7 +378,22 @@ func (c Config) withDefaults() Config {
 	if c.TransactionalID == "" {
 		c.TransactionalID = "kdeck-mirror-" + c.Name
 	}
-	pc := &c.Producer
+	c.Producer = c.Producer.withDefaults()
+	c.Consumer = c.Consumer.withDefaults()
+	return c
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// withDefaults returns pc with every zero field set to its default.
+func (pc ProducerConfig) withDefaults() ProducerConfig {
 	def(&pc.Linger, 5*time.Millisecond)
 	def(&pc.DeliveryTimeout, 2*time.Minute)
 	def(&pc.BufferTimeout, time.Minute)
@@ -462,7 +406,11 @@ func (c Config) withDefaults() Config {
 	if pc.MaxBufferedBytes == 0 {
 		pc.MaxBufferedBytes = 64 << 20
 	}
-	cc := &c.Consumer
+	return pc
+}
+
+// withDefaults returns cc with every zero field set to its default.
+func (cc ConsumerConfig) withDefaults() ConsumerConfig {
 	if cc.FetchMaxBytes == 0 {
 		cc.FetchMaxBytes = 16 << 20
 	}
@@ -479,144 +427,13 @@ func (c Config) withDefaults() Config {
 	if cc.Isolation == "" {
 		cc.Isolation = "read_committed"
 	}
-	return c
+	return cc
 }
 
-// parser reads typed fields out of a generic TOML table, collecting errors.
-type parser struct {
-	t      map[string]any
-	prefix string
-	errs   *[]FieldError
-}
-
-func (p *parser) errf(k, f string, a ...any) {
-	*p.errs = append(*p.errs, FieldError{Key: p.prefix + k, Msg: fmt.Sprintf(f, a...)})
-}
-
-func (p *parser) str(k string) string {
-	v, ok := p.t[k]
-	if !ok {
-		return ""
+// def sets *p to v when *p is the zero value.
+func def[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
 	}
-	s, ok := v.(string)
-	if !ok {
-		p.errf(k, "must be a string, not %T", v)
-	}
-	return s
-}
-
-func (p *parser) strs(k string) []string {
-	v, ok := p.t[k]
-	if !ok {
-		return nil
-	}
-	switch x := v.(type) {
-	case string:
-		return []string{x}
-	case []string:
-		return x
-	case []any:
-		out := make([]string, 0, len(x))
-		for _, e := range x {
-			s, ok := e.(string)
-			if !ok {
-				p.errf(k, "must be a list of strings; %v is %T", e, e)
-				return nil
-			}
-			out = append(out, s)
-		}
-		return out
-	}
-	p.errf(k, "must be a list of strings, not %T", v)
-	return nil
-}
-
-func (p *parser) boolean(k string) (bool, bool) {
-	v, ok := p.t[k]
-	if !ok {
-		return false, false
-	}
-	b, ok := v.(bool)
-	if !ok {
-		p.errf(k, "must be true or false, not %T", v)
-	}
-	return b, ok
-}
-
-func (p *parser) integer(k string) int64 {
-	v, ok := p.t[k]
-	if !ok {
-		return 0
-	}
-	switch x := v.(type) {
-	case int64:
-		return x
-	case int:
-		return int64(x)
-	case float64:
-		if x == float64(int64(x)) {
-			return int64(x)
-		}
-	}
-	p.errf(k, "must be an integer, not %v", v)
-	return 0
-}
-
-func (p *parser) dur(k string) time.Duration {
-	v, ok := p.t[k]
-	if !ok {
-		return 0
-	}
-	switch x := v.(type) {
-	case string:
-		d, err := timespec.ParseDuration(x)
-		if err != nil {
-			p.errf(k, "%q is not a duration; write it as \"30s\" or \"PT30S\"", x)
-		}
-		return d
-	case time.Duration:
-		return x
-	}
-	p.errf(k, "must be a duration string such as \"30s\", not %T", v)
-	return 0
-}
-
-func (p *parser) sub(k string, known []string) *parser {
-	v, ok := p.t[k]
-	if !ok {
-		return nil
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		p.errf(k, "must be a table ([mirrors.%s])", k)
-		return nil
-	}
-	s := &parser{t: m, prefix: p.prefix + k + ".", errs: p.errs}
-	for kk := range m {
-		if !contains(known, kk) {
-			s.errf(kk, "unknown key%s", config.Suggest(kk, known))
-		}
-	}
-	return s
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func dedupe(in []FieldError) []FieldError {
-	seen := map[FieldError]bool{}
-	out := in[:0]
-	for _, e := range in {
-		if !seen[e] {
-			seen[e] = true
-			out = append(out, e)
-		}
-	}
-	return out
 }

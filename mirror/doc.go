@@ -8,7 +8,7 @@
 //
 //	cfg, err := mirror.ParseConfig(job.Table) // a [[mirrors]] table
 //	if err != nil {
-//		return err // *mirror.ConfigError: every bad field
+//		return err // *mirror.ConfigError (a spec.Error): every bad field, by path
 //	}
 //	f, err := mirror.New(cfg, sourceOpts, targetOpts, mirror.WithLogger(l))
 //	if err != nil {

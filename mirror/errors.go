@@ -2,8 +2,8 @@ package mirror
 
 import (
 	"errors"
-	"fmt"
-	"strings"
+
+	"github.com/kdeck/kdeck/spec"
 )
 
 // Sentinel errors. Run wraps them with the reason, so callers test with
@@ -29,30 +29,12 @@ var (
 	ErrNoCheckpoint = errors.New("mirror: no checkpoint")
 )
 
-// FieldError is one bad field of a flow's configuration.
-type FieldError struct {
-	// Key is the field's name, dotted inside sub-tables ("producer.linger").
-	Key string
-	Msg string
-}
+// FieldError is one bad field of a flow's configuration (spec.FieldError):
+// its Path is the field's name, dotted inside sub-tables
+// ("producer.linger").
+type FieldError = spec.FieldError
 
-func (e FieldError) Error() string { return e.Key + ": " + e.Msg }
-
-// ConfigError lists every bad field of one flow's configuration.
-type ConfigError struct {
-	// Name is the flow's name, "" when it has none.
-	Name   string
-	Fields []FieldError
-}
-
-func (e *ConfigError) Error() string {
-	who := "mirror"
-	if e.Name != "" {
-		who = fmt.Sprintf("mirror %q", e.Name)
-	}
-	parts := make([]string, len(e.Fields))
-	for i, f := range e.Fields {
-		parts[i] = f.Error()
-	}
-	return who + ": " + strings.Join(parts, "; ")
-}
+// ConfigError lists every bad field of one flow's configuration
+// (spec.Error); its Subject is `mirror "NAME"`, or "mirror" when the flow
+// has no name.
+type ConfigError = spec.Error

@@ -97,7 +97,7 @@ func New(cfg Config, source, target []kgo.Opt, opts ...Opt) (*Flow, error) {
 		return nil, err
 	}
 	if len(source) == 0 || len(target) == 0 {
-		return nil, &ConfigError{Name: cfg.Name, Fields: []FieldError{{Key: "clusters", Msg: "source and target client options are required (at least kgo.SeedBrokers)"}}}
+		return nil, &ConfigError{Subject: subject(cfg.Name), Fields: []FieldError{{Path: "clusters", Msg: "source and target client options are required (at least kgo.SeedBrokers)"}}}
 	}
 	o := options{logger: slog.New(slog.NewTextHandler(io.Discard, nil)), adminTimeout: 10 * time.Second}
 	for _, op := range opts {

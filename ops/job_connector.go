@@ -80,7 +80,7 @@ func newConnectorJobWith(l *Local, spec config.Job, extra ...connect.Opt) (jobRu
 	extra = append([]connect.Opt{connect.StaticMembers(worker, l.workerSessionTimeout())}, extra...)
 	cluster, _ := spec.Table[connect.FieldCluster].(string)
 	if err := connect.Validate(l.registry(), spec.Table); err != nil {
-		return nil, err
+		return nil, invalidSpec(err)
 	}
 	opts, _, err := l.ClientFor(cluster)
 	if err != nil {
@@ -389,15 +389,10 @@ func (l *Local) ConnectorPlugins(ctx context.Context) ([]ConnectorPlugin, error)
 // ValidateConnector implements Service.
 func (l *Local) ValidateConnector(ctx context.Context, table map[string]any) ([]FieldProblem, error) {
 	err := connect.Validate(l.registry(), table)
-	var ce *connect.ConfigError
-	switch {
-	case err == nil:
+	if err == nil {
 		return []FieldProblem{}, nil
-	case errors.As(err, &ce):
-		out := make([]FieldProblem, len(ce.Fields))
-		for i, f := range ce.Fields {
-			out[i] = FieldProblem{Field: f.Field, Message: f.Msg}
-		}
+	}
+	if out, ok := fieldProblems(err); ok {
 		return out, nil
 	}
 	return nil, err
@@ -416,49 +411,21 @@ func ValidateConnectors(cfg *config.Config, reg *connect.Registry) error {
 	for i, j := range cfg.Connectors {
 		name := j.Name()
 		if prev, dup := seen[name]; dup && name != "" {
-			list = append(list, &config.Error{Path: cfg.Path, Line: cfg.KeyLine("connectors", i, "name"), Key: fmt.Sprintf("connectors[%d].name", i),
-				Msg: fmt.Sprintf("%q is already the name of connectors[%d]: names must be unique", name, prev)})
+			list = append(list, tableError(cfg, "connectors", i, j.Line, "name",
+				fmt.Sprintf("%q is already the name of connectors[%d]: names must be unique", name, prev)))
 		}
 		seen[name] = i
 		if cl, _ := j.Table[connect.FieldCluster].(string); cl != "" && len(cfg.Clusters) > 0 {
 			if _, ok := cfg.Clusters[cl]; !ok {
-				names := cfg.ClusterNames()
-				list = append(list, &config.Error{Path: cfg.Path, Line: cfg.KeyLine("connectors", i, "cluster"), Key: fmt.Sprintf("connectors[%d].cluster", i),
-					Msg: fmt.Sprintf("cluster %q is not defined%s", cl, config.Suggest(cl, names))})
+				list = append(list, tableError(cfg, "connectors", i, j.Line, connect.FieldCluster,
+					fmt.Sprintf("cluster %q is not defined%s", cl, config.Suggest(cl, cfg.ClusterNames()))))
 			}
 		}
-		err := connect.Validate(reg, j.Table)
-		var ce *connect.ConfigError
-		if errors.As(err, &ce) {
-			for _, f := range ce.Fields {
-				key := f.Field
-				if i := indexOfAny(key, ".["); i >= 0 {
-					key = key[:i]
-				}
-				line := cfg.KeyLine("connectors", i, key)
-				if line == 0 {
-					line = j.Line
-				}
-				list = append(list, &config.Error{Path: cfg.Path, Line: line, Key: fmt.Sprintf("connectors[%d].%s", i, f.Field), Msg: f.Msg})
-			}
-		} else if err != nil {
-			list = append(list, &config.Error{Path: cfg.Path, Line: j.Line, Key: fmt.Sprintf("connectors[%d]", i), Msg: err.Error()})
-		}
+		list = append(list, tableErrors(cfg, "connectors", i, j.Line, connect.Validate(reg, j.Table))...)
 	}
 	if len(list) == 0 {
 		return nil
 	}
 	sort.SliceStable(list, func(a, b int) bool { return list[a].Line < list[b].Line })
 	return &config.Errors{Path: cfg.Path, List: list}
-}
-
-func indexOfAny(s, chars string) int {
-	for i := range len(s) {
-		for j := range len(chars) {
-			if s[i] == chars[j] {
-				return i
-			}
-		}
-	}
-	return -1
 }

@@ -35,7 +35,7 @@ func newMirrorJob(l *Local, spec config.Job) (jobRunner, error) {
 func newMirrorJobWith(l *Local, spec config.Job, extra ...mirror.Opt) (jobRunner, error) {
 	cfg, err := mirror.ParseConfig(spec.Table)
 	if err != nil {
-		return nil, err
+		return nil, invalidSpec(err)
 	}
 	src, _, err := l.ClientFor(cfg.Source)
 	if err != nil {
@@ -156,11 +156,7 @@ func ValidateMirrors(cfg *config.Config) error {
 	var list []*config.Error
 	seen := map[string]int{}
 	add := func(i int, key, msg string) {
-		line := cfg.KeyLine("mirrors", i, key)
-		if line == 0 {
-			line = cfg.Mirrors[i].Line
-		}
-		list = append(list, &config.Error{Path: cfg.Path, Line: line, Key: fmt.Sprintf("mirrors[%d].%s", i, key), Msg: msg})
+		list = append(list, tableError(cfg, "mirrors", i, cfg.Mirrors[i].Line, key, msg))
 	}
 	for i, j := range cfg.Mirrors {
 		name := j.Name()
@@ -176,14 +172,7 @@ func ValidateMirrors(cfg *config.Config) error {
 			}
 		}
 		_, err := mirror.ParseConfig(j.Table)
-		var ce *mirror.ConfigError
-		if errors.As(err, &ce) {
-			for _, f := range ce.Fields {
-				add(i, f.Key, f.Msg)
-			}
-		} else if err != nil {
-			add(i, "name", err.Error())
-		}
+		list = append(list, tableErrors(cfg, "mirrors", i, j.Line, err)...)
 	}
 	if len(list) == 0 {
 		return nil

@@ -2,9 +2,9 @@ package ops
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -40,6 +40,9 @@ func (l *Local) streamDataDir(spec streams.JobSpec) string {
 func parseStream(j config.Job) (streams.JobSpec, error) {
 	spec, err := streams.ParseJob(j.Table)
 	if err != nil {
+		if e := invalidSpec(err); e != err {
+			return spec, e
+		}
 		return spec, &wrapped{msg: strings.TrimPrefix(err.Error(), streams.ErrInvalid.Error()+" "), err: ErrInvalid}
 	}
 	spec.Line = j.Line
@@ -177,32 +180,25 @@ func ValidateStreams(cfg *config.Config) error {
 	var list []*config.Error
 	seen := map[string]int{}
 	for i, j := range cfg.Streams {
-		key := fmt.Sprintf("streams[%d]", i)
 		if name := j.Name(); name != "" {
 			if prev, dup := seen[name]; dup {
-				list = append(list, &config.Error{Path: cfg.Path, Line: j.Line, Key: key + ".name",
-					Msg: fmt.Sprintf("%q is already the name of streams[%d]: names must be unique", name, prev)})
+				list = append(list, tableError(cfg, "streams", i, j.Line, "name",
+					fmt.Sprintf("%q is already the name of streams[%d]: names must be unique", name, prev)))
 			}
 			seen[name] = i
 		}
 		if cl, _ := j.Table["cluster"].(string); cl != "" && len(cfg.Clusters) > 0 {
 			if _, ok := cfg.Clusters[cl]; !ok {
-				list = append(list, &config.Error{Path: cfg.Path, Line: j.Line, Key: key + ".cluster",
-					Msg: fmt.Sprintf("cluster %q is not defined%s", cl, config.Suggest(cl, cfg.ClusterNames()))})
+				list = append(list, tableError(cfg, "streams", i, j.Line, "cluster",
+					fmt.Sprintf("cluster %q is not defined%s", cl, config.Suggest(cl, cfg.ClusterNames()))))
 			}
 		}
 		_, err := streams.ParseJob(j.Table)
-		var je *streams.JobError
-		if errors.As(err, &je) {
-			for _, p := range je.Problems {
-				list = append(list, &config.Error{Path: cfg.Path, Line: j.Line, Key: key, Msg: p})
-			}
-		} else if err != nil {
-			list = append(list, &config.Error{Path: cfg.Path, Line: j.Line, Key: key, Msg: err.Error()})
-		}
+		list = append(list, tableErrors(cfg, "streams", i, j.Line, err)...)
 	}
 	if len(list) == 0 {
 		return nil
 	}
+	sort.SliceStable(list, func(a, b int) bool { return list[a].Line < list[b].Line })
 	return &config.Errors{Path: cfg.Path, List: list}
 }

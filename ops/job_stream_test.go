@@ -121,7 +121,7 @@ func TestValidateStreams(t *testing.T) {
 		t.Fatalf("ValidateStreams = %v, want *config.Errors", err)
 	}
 	msg := err.Error()
-	for _, want := range []string{"already the name", `"outptu" is unknown; did you mean "output"`, `aggregate.op "avg"`} {
+	for _, want := range []string{"already the name", `outptu: unknown key; did you mean "output"`, `aggregate.op: "avg"`} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("%q missing from:\n%s", want, msg)
 		}

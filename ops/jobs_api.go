@@ -197,6 +197,9 @@ func (l *Local) PutJob(ctx context.Context, req PutJobRequest) (JobConfig, bool,
 		}
 	}
 	if _, err := build(l, j); err != nil {
+		if e := invalidSpec(err); e != err {
+			return JobConfig{}, false, fmt.Errorf("job %q is not valid: %w", name, e) // ErrInvalid, with the field paths
+		}
 		return JobConfig{}, false, &wrapped{msg: fmt.Sprintf("job %q is not valid: %v", name, err), err: ErrInvalid}
 	}
 	action := "jobs.create"

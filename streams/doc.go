@@ -20,8 +20,9 @@
 //	if err != nil { ... }
 //	err = job.Run(ctx) // blocks until ctx is cancelled or the job fails
 //
-// Declarative jobs ([[streams]] tables in kdeck's TOML) are parsed by
-// ParseJob and compile to the same topology (JobSpec.Topology).
+// Declarative jobs ([[streams]] tables in kdeck's TOML) are declared with
+// package spec (Spec), parsed by ParseJob (a *JobError, a spec.Error, names
+// every bad field by path) and compile to the same topology (JobSpec.Build).
 //
 // Internal names are derived from the application id and the step names the
 // user gives: APP-STORE-changelog for a store's changelog and

@@ -56,10 +56,10 @@ type program struct {
 	p   *expression.Program
 }
 
-func compileExpr(what, src string) (*program, error) {
+func compileExpr(src string) (*program, error) {
 	p, err := expression.Compile(src, exprVars...)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %v", what, err)
+		return nil, err
 	}
 	return &program{src: src, p: p}, nil
 }

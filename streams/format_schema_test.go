@@ -83,7 +83,7 @@ func TestDeclarativeAvroInput(t *testing.T) {
 	}{
 		{map[string]any{"name": "x", "inputs": []any{"a"}, "output": "b", "output_format": "avro"}, "passes its input values through"},
 		{map[string]any{"name": "x", "inputs": []any{"a"}, "output": "b", "value": "value.x", "output_format": "protobuf"}, "needs output_schema"},
-		{map[string]any{"name": "x", "inputs": []any{"a"}, "output": "b", "value": "value.x", "output_format": "xml"}, `output_format "xml" is unknown`},
+		{map[string]any{"name": "x", "inputs": []any{"a"}, "output": "b", "value": "value.x", "output_format": "xml"}, `output_format: "xml" is unknown`},
 	} {
 		if _, err := ParseJob(tc.table); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v; want %q", tc.table, err, tc.want)

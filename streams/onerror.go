@@ -46,20 +46,30 @@ func DLQTopic(topic string) Opt { return optFunc(func(c *cfg) { c.dlqTopic = top
 // SkipBadRecords is OnError(OnErrorSkip).
 func SkipBadRecords() Opt { return OnError(OnErrorSkip) }
 
+// checkErrorMode checks an error mode and its dead-letter topic.
 func checkErrorMode(m ErrorMode, dlq string) error {
+	if field, msg := errorModeProblem(m, dlq); field != "" {
+		return fmt.Errorf("%s: %s", field, msg)
+	}
+	return nil
+}
+
+// errorModeProblem returns the field at fault and the problem of an error
+// mode and its dead-letter topic, or "" for none.
+func errorModeProblem(m ErrorMode, dlq string) (field, msg string) {
 	switch m {
 	case "", OnErrorFail, OnErrorSkip:
 		if dlq != "" {
-			return fmt.Errorf("dlq_topic %q is set but on_error is %q: set on_error = \"dlq\" or remove dlq_topic", dlq, orFail(m))
+			return "dlq_topic", fmt.Sprintf("%q is set but on_error is %q: set on_error = \"dlq\" or remove dlq_topic", dlq, orFail(m))
 		}
 	case OnErrorDLQ:
 		if dlq == "" {
-			return fmt.Errorf("on_error = \"dlq\" needs dlq_topic: name the dead-letter topic")
+			return "dlq_topic", "is missing: on_error = \"dlq\" needs dlq_topic: name the dead-letter topic"
 		}
 	default:
-		return fmt.Errorf("on_error %q is unknown: use fail, skip or dlq", m)
+		return "on_error", fmt.Sprintf("%q is unknown: use fail, skip or dlq", m)
 	}
-	return nil
+	return "", ""
 }
 
 func orFail(m ErrorMode) ErrorMode {

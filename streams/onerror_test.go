@@ -185,7 +185,7 @@ func TestOnErrorValidation(t *testing.T) {
 		table map[string]any
 		want  string
 	}{
-		{map[string]any{"on_error": "ignore"}, `on_error "ignore" is unknown`},
+		{map[string]any{"on_error": "ignore"}, `on_error: "ignore" is unknown`},
 		{map[string]any{"on_error": "dlq"}, "needs dlq_topic"},
 		{map[string]any{"dlq_topic": "d"}, `on_error = "dlq"`},
 	} {

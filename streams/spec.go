@@ -2,16 +2,12 @@ package streams
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
-	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/schema"
-	"github.com/kdeck/kdeck/timespec"
+	"github.com/kdeck/kdeck/spec"
 )
 
 // JobSpec is a declarative stream job: one [[streams]] table of kdeck's
@@ -123,187 +119,128 @@ type JoinSpec struct {
 	Type    string        `json:"type,omitempty"`
 }
 
+// The declaration of a [[streams]] table. Every field is optional here:
+// compile checks what a job needs (also for a JobSpec a Go program fills
+// in), so that a missing field is reported once.
 var (
-	jobKeys       = []string{"name", "cluster", "application_id", "inputs", "format", "time", "filter", "key", "value", "join", "window", "aggregate", "emit", "output", "output_format", "output_schema", "guarantee", "data_dir", "on_error", "dlq_topic", "instance_id", "session_timeout", "enabled", "disabled"}
-	timeKeys      = []string{"type", "field", "zone"}
-	windowKeys    = []string{"type", "size", "advance", "grace"}
-	aggregateKeys = []string{"op", "field"}
-	joinKeys      = []string{"table", "cdc", "stream", "on", "other_on", "window", "grace", "type"}
+	timeSpec = spec.New("How records are timed.",
+		spec.NewField("type", spec.TypeString).Optional().Description("event (the record timestamp, default), field, log_append or processing."),
+		spec.NewField("field", spec.TypeString).Optional().Description(`Expression giving the time under type = "field", like "value.ts".`),
+		spec.NewField("zone", spec.TypeString).Optional().Description("Time zone of times without a UTC offset; default UTC."),
+	)
+	windowSpec = spec.New("The window of an aggregate.",
+		spec.NewField("type", spec.TypeString).Optional().Description("tumbling or hopping."),
+		spec.NewField("size", spec.TypeDuration).Optional().Description("Window length."),
+		spec.NewField("advance", spec.TypeDuration).Optional().Description("Step between hopping windows."),
+		spec.NewField("grace", spec.TypeDuration).Optional().Description("How long a window accepts late records after it ends."),
+	)
+	aggregateSpec = spec.New("The aggregate of each key (and window).",
+		spec.NewField("op", spec.TypeString).Optional().Description("count, sum, min or max."),
+		spec.NewField("field", spec.TypeString).Optional().Description("Number expression aggregated by sum, min and max."),
+	)
+	joinSpec = spec.New("A stream-table or windowed stream-stream join.",
+		spec.NewField("table", spec.TypeString).Optional().Description("Topic read as a table (compacted or CDC)."),
+		spec.NewField("cdc", spec.TypeBool).Optional().Description("Read the table topic as change events."),
+		spec.NewField("stream", spec.TypeString).Optional().Description("Topic of the other stream."),
+		spec.NewField("on", spec.TypeString).Optional().Description("Key expression of this stream's records."),
+		spec.NewField("other_on", spec.TypeString).Optional().Description("Key expression of the other stream's records; default on."),
+		spec.NewField("window", spec.TypeDuration).Optional().Description("How far apart joined stream records may be."),
+		spec.NewField("grace", spec.TypeDuration).Optional().Description("How long late records still join."),
+		spec.NewField("type", spec.TypeString).Optional().Description("inner or left."),
+	)
+	// jobDecl declares a [[streams]] table.
+	jobDecl = spec.New("A declarative stream job.",
+		spec.NewField("name", spec.TypeString).Optional().Description("Names the job; the application id unless application_id is set."),
+		spec.NewField("cluster", spec.TypeString).Optional().Description("Cluster the job reads and writes."),
+		spec.NewField("application_id", spec.TypeString).Optional().Description("Consumer group and prefix of internal topics; default name."),
+		spec.NewField("inputs", spec.TypeStrings).Optional().KeepCommas().Description("Input topics."),
+		spec.NewField("format", spec.TypeString).Optional().Description("Input value format: json (default), string, bytes, avro, protobuf or json_schema."),
+		spec.NewField("time", spec.TypeTable).Optional().Fields(timeSpec).Description("How records are timed: time = { type, field, zone }."),
+		spec.NewField("filter", spec.TypeString).Optional().Description("Expression keeping the records for which it is true."),
+		spec.NewField("key", spec.TypeString).Optional().Description("Grouping (or output) key expression."),
+		spec.NewField("value", spec.TypeString).Optional().Description("Output value expression of a job without aggregate."),
+		spec.NewField("join", spec.TypeTable).Optional().Fields(joinSpec).Description("join = { table, on, cdc, type } or { stream, on, other_on, window, grace, type }."),
+		spec.NewField("window", spec.TypeTable).Optional().Fields(windowSpec).Description("window = { type, size, advance, grace }."),
+		spec.NewField("aggregate", spec.TypeTable).Optional().Fields(aggregateSpec).Description("aggregate = { op, field }."),
+		spec.NewField("emit", spec.TypeString).Optional().Description("update (default) or final (windowed aggregates only)."),
+		spec.NewField("output", spec.TypeString).Optional().Description("Output topic."),
+		spec.NewField("output_format", spec.TypeString).Optional().Description("Output value format: json (default), avro, protobuf or json_schema."),
+		spec.NewField("output_schema", spec.TypeString).Optional().Description("Schema of output values in a Schema Registry format."),
+		spec.NewField("guarantee", spec.TypeString).Optional().Description("at_least_once (default) or exactly_once."),
+		spec.NewField("data_dir", spec.TypeString).Optional().Description("Where the job keeps local state."),
+		spec.NewField("on_error", spec.TypeString).Optional().Description("What a record whose processing fails does: fail (default), skip or dlq."),
+		spec.NewField("dlq_topic", spec.TypeString).Optional().Description(`Dead-letter topic under on_error = "dlq".`),
+		spec.NewField("instance_id", spec.TypeString).Optional().Description("Static group membership id."),
+		spec.NewField("session_timeout", spec.TypeDuration).Optional().Check(checkSessionTimeout).Description("Group session timeout; 1s to 30m."),
+		spec.NewField("enabled", spec.TypeBool).Optional().Description("Whether the job starts with the worker (the supervisor's key)."),
+		spec.NewField("disabled", spec.TypeBool).Optional().Description("Whether the job is left stopped (the supervisor's key)."),
+	)
 )
 
-// problems collects every problem of a spec.
-type problems []string
+// Spec returns the declaration of a [[streams]] table: its keys, types and
+// documentation.
+func Spec() *spec.Spec { return jobDecl }
 
-func (p *problems) add(format string, args ...any) { *p = append(*p, fmt.Sprintf(format, args...)) }
-
-func (p problems) err(name string) error {
-	if len(p) == 0 {
-		return nil
+func checkSessionTimeout(v any) error {
+	if d := v.(time.Duration); d != 0 && (d < time.Second || d > 30*time.Minute) {
+		return fmt.Errorf("%v is out of range: use 1s to 30m (Apache Kafka brokers require at least 6s by default)", d)
 	}
-	if name == "" {
-		name = "(unnamed)"
-	}
-	return fmt.Errorf("%w %q: %s", ErrInvalid, name, strings.Join(p, "; "))
-}
-
-func unknownKeys(p *problems, where string, t map[string]any, known []string) {
-	var ks []string
-	for k := range t {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	for _, k := range ks {
-		found := false
-		for _, kk := range known {
-			if k == kk {
-				found = true
-			}
-		}
-		if !found {
-			p.add("%s key %q is unknown%s", where, k, config.Suggest(k, known))
-		}
-	}
-}
-
-func getString(p *problems, t map[string]any, where, k string) string {
-	v, ok := t[k]
-	if !ok {
-		return ""
-	}
-	s, ok := v.(string)
-	if !ok {
-		p.add("%s%s must be a string, not %T", where, k, v)
-	}
-	return s
-}
-
-func getDuration(p *problems, t map[string]any, where, k string) time.Duration {
-	s := getString(p, t, where, k)
-	if s == "" {
-		return 0
-	}
-	d, err := timespec.ParseDuration(s)
-	if err != nil {
-		p.add("%s%s %q is not a duration (like \"1m\", \"10s\" or \"PT1M\")", where, k, s)
-	}
-	return d
-}
-
-func getTable(p *problems, t map[string]any, k string) map[string]any {
-	v, ok := t[k]
-	if !ok {
-		return nil
-	}
-	m, ok := v.(map[string]any)
-	if !ok {
-		p.add("%s must be an inline table like %s = { ... }, not %T", k, k, v)
-	}
-	return m
+	return nil
 }
 
 // ParseJob reads one [[streams]] table (as decoded by BurntSushi/toml) into
-// a JobSpec and validates it completely: the returned error (wrapping
-// ErrInvalid) names every problem at once, with suggestions for unknown
-// keys.
+// a JobSpec and validates it completely: the returned *JobError (wrapping
+// ErrInvalid) names every problem at once by field path, with suggestions
+// for unknown keys.
 func ParseJob(table map[string]any) (JobSpec, error) {
-	var p problems
-	var s JobSpec
-	unknownKeys(&p, "streams", table, jobKeys)
-	s.Name = getString(&p, table, "", "name")
-	s.Cluster = getString(&p, table, "", "cluster")
-	s.ApplicationID = getString(&p, table, "", "application_id")
-	switch v := table["inputs"].(type) {
-	case nil:
-	case string:
-		s.Inputs = []string{v}
-	case []any:
-		for _, x := range v {
-			if str, ok := x.(string); ok {
-				s.Inputs = append(s.Inputs, str)
-			} else {
-				p.add("inputs must be topic names (strings), not %T", x)
-			}
-		}
-	case []string:
-		s.Inputs = v
-	default:
-		p.add("inputs must be a list of topics, not %T", v)
-	}
-	s.Format = getString(&p, table, "", "format")
-	s.OutputFormat = getString(&p, table, "", "output_format")
-	s.OutputSchema = getString(&p, table, "", "output_schema")
-	s.Filter = getString(&p, table, "", "filter")
-	s.Key = getString(&p, table, "", "key")
-	s.Value = getString(&p, table, "", "value")
-	s.Emit = getString(&p, table, "", "emit")
-	s.Output = getString(&p, table, "", "output")
-	s.Guarantee = getString(&p, table, "", "guarantee")
-	s.DataDir = getString(&p, table, "", "data_dir")
-	s.InstanceID = getString(&p, table, "", "instance_id")
-	s.SessionTimeout = getDuration(&p, table, "", "session_timeout")
-	if s.SessionTimeout != 0 && (s.SessionTimeout < time.Second || s.SessionTimeout > 30*time.Minute) {
-		p.add("session_timeout %v is out of range: use 1s to 30m (Apache Kafka brokers require at least 6s by default)", s.SessionTimeout)
-	}
-	s.OnError = getString(&p, table, "", "on_error")
-	s.DLQTopic = getString(&p, table, "", "dlq_topic")
-	if tt := getTable(&p, table, "time"); tt != nil {
-		unknownKeys(&p, "time", tt, timeKeys)
-		s.Time = &TimeSpec{Type: getString(&p, tt, "time.", "type"), Field: getString(&p, tt, "time.", "field"), Zone: getString(&p, tt, "time.", "zone")}
-	}
-	if wt := getTable(&p, table, "window"); wt != nil {
-		unknownKeys(&p, "window", wt, windowKeys)
-		s.Window = &WindowSpec{Type: getString(&p, wt, "window.", "type"), Size: getDuration(&p, wt, "window.", "size"),
-			Advance: getDuration(&p, wt, "window.", "advance"), Grace: getDuration(&p, wt, "window.", "grace")}
-	}
-	if at := getTable(&p, table, "aggregate"); at != nil {
-		unknownKeys(&p, "aggregate", at, aggregateKeys)
-		s.Aggregate = &AggregateSpec{Op: getString(&p, at, "aggregate.", "op"), Field: getString(&p, at, "aggregate.", "field")}
-	}
-	if jt := getTable(&p, table, "join"); jt != nil {
-		unknownKeys(&p, "join", jt, joinKeys)
-		s.Join = &JoinSpec{Table: getString(&p, jt, "join.", "table"), Stream: getString(&p, jt, "join.", "stream"),
-			On: getString(&p, jt, "join.", "on"), OtherOn: getString(&p, jt, "join.", "other_on"),
-			Window: getDuration(&p, jt, "join.", "window"), Grace: getDuration(&p, jt, "join.", "grace"), Type: getString(&p, jt, "join.", "type")}
-		if v, ok := jt["cdc"]; ok {
-			b, isBool := v.(bool)
-			if !isBool {
-				p.add("join.cdc must be true or false, not %T", v)
-			}
-			s.Join.CDC = b
-		}
-	}
-	for _, k := range []string{"enabled", "disabled"} {
-		if v, ok := table[k]; ok {
-			if _, isBool := v.(bool); !isBool {
-				p.add("%s must be true or false, not %T", k, v)
-			}
-		}
-	}
-	if len(p) > 0 {
+	var probs spec.Problems
+	s := jobSpecOf(jobDecl.Decode(table, &probs))
+	if probs.Len() > 0 {
 		// Report the shape problems together with the semantic ones.
-		_, berr := s.compile()
-		var bp *JobError
-		if errors.As(berr, &bp) {
-			p = append(p, bp.Problems...)
-		}
-		return s, &JobError{Name: s.Name, Problems: p}
+		s.check(&probs)
+		return s, probs.Err(s.subject(), ErrInvalid)
 	}
 	_, err := s.Build()
 	return s, err
 }
 
-// JobError is the error of an invalid declarative job: every problem, each
-// one sentence. It wraps ErrInvalid.
-type JobError struct {
-	Name     string
-	Problems []string
+// jobSpecOf fills a JobSpec from a decoded [[streams]] table.
+func jobSpecOf(p *spec.Parsed) JobSpec {
+	s := JobSpec{Name: p.String("name"), Cluster: p.String("cluster"), ApplicationID: p.String("application_id"),
+		Inputs: p.Strings("inputs"), Format: p.String("format"), Filter: p.String("filter"), Key: p.String("key"),
+		Value: p.String("value"), Emit: p.String("emit"), Output: p.String("output"),
+		OutputFormat: p.String("output_format"), OutputSchema: p.String("output_schema"),
+		Guarantee: p.String("guarantee"), DataDir: p.String("data_dir"), InstanceID: p.String("instance_id"),
+		SessionTimeout: p.Duration("session_timeout"), OnError: p.String("on_error"), DLQTopic: p.String("dlq_topic")}
+	if t := p.Sub("time"); t != nil {
+		s.Time = &TimeSpec{Type: t.String("type"), Field: t.String("field"), Zone: t.String("zone")}
+	}
+	if w := p.Sub("window"); w != nil {
+		s.Window = &WindowSpec{Type: w.String("type"), Size: w.Duration("size"), Advance: w.Duration("advance"), Grace: w.Duration("grace")}
+	}
+	if a := p.Sub("aggregate"); a != nil {
+		s.Aggregate = &AggregateSpec{Op: a.String("op"), Field: a.String("field")}
+	}
+	if j := p.Sub("join"); j != nil {
+		s.Join = &JoinSpec{Table: j.String("table"), CDC: j.Bool("cdc"), Stream: j.String("stream"), On: j.String("on"),
+			OtherOn: j.String("other_on"), Window: j.Duration("window"), Grace: j.Duration("grace"), Type: j.String("type")}
+	}
+	return s
 }
 
-// Error names the job and every problem.
-func (e *JobError) Error() string { return problems(e.Problems).err(e.Name).Error() }
+// JobError is the error of an invalid declarative job (spec.Error): every
+// problem by field path. Its Subject is `stream job "NAME"` and it wraps
+// ErrInvalid.
+type JobError = spec.Error
 
-// Unwrap returns ErrInvalid.
-func (e *JobError) Unwrap() error { return ErrInvalid }
+// subject names the job in its errors.
+func (s JobSpec) subject() string {
+	name := s.Name
+	if name == "" {
+		name = "(unnamed)"
+	}
+	return fmt.Sprintf("stream job %q", name)
+}
 
 // AppID returns the job's application id: ApplicationID, or Name.
 func (s JobSpec) AppID() string {
@@ -320,370 +257,6 @@ func (s JobSpec) Build() (*Topology, error) {
 		return nil, err
 	}
 	return top.Build()
-}
-
-func (s JobSpec) compile() (*Topology, error) {
-	var p problems
-	if s.Name == "" {
-		p.add("name is missing: give the job a name")
-	}
-	if len(s.Inputs) == 0 {
-		p.add("inputs is missing: list the input topics, like inputs = [\"orders\"]")
-	}
-	if s.Output == "" {
-		p.add("output is missing: name the output topic")
-	}
-	dec := decoder{format: s.Format}
-	switch s.Format {
-	case "", "json", "string", "bytes":
-	case formatAvro, formatProtobuf, formatJSONSchema:
-		dec.sd = newSchemaDecoder(s.Registry, s.Format)
-	default:
-		p.add("format %q is unknown: use json, string, bytes, avro, protobuf or json_schema", s.Format)
-	}
-	var outEnc *schemaEncoder
-	switch s.OutputFormat {
-	case "", "json":
-	case formatAvro, formatProtobuf, formatJSONSchema:
-		text := s.OutputSchema
-		if text == "" && s.OutputFormat == formatAvro && s.Aggregate != nil {
-			text = aggregateAvroSchema(s.Window != nil)
-		}
-		switch {
-		case s.Aggregate == nil && s.Value == "" && s.Join == nil:
-			p.add("output_format %q applies to jobs that write JSON (aggregate, value or join); this job passes its input values through as read", s.OutputFormat)
-		case text == "":
-			p.add("output_format %q needs output_schema (only avro aggregates have a derived schema)", s.OutputFormat)
-		default:
-			outEnc = &schemaEncoder{registry: s.Registry, format: s.OutputFormat, text: text, subject: s.Output + "-value"}
-		}
-	default:
-		p.add("output_format %q is unknown: use json, avro, protobuf or json_schema", s.OutputFormat)
-	}
-	switch s.Guarantee {
-	case "", string(AtLeastOnce), string(ExactlyOnce):
-	default:
-		p.add("guarantee %q is unknown: use at_least_once or exactly_once", s.Guarantee)
-	}
-	if err := checkErrorMode(ErrorMode(s.OnError), s.DLQTopic); err != nil {
-		p.add("%v", err)
-	}
-	compile := func(what, src string) *program {
-		if src == "" {
-			return nil
-		}
-		prog, err := compileExpr(what, src)
-		if err != nil {
-			p.add("%v", err)
-		}
-		return prog
-	}
-	filter := compile("filter", s.Filter)
-	key := compile("key", s.Key)
-	value := compile("value", s.Value)
-
-	// Time.
-	tp := EventTime()
-	if s.Time != nil {
-		loc := time.UTC
-		if s.Time.Zone != "" {
-			l, err := time.LoadLocation(s.Time.Zone)
-			if err != nil {
-				p.add("time.zone %q is not a time zone (like \"UTC\" or \"Europe/Paris\")", s.Time.Zone)
-			} else {
-				loc = l
-			}
-		}
-		switch s.Time.Type {
-		case "", "event":
-			if s.Time.Field != "" {
-				p.add("time.field is set but time.type is %q: use type = \"field\"", s.Time.Type)
-			}
-		case "field":
-			if s.Time.Field == "" {
-				p.add("time.type is field but time.field is missing: give an expression like \"value.ts\"")
-			}
-			if tf := compile("time.field", s.Time.Field); tf != nil {
-				tp = EventTimeFrom(func(r Record) (time.Time, error) {
-					env, err := dec.env(r)
-					if err != nil {
-						return time.Time{}, err
-					}
-					v, err := tf.run(env)
-					if err != nil {
-						return time.Time{}, err
-					}
-					return toTime(v, loc)
-				})
-			}
-		case "log_append":
-			tp = LogAppendTime()
-		case "processing":
-			tp = ProcessingTime()
-		default:
-			p.add("time.type %q is unknown: use event, field, log_append or processing", s.Time.Type)
-		}
-	}
-
-	// Aggregate and window.
-	var agg Aggregator
-	var aggField *program
-	if a := s.Aggregate; a != nil {
-		switch a.Op {
-		case "count":
-			agg = Count()
-		case "sum", "min", "max":
-			if a.Field == "" {
-				p.add("aggregate.field is missing: %s needs a number expression like \"value.amount\"", a.Op)
-			}
-			aggField = compile("aggregate.field", a.Field)
-			pre := func(r Record) (float64, error) {
-				n, ok := DecodeNumber(r.Value)
-				if !ok {
-					return 0, fmt.Errorf("projected value is not a number")
-				}
-				return n, nil
-			}
-			agg = map[string]func(func(Record) (float64, error)) Aggregator{"sum": Sum, "min": Min, "max": Max}[a.Op](pre)
-		case "":
-			p.add("aggregate.op is missing: use count, sum, min or max")
-		default:
-			p.add("aggregate.op %q is unknown: use count, sum, min or max", a.Op)
-		}
-		if s.Value != "" {
-			p.add("value is set with aggregate: an aggregate's output value is {\"value\": N}; remove value")
-		}
-	}
-	var windows Windows
-	if w := s.Window; w != nil {
-		if s.Aggregate == nil {
-			p.add("window is set without aggregate: add aggregate = { op = ... } or remove window")
-		}
-		switch w.Type {
-		case "tumbling":
-			windows = Tumbling(w.Size)
-			if w.Advance != 0 && w.Advance != w.Size {
-				p.add("window.advance is set on a tumbling window: use type = \"hopping\"")
-			}
-		case "hopping":
-			windows = Hopping(w.Size, w.Advance)
-			if w.Advance == 0 {
-				p.add("window.advance is missing: a hopping window needs advance = \"...\"")
-			}
-		case "":
-			p.add("window.type is missing: use tumbling or hopping")
-		default:
-			p.add("window.type %q is unknown: use tumbling or hopping", w.Type)
-		}
-		windows = windows.WithGrace(w.Grace)
-		if w.Type != "" && (w.Type != "hopping" || w.Advance != 0) {
-			if err := windows.validate(); err != nil {
-				p.add("window: %v", err)
-			}
-		}
-	}
-	emit := EmitUpdate
-	switch s.Emit {
-	case "", "update":
-	case "final":
-		emit = EmitFinal
-		if s.Window == nil {
-			p.add("emit = \"final\" needs a window: without one an aggregate is a running total, emitted on update")
-		}
-	default:
-		p.add("emit %q is unknown: use update or final", s.Emit)
-	}
-
-	// Join.
-	var joinOn, otherOn *program
-	if j := s.Join; j != nil {
-		switch {
-		case j.Table != "" && j.Stream != "":
-			p.add("join has both table and stream: a join is with one table or one stream")
-		case j.Table == "" && j.Stream == "":
-			p.add("join needs table = \"TOPIC\" (a compacted or CDC topic) or stream = \"TOPIC\"")
-		case j.Table != "":
-			if j.Window != 0 || j.OtherOn != "" {
-				p.add("join.window and join.other_on apply to stream joins, not to table joins")
-			}
-		case j.Stream != "":
-			if j.Window <= 0 {
-				p.add("join.window is missing: a stream-stream join needs window = \"5m\"")
-			}
-			if j.CDC {
-				p.add("join.cdc applies to table joins")
-			}
-		}
-		switch j.Type {
-		case "", "inner", "left":
-		default:
-			p.add("join.type %q is unknown: use inner or left", j.Type)
-		}
-		joinOn = compile("join.on", j.On)
-		otherOn = compile("join.other_on", j.OtherOn)
-	}
-	if len(p) > 0 {
-		return nil, &JobError{Name: s.Name, Problems: p}
-	}
-
-	// Build.
-	keyOf := func(prog *program) func(Record) ([]byte, error) {
-		return func(r Record) ([]byte, error) {
-			env, err := dec.env(r)
-			if err != nil {
-				return nil, err
-			}
-			v, err := prog.run(env)
-			if err != nil {
-				return nil, err
-			}
-			return toBytes(v)
-		}
-	}
-	top := NewTopology(s.AppID())
-	st := top.Stream("input", s.Inputs, WithTime(tp))
-	if j := s.Join; j != nil {
-		if j.Table != "" {
-			var opts []SourceOpt
-			if j.CDC {
-				opts = append(opts, WithCDC(CDCJSON()))
-			}
-			tbl := top.Table("table", j.Table, opts...)
-			var kf func(Record) ([]byte, error)
-			if joinOn != nil {
-				kf = keyOf(joinOn)
-			}
-			inner := j.Type == "inner"
-			st = st.JoinTable("join", tbl, kf, func(r Record, row []byte, found bool) (Record, bool, error) {
-				if !found {
-					return r, !inner, nil
-				}
-				var v any
-				if err := json.Unmarshal(row, &v); err != nil {
-					v = string(row)
-				}
-				r.joined = v
-				return r, true, nil
-			})
-		} else {
-			other := top.Stream("other", []string{j.Stream}, WithTime(tp))
-			if joinOn != nil {
-				st = st.Repartition("join-left", keyOf(joinOn))
-				if otherOn == nil {
-					otherOn = joinOn
-				}
-			}
-			if otherOn != nil {
-				other = other.Repartition("join-right", keyOf(otherOn))
-			}
-			kind := InnerJoin
-			if j.Type == "left" {
-				kind = LeftJoin
-			}
-			st = st.Join("join", other, j.Window, j.Grace, kind, func(l Record, r *Record) (Record, error) {
-				if r != nil {
-					v, err := dec.decode(r.Value)
-					if err != nil {
-						return l, err
-					}
-					l.joined = v
-				}
-				return l, nil
-			})
-		}
-	}
-	if filter != nil {
-		st = st.Filter("filter", func(r Record) (bool, error) {
-			env, err := dec.env(r)
-			if err != nil {
-				return false, err
-			}
-			return filter.runBool(env)
-		})
-	}
-	if s.Aggregate != nil {
-		// project computes the group key and the aggregated number before
-		// repartitioning, while the whole record (and its joined row) is
-		// at hand; the repartition topic carries only key and number.
-		if aggField != nil || key != nil {
-			st = st.Map("project", func(r Record) (Record, error) {
-				env, err := dec.env(r)
-				if err != nil {
-					return r, err
-				}
-				if key != nil {
-					v, err := key.run(env)
-					if err != nil {
-						return r, err
-					}
-					if r.Key, err = toBytes(v); err != nil {
-						return r, err
-					}
-				}
-				if aggField != nil {
-					v, err := aggField.run(env)
-					if err != nil {
-						return r, err
-					}
-					f, err := toFloat(v)
-					if err != nil {
-						return r, fmt.Errorf("aggregate.field %q: %w", aggField.src, err)
-					}
-					r.Value = EncodeNumber(f)
-				}
-				return r, nil
-			})
-		}
-		var g *Grouped
-		if key != nil {
-			g = st.GroupBy("group-by", func(r Record) ([]byte, error) { return r.Key, nil })
-		} else {
-			g = st.GroupByKey()
-		}
-		if s.Window != nil {
-			st = g.Windowed(windows).Aggregate("aggregate", agg, emit)
-		} else {
-			st = g.Aggregate("aggregate", agg)
-		}
-		st = st.Map("format", FormatAggregate)
-	} else {
-		if key != nil {
-			st = st.Map("set-key", func(r Record) (Record, error) {
-				k, err := keyOf(key)(r)
-				r.Key = k
-				return r, err
-			})
-		}
-		switch {
-		case value != nil:
-			st = st.Map("set-value", func(r Record) (Record, error) {
-				env, err := dec.env(r)
-				if err != nil {
-					return r, err
-				}
-				v, err := value.run(env)
-				if err != nil {
-					return r, err
-				}
-				r.Value, err = toBytes(v)
-				return r, err
-			})
-		case s.Join != nil:
-			st = st.Map("set-value", func(r Record) (Record, error) {
-				v, err := dec.decode(r.Value)
-				if err != nil {
-					return r, err
-				}
-				r.Value, err = json.Marshal(map[string]any{"value": v, "joined": r.joined})
-				return r, err
-			})
-		}
-	}
-	if outEnc != nil {
-		st = st.Map("encode", outEnc.encode)
-	}
-	st.To("output", s.Output)
-	return top, nil
 }
 
 // round15 rounds f to 15 significant digits, so that sums of decimal

@@ -160,10 +160,10 @@ func TestParseJobNamesEveryProblem(t *testing.T) {
 		t.Errorf("error does not wrap ErrInvalid: %v", err)
 	}
 	for _, want := range []string{
-		`"fitler" is unknown; did you mean "filter"`, "filter: expression does not compile",
-		`unknown name "vaule"; did you mean "value"`, "window.type \"sliding\"",
-		"window.size \"1 minute\"", "aggregate.op \"avg\"", "emit \"sometimes\"", "guarantee \"maybe\"",
-		"both table and stream", "output is missing",
+		`fitler: unknown key; did you mean "filter"`, "filter: expression does not compile",
+		`unknown name "vaule"; did you mean "value"`, "window.type: \"sliding\"",
+		"window.size: \"1 minute\"", "aggregate.op: \"avg\"", "emit: \"sometimes\"", "guarantee: \"maybe\"",
+		"both table and stream", "output: is missing",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %q:\n%v", want, err)

@@ -52,7 +52,7 @@ func TestStreamsCommands(t *testing.T) {
 func TestConfigValidateStreams(t *testing.T) {
 	k := newCLI(t, strings.Replace(streamsTOML, `op = "count"`, `op = "avg"`, 1))
 	code, _, errs := k.run("config", "validate")
-	if code == 0 || !strings.Contains(errs, `aggregate.op "avg" is unknown`) {
+	if code == 0 || !strings.Contains(errs, `aggregate.op: "avg" is unknown`) {
 		t.Fatalf("config validate: %d %q", code, errs)
 	}
 }

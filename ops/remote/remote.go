@@ -29,6 +29,7 @@ import (
 
 	"github.com/kdeck/kdeck/api"
 	"github.com/kdeck/kdeck/ops"
+	"github.com/kdeck/kdeck/spec"
 )
 
 // Opt configures a Client.
@@ -224,8 +225,27 @@ func (c *Client) decodeError(resp *http.Response) error {
 	case resp.StatusCode == http.StatusNotFound:
 		kind = ops.KindNotFound
 	}
-	return ops.KindError(kind, eb.Message)
+	err := ops.KindError(kind, eb.Message)
+	if len(eb.Fields) > 0 {
+		se := &spec.Error{Fields: make([]spec.FieldError, len(eb.Fields))}
+		for i, f := range eb.Fields {
+			se.Fields[i] = spec.FieldError{Path: f.Field, Msg: f.Message}
+		}
+		return &fieldsError{err: err, se: se}
+	}
+	return err
 }
+
+// fieldsError is an error answer that listed a bad configuration's fields:
+// it reads as the worker's message, matches the sentinels of its kind, and
+// errors.As finds a *spec.Error with the fields, as on the worker.
+type fieldsError struct {
+	err error
+	se  *spec.Error
+}
+
+func (e *fieldsError) Error() string   { return e.err.Error() }
+func (e *fieldsError) Unwrap() []error { return []error{e.err, e.se} }
 
 // do sends a JSON request (in may be nil) and decodes the answer into out
 // (may be nil), within the client's timeout.

@@ -13,6 +13,7 @@ import (
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/ops/remote"
+	"github.com/kdeck/kdeck/spec"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
@@ -266,6 +267,13 @@ func TestRemoteEveryMethod(t *testing.T) {
 	// A job created through the client is validated, listed and deleted.
 	if _, _, err := r.PutJob(ctx(t), ops.PutJobRequest{Table: map[string]any{"name": "g", "class": "datagen"}}); !errors.Is(err, ops.ErrInvalid) {
 		t.Fatalf("an invalid job: %v", err)
+	}
+	// A bad field reaches the client by path, as on the worker.
+	_, _, err = r.PutJob(ctx(t), ops.PutJobRequest{Kind: ops.KindStream, Table: map[string]any{"name": "s", "inputs": []any{"a"}, "output": "b", "window": map[string]any{"type": "tumbling", "size": "soon"}, "aggregate": map[string]any{"op": "count"}}})
+	var se *spec.Error
+	if !errors.Is(err, ops.ErrInvalid) || !errors.As(err, &se) || len(se.Fields) == 0 || se.Fields[0].Path != "window.size" ||
+		!strings.Contains(err.Error(), `stream job "s"`) {
+		t.Fatalf("an invalid stream job: %v (fields %+v)", err, se)
 	}
 	jc, created, err := r.PutJob(ctx(t), ops.PutJobRequest{Table: map[string]any{"name": "g", "class": "datagen", "topic": "orders", "rate": 1}})
 	if err != nil || !created || jc.Source != ops.JobSourceAPI {
