@@ -24,7 +24,6 @@ import (
 // the other.
 func TestWorkerGroupSpreadsAndRefusesDifferingJobs(t *testing.T) {
 	a := kafkatest.New(t, kafkatest.Name("a"))
-	a.NotYetOnReal(t, "worker groups: on Apache Kafka a JoinGroup of the worker group waits out the 60 s rebalance timeout for a member that does not rejoin, and the manage loop fails with an i/o timeout (issue 15)")
 	b := kafkatest.New(t, kafkatest.Name("b"))
 	a.CreateTopic(t, "orders", 1)
 	dir := t.TempDir()
@@ -112,7 +111,6 @@ func TestWorkerGroupSpreadsAndRefusesDifferingJobs(t *testing.T) {
 // share of the partitions; together they mirror every record once.
 func TestWorkerGroupShardsAMirrorFlow(t *testing.T) {
 	a := kafkatest.New(t, kafkatest.Name("a"))
-	a.NotYetOnReal(t, "worker groups: on Apache Kafka a JoinGroup of the worker group waits out the 60 s rebalance timeout for a member that does not rejoin, and the manage loop fails with an i/o timeout (issue 15)")
 	b := kafkatest.New(t, kafkatest.Name("b"))
 	a.CreateTopic(t, "orders", 4)
 	a.ProduceN(t, "orders", 400)

@@ -102,7 +102,6 @@ func TestWorkerGroupFailover(t *testing.T) {
 	kcat := needKcat(t)
 	bin := buildKdeck(t)
 	c := kafkatest.New(t)
-	c.NotYetOnReal(t, "worker groups: on Apache Kafka a JoinGroup of the worker group waits out the rebalance timeout and no worker gets work (issue 15)")
 	c.CreateTopic(t, "lines", 1)
 	dir := t.TempDir()
 	files := []string{"a", "b", "c"}
@@ -325,7 +324,6 @@ func TestWorkerGroupMirrorKillLoop(t *testing.T) {
 	kcat := needKcat(t)
 	bin := buildKdeck(t)
 	a := kafkatest.New(t, kafkatest.Name("a"))
-	a.NotYetOnReal(t, "worker groups: on Apache Kafka a JoinGroup of the worker group waits out the rebalance timeout and no worker gets work (issue 15)")
 	b := kafkatest.New(t, kafkatest.Name("b"))
 	a.CreateTopic(t, "orders", 4)
 	dir := t.TempDir()
@@ -448,7 +446,6 @@ func TestWorkerGroupExactlyOnceStreamKillLoop(t *testing.T) {
 	kcat := needKcat(t)
 	bin := buildKdeck(t)
 	c := kafkatest.New(t)
-	c.NotYetOnReal(t, "worker groups: on Apache Kafka a JoinGroup of the worker group waits out the rebalance timeout and no worker gets work (issue 15)")
 	c.CreateTopic(t, "in", 4)
 	c.CreateTopic(t, "out", 4)
 	dir := t.TempDir()

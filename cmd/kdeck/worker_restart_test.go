@@ -82,9 +82,6 @@ func TestRestartInPlace(t *testing.T) {
 	} {
 		t.Run(rt.name, func(t *testing.T) {
 			c := kafkatest.New(t)
-			if strings.Contains(rt.job(t.TempDir()), "[worker]\ngroup") {
-				c.NotYetOnReal(t, "worker groups: on Apache Kafka a JoinGroup of the worker group waits out the rebalance timeout and no worker gets work (issue 15)")
-			}
 			c.CreateTopic(t, "in", 2)
 			c.CreateTopic(t, "out", 2)
 			dir := t.TempDir()
