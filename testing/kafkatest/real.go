@@ -201,20 +201,6 @@ func (c *Cluster) NeedsFake(t testing.TB) {
 	}
 }
 
-// SkipNotYetOnReal is the reason of NotYetOnReal's skip.
-const SkipNotYetOnReal = "known not to hold on Apache Kafka yet; runs on the embedded tier until fixed: "
-
-// NotYetOnReal skips the test on the real tier for a feature known not to
-// work on Apache Kafka yet, saying why (and docs/compatibility.md lists it).
-// Unlike NeedsFake it marks a defect, not a missing capability: each use
-// names the open issue that removes it.
-func (c *Cluster) NotYetOnReal(t testing.TB, why string) {
-	t.Helper()
-	if c.real != nil {
-		t.Skip(SkipNotYetOnReal + why)
-	}
-}
-
 // NeedsReal skips the test on the embedded tier: for tests that need a
 // capability only the real tier's clusters offer (their SASL and TLS
 // listeners, Apache tools).
