@@ -19,8 +19,6 @@ import (
 	"github.com/kdeck/kdeck/connect"
 )
 
-func init() { registerJobKind(KindConnector, newConnectorJob) }
-
 // WithConnectRegistry sets the registry connectors are built from, so a Go
 // program can host its own connector classes and transforms; default
 // connect.Builtins().
@@ -156,7 +154,7 @@ func (c *connectorJob) Status() JobStatus {
 		ts := TaskStatus{ID: t.ID, State: State(t.State), Trace: t.Trace, Metrics: m, Detail: t.Detail}
 		js.Tasks = append(js.Tasks, ts)
 		sum(&js.Metrics, m)
-		if t.State == connect.StateFailed && t.FailedAt.After(last) {
+		if t.State == StateFailed && t.FailedAt.After(last) {
 			last = t.FailedAt
 			at := t.FailedAt
 			js.LastError, js.LastErrorAt = firstLine(t.Trace), &at
