@@ -137,6 +137,8 @@ type Job struct {
 	paused  atomic.Bool
 	resumed chan struct{} // closed and replaced on each Resume
 
+	offs *Offsets // reads and alters the offsets in cfg.store or the group
+
 	mu    sync.Mutex
 	tasks []*task
 	ran   bool
@@ -165,6 +167,7 @@ func NewJob(reg *Registry, table map[string]any, opts ...Opt) (*Job, error) {
 	if j.cfg.store == nil {
 		j.cfg.store = NewKafkaOffsetStore(j.p.String(FieldOffsetsTopic), c.clientOpts...)
 	}
+	j.offs = &Offsets{name: j.name, source: j.source != nil, store: j.cfg.store, clientOpts: c.clientOpts}
 	return j, nil
 }
 

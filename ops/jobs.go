@@ -122,18 +122,28 @@ type taskRestarter interface {
 // jobBuilder builds a runner from a job table.
 type jobBuilder func(l *Local, j config.Job) (jobRunner, error)
 
-// jobKinds is a registry of job kinds: the builder of each. It is read-only
-// once a supervisor holds it.
-type jobKinds map[JobKind]jobBuilder
+// offsetsBuilder builds the offsets accessor of a job that is not running,
+// without building its runner; done releases it.
+type offsetsBuilder func(l *Local, j config.Job) (acc offsetRunner, done func(), err error)
+
+// jobKind is what the supervisor knows of one kind of job.
+type jobKind struct {
+	build   jobBuilder
+	offsets offsetsBuilder // nil: the kind has no offsets to read or alter
+}
+
+// jobKinds is a registry of job kinds. It is read-only once a supervisor
+// holds it.
+type jobKinds map[JobKind]jobKind
 
 // builtinJobKinds returns a new registry of the job kinds built into kdeck:
 // connectors (job_connector.go), mirrors (job_mirror.go) and stream jobs
 // (job_stream.go).
 func builtinJobKinds() jobKinds {
 	return jobKinds{
-		KindConnector: newConnectorJob,
-		KindMirror:    newMirrorJob,
-		KindStream:    newStreamJob,
+		KindConnector: {build: newConnectorJob, offsets: newConnectorOffsets},
+		KindMirror:    {build: newMirrorJob},
+		KindStream:    {build: newStreamJob},
 	}
 }
 
@@ -180,6 +190,7 @@ type hostedJob struct {
 	cluster string
 	spec    config.Job
 	build   jobBuilder
+	offsets offsetsBuilder
 
 	mu       sync.Mutex
 	runner   jobRunner // current runner; nil before the first start
@@ -230,7 +241,7 @@ func (s *supervisor) add(kind JobKind, j config.Job) *hostedJob {
 	if cl == "" {
 		cl = s.l.def
 	}
-	h := &hostedJob{name: name, kind: kind, class: class, cluster: cl, spec: j, build: s.kinds[kind], state: StateUnassigned}
+	h := &hostedJob{name: name, kind: kind, class: class, cluster: cl, spec: j, build: s.kinds[kind].build, offsets: s.kinds[kind].offsets, state: StateUnassigned}
 	s.jobs[name] = h
 	s.order = append(s.order, name)
 	return h
