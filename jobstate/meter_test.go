@@ -2,6 +2,7 @@ package jobstate
 
 import (
 	"sync"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -98,4 +99,43 @@ func TestMeterOnTheClock(t *testing.T) {
 			t.Fatalf("rate 5s after the last event = %v, want 0", r)
 		}
 	})
+}
+
+// The hot path: Add against the atomic add it replaced, and Tick when no
+// sample is due (the per-batch call).
+func BenchmarkMeterAdd(b *testing.B) {
+	b.Run("atomic.Int64", func(b *testing.B) {
+		var n atomic.Int64
+		for range b.N {
+			n.Add(1)
+		}
+	})
+	b.Run("Meter", func(b *testing.B) {
+		var m Meter
+		for range b.N {
+			m.Add(1)
+		}
+	})
+}
+
+func BenchmarkMeterTick(b *testing.B) {
+	var m Meter
+	now := time.Now()
+	m.Tick(now)
+	for range b.N {
+		m.Add(100)
+		m.Tick(now)
+	}
+}
+
+func BenchmarkMeterRate(b *testing.B) {
+	var m Meter
+	now := time.Now()
+	for i := range 8 {
+		m.Add(1000)
+		m.Tick(now.Add(time.Duration(i) * 300 * time.Millisecond))
+	}
+	for range b.N {
+		_ = m.Rate(now.Add(3 * time.Second))
+	}
 }
