@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -31,17 +30,9 @@ func WithConnectRegistry(r *connect.Registry) Opt {
 // channel, feeding DemoOrdersTopic.
 const DemoConnectorName = "demo-orders"
 
-// registryMu guards the lazy default of localCfg.registry.
-var registryMu sync.Mutex
-
-func (l *Local) registry() *connect.Registry {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if l.lc.registry == nil {
-		l.lc.registry = connect.Builtins()
-	}
-	return l.lc.registry
-}
+// registry returns the connector classes and transforms of l
+// (WithConnectRegistry, default connect.Builtins()); read-only.
+func (l *Local) registry() *connect.Registry { return l.lc.registry }
 
 // offsetRunner is implemented by runners whose offsets can be read and
 // altered (connectors; mirrors and stream jobs may implement it too).
