@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kdeck/kdeck/connect"
+	"github.com/kdeck/kdeck/jobstate"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 	"github.com/kdeck/kdeck/testing/pgtest"
 )
@@ -45,7 +46,7 @@ func recordsOut(b *testing.B, j *connect.Job, n int) {
 	for {
 		var out int64
 		for _, t := range j.Status().Tasks {
-			if t.State == connect.StateFailed {
+			if t.State == jobstate.Failed {
 				b.Fatalf("task failed: %s", t.Trace)
 			}
 			out += t.Metrics.RecordsOut

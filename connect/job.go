@@ -13,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kdeck/kdeck/jobstate"
 	"github.com/kdeck/kdeck/schema"
 	"github.com/kdeck/kdeck/spec"
 )
@@ -137,6 +138,8 @@ type Job struct {
 	paused  atomic.Bool
 	resumed chan struct{} // closed and replaced on each Resume
 
+	offs *Offsets // reads and alters the offsets in cfg.store or the group
+
 	mu    sync.Mutex
 	tasks []*task
 	ran   bool
@@ -165,6 +168,7 @@ func NewJob(reg *Registry, table map[string]any, opts ...Opt) (*Job, error) {
 	if j.cfg.store == nil {
 		j.cfg.store = NewKafkaOffsetStore(j.p.String(FieldOffsetsTopic), c.clientOpts...)
 	}
+	j.offs = &Offsets{name: j.name, source: j.source != nil, store: j.cfg.store, clientOpts: c.clientOpts}
 	return j, nil
 }
 
@@ -289,16 +293,6 @@ func (j *Job) Config() *Parsed { return j.p }
 // Group returns the consumer group of a sink connector: connect-NAME.
 func (j *Job) Group() string { return "connect-" + j.name }
 
-// Task states, as Kafka Connect names them.
-const (
-	StateRunning    = "RUNNING"
-	StatePaused     = "PAUSED"
-	StateFailed     = "FAILED"
-	StateUnassigned = "UNASSIGNED"
-	StateStopped    = "STOPPED"
-	StateRestarting = "RESTARTING"
-)
-
 // ErrAllTasksFailed is returned by Run when every task has failed.
 var ErrAllTasksFailed = errors.New("every task failed")
 
@@ -371,7 +365,7 @@ loop:
 			var errs []error
 			for _, t := range tasks {
 				switch st, trace := t.stateTrace(); st {
-				case StateFailed:
+				case jobstate.Failed:
 					failed++
 					if first == "" {
 						first = fmt.Sprintf("task %d: %s", t.id, firstLine(trace))
@@ -379,7 +373,7 @@ loop:
 					t.mu.Lock()
 					errs = append(errs, t.err)
 					t.mu.Unlock()
-				case StateStopped:
+				case jobstate.Stopped:
 					finished++
 				}
 			}
@@ -481,7 +475,7 @@ func (j *Job) RestartFailedTasks() []int {
 	defer j.mu.Unlock()
 	var ids []int
 	for _, t := range j.tasks {
-		if st, _ := t.stateTrace(); st == StateFailed {
+		if st, _ := t.stateTrace(); st == jobstate.Failed {
 			t.requestRestart()
 			ids = append(ids, t.id)
 		}
@@ -491,22 +485,23 @@ func (j *Job) RestartFailedTasks() []int {
 
 // Status is a job's state and its tasks'.
 type Status struct {
-	State string
+	State jobstate.State
 	Tasks []TaskStatus
 }
 
 // TaskStatus is one task's state, error and metrics.
 type TaskStatus struct {
 	ID       int
-	State    string
+	State    jobstate.State
 	Trace    string
 	FailedAt time.Time
 	Metrics  Metrics
 	Detail   map[string]string
 }
 
-// Metrics are a task's counters and rates (rates over the interval since
-// the previous Status call, at least one second).
+// Metrics are a task's counters and rates (jobstate.Meter: per second over
+// the last second or so, sampled by the task once per batch, so they advance
+// whether or not Status is called).
 type Metrics struct {
 	RecordsIn, RecordsOut, BytesIn, BytesOut int64
 	Errors, DLQ                              int64
@@ -521,17 +516,17 @@ func (j *Job) Status() Status {
 	j.mu.Lock()
 	tasks := append([]*task(nil), j.tasks...)
 	j.mu.Unlock()
-	st := Status{State: StateRunning}
+	st := Status{State: jobstate.Running}
 	if j.paused.Load() {
-		st.State = StatePaused
+		st.State = jobstate.Paused
 	}
 	if len(tasks) == 0 {
-		st.State = StateUnassigned
+		st.State = jobstate.Unassigned
 	}
 	for _, t := range tasks {
 		ts := t.status()
-		if ts.State == StateRunning && j.paused.Load() {
-			ts.State = StatePaused
+		if ts.State == jobstate.Running && j.paused.Load() {
+			ts.State = jobstate.Paused
 		}
 		st.Tasks = append(st.Tasks, ts)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kdeck/kdeck/connect"
+	"github.com/kdeck/kdeck/jobstate"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
@@ -160,7 +161,7 @@ func TestDatagenDeterministicAndCounted(t *testing.T) {
 	recs := readAll(t, c, "gen", 500)
 	waitFor(t, "datagen tasks to finish", func() bool {
 		st := j.Status()
-		return len(st.Tasks) == 2 && st.Tasks[0].State == connect.StateStopped && st.Tasks[1].State == connect.StateStopped
+		return len(st.Tasks) == 2 && st.Tasks[0].State == jobstate.Stopped && st.Tasks[1].State == jobstate.Stopped
 	})
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -323,7 +324,7 @@ func TestBadInputFailsTaskNotWorker(t *testing.T) {
 			j, stop := runJob(t, c, tc.table, connect.NewFileOffsetStore(t.TempDir()))
 			waitFor(t, "the task to fail", func() bool {
 				st := j.Status()
-				return len(st.Tasks) > 0 && st.Tasks[0].State == connect.StateFailed
+				return len(st.Tasks) > 0 && st.Tasks[0].State == jobstate.Failed
 			})
 			if tr := j.Status().Tasks[0].Trace; !strings.Contains(tr, tc.want) {
 				t.Errorf("trace %q does not say %q", tr, tc.want)
@@ -339,7 +340,7 @@ func TestBadInputFailsTaskNotWorker(t *testing.T) {
 			defer stop()
 			waitFor(t, "the task to fail", func() bool {
 				st := j.Status()
-				return len(st.Tasks) > 0 && st.Tasks[0].State == connect.StateFailed && strings.Contains(st.Tasks[0].Trace, "not readable")
+				return len(st.Tasks) > 0 && st.Tasks[0].State == jobstate.Failed && strings.Contains(st.Tasks[0].Trace, "not readable")
 			})
 		})
 	}
@@ -432,7 +433,7 @@ func TestRestartFailedTaskResumes(t *testing.T) {
 	defer stop()
 	waitFor(t, "task 1 to fail and task 0 to run", func() bool {
 		st := j.Status()
-		return len(st.Tasks) == 2 && st.Tasks[0].State == connect.StateRunning && st.Tasks[1].State == connect.StateFailed
+		return len(st.Tasks) == 2 && st.Tasks[0].State == jobstate.Running && st.Tasks[1].State == jobstate.Failed
 	})
 	if tr := j.Status().Tasks[1].Trace; !strings.Contains(tr, "is a directory") {
 		t.Errorf("trace %q", tr)
@@ -443,7 +444,7 @@ func TestRestartFailedTaskResumes(t *testing.T) {
 		t.Fatalf("restarted %v", ids)
 	}
 	readAll(t, c, "two", 10)
-	if st := j.Status().Tasks[1]; st.State != connect.StateRunning || st.Trace != "" {
+	if st := j.Status().Tasks[1]; st.State != jobstate.Running || st.Trace != "" {
 		t.Fatalf("task after restart: %+v", st)
 	}
 }
@@ -487,6 +488,6 @@ func TestFileSourceVanishedFileFails(t *testing.T) {
 	os.Remove(path)
 	waitFor(t, "the task to fail", func() bool {
 		st := j.Status()
-		return st.Tasks[0].State == connect.StateFailed && strings.Contains(st.Tasks[0].Trace, "vanished and was not re-created within 100ms")
+		return st.Tasks[0].State == jobstate.Failed && strings.Contains(st.Tasks[0].Trace, "vanished and was not re-created within 100ms")
 	})
 }

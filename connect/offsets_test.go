@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kdeck/kdeck/connect"
+	"github.com/kdeck/kdeck/jobstate"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
@@ -48,7 +49,7 @@ func TestOffsetsSavedOnlyAfterAcks(t *testing.T) {
 			if tc.wantFail {
 				waitFor(t, "the task to fail on the produce error", func() bool {
 					st := j.Status()
-					return st.Tasks[0].State == connect.StateFailed
+					return st.Tasks[0].State == jobstate.Failed
 				})
 				if got := savedPosition(t, store, "acks"); got != first {
 					t.Fatalf("saved position %d while lines after %d were never acknowledged", got, first)
@@ -98,7 +99,7 @@ func TestDLQNotWritableFailsTask(t *testing.T) {
 	defer stop()
 	waitFor(t, "the task to fail", func() bool {
 		st := j.Status()
-		return len(st.Tasks) == 1 && st.Tasks[0].State == connect.StateFailed
+		return len(st.Tasks) == 1 && st.Tasks[0].State == jobstate.Failed
 	})
 	if tr := j.Status().Tasks[0].Trace; !containsAll(tr, "dead-letter topic dead is not writable") {
 		t.Fatalf("trace %q", tr)

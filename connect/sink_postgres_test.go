@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kdeck/kdeck/connect"
+	"github.com/kdeck/kdeck/jobstate"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 	"github.com/kdeck/kdeck/testing/pgtest"
 )
@@ -49,7 +50,7 @@ func waitFailed(t *testing.T, j *connect.Job) string {
 	t.Helper()
 	waitFor(t, "the task to fail", func() bool {
 		st := j.Status()
-		return len(st.Tasks) > 0 && st.Tasks[0].State == connect.StateFailed
+		return len(st.Tasks) > 0 && st.Tasks[0].State == jobstate.Failed
 	})
 	return j.Status().Tasks[0].Trace
 }
@@ -79,7 +80,7 @@ func TestPostgresSinkUpsertDeleteAutoCreate(t *testing.T) {
 	}, connect.NewFileOffsetStore(t.TempDir()))
 	waitFor(t, "90 rows with the updates applied", func() bool {
 		st := j.Status()
-		if len(st.Tasks) > 0 && st.Tasks[0].State == connect.StateFailed {
+		if len(st.Tasks) > 0 && st.Tasks[0].State == jobstate.Failed {
 			t.Fatalf("task failed: %s", st.Tasks[0].Trace)
 		}
 		return len(pg.Query(t, dsn, "SELECT 1 FROM pg_tables WHERE tablename = 'shop_orders'")) == 1 &&
@@ -134,7 +135,7 @@ func TestPostgresSinkDebeziumEnvelope(t *testing.T) {
 	}, connect.NewFileOffsetStore(t.TempDir()))
 	defer stop()
 	waitFor(t, "3 rows", func() bool {
-		if st := j.Status(); len(st.Tasks) > 0 && st.Tasks[0].State == connect.StateFailed {
+		if st := j.Status(); len(st.Tasks) > 0 && st.Tasks[0].State == jobstate.Failed {
 			t.Fatalf("task failed: %s", st.Tasks[0].Trace)
 		}
 		return queryString(t, pg, dsn, "SELECT count(*) FROM customers") == "3"
@@ -198,7 +199,7 @@ func TestPostgresSinkExactlyOnceInsertMode(t *testing.T) {
 					o := c.Committed(t, "connect-"+name)["events"]
 					return o[0]+o[1] == 50
 				})
-				if st := j.Status(); st.Tasks[0].State != connect.StateRunning {
+				if st := j.Status(); st.Tasks[0].State != jobstate.Running {
 					t.Fatalf("task %s: %s", st.Tasks[0].State, st.Tasks[0].Trace)
 				}
 				if got := queryString(t, pg, dsn, "SELECT count(*) FROM "+table); got != "50" {
@@ -277,7 +278,7 @@ func TestPostgresSinkAutoEvolve(t *testing.T) {
 		"pk_fields": []any{"id"}, "auto_evolve": true}, connect.NewFileOffsetStore(t.TempDir()))
 	defer stop()
 	waitFor(t, "both rows", func() bool {
-		if st := j.Status(); len(st.Tasks) > 0 && st.Tasks[0].State == connect.StateFailed {
+		if st := j.Status(); len(st.Tasks) > 0 && st.Tasks[0].State == jobstate.Failed {
 			t.Fatalf("task failed: %s", st.Tasks[0].Trace)
 		}
 		return queryString(t, pg, dsn, "SELECT count(*) FROM people") == "2"

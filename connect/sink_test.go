@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kdeck/kdeck/connect"
+	"github.com/kdeck/kdeck/jobstate"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
@@ -62,7 +63,7 @@ func TestSinkTasksShareGroupAndRestartWithoutLoss(t *testing.T) {
 	waitFor(t, "1000 distinct records", func() bool { return distinct(sink.values()) == 1000 })
 	waitFor(t, "both tasks running", func() bool {
 		st := j.Status()
-		return st.Tasks[0].State == connect.StateRunning && st.Tasks[1].State == connect.StateRunning
+		return st.Tasks[0].State == jobstate.Running && st.Tasks[1].State == jobstate.Running
 	})
 	if err := j.RestartTask(7); err == nil || !strings.Contains(err.Error(), "no task 7") {
 		t.Errorf("RestartTask(7) = %v", err)

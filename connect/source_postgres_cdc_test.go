@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kdeck/kdeck/connect"
+	"github.com/kdeck/kdeck/jobstate"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 	"github.com/kdeck/kdeck/testing/pgtest"
 )
@@ -261,7 +262,7 @@ func TestPostgresCDCSurvivesPostgresRestart(t *testing.T) {
 	if fmtAny(evs[1].Key["id"]) != "2" {
 		t.Fatalf("after the restart: %v", evs[1])
 	}
-	if st := j.Status().Tasks[0]; st.State != connect.StateRunning {
+	if st := j.Status().Tasks[0]; st.State != jobstate.Running {
 		t.Fatalf("task %s: %s", st.State, st.Trace)
 	}
 }

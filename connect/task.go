@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kdeck/kdeck/deadletter"
+	"github.com/kdeck/kdeck/jobstate"
 )
 
 // task is one task's state and counters.
@@ -19,7 +20,7 @@ type task struct {
 	conf Conf
 
 	mu       sync.Mutex
-	state    string
+	state    jobstate.State
 	trace    string
 	err      error // the error that failed the task; nil unless FAILED
 	failedAt time.Time
@@ -28,29 +29,25 @@ type task struct {
 
 	detailer atomic.Pointer[TaskDetailer] // the running task, when it reports details
 
-	recsIn, recsOut, bytesIn, bytesOut, errs, dlq atomic.Int64
-	last                                          atomic.Int64 // unix nanos
-
-	rateMu   sync.Mutex
-	rateAt   time.Time
-	rateBase [4]int64
-	rates    [4]float64
+	recsIn, recsOut, bytesIn, bytesOut jobstate.Meter
+	errs, dlq                          atomic.Int64
+	last                               atomic.Int64 // unix nanos
 }
 
 func newTask(id int, c Conf) *task {
-	return &task{id: id, conf: c, state: StateUnassigned, restart: make(chan struct{}, 1)}
+	return &task{id: id, conf: c, state: jobstate.Unassigned, restart: make(chan struct{}, 1)}
 }
 
-func (t *task) stateTrace() (string, string) {
+func (t *task) stateTrace() (jobstate.State, string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.state, t.trace
 }
 
-func (t *task) setState(st string) {
+func (t *task) setState(st jobstate.State) {
 	t.mu.Lock()
 	t.state = st
-	if st == StateRunning {
+	if st == jobstate.Running {
 		t.trace, t.err = "", nil
 	}
 	t.mu.Unlock()
@@ -58,7 +55,7 @@ func (t *task) setState(st string) {
 
 func (t *task) fail(err error) {
 	t.mu.Lock()
-	t.state, t.trace, t.err, t.failedAt = StateFailed, traceOf(err), err, time.Now()
+	t.state, t.trace, t.err, t.failedAt = jobstate.Failed, traceOf(err), err, time.Now()
 	t.mu.Unlock()
 }
 
@@ -89,29 +86,31 @@ func (t *task) setDetailer(v any) {
 	t.detailer.Store(nil)
 }
 
-func (t *task) touch() { t.last.Store(time.Now().UnixNano()) }
+// touch records activity (once per batch) and samples the meters, so that
+// their rates stay current whether or not anyone reads Status.
+func (t *task) touch() {
+	now := time.Now()
+	t.last.Store(now.UnixNano())
+	t.tick(now)
+}
+
+func (t *task) tick(now time.Time) {
+	t.recsIn.Tick(now)
+	t.recsOut.Tick(now)
+	t.bytesIn.Tick(now)
+	t.bytesOut.Tick(now)
+}
 
 func (t *task) status() TaskStatus {
 	t.mu.Lock()
 	ts := TaskStatus{ID: t.id, State: t.state, Trace: t.trace, FailedAt: t.failedAt}
 	t.mu.Unlock()
-	m := Metrics{RecordsIn: t.recsIn.Load(), RecordsOut: t.recsOut.Load(), BytesIn: t.bytesIn.Load(), BytesOut: t.bytesOut.Load(), Errors: t.errs.Load(), DLQ: t.dlq.Load()}
+	now := time.Now()
+	m := Metrics{RecordsIn: t.recsIn.Total(), RecordsOut: t.recsOut.Total(), BytesIn: t.bytesIn.Total(), BytesOut: t.bytesOut.Total(), Errors: t.errs.Load(), DLQ: t.dlq.Load(),
+		RecordsInPerSec: t.recsIn.Rate(now), RecordsOutPerSec: t.recsOut.Rate(now), BytesInPerSec: t.bytesIn.Rate(now), BytesOutPerSec: t.bytesOut.Rate(now)}
 	if n := t.last.Load(); n > 0 {
 		m.LastActivity = time.Unix(0, n)
 	}
-	now := time.Now()
-	cur := [4]int64{m.RecordsIn, m.RecordsOut, m.BytesIn, m.BytesOut}
-	t.rateMu.Lock()
-	if t.rateAt.IsZero() {
-		t.rateAt, t.rateBase = now, cur
-	} else if d := now.Sub(t.rateAt).Seconds(); d >= 1 {
-		for i := range cur {
-			t.rates[i] = float64(cur[i]-t.rateBase[i]) / d
-		}
-		t.rateAt, t.rateBase = now, cur
-	}
-	m.RecordsInPerSec, m.RecordsOutPerSec, m.BytesInPerSec, m.BytesOutPerSec = t.rates[0], t.rates[1], t.rates[2], t.rates[3]
-	t.rateMu.Unlock()
 	ts.Metrics = m
 	if d := t.detailer.Load(); d != nil {
 		ts.Detail = (*d).Detail()
@@ -181,7 +180,7 @@ func (rt *runtime) supervise(ctx context.Context, t *task, changed chan<- struct
 		t.mu.Lock()
 		t.cancel = cancel
 		t.mu.Unlock()
-		t.setState(StateRunning)
+		t.setState(jobstate.Running)
 		notify()
 		var err error
 		if rt.j.source != nil {
@@ -198,54 +197,53 @@ func (rt *runtime) supervise(ctx context.Context, t *task, changed chan<- struct
 		}
 		switch {
 		case ctx.Err() != nil:
-			t.setState(StateUnassigned)
+			t.setState(jobstate.Unassigned)
 			return
 		case restartAsked:
-			t.setState(StateRestarting)
+			t.setState(jobstate.Restarting)
 			continue
 		case errors.Is(err, ErrEndOfInput):
-			t.setState(StateStopped)
+			t.setState(jobstate.Stopped)
 			notify()
 		case err != nil:
 			rt.j.log.Error("task failed", "task", t.id, "err", err)
 			t.fail(err)
 			notify()
 		default:
-			t.setState(StateStopped)
+			t.setState(jobstate.Stopped)
 			notify()
 		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.restart:
-			t.setState(StateRestarting)
+			t.setState(jobstate.Restarting)
 		}
 	}
 }
+
+// Retry backoff of retriable errors (withRetry).
+var retryBackoff = jobstate.Backoff{Min: 100 * time.Millisecond, Max: 5 * time.Second}
 
 // withRetry calls fn until it succeeds, returns a non-retriable error, or
 // errors_retry_timeout passes; backoff 100ms doubling to 5s.
 func (rt *runtime) withRetry(ctx context.Context, t *task, what string, fn func() error) error {
 	deadline := time.Now().Add(rt.j.retryTimeout)
-	backoff := 100 * time.Millisecond
+	b := retryBackoff
 	for {
 		err := fn()
 		if err == nil || !errors.Is(err, ErrRetriable) || ctx.Err() != nil {
 			return err
 		}
 		t.errs.Add(1)
+		backoff := b.Next()
 		if time.Now().Add(backoff).After(deadline) {
 			return fmt.Errorf("%s: retries exhausted after %v: %w", what, rt.j.retryTimeout, err)
 		}
 		rt.j.log.Warn("retrying", "task", t.id, "what", what, "err", err, "backoff", backoff)
-		tm := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			tm.Stop()
-			return ctx.Err()
-		case <-tm.C:
+		if err := jobstate.Sleep(ctx, backoff); err != nil {
+			return err
 		}
-		backoff = min(backoff*2, 5*time.Second)
 	}
 }
 

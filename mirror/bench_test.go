@@ -109,7 +109,7 @@ func flowRun(b *testing.B, src *kafkatest.Cluster, tgt *benchTarget, n int) time
 	done := make(chan error, 1)
 	begin := time.Now()
 	go func() { done <- f.Run(ctx) }()
-	for f.records.Load() < int64(n) { // Status without its locks and copies
+	for f.records.Total() < int64(n) { // Status without its locks and copies
 		select {
 		case err := <-done:
 			b.Fatalf("flow stopped: %v", err)

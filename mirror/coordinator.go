@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/kdeck/kdeck/jobstate"
 )
 
 // coordinatorTransient reports whether err is a group coordinator error that
@@ -26,17 +28,14 @@ func coordinatorTransient(err error) bool {
 // to 1s between calls. It returns fn's last result. Give ctx a deadline: a
 // cluster whose coordinator never comes back keeps it waiting until then.
 func retryCoordinator[T any](ctx context.Context, fn func() (T, error)) (T, error) {
-	backoff := 50 * time.Millisecond
+	b := jobstate.Backoff{Min: 50 * time.Millisecond, Max: time.Second}
 	for {
 		v, err := fn()
 		if err == nil || !coordinatorTransient(err) {
 			return v, err
 		}
-		select {
-		case <-ctx.Done():
+		if jobstate.Sleep(ctx, b.Next()) != nil {
 			return v, err
-		case <-time.After(backoff):
 		}
-		backoff = min(2*backoff, time.Second)
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kdeck/kdeck/jobstate"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
@@ -85,7 +86,7 @@ func TestTargetRefusesProduceForAWhile(t *testing.T) {
 			}
 		}
 	}
-	if st := m.f.Status(); st.State != StateRunning {
+	if st := m.f.Status(); st.State != jobstate.Running {
 		t.Fatalf("state %s after the target recovered", st.State)
 	}
 }
@@ -120,7 +121,7 @@ func TestTargetDownPastRetryBudget(t *testing.T) {
 		t.Fatalf("Run returned %v, want ErrDeliveryFailed", runErr)
 	}
 	st := f.Status()
-	if st.State != StateFailed || !strings.Contains(st.LastError, "did not acknowledge") || st.LastErrorAt.IsZero() {
+	if st.State != jobstate.Failed || !strings.Contains(st.LastError, "did not acknowledge") || st.LastErrorAt.IsZero() {
 		t.Fatalf("status after failure: %+v", st)
 	}
 	h.Remove()

@@ -12,17 +12,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-)
 
-// State is a flow's state, named as Kafka Connect names job states.
-type State string
-
-// States.
-const (
-	StateStopped State = "STOPPED"
-	StateRunning State = "RUNNING"
-	StatePaused  State = "PAUSED"
-	StateFailed  State = "FAILED"
+	"github.com/kdeck/kdeck/jobstate"
 )
 
 // Flow is one mirror flow from a source cluster to a target cluster. Create
@@ -41,20 +32,18 @@ type Flow struct {
 	running atomic.Bool
 
 	mu        sync.Mutex // guards the fields below; never held while calling Kafka
-	state     State
+	state     jobstate.State
 	paused    bool
 	resume    chan struct{} // closed by Resume; replaced by Pause
 	lastErr   string
 	lastErrAt time.Time
 	parts     map[topicPartition]*partition
 	remote    map[string]string // source topic -> remote topic
-	recRate   float64
-	byteRate  float64
 	latency   time.Duration
 	latencyAt time.Time
 
-	records atomic.Int64 // acknowledged by the target
-	bytes   atomic.Int64
+	records jobstate.Meter // acknowledged by the target; ticked every second (housekeep)
+	bytes   jobstate.Meter
 	skipped atomic.Int64 // not mirrored: provenance is the target
 }
 
@@ -108,7 +97,7 @@ func New(cfg Config, source, target []kgo.Opt, opts ...Opt) (*Flow, error) {
 		cfg: cfg, sel: newSelector(cfg), source: source, target: target,
 		log: o.logger.With("mirror", cfg.Name), adminTimeout: o.adminTimeout, shards: o.shards,
 		hbKey: []byte(cfg.Source + "->" + cfg.Target + "/" + cfg.Name),
-		state: StateStopped, resume: make(chan struct{}),
+		state: jobstate.Stopped, resume: make(chan struct{}),
 		parts: map[topicPartition]*partition{}, remote: map[string]string{},
 	}
 	close(f.resume)
@@ -148,9 +137,9 @@ func (f *Flow) Run(ctx context.Context) error {
 	f.remote = map[string]string{}
 	f.lastErr, f.lastErrAt = "", time.Time{}
 	if f.paused {
-		f.state = StatePaused
+		f.state = jobstate.Paused
 	} else {
-		f.state = StateRunning
+		f.state = jobstate.Running
 	}
 	f.mu.Unlock()
 
@@ -158,12 +147,12 @@ func (f *Flow) Run(ctx context.Context) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err != nil && !(ctx.Err() != nil && errors.Is(err, context.Canceled)) {
-		f.state = StateFailed
+		f.state = jobstate.Failed
 		f.lastErr, f.lastErrAt = err.Error(), time.Now()
 		f.log.Error("mirror flow failed", "err", err)
 		return err
 	}
-	f.state = StateStopped
+	f.state = jobstate.Stopped
 	return nil
 }
 
@@ -178,8 +167,8 @@ func (f *Flow) Pause() {
 	}
 	f.paused = true
 	f.resume = make(chan struct{})
-	if f.state == StateRunning {
-		f.state = StatePaused
+	if f.state == jobstate.Running {
+		f.state = jobstate.Paused
 	}
 }
 
@@ -192,8 +181,8 @@ func (f *Flow) Resume() {
 	}
 	f.paused = false
 	close(f.resume)
-	if f.state == StatePaused {
-		f.state = StateRunning
+	if f.state == jobstate.Paused {
+		f.state = jobstate.Running
 	}
 }
 
@@ -224,12 +213,12 @@ type PartitionStatus struct {
 // Status is a snapshot of a flow.
 type Status struct {
 	Name       string            `json:"name"`
-	State      State             `json:"state"`
+	State      jobstate.State    `json:"state"`
 	Partitions []PartitionStatus `json:"partitions"`
 	// Lag is the sum of the partitions' lag, in records.
 	Lag int64 `json:"lag"`
 	// RecordsPerSec and BytesPerSec are the rates acknowledged by the
-	// target over the last second.
+	// target over the last second or so (jobstate.Meter).
 	RecordsPerSec float64 `json:"records_per_sec"`
 	BytesPerSec   float64 `json:"bytes_per_sec"`
 	// Records and Bytes count what the target acknowledged since Run began.
@@ -251,14 +240,15 @@ type Status struct {
 // no network call.
 func (f *Flow) Status() Status {
 	f.mu.Lock()
-	s := Status{Name: f.cfg.Name, State: f.state, RecordsPerSec: f.recRate, BytesPerSec: f.byteRate,
+	now := time.Now()
+	s := Status{Name: f.cfg.Name, State: f.state, RecordsPerSec: f.records.Rate(now), BytesPerSec: f.bytes.Rate(now),
 		Latency: f.latency, LatencyAt: f.latencyAt, LastError: f.lastErr, LastErrorAt: f.lastErrAt}
 	parts := make([]*partition, 0, len(f.parts))
 	for _, p := range f.parts {
 		parts = append(parts, p)
 	}
 	f.mu.Unlock()
-	s.Records, s.Bytes, s.Skipped = f.records.Load(), f.bytes.Load(), f.skipped.Load()
+	s.Records, s.Bytes, s.Skipped = f.records.Total(), f.bytes.Total(), f.skipped.Load()
 	for _, p := range parts {
 		p.mu.Lock()
 		ps := PartitionStatus{Topic: p.topic, Partition: p.part, RemoteTopic: p.remote, Position: p.acked, Committed: p.committed, End: p.end}

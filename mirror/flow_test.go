@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kdeck/kdeck/jobstate"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
@@ -53,7 +54,7 @@ func TestMirrorPreservesRecords(t *testing.T) {
 		return st.LatencyAt.After(time.Time{}) && st.Latency > 0
 	})
 	st := m.f.Status()
-	if st.State != StateRunning || st.Records < 30 {
+	if st.State != jobstate.Running || st.Records < 30 {
 		t.Fatalf("status %+v", st)
 	}
 	for _, p := range st.Partitions {
@@ -64,7 +65,7 @@ func TestMirrorPreservesRecords(t *testing.T) {
 	if err := m.stop(); err != nil {
 		t.Fatalf("graceful stop returned %v", err)
 	}
-	if st := m.f.Status(); st.State != StateStopped {
+	if st := m.f.Status(); st.State != jobstate.Stopped {
 		t.Fatalf("state after stop %s", st.State)
 	}
 }
@@ -225,7 +226,7 @@ func TestPauseResume(t *testing.T) {
 	m := start(t, cfg, a, b)
 	waitCount(t, b, "a.t", 5)
 	m.f.Pause()
-	if s := m.f.Status().State; s != StatePaused {
+	if s := m.f.Status().State; s != jobstate.Paused {
 		t.Fatalf("state %s after Pause", s)
 	}
 	a.ProduceN(t, "t", 5)
@@ -242,7 +243,7 @@ func TestPauseResume(t *testing.T) {
 	}
 	m.f.Resume()
 	waitCount(t, b, "a.t", 10)
-	if s := m.f.Status().State; s != StateRunning {
+	if s := m.f.Status().State; s != jobstate.Running {
 		t.Fatalf("state %s after Resume", s)
 	}
 }

@@ -497,7 +497,6 @@ func (r *run) housekeep(hctx, lctx context.Context) {
 	refresh := time.NewTicker(c.RefreshInterval)
 	cp := time.NewTicker(c.CheckpointInterval)
 	defer func() { commit.Stop(); second.Stop(); hb.Stop(); refresh.Stop(); cp.Stop() }()
-	lastT, lastR, lastB := time.Now(), r.f.records.Load(), r.f.bytes.Load()
 	r.heartbeat(hctx)
 	for {
 		select {
@@ -510,12 +509,8 @@ func (r *run) housekeep(hctx, lctx context.Context) {
 			}
 			r.refreshEnds(hctx)
 		case now := <-second.C:
-			rec, b := r.f.records.Load(), r.f.bytes.Load()
-			dt := now.Sub(lastT).Seconds()
-			r.f.mu.Lock()
-			r.f.recRate, r.f.byteRate = float64(rec-lastR)/dt, float64(b-lastB)/dt
-			r.f.mu.Unlock()
-			lastT, lastR, lastB = now, rec, b
+			r.f.records.Tick(now)
+			r.f.bytes.Tick(now)
 			if since := r.produceSince.Load(); since != 0 && time.Since(time.Unix(0, since)) > c.Producer.BufferTimeout {
 				r.fail(fmt.Errorf("%w: the buffer of %d records / %d bytes stayed full for %v; the target is too slow or unreachable",
 					ErrBufferOverrun, c.Producer.MaxBufferedRecords, c.Producer.MaxBufferedBytes, c.Producer.BufferTimeout))

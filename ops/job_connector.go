@@ -8,18 +8,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"path/filepath"
 	"sort"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/connect"
 )
-
-func init() { registerJobKind(KindConnector, newConnectorJob) }
 
 // WithConnectRegistry sets the registry connectors are built from, so a Go
 // program can host its own connector classes and transforms; default
@@ -32,17 +30,9 @@ func WithConnectRegistry(r *connect.Registry) Opt {
 // channel, feeding DemoOrdersTopic.
 const DemoConnectorName = "demo-orders"
 
-// registryMu guards the lazy default of localCfg.registry.
-var registryMu sync.Mutex
-
-func (l *Local) registry() *connect.Registry {
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if l.lc.registry == nil {
-		l.lc.registry = connect.Builtins()
-	}
-	return l.lc.registry
-}
+// registry returns the connector classes and transforms of l
+// (WithConnectRegistry, default connect.Builtins()); read-only.
+func (l *Local) registry() *connect.Registry { return l.lc.registry }
 
 // offsetRunner is implemented by runners whose offsets can be read and
 // altered (connectors; mirrors and stream jobs may implement it too).
@@ -82,16 +72,9 @@ func newConnectorJobWith(l *Local, spec config.Job, extra ...connect.Opt) (jobRu
 	if err := connect.Validate(l.registry(), spec.Table); err != nil {
 		return nil, invalidSpec(err)
 	}
-	opts, _, err := l.ClientFor(cluster)
+	opts, store, err := l.connectorStore(spec)
 	if err != nil {
 		return nil, err
-	}
-	var store connect.OffsetStore
-	topic, _ := spec.Table[connect.FieldOffsetsTopic].(string)
-	if topic == "" && l.isEmbedded(cluster) {
-		store = connect.NewFileOffsetStore(filepath.Join(l.Info().DataDir, "connect", "offsets"))
-	} else {
-		store = connect.NewKafkaOffsetStore(topic, opts...)
 	}
 	jopts := []connect.Opt{
 		connect.WithClientOpts(opts...),
@@ -108,19 +91,53 @@ func newConnectorJobWith(l *Local, spec config.Job, extra ...connect.Opt) (jobRu
 	return &connectorJob{j: j}, nil
 }
 
-func (c *connectorJob) Run(ctx context.Context) error {
-	defer c.j.Close()
-	return c.j.Run(ctx)
+// connectorStore returns the client options of a connector's cluster and
+// its offset store: a file in the data dir on the embedded cluster unless
+// offsets_topic is set, else the compacted topic.
+func (l *Local) connectorStore(spec config.Job) ([]kgo.Opt, connect.OffsetStore, error) {
+	cluster, _ := spec.Table[connect.FieldCluster].(string)
+	opts, _, err := l.ClientFor(cluster)
+	if err != nil {
+		return nil, nil, err
+	}
+	topic, _ := spec.Table[connect.FieldOffsetsTopic].(string)
+	if topic == "" && l.isEmbedded(cluster) {
+		return opts, connect.NewFileOffsetStore(filepath.Join(l.Info().DataDir, "connect", "offsets")), nil
+	}
+	return opts, connect.NewKafkaOffsetStore(topic, opts...), nil
 }
-func (c *connectorJob) Pause()                                 { c.j.Pause() }
-func (c *connectorJob) Resume()                                { c.j.Resume() }
-func (c *connectorJob) RestartTask(id int) error               { return c.j.RestartTask(id) }
-func (c *connectorJob) RestartFailedTasks() []int              { return c.j.RestartFailedTasks() }
-func (c *connectorJob) Close() error                           { return c.j.Close() }
-func (c *connectorJob) ResetOffsets(ctx context.Context) error { return c.j.ResetOffsets(ctx) }
 
-func (c *connectorJob) Offsets(ctx context.Context) ([]JobOffset, error) {
-	offs, err := c.j.Offsets(ctx)
+// newConnectorOffsets builds the offsets accessor of a connector that is not
+// running (connect.Offsets): its table is validated as for a run, but no
+// job, task or client is built until the offsets are read.
+func newConnectorOffsets(l *Local, spec config.Job) (offsetRunner, func(), error) {
+	if err := connect.Validate(l.registry(), spec.Table); err != nil {
+		return nil, nil, err
+	}
+	opts, store, err := l.connectorStore(spec)
+	if err != nil {
+		return nil, nil, err
+	}
+	o, err := connect.NewOffsets(l.registry(), spec.Table, connect.WithClientOpts(opts...), connect.WithOffsetStore(store))
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return connectorOffsets{o}, func() { o.Close() }, nil
+}
+
+// connectorOffsets adapts a connect.Offsets to offsetRunner.
+type connectorOffsets struct{ o *connect.Offsets }
+
+func (c connectorOffsets) Offsets(ctx context.Context) ([]JobOffset, error) {
+	return fromSourceOffsets(c.o.Read(ctx))
+}
+func (c connectorOffsets) AlterOffsets(ctx context.Context, offs []JobOffset) error {
+	return c.o.Alter(ctx, toSourceOffsets(offs))
+}
+func (c connectorOffsets) ResetOffsets(ctx context.Context) error { return c.o.Reset(ctx) }
+
+func fromSourceOffsets(offs []connect.SourceOffset, err error) ([]JobOffset, error) {
 	if err != nil {
 		return nil, err
 	}
@@ -131,12 +148,30 @@ func (c *connectorJob) Offsets(ctx context.Context) ([]JobOffset, error) {
 	return out, nil
 }
 
-func (c *connectorJob) AlterOffsets(ctx context.Context, offs []JobOffset) error {
+func toSourceOffsets(offs []JobOffset) []connect.SourceOffset {
 	in := make([]connect.SourceOffset, len(offs))
 	for i, o := range offs {
 		in[i] = connect.SourceOffset{Partition: o.Partition, Offset: o.Offset}
 	}
-	return c.j.AlterOffsets(ctx, in)
+	return in
+}
+
+func (c *connectorJob) Run(ctx context.Context) error {
+	defer c.j.Close()
+	return c.j.Run(ctx)
+}
+func (c *connectorJob) Pause()                                 { c.j.Pause() }
+func (c *connectorJob) Resume()                                { c.j.Resume() }
+func (c *connectorJob) RestartTask(id int) error               { return c.j.RestartTask(id) }
+func (c *connectorJob) RestartFailedTasks() []int              { return c.j.RestartFailedTasks() }
+func (c *connectorJob) ResetOffsets(ctx context.Context) error { return c.j.ResetOffsets(ctx) }
+
+func (c *connectorJob) Offsets(ctx context.Context) ([]JobOffset, error) {
+	return fromSourceOffsets(c.j.Offsets(ctx))
+}
+
+func (c *connectorJob) AlterOffsets(ctx context.Context, offs []JobOffset) error {
+	return c.j.AlterOffsets(ctx, toSourceOffsets(offs))
 }
 
 func (c *connectorJob) Status() JobStatus {
@@ -156,7 +191,7 @@ func (c *connectorJob) Status() JobStatus {
 		ts := TaskStatus{ID: t.ID, State: State(t.State), Trace: t.Trace, Metrics: m, Detail: t.Detail}
 		js.Tasks = append(js.Tasks, ts)
 		sum(&js.Metrics, m)
-		if t.State == connect.StateFailed && t.FailedAt.After(last) {
+		if t.State == StateFailed && t.FailedAt.After(last) {
 			last = t.FailedAt
 			at := t.FailedAt
 			js.LastError, js.LastErrorAt = firstLine(t.Trace), &at
@@ -204,24 +239,21 @@ func (l *Local) addDemoJobs(s *supervisor) {
 	}
 }
 
-// runnerFor returns h's current runner, or builds one (closed by the
-// returned func) to read or alter offsets without running it.
-func (l *Local) runnerFor(h *hostedJob) (jobRunner, func(), error) {
+// offsetsFor returns the offsets of h: its current runner's (nil when the
+// runner has none), or, when it never ran here, its kind's offsets accessor
+// (released by the returned func), which builds no runner.
+func (l *Local) offsetsFor(h *hostedJob) (offsetRunner, func(), error) {
 	h.mu.Lock()
 	r := h.runner
 	h.mu.Unlock()
 	if r != nil {
-		return r, func() {}, nil
+		or, _ := r.(offsetRunner)
+		return or, func() {}, nil
 	}
-	r, err := h.newRunner(l)
-	if err != nil {
-		return nil, nil, err
+	if h.offsets == nil {
+		return nil, func() {}, nil
 	}
-	return r, func() {
-		if c, ok := r.(io.Closer); ok {
-			c.Close()
-		}
-	}, nil
+	return h.offsets(l, h.spec)
 }
 
 // JobOffsets implements Service.
@@ -230,13 +262,12 @@ func (l *Local) JobOffsets(ctx context.Context, name string) ([]JobOffset, error
 	if err != nil {
 		return nil, err
 	}
-	r, done, err := l.runnerFor(h)
+	or, done, err := l.offsetsFor(h)
 	if err != nil {
 		return nil, err
 	}
 	defer done()
-	or, ok := r.(offsetRunner)
-	if !ok {
+	if or == nil {
 		return nil, &wrapped{msg: fmt.Sprintf("%s job %q has no offsets to show here", h.kind, name), err: ErrNotImplemented}
 	}
 	offs, err := or.Offsets(ctx)
@@ -265,13 +296,12 @@ func (l *Local) AlterJobOffsets(ctx context.Context, name string, req AlterOffse
 	if st := l.sup().status(h).State; st != StateStopped && st != StateUnassigned {
 		return AuditEntry{}, refusedf("job %q is %s: offsets can be altered or reset only while it is STOPPED; stop it first ('kdeck connect stop %s')", name, st, name)
 	}
-	r, done, err := l.runnerFor(h)
+	or, done, err := l.offsetsFor(h)
 	if err != nil {
 		return AuditEntry{}, err
 	}
 	defer done()
-	or, ok := r.(offsetRunner)
-	if !ok {
+	if or == nil {
 		return AuditEntry{}, &wrapped{msg: fmt.Sprintf("%s job %q has no offsets to alter here", h.kind, name), err: ErrNotImplemented}
 	}
 	before, err := or.Offsets(ctx)

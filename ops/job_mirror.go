@@ -18,8 +18,6 @@ import (
 	"github.com/kdeck/kdeck/mirror"
 )
 
-func init() { registerJobKind(KindMirror, newMirrorJob) }
-
 // mirrorJob adapts a mirror.Flow to jobRunner: one task per source
 // partition, carrying its lag.
 type mirrorJob struct {

@@ -35,7 +35,7 @@ func TestAlterJobOffsetsRefusesWhenBeforeUnreadable(t *testing.T) {
 	t.Cleanup(func() { l.Close() })
 	f := &offsetsFake{readErr: errors.New("offsets topic unreachable")}
 	h := l.sup().add(kindTest, config.Job{Table: map[string]any{"name": "c1", "class": "fake"}})
-	h.build = func(*Local, config.Job) (jobRunner, error) { return f, nil }
+	h.offsets = func(*Local, config.Job) (offsetRunner, func(), error) { return f, func() {}, nil }
 	_, err = l.AlterJobOffsets(context.Background(), "c1", AlterOffsetsRequest{Reset: true})
 	if err == nil || !strings.Contains(err.Error(), "offsets topic unreachable") || !strings.Contains(err.Error(), "nothing was changed") {
 		t.Fatalf("alter with unreadable offsets: %v", err)

@@ -12,8 +12,6 @@ import (
 	"github.com/kdeck/kdeck/streams"
 )
 
-func init() { registerJobKind(KindStream, newStreamJob) }
-
 // DemoStreamJobName is the embedded default's demo stream job: per-customer
 // sums of demo.orders in one-minute windows.
 const DemoStreamJobName = "orders-per-customer"
@@ -130,14 +128,11 @@ func (s *streamJob) Status() JobStatus {
 	return js
 }
 
-func streamState(s string) State {
+// streamState shows a stream job's STARTING and RESTORING as RUNNING.
+func streamState(s State) State {
 	switch s {
-	case streams.StatePaused:
-		return StatePaused
-	case streams.StateFailed:
-		return StateFailed
-	case streams.StateStopped:
-		return StateStopped
+	case StatePaused, StateFailed, StateStopped:
+		return s
 	default: // STARTING, RESTORING, RUNNING
 		return StateRunning
 	}

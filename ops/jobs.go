@@ -6,9 +6,9 @@ package ops
 // job_stream.go)
 //
 // An adapter implements jobRunner for one job built from one TOML table and
-// registers a builder for its kind, from its file's init():
+// provides a builder for its kind, which builtinJobKinds lists (an explicit
+// registry value each supervisor gets its own copy of; no init()):
 //
-//	func init() { registerJobKind(KindMirror, newMirrorJob) }
 //	func newMirrorJob(l *Local, j config.Job) (jobRunner, error)
 //
 // The builder validates the table and returns an error naming the key for bad
@@ -70,6 +70,7 @@ import (
 	"time"
 
 	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/jobstate"
 )
 
 // DefaultJobStopTimeout bounds how long stopping one job (and Close stopping
@@ -97,12 +98,9 @@ func isPermanent(err error) bool {
 	return errors.As(err, &p) && p.Permanent()
 }
 
-// Restart backoff of failed jobs.
-const (
-	jobBackoffMin   = time.Second
-	jobBackoffMax   = 30 * time.Second
-	jobHealthyAfter = time.Minute
-)
+// jobBackoff is the restart backoff of failed jobs: 1s doubling to 30s,
+// reset after a minute of healthy running.
+var jobBackoff = jobstate.Backoff{Min: time.Second, Max: 30 * time.Second, HealthyAfter: time.Minute}
 
 // jobRunner is one hosted job; see the file comment for the contract.
 type jobRunner interface {
@@ -124,26 +122,29 @@ type taskRestarter interface {
 // jobBuilder builds a runner from a job table.
 type jobBuilder func(l *Local, j config.Job) (jobRunner, error)
 
-var (
-	jobKindsMu sync.Mutex
-	jobKinds   = map[JobKind]jobBuilder{}
-)
+// offsetsBuilder builds the offsets accessor of a job that is not running,
+// without building its runner; done releases it.
+type offsetsBuilder func(l *Local, j config.Job) (acc offsetRunner, done func(), err error)
 
-// registerJobKind registers the builder of a job kind. It panics on a
-// duplicate kind (a programming error caught by any test).
-func registerJobKind(kind JobKind, build func(l *Local, j config.Job) (jobRunner, error)) {
-	jobKindsMu.Lock()
-	defer jobKindsMu.Unlock()
-	if _, dup := jobKinds[kind]; dup {
-		panic("ops: job kind registered twice: " + string(kind))
-	}
-	jobKinds[kind] = build
+// jobKind is what the supervisor knows of one kind of job.
+type jobKind struct {
+	build   jobBuilder
+	offsets offsetsBuilder // nil: the kind has no offsets to read or alter
 }
 
-func jobBuilderFor(kind JobKind) jobBuilder {
-	jobKindsMu.Lock()
-	defer jobKindsMu.Unlock()
-	return jobKinds[kind]
+// jobKinds is a registry of job kinds. It is read-only once a supervisor
+// holds it.
+type jobKinds map[JobKind]jobKind
+
+// builtinJobKinds returns a new registry of the job kinds built into kdeck:
+// connectors (job_connector.go), mirrors (job_mirror.go) and stream jobs
+// (job_stream.go).
+func builtinJobKinds() jobKinds {
+	return jobKinds{
+		KindConnector: {build: newConnectorJob, offsets: newConnectorOffsets},
+		KindMirror:    {build: newMirrorJob},
+		KindStream:    {build: newStreamJob},
+	}
 }
 
 // jobTables returns the configured job tables by kind, in file order.
@@ -169,7 +170,8 @@ type jobSpec struct {
 // supervisor hosts jobs. It is created with the Local and started by
 // StartJobs.
 type supervisor struct {
-	l *Local
+	l     *Local
+	kinds jobKinds // builders by kind; read-only
 
 	mu      sync.Mutex
 	jobs    map[string]*hostedJob
@@ -188,6 +190,7 @@ type hostedJob struct {
 	cluster string
 	spec    config.Job
 	build   jobBuilder
+	offsets offsetsBuilder
 
 	mu       sync.Mutex
 	runner   jobRunner // current runner; nil before the first start
@@ -203,7 +206,7 @@ type hostedJob struct {
 
 func (l *Local) sup() *supervisor {
 	l.supOnce.Do(func() {
-		s := &supervisor{l: l, jobs: map[string]*hostedJob{}}
+		s := &supervisor{l: l, kinds: builtinJobKinds(), jobs: map[string]*hostedJob{}}
 		for _, js := range jobTables(l.cfg) {
 			s.add(js.kind, js.job)
 		}
@@ -238,7 +241,7 @@ func (s *supervisor) add(kind JobKind, j config.Job) *hostedJob {
 	if cl == "" {
 		cl = s.l.def
 	}
-	h := &hostedJob{name: name, kind: kind, class: class, cluster: cl, spec: j, build: jobBuilderFor(kind), state: StateUnassigned}
+	h := &hostedJob{name: name, kind: kind, class: class, cluster: cl, spec: j, build: s.kinds[kind].build, offsets: s.kinds[kind].offsets, state: StateUnassigned}
 	s.jobs[name] = h
 	s.order = append(s.order, name)
 	return h
@@ -390,7 +393,7 @@ func (s *supervisor) start(h *hostedJob) {
 // fatal error.
 func (s *supervisor) loop(ctx context.Context, h *hostedJob) {
 	log := s.l.log.With("job", h.name, "kind", string(h.kind))
-	backoff := jobBackoffMin
+	b := jobBackoff
 	same, sameErr := 0, "" // failures in a row with the same error text
 	for {
 		r, err := h.newRunner(s.l)
@@ -429,8 +432,7 @@ func (s *supervisor) loop(ctx context.Context, h *hostedJob) {
 			log.Error("job failed with an error restarting cannot heal; it stays FAILED", "err", err)
 			return
 		}
-		if time.Since(began) > jobHealthyAfter {
-			backoff = jobBackoffMin
+		if b.Ran(time.Since(began)) {
 			same, sameErr = 0, ""
 		}
 		if err.Error() == sameErr {
@@ -444,17 +446,13 @@ func (s *supervisor) loop(ctx context.Context, h *hostedJob) {
 			return
 		}
 		h.fail(err, s.l.now())
+		backoff := b.Next()
 		log.Error("job failed; restarting with backoff", "err", err, "backoff", backoff)
-		t := time.NewTimer(backoff)
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if jobstate.Sleep(ctx, backoff) != nil {
 			// Stays FAILED: a stop while waiting keeps the error visible
 			// until the next start.
 			return
-		case <-t.C:
 		}
-		backoff = min(backoff*2, jobBackoffMax)
 		h.mu.Lock()
 		h.state = StateRestarting
 		h.restarts++

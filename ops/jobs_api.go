@@ -174,7 +174,7 @@ func (l *Local) PutJob(ctx context.Context, req PutJobRequest) (JobConfig, bool,
 	if req.Kind == "" {
 		req.Kind = KindConnector
 	}
-	build := jobBuilderFor(req.Kind)
+	build := l.sup().kinds[req.Kind].build
 	if build == nil {
 		return JobConfig{}, false, invalidf("job kind %q is unknown: use connector, mirror or stream", req.Kind)
 	}

@@ -147,6 +147,9 @@ func NewLocal(cfg *config.Config, opts ...Opt) (*Local, error) {
 	if lc.now == nil {
 		lc.now = time.Now
 	}
+	if lc.registry == nil {
+		lc.registry = connect.Builtins()
+	}
 	lc.readOnly = lc.readOnly || cfg.Ops.ReadOnly
 	l := &Local{cfg: cfg, lc: lc, log: lc.logger, clusters: map[string]*config.Cluster{}, clients: map[string]*clusterClient{}}
 	for n, c := range cfg.Clusters {

@@ -1,6 +1,10 @@
 package ops
 
-import "time"
+import (
+	"time"
+
+	"github.com/kdeck/kdeck/jobstate"
+)
 
 // JobKind is the kind of a job.
 type JobKind string
@@ -12,17 +16,19 @@ const (
 	KindStream    JobKind = "stream"
 )
 
-// State is a job's or task's state, named as Kafka Connect names them.
-type State string
+// State is a job's or task's state, named as Kafka Connect names them: the
+// runtimes' own vocabulary (package jobstate), re-exported so that the TUI
+// and the CLI know only ops.
+type State = jobstate.State
 
 // States.
 const (
-	StateRunning    State = "RUNNING"
-	StatePaused     State = "PAUSED"
-	StateStopped    State = "STOPPED"
-	StateFailed     State = "FAILED"
-	StateUnassigned State = "UNASSIGNED"
-	StateRestarting State = "RESTARTING"
+	StateRunning    = jobstate.Running
+	StatePaused     = jobstate.Paused
+	StateStopped    = jobstate.Stopped
+	StateFailed     = jobstate.Failed
+	StateUnassigned = jobstate.Unassigned
+	StateRestarting = jobstate.Restarting
 )
 
 // JobStatus is a job's state, tasks and metrics.

@@ -74,7 +74,7 @@ func runUntil(b *testing.B, c *kafkatest.Cluster, top *Topology, n int, opts ...
 	done := make(chan error, 1)
 	start, cpu0 := time.Now(), cpuTime()
 	go func() { done <- j.Run(ctx) }()
-	for j.recordsIn.Load() < int64(n) {
+	for j.recordsIn.Total() < int64(n) {
 		select {
 		case err := <-done:
 			b.Fatalf("job stopped: %v", err)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/cockroachdb/pebble/v2"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kdeck/kdeck/jobstate"
 )
 
 // Sentinel errors.
@@ -71,17 +73,14 @@ type Job struct {
 	prodErr  atomic.Pointer[error]
 	paused   atomic.Bool
 	pauseCh  chan struct{}
-	state    atomic.Value // string
+	state    atomic.Value // jobstate.State
 	running  atomic.Bool
 	failure  atomic.Pointer[error]
 	internal map[string]bool
 	parts    int32
 
-	recordsIn, recordsOut, errCount, dlqCount, lateClosed atomic.Int64
-	rateMu                                                sync.Mutex
-	rateAt                                                time.Time
-	rateIn, rateOut                                       int64
-	inPerSec, outPerSec                                   float64
+	recordsIn, recordsOut          jobstate.Meter // ticked once per batch (loop)
+	errCount, dlqCount, lateClosed atomic.Int64
 }
 
 // New validates the topology (or compiles the job spec) and the options and
@@ -136,19 +135,9 @@ func New(b Builder, clientOpts []kgo.Opt, opts ...Opt) (*Job, error) {
 	for _, s := range top.stores {
 		j.internal[s.changelog] = true
 	}
-	j.state.Store(StateStopped)
+	j.state.Store(jobstate.Stopped)
 	return j, nil
 }
-
-// Job states reported by Status.
-const (
-	StateStarting  = "STARTING"
-	StateRestoring = "RESTORING"
-	StateRunning   = "RUNNING"
-	StatePaused    = "PAUSED"
-	StateStopped   = "STOPPED"
-	StateFailed    = "FAILED"
-)
 
 // Topology returns the job's topology.
 func (j *Job) Topology() *Topology { return j.top }
@@ -190,13 +179,13 @@ func (j *Job) Run(ctx context.Context) (err error) {
 	defer j.running.Store(false)
 	j.failure.Store(nil)
 	j.prodErr.Store(nil)
-	j.state.Store(StateStarting)
+	j.state.Store(jobstate.Starting)
 	defer func() {
 		if err != nil {
 			j.failure.Store(&err)
-			j.state.Store(StateFailed)
+			j.state.Store(jobstate.Failed)
 		} else {
-			j.state.Store(StateStopped)
+			j.state.Store(jobstate.Stopped)
 		}
 	}()
 	j.cache = pebbleCache(j.cfg.cacheBytes)
@@ -243,19 +232,9 @@ func (j *Job) Run(ctx context.Context) (err error) {
 	return j.loop(ctx)
 }
 
-func (j *Job) sampleRates() {
-	j.rateMu.Lock()
-	defer j.rateMu.Unlock()
+// tickMeters samples the rate meters; once per batch.
+func (j *Job) tickMeters() {
 	now := time.Now()
-	if j.rateAt.IsZero() {
-		j.rateAt, j.rateIn, j.rateOut = now, j.recordsIn.Load(), j.recordsOut.Load()
-		return
-	}
-	el := now.Sub(j.rateAt).Seconds()
-	if el < 1 {
-		return
-	}
-	in, out := j.recordsIn.Load(), j.recordsOut.Load()
-	j.inPerSec, j.outPerSec = float64(in-j.rateIn)/el, float64(out-j.rateOut)/el
-	j.rateAt, j.rateIn, j.rateOut = now, in, out
+	j.recordsIn.Tick(now)
+	j.recordsOut.Tick(now)
 }

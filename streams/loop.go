@@ -9,6 +9,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kdeck/kdeck/jobstate"
 )
 
 func (j *Job) loop(ctx context.Context) error {
@@ -16,7 +18,7 @@ func (j *Job) loop(ctx context.Context) error {
 		fetchPaused bool
 		topics      = append(append([]string(nil), j.top.inputs...), j.top.repartitions...)
 	)
-	j.state.Store(StateRunning)
+	j.state.Store(jobstate.Running)
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -24,10 +26,10 @@ func (j *Job) loop(ctx context.Context) error {
 		if p := j.paused.Load(); p != fetchPaused {
 			if p {
 				j.cl.PauseFetchTopics(topics...)
-				j.state.Store(StatePaused)
+				j.state.Store(jobstate.Paused)
 			} else {
 				j.cl.ResumeFetchTopics(topics...)
-				j.state.Store(StateRunning)
+				j.state.Store(jobstate.Running)
 			}
 			fetchPaused = p
 		}
@@ -59,7 +61,7 @@ func (j *Job) loop(ctx context.Context) error {
 			return err
 		}
 		j.cl.AllowRebalance()
-		j.sampleRates()
+		j.tickMeters()
 	}
 }
 

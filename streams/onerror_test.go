@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/plugin/kslog"
 
 	"github.com/kdeck/kdeck/deadletter"
+	"github.com/kdeck/kdeck/jobstate"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
@@ -76,7 +77,7 @@ func TestOnErrorFailCommitsTheRecordsBeforeAndFailsOnce(t *testing.T) {
 			if !strings.Contains(err.Error(), "in/0@5") || !strings.Contains(err.Error(), `on_error = "skip"`) {
 				t.Errorf("error %q does not name the record and the way out", err)
 			}
-			if st := j.Status(); st.State != StateFailed || !strings.Contains(st.Error, "in/0@5") {
+			if st := j.Status(); st.State != jobstate.Failed || !strings.Contains(st.Error, "in/0@5") {
 				t.Errorf("status %s %q, want FAILED with the record", st.State, st.Error)
 			}
 			// The five records before the bad one are emitted, and

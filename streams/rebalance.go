@@ -6,6 +6,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kdeck/kdeck/jobstate"
 )
 
 func (j *Job) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
@@ -109,9 +111,9 @@ func (j *Job) openPending(ctx context.Context) error {
 	}
 	j.tasksMu.Unlock()
 	if len(toRestore) > 0 {
-		j.state.Store(StateRestoring)
+		j.state.Store(jobstate.Restoring)
 		err := j.restore(ctx, toRestore)
-		j.state.Store(StateRunning)
+		j.state.Store(jobstate.Running)
 		if err != nil {
 			return err
 		}

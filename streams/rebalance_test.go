@@ -7,6 +7,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kdeck/kdeck/jobstate"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
@@ -89,7 +90,7 @@ func TestPauseResume(t *testing.T) {
 	c.ProduceN(t, "in", 5)
 	kafkatest.WaitFor(t, 20*time.Second, "5 records copied", func() bool { return j.Status().RecordsIn == 5 })
 	j.Pause()
-	kafkatest.WaitFor(t, 10*time.Second, "PAUSED", func() bool { return j.Status().State == StatePaused })
+	kafkatest.WaitFor(t, 10*time.Second, "PAUSED", func() bool { return j.Status().State == jobstate.Paused })
 	// Fetching is paused before the state says so; records produced now
 	// wait until Resume.
 	c.ProduceN(t, "in", 5)

@@ -2,6 +2,9 @@ package streams
 
 import (
 	"sort"
+	"time"
+
+	"github.com/kdeck/kdeck/jobstate"
 )
 
 // Status is a snapshot of a job: its state, tasks (one per assigned
@@ -9,7 +12,7 @@ import (
 type Status struct {
 	AppID string `json:"app_id"`
 	// State is STARTING, RESTORING, RUNNING, PAUSED, STOPPED or FAILED.
-	State string `json:"state"`
+	State jobstate.State `json:"state"`
 	// Error is the error that failed the job.
 	Error            string        `json:"error,omitempty"`
 	Guarantee        Guarantee     `json:"guarantee"`
@@ -36,12 +39,12 @@ type Status struct {
 
 // TaskStatus is one task: one partition of the inputs.
 type TaskStatus struct {
-	Partition   int32         `json:"partition"`
-	State       string        `json:"state"`
-	RecordsIn   int64         `json:"records_in"`
-	Lag         int64         `json:"lag"`
-	LateRecords int64         `json:"late_records"`
-	Stores      []StoreStatus `json:"stores"`
+	Partition   int32          `json:"partition"`
+	State       jobstate.State `json:"state"`
+	RecordsIn   int64          `json:"records_in"`
+	Lag         int64          `json:"lag"`
+	LateRecords int64          `json:"late_records"`
+	Stores      []StoreStatus  `json:"stores"`
 }
 
 // StoreStatus is one store partition. While restoring, Restored of
@@ -66,27 +69,26 @@ type TableStatus struct {
 // Status returns a snapshot. It never blocks on processing for longer than
 // it takes to copy the task list.
 func (j *Job) Status() Status {
-	s := Status{AppID: j.top.appID, State: j.state.Load().(string), Guarantee: j.cfg.guarantee,
-		RecordsIn: j.recordsIn.Load(), RecordsOut: j.recordsOut.Load(), Errors: j.errCount.Load(), DLQ: j.dlqCount.Load(), OnError: j.cfg.onError}
+	s := Status{AppID: j.top.appID, State: j.state.Load().(jobstate.State), Guarantee: j.cfg.guarantee,
+		RecordsIn: j.recordsIn.Total(), RecordsOut: j.recordsOut.Total(), Errors: j.errCount.Load(), DLQ: j.dlqCount.Load(), OnError: j.cfg.onError}
 	if f := j.failure.Load(); f != nil && *f != nil {
 		s.Error = (*f).Error()
 	}
-	j.rateMu.Lock()
-	s.RecordsInPerSec, s.RecordsOutPerSec = j.inPerSec, j.outPerSec
-	j.rateMu.Unlock()
+	now := time.Now()
+	s.RecordsInPerSec, s.RecordsOutPerSec = j.recordsIn.Rate(now), j.recordsOut.Rate(now)
 	j.tasksMu.RLock()
 	for p, t := range j.tasks {
-		ts := TaskStatus{Partition: p, State: StateRunning, RecordsIn: t.recordsIn.Load(), Lag: t.lag.Load(), LateRecords: t.late.Load()}
+		ts := TaskStatus{Partition: p, State: jobstate.Running, RecordsIn: t.recordsIn.Load(), Lag: t.lag.Load(), LateRecords: t.late.Load()}
 		for _, st := range t.stores {
 			ss := StoreStatus{Name: st.def.name, Changelog: st.def.changelog, SizeBytes: st.sizeBytes(),
 				Restoring: st.restoring.Load(), Restored: st.restored.Load(), RestoreTotal: st.restoreTotal.Load()}
 			if ss.Restoring {
-				ts.State = StateRestoring
+				ts.State = jobstate.Restoring
 			}
 			ts.Stores = append(ts.Stores, ss)
 		}
-		if s.State == StatePaused {
-			ts.State = StatePaused
+		if s.State == jobstate.Paused {
+			ts.State = jobstate.Paused
 		}
 		s.Lag += ts.Lag
 		s.Tasks = append(s.Tasks, ts)

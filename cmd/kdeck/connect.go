@@ -16,11 +16,6 @@ import (
 	"github.com/kdeck/kdeck/ops"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newConnectCmd, newRunCmd)
-	jobValidators = append(jobValidators, func(cfg *config.Config) error { return ops.ValidateConnectors(cfg, nil) })
-}
-
 // needsWorker is appended to the help of verbs that act on hosted jobs.
 const needsWorker = `
 These verbs act on the jobs of a running worker: kdeck attaches to the

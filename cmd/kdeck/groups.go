@@ -64,15 +64,9 @@ func newGroupsCmd(a *app) *cobra.Command {
 		},
 	}
 	describe.Flags().StringVar(&watch, "watch", "", "sample the group for this long (such as 30s) so its lag status (OK, WARN, STALL, STOP, REWIND) is known, then print")
-	groups.AddCommand(list, describe)
-	for _, f := range groupsExtra {
-		groups.AddCommand(f(a))
-	}
+	groups.AddCommand(list, describe, newGroupsDeleteCmd(a))
 	return groups
 }
-
-// groupsExtra lets other files add subcommands to 'groups' (delete).
-var groupsExtra []func(a *app) *cobra.Command
 
 func printGroups(w io.Writer, gs []ops.GroupSummary) {
 	t := newTable("GROUP", "STATE", "PROTOCOL", "MEMBERS", "TOPICS", "LAG", "TIME LAG", "STATUS").Right(3, 5, 6).Flex(4).Last(0).Drop(2, 4, 1)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/kdeck/kdeck/jobstate"
 	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/timespec"
 )
@@ -44,7 +45,7 @@ Lag statuses need a window of samples: a worker or TUI keeps one; a one-shot
 				if _, err := svc.Health(cmd.Context()); err != nil {
 					return err
 				}
-				if err := sleepCtx(cmd.Context(), d); err != nil {
+				if err := jobstate.Sleep(cmd.Context(), d); err != nil {
 					return err
 				}
 			}
@@ -75,18 +76,6 @@ func printHealth(w io.Writer, rep ops.HealthReport) {
 	}
 }
 
-// sleepCtx waits d or until ctx is done.
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
-}
-
 // watchGroup samples a group every interval for d (so its lag status is
 // known) and returns the last description.
 func watchGroup(ctx context.Context, svc ops.Service, group string, d time.Duration) (ops.GroupDetail, error) {
@@ -97,7 +86,7 @@ func watchGroup(ctx context.Context, svc ops.Service, group string, d time.Durat
 		if err != nil || !time.Now().Before(deadline) {
 			return gd, err
 		}
-		if err := sleepCtx(ctx, min(interval, time.Until(deadline))); err != nil {
+		if err := jobstate.Sleep(ctx, min(interval, time.Until(deadline))); err != nil {
 			return gd, err
 		}
 	}

@@ -11,11 +11,6 @@ import (
 	"github.com/kdeck/kdeck/ops"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newMirrorCmd)
-	jobValidators = append(jobValidators, ops.ValidateMirrors)
-}
-
 func newMirrorCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "mirror",

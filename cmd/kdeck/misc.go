@@ -38,7 +38,7 @@ func newConfigCmd(a *app) *cobra.Command {
 			if err != nil && !errors.As(err, &ce) {
 				return err // unreadable: no problems to list
 			}
-			if err := mergeProblems(path, err, cfg, jobValidators); err != nil {
+			if err := mergeProblems(path, err, cfg, jobValidators()); err != nil {
 				if errors.As(err, &ce) && a.output == "json" {
 					_ = writeJSON(a.out, validationJSON(path, ce))
 					return fmt.Errorf("%d problem(s) in %s: see the JSON on stdout", len(ce.List), path)
@@ -91,12 +91,11 @@ var configDefaults = config.Defaults{
 	Refresh:           tui.DefaultRefresh,
 }
 
-// validateJobs lets the runtimes check their job tables; runtime issues
-// register their validators here.
+// validateJobs lets the runtimes check their job tables (jobValidators).
 // Every validator runs, and their problems come back as one *config.Errors
 // sorted by line, so one run names every problem of the file.
 func validateJobs(cfg *config.Config) error {
-	return mergeProblems(cfg.Path, nil, cfg, jobValidators)
+	return mergeProblems(cfg.Path, nil, cfg, jobValidators())
 }
 
 // mergeProblems runs the validators on cfg and merges their problems with
@@ -132,7 +131,15 @@ func mergeProblems(path string, first error, cfg *config.Config, validators []fu
 	return all
 }
 
-var jobValidators []func(*config.Config) error
+// jobValidators returns the validators of the job tables, one per runtime
+// (connectors, mirrors, stream jobs), in that order.
+func jobValidators() []func(*config.Config) error {
+	return []func(*config.Config) error{
+		func(cfg *config.Config) error { return ops.ValidateConnectors(cfg, nil) },
+		ops.ValidateMirrors,
+		ops.ValidateStreams,
+	}
+}
 
 func newDevCmd(a *app) *cobra.Command {
 	var port int

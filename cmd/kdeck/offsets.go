@@ -17,11 +17,6 @@ import (
 	"github.com/kdeck/kdeck/timespec"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newOffsetsCmd, newReplayCmd, newAuditCmd, newHealthCmd)
-	groupsExtra = append(groupsExtra, newGroupsDeleteCmd)
-}
-
 func newOffsetsCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "offsets",

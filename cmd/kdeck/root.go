@@ -198,10 +198,16 @@ cluster there headless.`,
 		newServeCmd(a),
 		newVersionCmd(a),
 		newCompletionCmd(a),
+		newOffsetsCmd(a),
+		newReplayCmd(a),
+		newAuditCmd(a),
+		newHealthCmd(a),
+		newConnectCmd(a),
+		newRunCmd(a),
+		newMirrorCmd(a),
+		newStreamsCmd(a),
+		newSchemasCmd(a),
 	)
-	for _, c := range extraCommands {
-		root.AddCommand(c(a))
-	}
 	// Wrong arguments are usage errors too.
 	var wrapArgs func(c *cobra.Command)
 	wrapArgs = func(c *cobra.Command) {
@@ -222,10 +228,6 @@ cluster there headless.`,
 	return root
 }
 
-// extraCommands lets other files of this package add top-level commands
-// without editing newRootCmd (offsets, replay, audit, connect, ...).
-var extraCommands []func(a *app) *cobra.Command
-
 // loadConfig reads the configuration once.
 func (a *app) loadConfig() (*config.Config, error) {
 	if a.cfg != nil {
@@ -237,7 +239,7 @@ func (a *app) loadConfig() (*config.Config, error) {
 		var ce *config.Errors
 		if errors.As(err, &ce) && cfg != nil {
 			// Name the job tables' problems too: every problem at once.
-			return nil, mergeProblems(path, err, cfg, jobValidators)
+			return nil, mergeProblems(path, err, cfg, jobValidators())
 		}
 		return nil, err
 	}

@@ -15,10 +15,6 @@ import (
 	"github.com/kdeck/kdeck/ops"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newSchemasCmd)
-}
-
 // schemaService returns the service's Schema Registry operations (an
 // optional interface of ops.Service). Attached to a worker, the worker
 // runs them (its registry, its audit log).

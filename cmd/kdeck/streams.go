@@ -16,11 +16,6 @@ import (
 	"github.com/kdeck/kdeck/timespec"
 )
 
-func init() {
-	extraCommands = append(extraCommands, newStreamsCmd)
-	jobValidators = append(jobValidators, ops.ValidateStreams)
-}
-
 func newStreamsCmd(a *app) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "streams",
