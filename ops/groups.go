@@ -10,6 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kdeck/kdeck/ops/lag"
 )
 
 // listedGroup is a group as ListGroups v5 reports it, with its type.
@@ -227,7 +229,7 @@ func (l *Local) ListGroups(ctx context.Context, cluster string) ([]GroupSummary,
 			gs.State = s
 		}
 		ts := map[string]struct{}{}
-		var pts []lagPoint
+		var pts []lag.Observation
 		if f, ok := fetched[n]; ok {
 			if f.Err != nil {
 				gs.Error = humanize(c.cfg.Name, c.cfg.Brokers, f.Err).Error()
@@ -238,7 +240,7 @@ func (l *Local) ListGroups(ctx context.Context, cluster string) ([]GroupSummary,
 				}
 				ts[o.Topic] = struct{}{}
 				if e, ok := ends.Lookup(o.Topic, o.Partition); ok && e.Err == nil {
-					pts = append(pts, lagPoint{key: topicPart{o.Topic, o.Partition}, committed: o.At, logEndOffset: e.Offset})
+					pts = append(pts, lag.Observation{Partition: lag.TopicPartition{Topic: o.Topic, Partition: o.Partition}, Committed: o.At, LogEndOffset: e.Offset})
 					if e.Offset > o.At {
 						gs.Lag += e.Offset - o.At
 					}

@@ -19,6 +19,7 @@ import (
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/connect"
 	"github.com/kdeck/kdeck/ops/audit"
+	"github.com/kdeck/kdeck/ops/lag"
 	"github.com/kdeck/kdeck/schema"
 )
 
@@ -113,7 +114,7 @@ type Local struct {
 	auditLog  *audit.Log
 
 	lagOnce     sync.Once
-	lag         *lagWindows
+	lag         *lag.Windows
 	samplerStop context.CancelFunc
 	samplerDone chan struct{}
 

@@ -16,6 +16,8 @@ import (
 	"context"
 	"iter"
 	"time"
+
+	"github.com/kdeck/kdeck/ops/lag"
 )
 
 // Service is the seam between kdeck's faces (tui, cmd) and what it operates.
@@ -277,11 +279,8 @@ type PartitionOffset struct {
 	Error    string  `json:"error,omitempty"`
 }
 
-// LagSample is one point of a group's sampled lag.
-type LagSample struct {
-	Time time.Time `json:"time"`
-	Lag  int64     `json:"lag"`
-}
+// LagSample is one point of a group's sampled lag (lag.Point).
+type LagSample = lag.Point
 
 // ReadRequest says what ReadRecords reads.
 type ReadRequest struct {
