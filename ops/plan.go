@@ -10,6 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/kdeck/kdeck/ops/plan"
 )
 
 // topicPart keys per-partition maps.
@@ -20,8 +22,35 @@ type topicPart struct {
 
 func (k topicPart) String() string { return fmt.Sprintf("%s/%d", k.topic, k.partition) }
 
-// validModes lists every ResetMode, for validation and messages.
-var validModes = []ResetMode{ResetToEarliest, ResetToLatest, ResetToCurrent, ResetToOffset, ResetShiftBy, ResetToDatetime, ResetByDuration, ResetToGroup, ResetFromFile}
+// ResetRequest asks PlanReset for a plan.
+type ResetRequest struct {
+	Cluster string
+	Group   string
+	// Scope is the topics (and partitions) to reset; AllTopics instead
+	// takes every topic the group has committed offsets for.
+	Scope     []TopicScope
+	AllTopics bool
+	Mode      ResetMode
+	// Offset is the target for ResetToOffset and the delta for ResetShiftBy.
+	Offset int64
+	// Time is the instant for ResetToDatetime (and the computed one for
+	// ResetByDuration, relative to now).
+	Time time.Time
+	// Duration is how far back ResetByDuration goes.
+	Duration time.Duration
+	// FromGroup is the source group for ResetToGroup.
+	FromGroup string
+	// FileOffsets are the rows of a CSV plan for ResetFromFile.
+	FileOffsets []FileOffset
+	// TargetGroup, when set, writes the offsets to this group instead of
+	// Group (replay "as a new application group"); Group is left untouched.
+	TargetGroup string
+	// TargetGiven says a target group was given (replay --as), so an
+	// empty TargetGroup is refused rather than read as "the group itself".
+	TargetGiven bool
+	// Command is the command line that asked, for the audit log.
+	Command string
+}
 
 // validateReset checks a request before any network call.
 func validateReset(req *ResetRequest) error {
@@ -42,7 +71,7 @@ func validateReset(req *ResetRequest) error {
 		}
 	}
 	known := false
-	for _, m := range validModes {
+	for _, m := range plan.Modes {
 		known = known || m == req.Mode
 	}
 	if !known {
@@ -246,7 +275,7 @@ func (l *Local) PlanReset(ctx context.Context, req ResetRequest) (*Plan, error) 
 	if len(noCommit) > 0 {
 		return nil, refusedf("--shift-by moves a committed offset, and group %q has none on %s; reset those partitions with --to-offset, --to-earliest or --to-datetime instead", req.Group, strings.Join(noCommit, ", "))
 	}
-	finishPlan(plan)
+	plan.Finish()
 	return plan, nil
 }
 
@@ -446,28 +475,6 @@ func (st *resetState) row(req ResetRequest, k topicPart, instant *time.Time) (ro
 	row.New = want
 	row.Note = strings.Join(notes, "; ")
 	return row, true, nil
-}
-
-// finishPlan computes each row's delta and the plan's totals.
-func finishPlan(p *Plan) {
-	p.Totals = PlanTotals{Partitions: len(p.Rows)}
-	for i := range p.Rows {
-		r := &p.Rows[i]
-		r.Delta, r.Reread, r.Skipped = 0, 0, 0
-		if r.Current >= 0 && r.New >= 0 {
-			r.Delta = r.New - r.Current
-			if r.Delta < 0 {
-				r.Reread = -r.Delta
-			} else {
-				r.Skipped = r.Delta
-			}
-		}
-		if r.New != r.Current {
-			p.Totals.Changed++
-		}
-		p.Totals.Reread += r.Reread
-		p.Totals.Skipped += r.Skipped
-	}
 }
 
 func sortedKeys(keys []topicPart) []topicPart {
