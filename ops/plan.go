@@ -54,6 +54,24 @@ type ResetRequest struct {
 
 // validateReset checks a request before any network call.
 func validateReset(req *ResetRequest) error {
+	if err := validateResetGroups(req); err != nil {
+		return err
+	}
+	if err := validateResetMode(req); err != nil {
+		return err
+	}
+	if err := validateResetScope(req); err != nil {
+		return err
+	}
+	if req.TargetGroup != "" && req.TargetGroup == req.Group {
+		req.TargetGroup = ""
+	}
+	return nil
+}
+
+// validateResetGroups checks the group, the replay's target group and the
+// source group of --to-group.
+func validateResetGroups(req *ResetRequest) error {
 	if strings.TrimSpace(req.Group) == "" {
 		return invalidf("no group given: name the consumer group to reset")
 	}
@@ -70,6 +88,12 @@ func validateReset(req *ResetRequest) error {
 			return invalidf("%v", err)
 		}
 	}
+	return nil
+}
+
+// validateResetMode checks that the mode is known and that what it needs
+// (a file, a source group, topics) is given.
+func validateResetMode(req *ResetRequest) error {
 	known := false
 	for _, m := range plan.Modes {
 		known = known || m == req.Mode
@@ -100,6 +124,12 @@ func validateReset(req *ResetRequest) error {
 			return invalidf("no topics given: use --topic T (repeatable, T:0,2,5 for some partitions) or --all-topics")
 		}
 	}
+	return nil
+}
+
+// validateResetScope checks the topics and partitions, and the mode's
+// argument (offset, time, duration).
+func validateResetScope(req *ResetRequest) error {
 	if len(req.Scope) > 0 && req.AllTopics {
 		return invalidf("--topic and --all-topics exclude each other: use one")
 	}
@@ -129,9 +159,6 @@ func validateReset(req *ResetRequest) error {
 		if req.Duration <= 0 {
 			return invalidf("--by-duration needs a positive duration such as PT15M or 90m")
 		}
-	}
-	if req.TargetGroup != "" && req.TargetGroup == req.Group {
-		req.TargetGroup = ""
 	}
 	return nil
 }
