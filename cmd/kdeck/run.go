@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -43,43 +44,16 @@ own endpoints under /kdeck/v1/, /health, /ready and /metrics. The CLI and the
 console on the same data dir attach to it by themselves.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var level slog.Level
-			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-				return usagef("--log-level %q is not a level: use debug, info, warn or error", logLevel)
-			}
-			var h slog.Handler
-			switch logFormat {
-			case "text":
-				h = slog.NewTextHandler(a.err, &slog.HandlerOptions{Level: level})
-			case "json":
-				h = slog.NewJSONHandler(a.err, &slog.HandlerOptions{Level: level})
-			default:
-				return usagef("--log-format %q is not a format: use text or json", logFormat)
+			log, err := runLogger(a.err, logFormat, logLevel)
+			if err != nil {
+				return err
 			}
 			if stopTimeout <= 0 {
 				return usagef("--stop-timeout must be positive")
 			}
-			// franz-go's client logs at warn unless --log-level debug.
-			log := slog.New(newQuietClients(h, level <= slog.LevelDebug))
-			cfg, err := a.loadConfig()
+			cfg, n, err := a.runConfig(workerGroup)
 			if err != nil {
 				return err
-			}
-			if workerGroup != "" {
-				if !config.ValidName(workerGroup) {
-					return usagef("--worker-group %q is not a valid name: use letters, digits, '.', '_' and '-' (at most 100)", workerGroup)
-				}
-				cfg.Worker.Group = workerGroup
-			}
-			if a.readOnly || cfg.Ops.ReadOnly {
-				return &refusedError{msg: "kdeck run refuses to start in read-only mode (--read-only or [ops] read_only = true): a worker's jobs write records, offsets and topics; drop read-only to run them, or use the console or 'kdeck jobs' to look"}
-			}
-			if err := validateJobs(cfg); err != nil {
-				return err
-			}
-			n := len(cfg.Connectors) + len(cfg.Mirrors) + len(cfg.Streams)
-			if n == 0 {
-				return usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins')", orNone(cfg.Path))
 			}
 			lock, err := ops.LockWorker(cfg.DataDir(), "kdeck run")
 			if err != nil {
@@ -126,6 +100,52 @@ console on the same data dir attach to it by themselves.`,
 	f.DurationVar(&stopTimeout, "stop-timeout", 30*time.Second, "how long a graceful stop may take")
 	f.StringVar(&workerGroup, "worker-group", "", "join this worker group (overrides [worker] group): workers of a group share connector tasks and mirror flows")
 	return cmd
+}
+
+// runLogger returns the worker's logger on w: text or json at level, the
+// Kafka client's (franz-go) records at warn unless level is debug.
+func runLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q is not a level: use debug, info, warn or error", level)
+	}
+	var h slog.Handler
+	switch format {
+	case "text":
+		h = slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv})
+	case "json":
+		h = slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv})
+	default:
+		return nil, usagef("--log-format %q is not a format: use text or json", format)
+	}
+	return slog.New(newQuietClients(h, lv <= slog.LevelDebug)), nil
+}
+
+// runConfig loads the configuration 'kdeck run' hosts, with the worker
+// group of --worker-group, and refuses read-only mode, invalid jobs and a
+// configuration without jobs; it returns the number of jobs.
+func (a *app) runConfig(workerGroup string) (*config.Config, int, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, 0, err
+	}
+	if workerGroup != "" {
+		if !config.ValidName(workerGroup) {
+			return nil, 0, usagef("--worker-group %q is not a valid name: use letters, digits, '.', '_' and '-' (at most 100)", workerGroup)
+		}
+		cfg.Worker.Group = workerGroup
+	}
+	if a.readOnly || cfg.Ops.ReadOnly {
+		return nil, 0, &refusedError{msg: "kdeck run refuses to start in read-only mode (--read-only or [ops] read_only = true): a worker's jobs write records, offsets and topics; drop read-only to run them, or use the console or 'kdeck jobs' to look"}
+	}
+	if err := validateJobs(cfg); err != nil {
+		return nil, 0, err
+	}
+	n := len(cfg.Connectors) + len(cfg.Mirrors) + len(cfg.Streams)
+	if n == 0 {
+		return nil, 0, usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins')", orNone(cfg.Path))
+	}
+	return cfg, n, nil
 }
 
 func orNone(p string) string {
