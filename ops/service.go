@@ -10,6 +10,14 @@
 //
 // Every mutation passes through ops, which validates it, records it in the
 // audit log and refuses it in read-only mode (ErrReadOnly).
+//
+// ops holds the Service, Local and the job supervisor; its concerns that
+// need no cluster client live in packages of their own, which ops uses and
+// whose names it re-exports for its callers: ops/audit (the audit log),
+// ops/plan (offset plans and the CSV plan format), ops/lag (lag statuses
+// and the sampled windows), ops/demo (the embedded default's demo traffic)
+// and ops/workergroup (worker groups). ops/remote is a Service over a
+// worker's API.
 package ops
 
 import (
