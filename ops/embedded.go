@@ -20,7 +20,6 @@ import (
 // Demo channel names (see package demo).
 const (
 	DemoOrdersTopic   = demo.OrdersTopic
-	DemoClicksTopic   = demo.ClicksTopic
 	DemoReaderGroup   = demo.ReaderGroup
 	DemoBillingGroup  = demo.BillingGroup
 	DemoPaymentsTopic = demo.PaymentsTopic

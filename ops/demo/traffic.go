@@ -32,7 +32,6 @@ import (
 // Demo channel names.
 const (
 	OrdersTopic = "demo.orders"
-	ClicksTopic = "demo.clicks"
 	// ReaderGroup consumes demo.orders in bursts, so its lag rises and
 	// falls.
 	ReaderGroup = "demo-orders-reader"
