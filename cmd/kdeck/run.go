@@ -51,9 +51,25 @@ console on the same data dir attach to it by themselves.`,
 			if stopTimeout <= 0 {
 				return usagef("--stop-timeout must be positive")
 			}
-			cfg, n, err := a.runConfig(workerGroup)
+			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
+			}
+			if workerGroup != "" {
+				if !config.ValidName(workerGroup) {
+					return usagef("--worker-group %q is not a valid name: use letters, digits, '.', '_' and '-' (at most 100)", workerGroup)
+				}
+				cfg.Worker.Group = workerGroup
+			}
+			if a.readOnly || cfg.Ops.ReadOnly {
+				return &refusedError{msg: "kdeck run refuses to start in read-only mode (--read-only or [ops] read_only = true): a worker's jobs write records, offsets and topics; drop read-only to run them, or use the console or 'kdeck jobs' to look"}
+			}
+			if err := validateJobs(cfg); err != nil {
+				return err
+			}
+			n := len(cfg.Connectors) + len(cfg.Mirrors) + len(cfg.Streams)
+			if n == 0 {
+				return usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins')", orNone(cfg.Path))
 			}
 			lock, err := ops.LockWorker(cfg.DataDir(), "kdeck run")
 			if err != nil {
@@ -77,20 +93,7 @@ console on the same data dir attach to it by themselves.`,
 			// A SIGTERM while the jobs start is a graceful stop like any
 			// other (not "context canceled" and exit 1).
 			log.Info("kdeck worker started", "config", cfg.Path, "jobs", n)
-			if a.output == "json" {
-				jobs, _ := l.Jobs(cmd.Context())
-				_ = writeJSON(a.out, map[string]any{"started": true, "jobs": jobs})
-			}
-			<-cmd.Context().Done()
-			stopAPI()
-			log.Info("stopping jobs", "timeout", stopTimeout)
-			// Close gives each job --stop-timeout (in parallel) and names
-			// the ones it abandoned.
-			if err := l.Close(); err != nil {
-				return fmt.Errorf("%w (--stop-timeout %v)", err, stopTimeout)
-			}
-			log.Info("kdeck worker stopped")
-			return nil
+			return a.runUntilStopped(cmd.Context(), l, log, stopAPI, stopTimeout)
 		},
 	}
 	f := cmd.Flags()
@@ -121,31 +124,22 @@ func runLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	return slog.New(newQuietClients(h, lv <= slog.LevelDebug)), nil
 }
 
-// runConfig loads the configuration 'kdeck run' hosts, with the worker
-// group of --worker-group, and refuses read-only mode, invalid jobs and a
-// configuration without jobs; it returns the number of jobs.
-func (a *app) runConfig(workerGroup string) (*config.Config, int, error) {
-	cfg, err := a.loadConfig()
-	if err != nil {
-		return nil, 0, err
+// runUntilStopped says the worker started (with -o json, its jobs), waits
+// for SIGTERM or SIGINT (ctx), stops the API servers, then the jobs: Close
+// gives each job stopTimeout (in parallel) and names the ones it abandoned.
+func (a *app) runUntilStopped(ctx context.Context, l jobStarter, log *slog.Logger, stopAPI func(), stopTimeout time.Duration) error {
+	if a.output == "json" {
+		jobs, _ := l.Jobs(ctx)
+		_ = writeJSON(a.out, map[string]any{"started": true, "jobs": jobs})
 	}
-	if workerGroup != "" {
-		if !config.ValidName(workerGroup) {
-			return nil, 0, usagef("--worker-group %q is not a valid name: use letters, digits, '.', '_' and '-' (at most 100)", workerGroup)
-		}
-		cfg.Worker.Group = workerGroup
+	<-ctx.Done()
+	stopAPI()
+	log.Info("stopping jobs", "timeout", stopTimeout)
+	if err := l.Close(); err != nil {
+		return fmt.Errorf("%w (--stop-timeout %v)", err, stopTimeout)
 	}
-	if a.readOnly || cfg.Ops.ReadOnly {
-		return nil, 0, &refusedError{msg: "kdeck run refuses to start in read-only mode (--read-only or [ops] read_only = true): a worker's jobs write records, offsets and topics; drop read-only to run them, or use the console or 'kdeck jobs' to look"}
-	}
-	if err := validateJobs(cfg); err != nil {
-		return nil, 0, err
-	}
-	n := len(cfg.Connectors) + len(cfg.Mirrors) + len(cfg.Streams)
-	if n == 0 {
-		return nil, 0, usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins')", orNone(cfg.Path))
-	}
-	return cfg, n, nil
+	log.Info("kdeck worker stopped")
+	return nil
 }
 
 func orNone(p string) string {
