@@ -3,6 +3,9 @@ package api
 // Kafka Connect's REST API (Connect 4.x): the same paths, status codes and
 // JSON for kdeck's connectors ([[connectors]] jobs). See
 // docs/compatibility.md for what differs.
+//
+// Why connectRoutes is long (~135 lines): it is the route table of Kafka
+// Connect's paths, one entry per endpoint in Connect's own order.
 
 import (
 	"context"

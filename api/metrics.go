@@ -1,5 +1,9 @@
 package api
 
+// Why Metrics.ServeHTTP is long (~100 lines): it writes the metric
+// families one after another in the Prometheus text format, each a HELP
+// and TYPE line and a loop over the jobs; the order is the output's order.
+
 import (
 	"bufio"
 	"fmt"

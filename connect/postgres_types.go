@@ -72,55 +72,8 @@ func debeziumValue(text string, oid uint32, typmod int32, types map[uint32]pgTyp
 			return nil, fmt.Errorf("bytea: %w", err)
 		}
 		return b, nil // the json converter writes base64, as Debezium's bytes
-	case "date":
-		d, err := time.Parse("2006-01-02", text)
-		if err != nil {
-			return text, nil // infinity, BC dates
-		}
-		return d.Unix() / 86400, nil // io.debezium.time.Date
-	case "timestamp":
-		ts, err := time.Parse("2006-01-02 15:04:05.999999", text)
-		if err != nil {
-			return text, nil
-		}
-		if typmod >= 0 && typmod <= 3 {
-			return ts.UnixMilli(), nil // io.debezium.time.Timestamp
-		}
-		return ts.UnixMicro(), nil // io.debezium.time.MicroTimestamp
-	case "timestamptz":
-		ts, err := time.Parse("2006-01-02 15:04:05.999999-07", text)
-		if err != nil {
-			if ts, err = time.Parse("2006-01-02 15:04:05.999999-07:00", text); err != nil {
-				return text, nil
-			}
-		}
-		// io.debezium.time.ZonedTimestamp: as many fraction digits as the
-		// column's precision (6 by default).
-		return ts.UTC().Format("2006-01-02T15:04:05" + fraction(typmod) + "Z"), nil
-	case "time":
-		tm, err := time.Parse("15:04:05.999999", text)
-		if err != nil {
-			return text, nil
-		}
-		micros := int64(tm.Hour())*3600e6 + int64(tm.Minute())*60e6 + int64(tm.Second())*1e6 + int64(tm.Nanosecond()/1000)
-		if typmod >= 0 && typmod <= 3 {
-			return micros / 1000, nil // io.debezium.time.Time
-		}
-		return micros, nil // io.debezium.time.MicroTime
-	case "timetz":
-		for _, layout := range []string{"15:04:05.999999-07", "15:04:05.999999-07:00"} {
-			if tm, err := time.Parse(layout, text); err == nil {
-				return tm.UTC().Format("15:04:05.999999999Z"), nil // io.debezium.time.ZonedTime
-			}
-		}
-		return text, nil
-	case "interval":
-		var iv pgtype.Interval
-		if err := iv.Scan(text); err != nil || !iv.Valid {
-			return text, nil
-		}
-		// io.debezium.time.MicroDuration: a month is 30.4375 days.
-		return iv.Microseconds + int64(iv.Days)*86400e6 + int64(float64(iv.Months)*30.4375*86400e6), nil
+	case "date", "timestamp", "timestamptz", "time", "timetz", "interval":
+		return debeziumTime(ty.name, text, typmod), nil
 	case "money":
 		// Debezium's string mode: the amount without currency symbol or
 		// group separators.
@@ -134,6 +87,64 @@ func debeziumValue(text string, oid uint32, typmod int32, types map[uint32]pgTyp
 	// numeric, json, jsonb (io.debezium.data.Json: the JSON text), uuid,
 	// text types, enums and the rest: text.
 	return text, nil
+}
+
+// debeziumTime converts a date, time, timestamp or interval column's text
+// as Debezium does (io.debezium.time.*); a value it cannot parse (infinity,
+// BC dates) stays text.
+func debeziumTime(name, text string, typmod int32) any {
+	switch name {
+	case "date":
+		d, err := time.Parse("2006-01-02", text)
+		if err != nil {
+			return text // infinity, BC dates
+		}
+		return d.Unix() / 86400 // io.debezium.time.Date
+	case "timestamp":
+		ts, err := time.Parse("2006-01-02 15:04:05.999999", text)
+		if err != nil {
+			return text
+		}
+		if typmod >= 0 && typmod <= 3 {
+			return ts.UnixMilli() // io.debezium.time.Timestamp
+		}
+		return ts.UnixMicro() // io.debezium.time.MicroTimestamp
+	case "timestamptz":
+		ts, err := time.Parse("2006-01-02 15:04:05.999999-07", text)
+		if err != nil {
+			if ts, err = time.Parse("2006-01-02 15:04:05.999999-07:00", text); err != nil {
+				return text
+			}
+		}
+		// io.debezium.time.ZonedTimestamp: as many fraction digits as the
+		// column's precision (6 by default).
+		return ts.UTC().Format("2006-01-02T15:04:05" + fraction(typmod) + "Z")
+	case "time":
+		tm, err := time.Parse("15:04:05.999999", text)
+		if err != nil {
+			return text
+		}
+		micros := int64(tm.Hour())*3600e6 + int64(tm.Minute())*60e6 + int64(tm.Second())*1e6 + int64(tm.Nanosecond()/1000)
+		if typmod >= 0 && typmod <= 3 {
+			return micros / 1000 // io.debezium.time.Time
+		}
+		return micros // io.debezium.time.MicroTime
+	case "timetz":
+		for _, layout := range []string{"15:04:05.999999-07", "15:04:05.999999-07:00"} {
+			if tm, err := time.Parse(layout, text); err == nil {
+				return tm.UTC().Format("15:04:05.999999999Z") // io.debezium.time.ZonedTime
+			}
+		}
+		return text
+	case "interval":
+		var iv pgtype.Interval
+		if err := iv.Scan(text); err != nil || !iv.Valid {
+			return text
+		}
+		// io.debezium.time.MicroDuration: a month is 30.4375 days.
+		return iv.Microseconds + int64(iv.Days)*86400e6 + int64(float64(iv.Months)*30.4375*86400e6)
+	}
+	return text
 }
 
 // fraction is the time layout's fraction for a precision typmod: -1 (none

@@ -256,46 +256,9 @@ func Translate(ctx context.Context, cfg Config, target []kgo.Opt, group string) 
 	if err != nil {
 		return tr, fmt.Errorf("list %s in %s: %w", topic, cfg.Target, err)
 	}
-	latest := map[string]Checkpoint{}
-	want := map[int32]int64{}
-	ends.Each(func(o kadm.ListedOffset) {
-		if o.Err == nil && o.Offset > 0 {
-			want[o.Partition] = o.Offset
-		}
-	})
-	if len(want) > 0 {
-		start := map[int32]kgo.Offset{}
-		for p := range want {
-			start[p] = kgo.NewOffset().AtStart()
-		}
-		cl, err := kgo.NewClient(append(append([]kgo.Opt{}, target...),
-			kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: start}))...)
-		if err != nil {
-			return tr, err
-		}
-		defer cl.Close()
-		prefix := group + "\x00"
-		for len(want) > 0 {
-			fs := cl.PollFetches(ctx)
-			if ctx.Err() != nil {
-				return tr, fmt.Errorf("read %s in %s: %w", topic, cfg.Target, ctx.Err())
-			}
-			for _, fe := range fs.Errors() {
-				return tr, fmt.Errorf("read %s in %s: %w", topic, cfg.Target, fe.Err)
-			}
-			fs.EachRecord(func(rec *kgo.Record) {
-				if rec.Offset+1 >= want[rec.Partition] {
-					delete(want, rec.Partition)
-				}
-				if !strings.HasPrefix(string(rec.Key), prefix) {
-					return
-				}
-				var cp Checkpoint
-				if json.Unmarshal(rec.Value, &cp) == nil && cp.Group == group {
-					latest[string(rec.Key)] = cp
-				}
-			})
-		}
+	latest, err := latestCheckpoints(ctx, cfg, target, ends, group)
+	if err != nil {
+		return tr, err
 	}
 	if len(latest) == 0 {
 		return tr, fmt.Errorf("%w for group %q in %s (flow %q): the flow has not translated its offsets yet", ErrNoCheckpoint, group, cfg.Target, cfg.Name)
@@ -334,6 +297,56 @@ func Translate(ctx context.Context, cfg Config, target []kgo.Opt, group string) 
 	}
 	tr.Members = len(d[group].Members)
 	return tr, nil
+}
+
+// latestCheckpoints reads the checkpoints topic on the target up to its end
+// offsets ends and returns the latest checkpoint of each partition of
+// group, by record key.
+func latestCheckpoints(ctx context.Context, cfg Config, target []kgo.Opt, ends kadm.ListedOffsets, group string) (map[string]Checkpoint, error) {
+	topic := cfg.CheckpointsTopic()
+	latest := map[string]Checkpoint{}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err == nil && o.Offset > 0 {
+			want[o.Partition] = o.Offset
+		}
+	})
+	if len(want) == 0 {
+		return latest, nil
+	}
+	start := map[int32]kgo.Offset{}
+	for p := range want {
+		start[p] = kgo.NewOffset().AtStart()
+	}
+	cl, err := kgo.NewClient(append(append([]kgo.Opt{}, target...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: start}))...)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	prefix := group + "\x00"
+	for len(want) > 0 {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("read %s in %s: %w", topic, cfg.Target, ctx.Err())
+		}
+		for _, fe := range fs.Errors() {
+			return nil, fmt.Errorf("read %s in %s: %w", topic, cfg.Target, fe.Err)
+		}
+		fs.EachRecord(func(rec *kgo.Record) {
+			if rec.Offset+1 >= want[rec.Partition] {
+				delete(want, rec.Partition)
+			}
+			if !strings.HasPrefix(string(rec.Key), prefix) {
+				return
+			}
+			var cp Checkpoint
+			if json.Unmarshal(rec.Value, &cp) == nil && cp.Group == group {
+				latest[string(rec.Key)] = cp
+			}
+		})
+	}
+	return latest, nil
 }
 
 // syncsReloaded caps how many records of the offset-syncs topic a starting

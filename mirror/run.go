@@ -1,5 +1,11 @@
 package mirror
 
+// Why this file is long (~610 lines): it is one flow's run, the poll loop,
+// delivery, acknowledgement and commit path, and the housekeeping that
+// reads the same partition state under the same locks (Flow.mu, then
+// partition.mu); kept in one file so the lock order reads in one place
+// (docs/mirror.md, "Locks").
+
 import (
 	"context"
 	"errors"

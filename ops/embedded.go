@@ -2,35 +2,27 @@ package ops
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"net"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kadm"
-	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kfake"
-	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kdeck/kdeck/ops/demo"
 	"github.com/kdeck/kdeck/schemaregistry"
 )
 
-// Demo channel names.
+// Demo channel names (see package demo).
 const (
-	DemoOrdersTopic = "demo.orders"
-	DemoClicksTopic = "demo.clicks"
-	// DemoReaderGroup consumes demo.orders in bursts, so its lag rises and
-	// falls.
-	DemoReaderGroup = "demo-orders-reader"
-	// DemoBillingGroup has committed offsets but no members: a stopped
-	// consumer whose lag grows, the one to rewind in a demo.
-	DemoBillingGroup = "demo-billing"
+	DemoOrdersTopic   = demo.OrdersTopic
+	DemoReaderGroup   = demo.ReaderGroup
+	DemoBillingGroup  = demo.BillingGroup
+	DemoPaymentsTopic = demo.PaymentsTopic
 )
 
 // EmbeddedOptions configure StartEmbedded.
@@ -80,7 +72,7 @@ type Embedded struct {
 	// registry is the embedded Schema Registry, nil without one.
 	registry *schemaregistry.Server
 
-	// billingSeeded is closed once seedBilling is done (nil without the
+	// billingSeeded is closed once demo.Generators.SeedBilling is done (nil without the
 	// demo).
 	billingSeeded chan struct{}
 
@@ -160,11 +152,12 @@ func StartEmbedded(ctx context.Context, o EmbeddedOptions) (*Embedded, error) {
 		pctx, stop := context.WithCancel(dctx)
 		e.demoRate, e.stopProducer = rate, stop
 		e.billingSeeded = make(chan struct{})
-		e.wg.Go(func() { e.runDemoProducer(pctx, rate) })
-		e.wg.Go(func() { e.runDemoReader(dctx, rate) })
-		e.wg.Go(func() { e.seedBilling(dctx) })
+		g := demo.Generators{Addr: e.addr, Rate: rate, Log: o.Logger}
+		e.wg.Go(func() { g.ProduceOrders(pctx) })
+		e.wg.Go(func() { g.ReadOrders(dctx) })
+		e.wg.Go(func() { defer close(e.billingSeeded); g.SeedBilling(dctx) })
 		if e.registry != nil {
-			e.wg.Go(func() { e.runDemoPayments(dctx, rate) })
+			e.wg.Go(func() { g.ProducePayments(dctx, e.registry.URL()) })
 		}
 	}
 	return e, nil
@@ -193,146 +186,4 @@ func (e *Embedded) Close() {
 			}
 		}
 	})
-}
-
-func (e *Embedded) client(opts ...kgo.Opt) (*kgo.Client, error) {
-	return kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(e.addr), kgo.ClientID("kdeck-demo"), kgo.DialTimeout(time.Second)}, opts...)...)
-}
-
-// demoOrder is the value of a demo.orders record.
-type demoOrder struct {
-	ID       int64   `json:"id"`
-	Customer string  `json:"customer"`
-	Amount   float64 `json:"amount"`
-	Currency string  `json:"currency"`
-	Time     string  `json:"time"`
-}
-
-func (e *Embedded) runDemoProducer(ctx context.Context, rate int) {
-	cl, err := e.client(kgo.DefaultProduceTopic(DemoOrdersTopic), kgo.ProducerLinger(10*time.Millisecond))
-	if err != nil {
-		e.log.Error("demo producer", "err", err)
-		return
-	}
-	defer cl.Close()
-	tick := time.NewTicker(100 * time.Millisecond)
-	defer tick.Stop()
-	per := max(rate/10, 1)
-	var id int64 = time.Now().UnixMilli() * 1000
-	for {
-		select {
-		case <-ctx.Done():
-			fctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			_ = cl.Flush(fctx)
-			cancel()
-			return
-		case now := <-tick.C:
-			for range per {
-				id++
-				cust := fmt.Sprintf("customer-%02d", rand.IntN(20))
-				v, _ := json.Marshal(demoOrder{ID: id, Customer: cust, Amount: float64(rand.IntN(20000)) / 100, Currency: "EUR", Time: now.UTC().Format(time.RFC3339Nano)})
-				cl.Produce(ctx, &kgo.Record{Key: []byte(cust), Value: v}, nil)
-			}
-		}
-	}
-}
-
-// runDemoReader consumes demo.orders in a group at a rate that alternates
-// between slower and faster than the producer, committing after each batch.
-func (e *Embedded) runDemoReader(ctx context.Context, rate int) {
-	cl, err := e.client(
-		kgo.ConsumerGroup(DemoReaderGroup),
-		kgo.ConsumeTopics(DemoOrdersTopic),
-		kgo.DisableAutoCommit(),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-	)
-	if err != nil {
-		e.log.Error("demo reader", "err", err)
-		return
-	}
-	defer cl.Close()
-	start := time.Now()
-	for ctx.Err() == nil {
-		fs := cl.PollRecords(ctx, max(rate/10, 1))
-		recs := fs.Records()
-		if len(recs) == 0 {
-			continue
-		}
-		// 40 s at 60% of the producer's rate, then 20 s at 200%.
-		slow := int(time.Since(start).Seconds())%60 < 40
-		perSec := float64(rate) * 2
-		if slow {
-			perSec = float64(rate) * 0.6
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Duration(float64(len(recs)) / perSec * float64(time.Second))):
-		}
-		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_ = cl.CommitRecords(cctx, recs...)
-		cancel()
-	}
-}
-
-// seedBilling gives demo-billing committed offsets near the start of
-// demo.orders once: only when the group has none. On a restart the group
-// keeps what it had, so a reset made by the user survives.
-func (e *Embedded) seedBilling(ctx context.Context) {
-	defer close(e.billingSeeded)
-	has, err := e.hasCommits(ctx, DemoBillingGroup)
-	if err != nil {
-		e.log.Warn("demo: not seeding "+DemoBillingGroup, "err", err)
-		return
-	}
-	if has {
-		return
-	}
-	cl, err := e.client(
-		kgo.ConsumerGroup(DemoBillingGroup),
-		kgo.ConsumeTopics(DemoOrdersTopic),
-		kgo.DisableAutoCommit(),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-	)
-	if err != nil {
-		return
-	}
-	defer cl.Close()
-	// Read what there is for a moment, commit, and leave the group.
-	deadline := time.Now().Add(1500 * time.Millisecond)
-	for ctx.Err() == nil && time.Now().Before(deadline) {
-		pctx, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
-		fs := cl.PollRecords(pctx, 200)
-		cancel()
-		if recs := fs.Records(); len(recs) > 0 {
-			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-			_ = cl.CommitRecords(cctx, recs...)
-			cancel()
-		}
-	}
-	lctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-	defer cancel()
-	_ = cl.LeaveGroupContext(lctx)
-}
-
-// hasCommits reports whether group has a committed offset on the embedded
-// cluster.
-func (e *Embedded) hasCommits(ctx context.Context, group string) (bool, error) {
-	cl, err := e.client()
-	if err != nil {
-		return false, err
-	}
-	defer cl.Close()
-	fctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	offs, err := kadm.NewClient(cl).FetchOffsets(fctx, group)
-	if errors.Is(err, kerr.GroupIDNotFound) { // kfake's answer for a group it never saw
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	has := false
-	offs.Each(func(o kadm.OffsetResponse) { has = has || (o.Err == nil && o.At >= 0) })
-	return has, nil
 }

@@ -382,7 +382,7 @@ func (l *Local) PlanDeleteOffsets(ctx context.Context, cluster, group string, sc
 		}
 		plan.Rows = append(plan.Rows, row)
 	}
-	finishPlan(plan)
+	plan.Finish()
 	return plan, nil
 }
 

@@ -10,6 +10,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kdeck/kdeck/ops/lag"
 )
 
 // listedGroup is a group as ListGroups v5 reports it, with its type.
@@ -202,21 +204,9 @@ func (l *Local) ListGroups(ctx context.Context, cluster string) ([]GroupSummary,
 	if err != nil {
 		return nil, err
 	}
-	fetched := c.adm.FetchManyOffsets(ctx, names...)
-	topicSet := map[string]struct{}{}
-	for _, f := range fetched {
-		f.Fetched.Each(func(o kadm.OffsetResponse) { topicSet[o.Topic] = struct{}{} })
-	}
-	topics := make([]string, 0, len(topicSet))
-	for t := range topicSet {
-		topics = append(topics, t)
-	}
-	var ends kadm.ListedOffsets
-	if len(topics) > 0 {
-		ends, err = c.adm.ListEndOffsets(ctx, topics...)
-		if err != nil && !isShardErr(err) {
-			return nil, l.err(c, err)
-		}
+	fetched, ends, err := l.groupsOffsets(ctx, c, names)
+	if err != nil {
+		return nil, err
 	}
 	out := make([]GroupSummary, 0, len(names))
 	observe, owners := l.observes(ctx), l.mirrorGroups()
@@ -227,7 +217,7 @@ func (l *Local) ListGroups(ctx context.Context, cluster string) ([]GroupSummary,
 			gs.State = s
 		}
 		ts := map[string]struct{}{}
-		var pts []lagPoint
+		var pts []lag.Observation
 		if f, ok := fetched[n]; ok {
 			if f.Err != nil {
 				gs.Error = humanize(c.cfg.Name, c.cfg.Brokers, f.Err).Error()
@@ -238,7 +228,7 @@ func (l *Local) ListGroups(ctx context.Context, cluster string) ([]GroupSummary,
 				}
 				ts[o.Topic] = struct{}{}
 				if e, ok := ends.Lookup(o.Topic, o.Partition); ok && e.Err == nil {
-					pts = append(pts, lagPoint{key: topicPart{o.Topic, o.Partition}, committed: o.At, logEndOffset: e.Offset})
+					pts = append(pts, lag.Observation{Partition: lag.TopicPartition{Topic: o.Topic, Partition: o.Partition}, Committed: o.At, LogEndOffset: e.Offset})
 					if e.Offset > o.At {
 						gs.Lag += e.Offset - o.At
 					}
@@ -262,6 +252,31 @@ func (l *Local) ListGroups(ctx context.Context, cluster string) ([]GroupSummary,
 		out = append(out, gs)
 	}
 	return out, nil
+}
+
+// groupsOffsets fetches the committed offsets of the groups (one batched
+// OffsetFetch per coordinator) and the log end offsets of every topic they
+// committed on (one ListOffsets per leader). A partition whose leader did
+// not answer has no end offset; that is not an error.
+func (l *Local) groupsOffsets(ctx context.Context, c *clusterClient, names []string) (kadm.FetchOffsetsResponses, kadm.ListedOffsets, error) {
+	fetched := c.adm.FetchManyOffsets(ctx, names...)
+	topicSet := map[string]struct{}{}
+	for _, f := range fetched {
+		f.Fetched.Each(func(o kadm.OffsetResponse) { topicSet[o.Topic] = struct{}{} })
+	}
+	topics := make([]string, 0, len(topicSet))
+	for t := range topicSet {
+		topics = append(topics, t)
+	}
+	var ends kadm.ListedOffsets
+	if len(topics) > 0 {
+		var err error
+		ends, err = c.adm.ListEndOffsets(ctx, topics...)
+		if err != nil && !isShardErr(err) {
+			return nil, nil, l.err(c, err)
+		}
+	}
+	return fetched, ends, nil
 }
 
 // DescribeGroup implements Service.

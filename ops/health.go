@@ -48,3 +48,9 @@ func (l *Local) Health(ctx context.Context) (HealthReport, error) {
 	rep.OK = len(rep.Problems) == 0
 	return rep, nil
 }
+
+// HealthReport is the outcome of Health.
+type HealthReport struct {
+	OK       bool     `json:"ok"`
+	Problems []string `json:"problems"`
+}

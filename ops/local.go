@@ -18,6 +18,8 @@ import (
 
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/connect"
+	"github.com/kdeck/kdeck/ops/audit"
+	"github.com/kdeck/kdeck/ops/lag"
 	"github.com/kdeck/kdeck/schema"
 )
 
@@ -87,7 +89,7 @@ func WithClock(now func() time.Time) Opt { return optFn(func(c *localCfg) { c.no
 
 // WithAuditRotation rotates the audit log once audit.jsonl would pass
 // maxBytes, keeping keep rotated files (audit.jsonl.1 is the newest);
-// defaults DefaultAuditMaxBytes and DefaultAuditKeep.
+// defaults audit.DefaultMaxBytes and audit.DefaultKeep.
 func WithAuditRotation(maxBytes int64, keep int) Opt {
 	return optFn(func(c *localCfg) { c.auditMaxBytes, c.auditKeep = maxBytes, keep })
 }
@@ -109,10 +111,10 @@ type Local struct {
 	closeOnce sync.Once
 
 	auditOnce sync.Once
-	auditLog  *auditLog
+	auditLog  *audit.Log
 
 	lagOnce     sync.Once
-	lag         *lagWindows
+	lag         *lag.Windows
 	samplerStop context.CancelFunc
 	samplerDone chan struct{}
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/kdeck/kdeck/ops/plan"
 )
 
 // topicPart keys per-partition maps.
@@ -20,11 +22,56 @@ type topicPart struct {
 
 func (k topicPart) String() string { return fmt.Sprintf("%s/%d", k.topic, k.partition) }
 
-// validModes lists every ResetMode, for validation and messages.
-var validModes = []ResetMode{ResetToEarliest, ResetToLatest, ResetToCurrent, ResetToOffset, ResetShiftBy, ResetToDatetime, ResetByDuration, ResetToGroup, ResetFromFile}
+// ResetRequest asks PlanReset for a plan.
+type ResetRequest struct {
+	Cluster string
+	Group   string
+	// Scope is the topics (and partitions) to reset; AllTopics instead
+	// takes every topic the group has committed offsets for.
+	Scope     []TopicScope
+	AllTopics bool
+	Mode      ResetMode
+	// Offset is the target for ResetToOffset and the delta for ResetShiftBy.
+	Offset int64
+	// Time is the instant for ResetToDatetime (and the computed one for
+	// ResetByDuration, relative to now).
+	Time time.Time
+	// Duration is how far back ResetByDuration goes.
+	Duration time.Duration
+	// FromGroup is the source group for ResetToGroup.
+	FromGroup string
+	// FileOffsets are the rows of a CSV plan for ResetFromFile.
+	FileOffsets []FileOffset
+	// TargetGroup, when set, writes the offsets to this group instead of
+	// Group (replay "as a new application group"); Group is left untouched.
+	TargetGroup string
+	// TargetGiven says a target group was given (replay --as), so an
+	// empty TargetGroup is refused rather than read as "the group itself".
+	TargetGiven bool
+	// Command is the command line that asked, for the audit log.
+	Command string
+}
 
 // validateReset checks a request before any network call.
 func validateReset(req *ResetRequest) error {
+	if err := validateResetGroups(req); err != nil {
+		return err
+	}
+	if err := validateResetMode(req); err != nil {
+		return err
+	}
+	if err := validateResetScope(req); err != nil {
+		return err
+	}
+	if req.TargetGroup != "" && req.TargetGroup == req.Group {
+		req.TargetGroup = ""
+	}
+	return nil
+}
+
+// validateResetGroups checks the group, the replay's target group and the
+// source group of --to-group.
+func validateResetGroups(req *ResetRequest) error {
 	if strings.TrimSpace(req.Group) == "" {
 		return invalidf("no group given: name the consumer group to reset")
 	}
@@ -41,8 +88,14 @@ func validateReset(req *ResetRequest) error {
 			return invalidf("%v", err)
 		}
 	}
+	return nil
+}
+
+// validateResetMode checks that the mode is known and that what it needs
+// (a file, a source group, topics) is given.
+func validateResetMode(req *ResetRequest) error {
 	known := false
-	for _, m := range validModes {
+	for _, m := range plan.Modes {
 		known = known || m == req.Mode
 	}
 	if !known {
@@ -71,6 +124,12 @@ func validateReset(req *ResetRequest) error {
 			return invalidf("no topics given: use --topic T (repeatable, T:0,2,5 for some partitions) or --all-topics")
 		}
 	}
+	return nil
+}
+
+// validateResetScope checks the topics and partitions, and the mode's
+// argument (offset, time, duration).
+func validateResetScope(req *ResetRequest) error {
 	if len(req.Scope) > 0 && req.AllTopics {
 		return invalidf("--topic and --all-topics exclude each other: use one")
 	}
@@ -100,9 +159,6 @@ func validateReset(req *ResetRequest) error {
 		if req.Duration <= 0 {
 			return invalidf("--by-duration needs a positive duration such as PT15M or 90m")
 		}
-	}
-	if req.TargetGroup != "" && req.TargetGroup == req.Group {
-		req.TargetGroup = ""
 	}
 	return nil
 }
@@ -246,7 +302,7 @@ func (l *Local) PlanReset(ctx context.Context, req ResetRequest) (*Plan, error) 
 	if len(noCommit) > 0 {
 		return nil, refusedf("--shift-by moves a committed offset, and group %q has none on %s; reset those partitions with --to-offset, --to-earliest or --to-datetime instead", req.Group, strings.Join(noCommit, ", "))
 	}
-	finishPlan(plan)
+	plan.Finish()
 	return plan, nil
 }
 
@@ -446,28 +502,6 @@ func (st *resetState) row(req ResetRequest, k topicPart, instant *time.Time) (ro
 	row.New = want
 	row.Note = strings.Join(notes, "; ")
 	return row, true, nil
-}
-
-// finishPlan computes each row's delta and the plan's totals.
-func finishPlan(p *Plan) {
-	p.Totals = PlanTotals{Partitions: len(p.Rows)}
-	for i := range p.Rows {
-		r := &p.Rows[i]
-		r.Delta, r.Reread, r.Skipped = 0, 0, 0
-		if r.Current >= 0 && r.New >= 0 {
-			r.Delta = r.New - r.Current
-			if r.Delta < 0 {
-				r.Reread = -r.Delta
-			} else {
-				r.Skipped = r.Delta
-			}
-		}
-		if r.New != r.Current {
-			p.Totals.Changed++
-		}
-		p.Totals.Reread += r.Reread
-		p.Totals.Skipped += r.Skipped
-	}
 }
 
 func sortedKeys(keys []topicPart) []topicPart {

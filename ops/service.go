@@ -10,12 +10,22 @@
 //
 // Every mutation passes through ops, which validates it, records it in the
 // audit log and refuses it in read-only mode (ErrReadOnly).
+//
+// ops holds the Service, Local and the job supervisor; its concerns that
+// need no cluster client live in packages of their own, which ops uses and
+// whose names it re-exports for its callers: ops/audit (the audit log),
+// ops/plan (offset plans and the CSV plan format), ops/lag (lag statuses
+// and the sampled windows), ops/demo (the embedded default's demo traffic)
+// and ops/workergroup (worker groups). ops/remote is a Service over a
+// worker's API.
 package ops
 
 import (
 	"context"
 	"iter"
 	"time"
+
+	"github.com/kdeck/kdeck/ops/lag"
 )
 
 // Service is the seam between kdeck's faces (tui, cmd) and what it operates.
@@ -277,11 +287,8 @@ type PartitionOffset struct {
 	Error    string  `json:"error,omitempty"`
 }
 
-// LagSample is one point of a group's sampled lag.
-type LagSample struct {
-	Time time.Time `json:"time"`
-	Lag  int64     `json:"lag"`
-}
+// LagSample is one point of a group's sampled lag (lag.Point).
+type LagSample = lag.Point
 
 // ReadRequest says what ReadRecords reads.
 type ReadRequest struct {

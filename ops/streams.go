@@ -221,15 +221,30 @@ func (l *Local) PlanStreamReset(ctx context.Context, req StreamResetRequest) (*S
 	if req.As != "" {
 		return p, nil
 	}
-	c, err := l.client(h.cluster)
-	if err != nil {
+	if err := l.planStreamInternals(ctx, h.cluster, top, p); err != nil {
 		return nil, err
+	}
+	sort.Strings(p.DeleteTopics)
+	dir := streams.StateDir(l.streamDataDir(spec), spec.AppID())
+	if _, err := os.Stat(dir); err == nil {
+		p.WipeDir = dir
+	}
+	return p, nil
+}
+
+// planStreamInternals adds to p what a reset in place also does: delete
+// the group's offsets on the repartition topics it committed, and delete
+// the internal topics that exist.
+func (l *Local) planStreamInternals(ctx context.Context, cluster string, top *streams.Topology, p *StreamResetPlan) error {
+	c, err := l.client(cluster)
+	if err != nil {
+		return err
 	}
 	rctx, cancel := l.reqCtx(ctx, c)
 	defer cancel()
-	cur, err := l.committed(rctx, c, group)
+	cur, err := l.committed(rctx, c, p.Group)
 	if err != nil {
-		return nil, l.err(c, err)
+		return l.err(c, err)
 	}
 	var rscope []TopicScope
 	for _, t := range streams.PlanReset(top, "").RepartitionTopics {
@@ -241,16 +256,16 @@ func (l *Local) PlanStreamReset(ctx context.Context, req StreamResetRequest) (*S
 		}
 	}
 	if len(rscope) > 0 {
-		if p.RepartitionOffsets, err = l.PlanDeleteOffsets(ctx, h.cluster, group, rscope); err != nil {
-			return nil, err
+		if p.RepartitionOffsets, err = l.PlanDeleteOffsets(ctx, cluster, p.Group, rscope); err != nil {
+			return err
 		}
-		p.RepartitionOffsets.Command = req.Command
+		p.RepartitionOffsets.Command = p.Command
 	}
 	internal := top.InternalTopics()
 	if len(internal) > 0 {
 		td, err := c.adm.ListTopics(rctx, internal...)
 		if err != nil {
-			return nil, l.err(c, err)
+			return l.err(c, err)
 		}
 		for _, t := range internal {
 			if d, ok := td[t]; ok && d.Err == nil {
@@ -258,12 +273,7 @@ func (l *Local) PlanStreamReset(ctx context.Context, req StreamResetRequest) (*S
 			}
 		}
 	}
-	sort.Strings(p.DeleteTopics)
-	dir := streams.StateDir(l.streamDataDir(spec), spec.AppID())
-	if _, err := os.Stat(dir); err == nil {
-		p.WipeDir = dir
-	}
-	return p, nil
+	return nil
 }
 
 // ExecuteStreamReset implements StreamService: it resets the input offsets

@@ -84,7 +84,7 @@ func (l *Local) PlanUndo(ctx context.Context, auditID string) (*Plan, error) {
 		}
 		return plan.Rows[i].Partition < plan.Rows[j].Partition
 	})
-	finishPlan(plan)
+	plan.Finish()
 	return plan, nil
 }
 

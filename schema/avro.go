@@ -56,6 +56,8 @@ func (c *avroCodec) decode(dst, b []byte, o DecodeOptions, r *avro.Reader) ([]by
 	return dst, nil
 }
 
+// avroToJSON appends the JSON form of the next value of schema s in r to
+// dst; a payload that does not match sets r.Error.
 func avroToJSON(dst []byte, s avro.Schema, r *avro.Reader, o DecodeOptions) []byte {
 	if r.Error != nil {
 		return dst
@@ -72,16 +74,7 @@ func avroToJSON(dst []byte, s avro.Schema, r *avro.Reader, o DecodeOptions) []by
 		}
 		return strconv.AppendInt(dst, int64(v), 10)
 	case avro.Long:
-		v := r.ReadLong()
-		if o.PrettyTime {
-			switch logicalOf(s) {
-			case avro.TimestampMillis, avro.LocalTimestampMillis:
-				return appendJSONString(dst, time.UnixMilli(v).UTC().Format(time.RFC3339Nano))
-			case avro.TimestampMicros, avro.LocalTimestampMicros:
-				return appendJSONString(dst, time.UnixMicro(v).UTC().Format(time.RFC3339Nano))
-			}
-		}
-		return strconv.AppendInt(dst, v, 10)
+		return appendLong(dst, s, r.ReadLong(), o)
 	case avro.Float:
 		return appendFloat(dst, float64(r.ReadFloat()), 32)
 	case avro.Double:
@@ -103,14 +96,7 @@ func avroToJSON(dst []byte, s avro.Schema, r *avro.Reader, o DecodeOptions) []by
 		}
 		return appendJSONString(dst, latin1(b))
 	case avro.Enum:
-		es := s.(*avro.EnumSchema)
-		i := int(r.ReadInt())
-		sym, ok := es.Symbol(i)
-		if !ok {
-			r.ReportError("enum", fmt.Sprintf("symbol %d of %s does not exist", i, es.FullName()))
-			return dst
-		}
-		return appendJSONString(dst, sym)
+		return appendEnum(dst, s.(*avro.EnumSchema), r)
 	case avro.Array:
 		items := s.(*avro.ArraySchema).Items()
 		dst = append(dst, '[')
@@ -126,43 +112,76 @@ func avroToJSON(dst []byte, s avro.Schema, r *avro.Reader, o DecodeOptions) []by
 		})
 		return append(dst, '}')
 	case avro.Record:
-		dst = append(dst, '{')
-		for i, f := range s.(*avro.RecordSchema).Fields() {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = appendJSONString(dst, f.Name())
-			dst = append(dst, ':')
-			dst = avroToJSON(dst, f.Type(), r, o)
-		}
-		return append(dst, '}')
+		return appendRecord(dst, s.(*avro.RecordSchema), r, o)
 	case avro.Union:
-		u := s.(*avro.UnionSchema)
-		i := int(r.ReadLong())
-		types := u.Types()
-		if i < 0 || i >= len(types) {
-			r.ReportError("union", fmt.Sprintf("branch %d does not exist (the union has %d)", i, len(types)))
-			return dst
-		}
-		t := types[i]
-		if t.Type() == avro.Null {
-			return append(dst, "null"...)
-		}
-		// A null-or-X union prints X plainly (readable); other unions
-		// follow Avro's JSON encoding, {"branch": value}.
-		if u.Nullable() {
-			return avroToJSON(dst, t, r, o)
-		}
-		dst = append(dst, '{')
-		dst = appendJSONString(dst, branchName(t))
-		dst = append(dst, ':')
-		dst = avroToJSON(dst, t, r, o)
-		return append(dst, '}')
+		return appendUnion(dst, s.(*avro.UnionSchema), r, o)
 	case avro.Ref:
 		return avroToJSON(dst, s.(*avro.RefSchema).Schema(), r, o)
 	}
 	r.ReportError("schema", "unsupported type "+string(s.Type()))
 	return dst
+}
+
+// appendLong appends a long, as an RFC 3339 time for a timestamp with
+// PrettyTime.
+func appendLong(dst []byte, s avro.Schema, v int64, o DecodeOptions) []byte {
+	if o.PrettyTime {
+		switch logicalOf(s) {
+		case avro.TimestampMillis, avro.LocalTimestampMillis:
+			return appendJSONString(dst, time.UnixMilli(v).UTC().Format(time.RFC3339Nano))
+		case avro.TimestampMicros, avro.LocalTimestampMicros:
+			return appendJSONString(dst, time.UnixMicro(v).UTC().Format(time.RFC3339Nano))
+		}
+	}
+	return strconv.AppendInt(dst, v, 10)
+}
+
+// appendEnum appends an enum's symbol.
+func appendEnum(dst []byte, es *avro.EnumSchema, r *avro.Reader) []byte {
+	i := int(r.ReadInt())
+	sym, ok := es.Symbol(i)
+	if !ok {
+		r.ReportError("enum", fmt.Sprintf("symbol %d of %s does not exist", i, es.FullName()))
+		return dst
+	}
+	return appendJSONString(dst, sym)
+}
+
+// appendRecord appends a record as a JSON object, fields in schema order.
+func appendRecord(dst []byte, rs *avro.RecordSchema, r *avro.Reader, o DecodeOptions) []byte {
+	dst = append(dst, '{')
+	for i, f := range rs.Fields() {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = appendJSONString(dst, f.Name())
+		dst = append(dst, ':')
+		dst = avroToJSON(dst, f.Type(), r, o)
+	}
+	return append(dst, '}')
+}
+
+// appendUnion appends a union's branch: a null-or-X union prints X plainly
+// (readable); other unions follow Avro's JSON encoding, {"branch": value}.
+func appendUnion(dst []byte, u *avro.UnionSchema, r *avro.Reader, o DecodeOptions) []byte {
+	i := int(r.ReadLong())
+	types := u.Types()
+	if i < 0 || i >= len(types) {
+		r.ReportError("union", fmt.Sprintf("branch %d does not exist (the union has %d)", i, len(types)))
+		return dst
+	}
+	t := types[i]
+	if t.Type() == avro.Null {
+		return append(dst, "null"...)
+	}
+	if u.Nullable() {
+		return avroToJSON(dst, t, r, o)
+	}
+	dst = append(dst, '{')
+	dst = appendJSONString(dst, branchName(t))
+	dst = append(dst, ':')
+	dst = avroToJSON(dst, t, r, o)
+	return append(dst, '}')
 }
 
 // avroBlocks reads the blocks of an array or map, appending each item with
@@ -298,342 +317,6 @@ func appendJSONString(dst []byte, s string) []byte {
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(s)
 	return append(dst, bytes.TrimRight(buf.Bytes(), "\n")...)
-}
-
-// encode appends the Avro binary form of the JSON value v (decoded with
-// UseNumber) to dst.
-func (c *avroCodec) encode(dst []byte, v any) ([]byte, error) {
-	var buf bytes.Buffer
-	w := avro.NewWriter(&buf, 512)
-	if err := jsonToAvro(w, c.s, v, ""); err != nil {
-		return dst, err
-	}
-	if err := w.Flush(); err != nil {
-		return dst, err
-	}
-	return append(dst, buf.Bytes()...), nil
-}
-
-func fieldPath(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
-}
-
-func where(path string) string {
-	if path == "" {
-		return "the value"
-	}
-	return "field " + path
-}
-
-func jsonToAvro(w *avro.Writer, s avro.Schema, v any, path string) error {
-	bad := func(want string) error {
-		return fmt.Errorf("%s must be %s, got %s", where(path), want, jsonKind(v))
-	}
-	switch s.Type() {
-	case avro.Null:
-		if v != nil {
-			return bad("null")
-		}
-		return nil
-	case avro.Boolean:
-		b, ok := v.(bool)
-		if !ok {
-			return bad("a boolean")
-		}
-		w.WriteBool(b)
-		return nil
-	case avro.Int:
-		if str, ok := v.(string); ok && logicalOf(s) == avro.Date {
-			t, err := time.Parse("2006-01-02", str)
-			if err != nil {
-				return fmt.Errorf("%s must be a date YYYY-MM-DD or days since 1970-01-01: %q", where(path), str)
-			}
-			w.WriteInt(int32(t.Unix() / 86400))
-			return nil
-		}
-		n, ok := v.(json.Number)
-		if !ok {
-			return bad("an integer")
-		}
-		i, err := strconv.ParseInt(string(n), 10, 32)
-		if err != nil {
-			return fmt.Errorf("%s must be a 32-bit integer, got %s", where(path), n)
-		}
-		w.WriteInt(int32(i))
-		return nil
-	case avro.Long:
-		if str, ok := v.(string); ok {
-			switch logicalOf(s) {
-			case avro.TimestampMillis, avro.LocalTimestampMillis, avro.TimestampMicros, avro.LocalTimestampMicros:
-				t, err := time.Parse(time.RFC3339Nano, str)
-				if err != nil {
-					return fmt.Errorf("%s must be an RFC 3339 time or a number: %q", where(path), str)
-				}
-				if lt := logicalOf(s); lt == avro.TimestampMicros || lt == avro.LocalTimestampMicros {
-					w.WriteLong(t.UnixMicro())
-				} else {
-					w.WriteLong(t.UnixMilli())
-				}
-				return nil
-			}
-		}
-		n, ok := v.(json.Number)
-		if !ok {
-			return bad("an integer")
-		}
-		i, err := strconv.ParseInt(string(n), 10, 64)
-		if err != nil {
-			return fmt.Errorf("%s must be a 64-bit integer, got %s", where(path), n)
-		}
-		w.WriteLong(i)
-		return nil
-	case avro.Float, avro.Double:
-		n, ok := v.(json.Number)
-		if !ok {
-			return bad("a number")
-		}
-		f, err := n.Float64()
-		if err != nil {
-			return fmt.Errorf("%s must be a number, got %s", where(path), n)
-		}
-		if s.Type() == avro.Float {
-			w.WriteFloat(float32(f))
-		} else {
-			w.WriteDouble(f)
-		}
-		return nil
-	case avro.String:
-		str, ok := v.(string)
-		if !ok {
-			return bad("a string")
-		}
-		w.WriteString(str)
-		return nil
-	case avro.Bytes, avro.Fixed:
-		var b []byte
-		if d, ok := decimalOf(s); ok {
-			n, ok := v.(json.Number)
-			if !ok {
-				if str, isStr := v.(string); isStr {
-					n, ok = json.Number(str), true
-				}
-			}
-			if !ok {
-				return bad("a decimal number")
-			}
-			var err error
-			if b, err = decimalBytes(string(n), d.Scale()); err != nil {
-				return fmt.Errorf("%s: %w", where(path), err)
-			}
-		} else {
-			str, ok := v.(string)
-			if !ok {
-				return bad("a string")
-			}
-			b = fromLatin1(str)
-		}
-		if fs, ok := s.(*avro.FixedSchema); ok {
-			if len(b) > fs.Size() {
-				return fmt.Errorf("%s holds %d bytes, more than the fixed size %d", where(path), len(b), fs.Size())
-			}
-			pad := byte(0)
-			if _, dec := decimalOf(s); dec && len(b) > 0 && b[0]&0x80 != 0 {
-				pad = 0xff
-			}
-			out := bytes.Repeat([]byte{pad}, fs.Size()-len(b))
-			_, _ = w.Write(append(out, b...))
-			return nil
-		}
-		w.WriteBytes(b)
-		return nil
-	case avro.Enum:
-		es := s.(*avro.EnumSchema)
-		str, ok := v.(string)
-		if !ok {
-			return bad("one of " + strings.Join(es.Symbols(), ", "))
-		}
-		for i, sym := range es.Symbols() {
-			if sym == str {
-				w.WriteInt(int32(i))
-				return nil
-			}
-		}
-		return fmt.Errorf("%s: %q is not a symbol of %s (one of %s)", where(path), str, es.FullName(), strings.Join(es.Symbols(), ", "))
-	case avro.Array:
-		arr, ok := v.([]any)
-		if !ok {
-			return bad("an array")
-		}
-		if len(arr) > 0 {
-			w.WriteBlockHeader(int64(len(arr)), 0)
-			for i, e := range arr {
-				if err := jsonToAvro(w, s.(*avro.ArraySchema).Items(), e, fmt.Sprintf("%s[%d]", path, i)); err != nil {
-					return err
-				}
-			}
-		}
-		w.WriteBlockHeader(0, 0)
-		return nil
-	case avro.Map:
-		m, ok := v.(map[string]any)
-		if !ok {
-			return bad("an object")
-		}
-		if len(m) > 0 {
-			w.WriteBlockHeader(int64(len(m)), 0)
-			for k, e := range m {
-				w.WriteString(k)
-				if err := jsonToAvro(w, s.(*avro.MapSchema).Values(), e, fieldPath(path, k)); err != nil {
-					return err
-				}
-			}
-		}
-		w.WriteBlockHeader(0, 0)
-		return nil
-	case avro.Record:
-		rs := s.(*avro.RecordSchema)
-		m, ok := v.(map[string]any)
-		if !ok {
-			return bad("an object (record " + rs.FullName() + ")")
-		}
-		known := make(map[string]bool, len(rs.Fields()))
-		for _, f := range rs.Fields() {
-			known[f.Name()] = true
-			fv, ok := m[f.Name()]
-			if !ok {
-				if !f.HasDefault() {
-					return fmt.Errorf("%s is missing (record %s has no default for it)", where(fieldPath(path, f.Name())), rs.FullName())
-				}
-				fv = defaultJSON(f.Default())
-				if u, isUnion := f.Type().(*avro.UnionSchema); isUnion && len(u.Types()) > 0 {
-					// A union's default is for its first branch.
-					if err := encodeUnionBranch(w, u, 0, fv, fieldPath(path, f.Name())); err != nil {
-						return err
-					}
-					continue
-				}
-			}
-			if err := jsonToAvro(w, f.Type(), fv, fieldPath(path, f.Name())); err != nil {
-				return err
-			}
-		}
-		for k := range m {
-			if !known[k] {
-				return fmt.Errorf("%s is not in record %s", where(fieldPath(path, k)), rs.FullName())
-			}
-		}
-		return nil
-	case avro.Union:
-		u := s.(*avro.UnionSchema)
-		types := u.Types()
-		if v == nil {
-			for i, t := range types {
-				if t.Type() == avro.Null {
-					w.WriteLong(int64(i))
-					return nil
-				}
-			}
-			return bad("one of the union's types")
-		}
-		// Avro's JSON encoding: {"branch": value}.
-		if m, ok := v.(map[string]any); ok && len(m) == 1 {
-			for k, bv := range m {
-				for i, t := range types {
-					if branchName(t) == k || string(t.Type()) == k {
-						return encodeUnionBranch(w, u, i, bv, path)
-					}
-				}
-			}
-		}
-		// Plain value: the first branch that takes it.
-		var firstErr error
-		for i, t := range types {
-			if t.Type() == avro.Null {
-				continue
-			}
-			var buf bytes.Buffer
-			tw := avro.NewWriter(&buf, 64)
-			if err := jsonToAvro(tw, t, v, path); err != nil {
-				if firstErr == nil {
-					firstErr = err
-				}
-				continue
-			}
-			if err := tw.Flush(); err != nil {
-				return err
-			}
-			w.WriteLong(int64(i))
-			_, _ = w.Write(buf.Bytes())
-			return nil
-		}
-		return firstErr
-	case avro.Ref:
-		return jsonToAvro(w, s.(*avro.RefSchema).Schema(), v, path)
-	}
-	return fmt.Errorf("%s: Avro type %s is not supported", where(path), s.Type())
-}
-
-func encodeUnionBranch(w *avro.Writer, u *avro.UnionSchema, i int, v any, path string) error {
-	w.WriteLong(int64(i))
-	return jsonToAvro(w, u.Types()[i], v, path)
-}
-
-// defaultJSON turns a field default as hamba parsed it into the form
-// decoded JSON has (numbers as json.Number), so jsonToAvro takes it.
-func defaultJSON(d any) any {
-	b, err := json.Marshal(d)
-	if err != nil {
-		return d
-	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var v any
-	if err := dec.Decode(&v); err != nil {
-		return d
-	}
-	return v
-}
-
-func decimalBytes(num string, scale int) ([]byte, error) {
-	r, ok := new(big.Rat).SetString(num)
-	if !ok {
-		return nil, fmt.Errorf("%q is not a decimal number", num)
-	}
-	r.Mul(r, new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(scale)), nil)))
-	if !r.IsInt() {
-		return nil, fmt.Errorf("%s has more than %d decimal places", num, scale)
-	}
-	i := r.Num()
-	if i.Sign() >= 0 {
-		b := i.Bytes()
-		if len(b) == 0 || b[0]&0x80 != 0 {
-			b = append([]byte{0}, b...)
-		}
-		return b, nil
-	}
-	// Two's complement of a negative number.
-	n := len(i.Bytes()) + 1
-	m := new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), uint(n*8)), i)
-	b := m.Bytes()
-	for len(b) < n {
-		b = append([]byte{0xff}, b...)
-	}
-	return b, nil
-}
-
-func fromLatin1(s string) []byte {
-	out := make([]byte, 0, len(s))
-	for _, r := range s {
-		if r > 0xff {
-			// Not Avro's JSON encoding of bytes: take the UTF-8 bytes.
-			return []byte(s)
-		}
-		out = append(out, byte(r))
-	}
-	return out
 }
 
 func jsonKind(v any) string {

@@ -11,6 +11,11 @@
 // typed messages, so a slow cluster never blocks input.
 package tui
 
+// Why this file is long (~630 lines): it is the root model, whose Update
+// routes every message to the page it is for (STYLE.md: "the root Update
+// may be long; each case hands off to a child"), with the header, status
+// line, command line and filter it owns. Each page lives in tui/<page>.
+
 import (
 	"context"
 	"errors"

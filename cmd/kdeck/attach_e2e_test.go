@@ -21,28 +21,11 @@ import (
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
-// worker is a 'kdeck run' subprocess of a test.
-type worker struct {
-	cmd    *exec.Cmd
-	stderr *syncBuffer
-}
-
 // startAPIWorker starts 'kdeck run' on cfgPath and waits until its socket
 // answers.
-func startAPIWorker(t *testing.T, bin, cfgPath, sock string, args ...string) *worker {
+func startAPIWorker(t *testing.T, bin, cfgPath, sock string, args ...string) *kdeckProcess {
 	t.Helper()
-	w := &worker{stderr: &syncBuffer{}}
-	w.cmd = exec.Command(bin, append([]string{"--config", cfgPath, "run"}, args...)...)
-	w.cmd.Stderr = w.stderr
-	if err := w.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if w.cmd.ProcessState == nil {
-			w.cmd.Process.Kill()
-			w.cmd.Wait()
-		}
-	})
+	w := startRun(t, bin, cfgPath, args...)
 	deadline := time.Now().Add(30 * time.Second)
 	for !api.Alive(sock) {
 		if time.Now().After(deadline) {

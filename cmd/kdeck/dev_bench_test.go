@@ -5,40 +5,10 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
-	"sync"
 	"testing"
 	"time"
 )
-
-var (
-	binOnce sync.Once
-	binPath string
-	binErr  error
-)
-
-// kdeckBinary builds the kdeck binary once per test process.
-func kdeckBinary(tb testing.TB) string {
-	tb.Helper()
-	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "kdeck-bin")
-		if err != nil {
-			binErr = err
-			return
-		}
-		binPath = filepath.Join(dir, "kdeck")
-		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
-		if err != nil {
-			binErr = err
-			tb.Logf("%s", out)
-		}
-	})
-	if binErr != nil {
-		tb.Fatalf("building kdeck: %v", binErr)
-	}
-	return binPath
-}
 
 var listenLine = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
 
@@ -47,7 +17,7 @@ var listenLine = regexp.MustCompile(`listening on (127\.0\.0\.1:\d+)`)
 //
 //	go test ./cmd/kdeck -run '^$' -bench DevStartup -benchtime 20x
 func BenchmarkDevStartup(b *testing.B) {
-	bin := kdeckBinary(b)
+	bin := buildKdeck(b)
 	b.ResetTimer()
 	for b.Loop() {
 		start := time.Now()

@@ -228,7 +228,7 @@ func TestDevSurvivesSIGKILLLoop(t *testing.T) {
 		t.Skip("whole-process test; runs without -short")
 	}
 	kcat := needKcat(t)
-	bin := kdeckBinary(t)
+	bin := buildKdeck(t)
 	home, dir := t.TempDir(), filepath.Join(t.TempDir(), "embedded")
 	port := freePort(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", port)

@@ -195,18 +195,7 @@ interrupted.`,
 			if err := demo.StartJobs(cmd.Context()); err != nil {
 				return err
 			}
-			if a.output == "json" {
-				_ = writeJSON(a.out, map[string]any{"bootstrap": e.Addr(), "schema_registry": e.RegistryURL(), "data_dir": dataDir, "startup_ms": time.Since(start).Milliseconds()})
-			} else {
-				fmt.Fprintf(a.out, "kdeck dev: embedded cluster 'local' listening on %s (started in %v)\n", e.Addr(), time.Since(start).Round(time.Millisecond))
-				if u := e.RegistryURL(); u != "" {
-					fmt.Fprintf(a.out, "schema registry on %s (subjects stored in the _schemas topic)\n", u)
-				}
-				if dataDir != "" {
-					fmt.Fprintf(a.out, "data persists in %s (use --ephemeral to keep it in memory)\n", dataDir)
-				}
-				fmt.Fprintf(a.out, "try: kdeck -b %s groups   |   kcat -b %s -L\n", e.Addr(), e.Addr())
-			}
+			a.printDevStarted(e, dataDir, time.Since(start))
 			<-cmd.Context().Done()
 			fmt.Fprintln(a.err, "kdeck dev: shutting down")
 			return nil
@@ -222,6 +211,22 @@ interrupted.`,
 	f.IntVar(&registryPort, "registry-port", 8081, "Schema Registry port on 127.0.0.1; 0 picks a free one")
 	f.BoolVar(&noRegistry, "no-registry", false, "do not serve a Schema Registry")
 	return cmd
+}
+
+// printDevStarted says where 'kdeck dev' listens, as JSON with -o json.
+func (a *app) printDevStarted(e *ops.Embedded, dataDir string, took time.Duration) {
+	if a.output == "json" {
+		_ = writeJSON(a.out, map[string]any{"bootstrap": e.Addr(), "schema_registry": e.RegistryURL(), "data_dir": dataDir, "startup_ms": took.Milliseconds()})
+		return
+	}
+	fmt.Fprintf(a.out, "kdeck dev: embedded cluster 'local' listening on %s (started in %v)\n", e.Addr(), took.Round(time.Millisecond))
+	if u := e.RegistryURL(); u != "" {
+		fmt.Fprintf(a.out, "schema registry on %s (subjects stored in the _schemas topic)\n", u)
+	}
+	if dataDir != "" {
+		fmt.Fprintf(a.out, "data persists in %s (use --ephemeral to keep it in memory)\n", dataDir)
+	}
+	fmt.Fprintf(a.out, "try: kdeck -b %s groups   |   kcat -b %s -L\n", e.Addr(), e.Addr())
 }
 
 func newVersionCmd(a *app) *cobra.Command {

@@ -44,15 +44,8 @@ func (a *app) resetGroups(cmd *cobra.Command, groups []string, all bool, rf *res
 		return err
 	}
 	if all {
-		gs, err := svc.ListGroups(ctx, "")
-		if err != nil {
+		if groups, err = allGroups(ctx, svc, groups); err != nil {
 			return err
-		}
-		for _, g := range gs {
-			groups = append(groups, g.Group)
-		}
-		if len(groups) == 0 {
-			return fmt.Errorf("--all-groups: the cluster has no consumer groups")
 		}
 	}
 	sort.Strings(groups)
@@ -116,6 +109,22 @@ func (a *app) resetGroups(cmd *cobra.Command, groups []string, all bool, rf *res
 			len(failed), len(groups), strings.Join(first(failed, 5), ", "), firstErr)}
 	}
 	return nil
+}
+
+// allGroups adds every consumer group of the default cluster to groups
+// (--all-groups); a cluster without groups is an error.
+func allGroups(ctx context.Context, svc ops.Service, groups []string) ([]string, error) {
+	gs, err := svc.ListGroups(ctx, "")
+	if err != nil {
+		return nil, err
+	}
+	for _, g := range gs {
+		groups = append(groups, g.Group)
+	}
+	if len(groups) == 0 {
+		return nil, fmt.Errorf("--all-groups: the cluster has no consumer groups")
+	}
+	return groups, nil
 }
 
 type multiError struct {

@@ -80,15 +80,9 @@ topic = "lines"
 `, data, in)), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	start := func() (*exec.Cmd, *strings.Builder) {
-		cmd := exec.Command(bin, "--config", cfgPath, "run")
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
-		return cmd, &stderr
+	start := func() (*exec.Cmd, *syncBuffer) {
+		p := startRun(t, bin, cfgPath)
+		return p.cmd, p.stderr
 	}
 	holds := func(pid int) func() bool {
 		return func() bool {

@@ -1,18 +1,21 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"os"
 	"strconv"
 	"strings"
+	"text/tabwriter"
 	"unicode/utf8"
 
 	"golang.org/x/term"
 )
 
-// table is a plain-text table: aligned columns, right-aligned numbers. On a
+// table is a plain-text table: aligned columns (text/tabwriter),
+// right-aligned numbers. On a
 // terminal it fits the width: flexible columns shrink (cut with "…"), then
 // droppable columns go, least important first, and a row is never wrapped.
 // Not on a terminal (piped) nothing is cut.
@@ -186,41 +189,46 @@ func (t *table) layout(limit int) (cols []int, widths map[int]int) {
 	}
 }
 
+// Write prints the table on w. layout decides the columns and their
+// widths; text/tabwriter aligns them, two spaces apart (numbers are padded
+// on the left to their column's width first). Trailing spaces are trimmed,
+// and on a terminal a row is cut at its width rather than wrapped.
 func (t *table) Write(w io.Writer) {
 	limit := termWidth(w)
 	cols, widths := t.layout(limit)
-	var b strings.Builder
+	var aligned bytes.Buffer
+	tw := tabwriter.NewWriter(&aligned, 0, 0, 2, ' ', 0)
 	line := func(cells []string) {
-		b.Reset()
 		for k, i := range cols {
 			c := ""
 			if i < len(cells) {
 				c = cells[i]
 			}
 			c = cut(c, widths[i])
-			pad := widths[i] - utf8.RuneCountInString(c)
-			if k > 0 {
-				b.WriteString("  ")
-			}
 			if t.right[i] {
-				b.WriteString(strings.Repeat(" ", pad))
-				b.WriteString(c)
-			} else {
-				b.WriteString(c)
-				if k < len(cols)-1 {
-					b.WriteString(strings.Repeat(" ", pad))
-				}
+				c = strings.Repeat(" ", widths[i]-utf8.RuneCountInString(c)) + c
 			}
+			if k > 0 {
+				tw.Write([]byte{'\t'})
+			}
+			tw.Write([]byte(c))
 		}
-		out := strings.TrimRight(b.String(), " ")
-		if limit > 0 {
-			out = cut(out, limit) // never wrap a row
-		}
-		fmt.Fprintln(w, out)
+		tw.Write([]byte{'\n'})
 	}
 	line(t.headers)
 	for _, r := range t.rows {
 		line(r)
+	}
+	tw.Flush()
+	for _, out := range strings.SplitAfter(aligned.String(), "\n") {
+		if out == "" {
+			continue
+		}
+		out = strings.TrimRight(out, " \n")
+		if limit > 0 {
+			out = cut(out, limit) // never wrap a row
+		}
+		fmt.Fprintln(w, out)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -286,11 +287,7 @@ read goes on. --pretty-time prints Avro timestamps as RFC 3339.`,
 }
 
 func newProduceCmd(a *app) *cobra.Command {
-	var keySep string
-	var partition int32
-	var headers []string
-	var schemaRef, schemaFile, subject, schemaFormat, message string
-	var skipBad bool
+	var pf produceFlags
 	cmd := &cobra.Command{
 		Use:   "produce TOPIC",
 		Short: "Produce one record per line of standard input",
@@ -310,66 +307,81 @@ is reported with its line number and nothing after it is sent, unless
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: a.completeTopics,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			hs, err := parseHeaders(headers)
-			if err != nil {
-				return err
-			}
-			if partition < -1 {
-				return usagef("-p %d is not a partition", partition)
-			}
-			svc, err := a.service(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if partition >= 0 {
-				td, err := svc.DescribeTopic(cmd.Context(), "", args[0])
-				if err != nil {
-					return err
-				}
-				if int(partition) >= len(td.Partitions) {
-					return usagef("topic %q has no partition %d (it has %d)", args[0], partition, len(td.Partitions))
-				}
-			}
-			enc, err := a.encodeRequest(schemaRef, schemaFile, subject, schemaFormat, message, skipBad)
-			if err != nil {
-				return err
-			}
-			lines := stdinRecords(a.in, keySep, partition, hs)
-			var res ops.ProduceResult
-			if enc == nil {
-				res, err = svc.Produce(cmd.Context(), "", args[0], lines)
-			} else {
-				ss, serr := a.schemaService(cmd.Context())
-				if serr != nil {
-					return serr
-				}
-				res, err = ss.ProduceEncoded(cmd.Context(), "", args[0], *enc, lines)
-				for _, sk := range res.Skipped {
-					fmt.Fprintf(a.err, "kdeck: line %d skipped: %s\n", sk.Record, sk.Reason)
-				}
-				var re *ops.RecordEncodeError
-				if errors.As(err, &re) {
-					return fmt.Errorf("line %d does not match subject %s version %d: %s; nothing after it was sent (%d records before it were acknowledged; --skip-bad skips bad lines)", re.Record, res.Subject, res.Version, re.Reason, res.Records)
-				}
-			}
-			if err != nil {
-				return fmt.Errorf("%w (%d records were acknowledged before the error)", err, res.Records)
-			}
-			return a.printProduced(args[0], res, enc != nil)
+			return a.produce(cmd.Context(), args[0], pf)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&keySep, "key-delimiter", "K", "", "split each line at the first SEP into key and value")
-	f.Int32VarP(&partition, "partition", "p", -1, "partition to produce to (default: by key hash)")
-	f.StringArrayVarP(&headers, "header", "H", nil, "header key=value, repeatable")
-	f.StringVar(&schemaRef, "schema", "", "encode values with this subject's schema: SUBJECT[:VERSION]")
+	f.StringVarP(&pf.keySep, "key-delimiter", "K", "", "split each line at the first SEP into key and value")
+	f.Int32VarP(&pf.partition, "partition", "p", -1, "partition to produce to (default: by key hash)")
+	f.StringArrayVarP(&pf.headers, "header", "H", nil, "header key=value, repeatable")
+	f.StringVar(&pf.schemaRef, "schema", "", "encode values with this subject's schema: SUBJECT[:VERSION]")
 	_ = cmd.RegisterFlagCompletionFunc("schema", a.completeSubjects)
-	f.StringVar(&schemaFile, "value-schema-file", "", "register this schema file under --subject first, then encode with it")
-	f.StringVar(&subject, "subject", "", "the subject to register --value-schema-file under, such as TOPIC-value")
-	f.StringVar(&schemaFormat, "schema-format", "", "format of --value-schema-file: avro, protobuf or json-schema (default: from its extension)")
-	f.StringVar(&message, "message", "", "Protobuf message to encode (default: the schema's first)")
-	f.BoolVar(&skipBad, "skip-bad", false, "skip lines that do not match the schema (reported on stderr) instead of stopping")
+	f.StringVar(&pf.schemaFile, "value-schema-file", "", "register this schema file under --subject first, then encode with it")
+	f.StringVar(&pf.subject, "subject", "", "the subject to register --value-schema-file under, such as TOPIC-value")
+	f.StringVar(&pf.schemaFormat, "schema-format", "", "format of --value-schema-file: avro, protobuf or json-schema (default: from its extension)")
+	f.StringVar(&pf.message, "message", "", "Protobuf message to encode (default: the schema's first)")
+	f.BoolVar(&pf.skipBad, "skip-bad", false, "skip lines that do not match the schema (reported on stderr) instead of stopping")
 	return cmd
+}
+
+// produceFlags are the flags of 'kdeck produce'.
+type produceFlags struct {
+	keySep                                                string
+	partition                                             int32
+	headers                                               []string
+	schemaRef, schemaFile, subject, schemaFormat, message string
+	skipBad                                               bool
+}
+
+// produce sends standard input's lines to topic, encoded with a schema
+// when pf asks for one, and prints what was acknowledged.
+func (a *app) produce(ctx context.Context, topic string, pf produceFlags) error {
+	hs, err := parseHeaders(pf.headers)
+	if err != nil {
+		return err
+	}
+	if pf.partition < -1 {
+		return usagef("-p %d is not a partition", pf.partition)
+	}
+	svc, err := a.service(ctx)
+	if err != nil {
+		return err
+	}
+	if pf.partition >= 0 {
+		td, err := svc.DescribeTopic(ctx, "", topic)
+		if err != nil {
+			return err
+		}
+		if int(pf.partition) >= len(td.Partitions) {
+			return usagef("topic %q has no partition %d (it has %d)", topic, pf.partition, len(td.Partitions))
+		}
+	}
+	enc, err := a.encodeRequest(pf.schemaRef, pf.schemaFile, pf.subject, pf.schemaFormat, pf.message, pf.skipBad)
+	if err != nil {
+		return err
+	}
+	lines := stdinRecords(a.in, pf.keySep, pf.partition, hs)
+	var res ops.ProduceResult
+	if enc == nil {
+		res, err = svc.Produce(ctx, "", topic, lines)
+	} else {
+		ss, serr := a.schemaService(ctx)
+		if serr != nil {
+			return serr
+		}
+		res, err = ss.ProduceEncoded(ctx, "", topic, *enc, lines)
+		for _, sk := range res.Skipped {
+			fmt.Fprintf(a.err, "kdeck: line %d skipped: %s\n", sk.Record, sk.Reason)
+		}
+		var re *ops.RecordEncodeError
+		if errors.As(err, &re) {
+			return fmt.Errorf("line %d does not match subject %s version %d: %s; nothing after it was sent (%d records before it were acknowledged; --skip-bad skips bad lines)", re.Record, res.Subject, res.Version, re.Reason, res.Records)
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("%w (%d records were acknowledged before the error)", err, res.Records)
+	}
+	return a.printProduced(topic, res, enc != nil)
 }
 
 // recordPrinter returns ReadRecords' callback for 'tail': each record as a

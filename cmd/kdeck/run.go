@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"time"
 
@@ -43,24 +44,13 @@ own endpoints under /kdeck/v1/, /health, /ready and /metrics. The CLI and the
 console on the same data dir attach to it by themselves.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var level slog.Level
-			if err := level.UnmarshalText([]byte(logLevel)); err != nil {
-				return usagef("--log-level %q is not a level: use debug, info, warn or error", logLevel)
-			}
-			var h slog.Handler
-			switch logFormat {
-			case "text":
-				h = slog.NewTextHandler(a.err, &slog.HandlerOptions{Level: level})
-			case "json":
-				h = slog.NewJSONHandler(a.err, &slog.HandlerOptions{Level: level})
-			default:
-				return usagef("--log-format %q is not a format: use text or json", logFormat)
+			log, err := runLogger(a.err, logFormat, logLevel)
+			if err != nil {
+				return err
 			}
 			if stopTimeout <= 0 {
 				return usagef("--stop-timeout must be positive")
 			}
-			// franz-go's client logs at warn unless --log-level debug.
-			log := slog.New(newQuietClients(h, level <= slog.LevelDebug))
 			cfg, err := a.loadConfig()
 			if err != nil {
 				return err
@@ -103,20 +93,7 @@ console on the same data dir attach to it by themselves.`,
 			// A SIGTERM while the jobs start is a graceful stop like any
 			// other (not "context canceled" and exit 1).
 			log.Info("kdeck worker started", "config", cfg.Path, "jobs", n)
-			if a.output == "json" {
-				jobs, _ := l.Jobs(cmd.Context())
-				_ = writeJSON(a.out, map[string]any{"started": true, "jobs": jobs})
-			}
-			<-cmd.Context().Done()
-			stopAPI()
-			log.Info("stopping jobs", "timeout", stopTimeout)
-			// Close gives each job --stop-timeout (in parallel) and names
-			// the ones it abandoned.
-			if err := l.Close(); err != nil {
-				return fmt.Errorf("%w (--stop-timeout %v)", err, stopTimeout)
-			}
-			log.Info("kdeck worker stopped")
-			return nil
+			return a.runUntilStopped(cmd.Context(), l, log, stopAPI, stopTimeout)
 		},
 	}
 	f := cmd.Flags()
@@ -126,6 +103,43 @@ console on the same data dir attach to it by themselves.`,
 	f.DurationVar(&stopTimeout, "stop-timeout", 30*time.Second, "how long a graceful stop may take")
 	f.StringVar(&workerGroup, "worker-group", "", "join this worker group (overrides [worker] group): workers of a group share connector tasks and mirror flows")
 	return cmd
+}
+
+// runLogger returns the worker's logger on w: text or json at level, the
+// Kafka client's (franz-go) records at warn unless level is debug.
+func runLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usagef("--log-level %q is not a level: use debug, info, warn or error", level)
+	}
+	var h slog.Handler
+	switch format {
+	case "text":
+		h = slog.NewTextHandler(w, &slog.HandlerOptions{Level: lv})
+	case "json":
+		h = slog.NewJSONHandler(w, &slog.HandlerOptions{Level: lv})
+	default:
+		return nil, usagef("--log-format %q is not a format: use text or json", format)
+	}
+	return slog.New(newQuietClients(h, lv <= slog.LevelDebug)), nil
+}
+
+// runUntilStopped says the worker started (with -o json, its jobs), waits
+// for SIGTERM or SIGINT (ctx), stops the API servers, then the jobs: Close
+// gives each job stopTimeout (in parallel) and names the ones it abandoned.
+func (a *app) runUntilStopped(ctx context.Context, l jobStarter, log *slog.Logger, stopAPI func(), stopTimeout time.Duration) error {
+	if a.output == "json" {
+		jobs, _ := l.Jobs(ctx)
+		_ = writeJSON(a.out, map[string]any{"started": true, "jobs": jobs})
+	}
+	<-ctx.Done()
+	stopAPI()
+	log.Info("stopping jobs", "timeout", stopTimeout)
+	if err := l.Close(); err != nil {
+		return fmt.Errorf("%w (--stop-timeout %v)", err, stopTimeout)
+	}
+	log.Info("kdeck worker stopped")
+	return nil
 }
 
 func orNone(p string) string {

@@ -41,17 +41,6 @@ func lineAt(t *testing.T, path string, pos int64) int {
 	return strings.Count(string(b[:pos]), "\n")
 }
 
-// buildKdeck builds this binary once per test.
-func buildKdeck(t *testing.T) string {
-	t.Helper()
-	bin := filepath.Join(t.TempDir(), "kdeck")
-	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
-	if err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	return bin
-}
-
 func appendLines(t *testing.T, path, prefix string, from, to int) {
 	t.Helper()
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -104,14 +93,7 @@ batch_lines = 500
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	start := func() *exec.Cmd {
-		cmd := exec.Command(bin, "--config", cfgPath, "run", "--log-format", "json")
-		cmd.Stderr = &strings.Builder{}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		return cmd
-	}
+	start := func() *exec.Cmd { return startRun(t, bin, cfgPath, "--log-format", "json").cmd }
 	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 5))
 	store := connect.NewKafkaOffsetStore("", kgo.SeedBrokers(c.Addrs()...))
 	defer store.Close()

@@ -26,12 +26,7 @@ import (
 // startWorker starts 'kdeck run' on a config file.
 func startWorker(t *testing.T, bin, cfgPath string) *exec.Cmd {
 	t.Helper()
-	cmd := exec.Command(bin, "--config", cfgPath, "run", "--log-format", "json")
-	cmd.Stderr = &strings.Builder{}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	return cmd
+	return startRun(t, bin, cfgPath, "--log-format", "json").cmd
 }
 
 func sigkill(t *testing.T, cmd *exec.Cmd) {

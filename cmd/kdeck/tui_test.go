@@ -29,31 +29,6 @@ func TestTUINotATerminal(t *testing.T) {
 	}
 }
 
-// buildKdeck builds the real binary once per test binary.
-var buildOnce = sync.OnceValues(func() (string, error) {
-	dir, err := os.MkdirTemp("", "kdeck-bin")
-	if err != nil {
-		return "", err
-	}
-	bin := filepath.Join(dir, "kdeck")
-	args := []string{"build", "-o", bin}
-	if raceEnabled {
-		args = append(args, "-race")
-	}
-	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
-	if err != nil {
-		return "", &buildError{out: string(out), err: err}
-	}
-	return bin, nil
-})
-
-type buildError struct {
-	out string
-	err error
-}
-
-func (e *buildError) Error() string { return e.err.Error() + ": " + e.out }
-
 // ptyTUI is the real binary running in a pseudo-terminal.
 type ptyTUI struct {
 	cmd   *exec.Cmd

@@ -27,7 +27,7 @@ func BenchmarkMirrorWorkers(b *testing.B) {
 	if v, err := strconv.Atoi(os.Getenv("KDECK_BENCH_RECORDS")); err == nil && v > 0 {
 		total = v
 	}
-	bin := kdeckBinary(b)
+	bin := buildKdeck(b)
 	for _, workers := range []int{1, 2, 3} {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			for range b.N {

@@ -131,14 +131,7 @@ func TestRestartInPlace(t *testing.T) {
 			if err := os.WriteFile(cfgPath, []byte(cfg+job), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			start := func() *exec.Cmd {
-				cmd := exec.Command(bin, "--config", cfgPath, "run", "--log-format", "json")
-				cmd.Stderr = &strings.Builder{}
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				return cmd
-			}
+			start := func() *exec.Cmd { return startRun(t, bin, cfgPath, "--log-format", "json").cmd }
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
 

@@ -11,6 +11,11 @@
 //	jobs, err := c.Jobs(ctx)
 package remote
 
+// Why this file is long (~650 lines): it is one method for each method of
+// ops.Service, each a thin HTTP call through the request helpers at its
+// top, in the Service's order, so a reader checks the client against the
+// interface in one pass. The schema methods are in schemas.go.
+
 import (
 	"bufio"
 	"bytes"

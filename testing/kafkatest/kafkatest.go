@@ -271,25 +271,17 @@ func (c *Cluster) ReadToEnd(t testing.TB, topic string) []*kgo.Record {
 	return out
 }
 
-// ValueCounts reads topic from its start with an independent consumer
-// (read_committed) until no record arrived for a second, and counts each
-// value: the way to find duplicates.
+// ValueCounts reads topic from its start to its end offsets as they are
+// when it is called (ReadToEnd: read_committed, never stopping at a
+// silence), and counts each value: the way to find duplicates. Call it once
+// the producing side is done.
 func (c *Cluster) ValueCounts(t testing.TB, topic string) map[string]int {
 	t.Helper()
-	cl := c.Client(t, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
-	defer cl.Close()
 	out := map[string]int{}
-	for {
-		pctx, cancel := context.WithTimeout(ctx(t), time.Second)
-		fs := cl.PollFetches(pctx)
-		cancel()
-		if len(fs.Records()) == 0 {
-			return out
-		}
-		for _, r := range fs.Records() {
-			out[string(r.Value)]++
-		}
+	for _, r := range c.ReadToEnd(t, topic) {
+		out[string(r.Value)]++
 	}
+	return out
 }
 
 // ProduceAt writes records with the given timestamps to one partition.

@@ -1,9 +1,22 @@
-package ops
+// Package audit is kdeck's audit log: the append-only JSON-lines file in the
+// data dir where every mutation is recorded twice under one id, its intent
+// before and its outcome after, and the entries ops.Service returns.
+//
+// One Log serves every face of a data dir; appends and rotation are
+// serialised across processes by an flock, and reads are incremental:
+//
+//	log := audit.New(dataDir, 0, 0) // default rotation
+//	e := audit.Entry{Action: "offsets.reset", Group: "billing"}
+//	audit.Fill(&e, time.Now())
+//	e.Outcome = audit.OutcomePending
+//	if err := log.Append(e); err != nil { ... } // must not mutate
+//	... mutate, then append e again with OutcomeOK or OutcomeFailed ...
+//	_ = log.List(func(e audit.Entry) bool { fmt.Println(audit.Resolve(e.Clone()).Outcome); return true })
+package audit
 
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
@@ -13,30 +26,27 @@ import (
 	"os"
 	"os/user"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
-// AuditFileName is the audit log's file name in the data dir. Rotated files
-// are AuditFileName.1 (the newest) to AuditFileName.N.
-const AuditFileName = "audit.jsonl"
+// FileName is the audit log's file name in the data dir. Rotated files
+// are FileName.1 (the newest) to FileName.N.
+const FileName = "audit.jsonl"
 
-// auditLockName is the lock file that serialises appends and rotation
+// lockName is the lock file that serialises appends and rotation
 // across processes sharing a data dir.
-const auditLockName = "audit.lock"
+const lockName = "audit.lock"
 
 // Defaults of the audit log's rotation.
 const (
-	// DefaultAuditMaxBytes is the size past which audit.jsonl is rotated.
-	DefaultAuditMaxBytes = 64 << 20
-	// DefaultAuditKeep is how many rotated files are kept.
-	DefaultAuditKeep = 5
+	// DefaultMaxBytes is the size past which audit.jsonl is rotated.
+	DefaultMaxBytes = 64 << 20
+	// DefaultKeep is how many rotated files are kept.
+	DefaultKeep = 5
 )
 
 // Outcomes of an audit entry.
@@ -53,7 +63,7 @@ const (
 	OutcomeUnknown = "unknown"
 )
 
-// auditLog is the append-only JSON-lines audit file of a data dir. Each
+// Log is the append-only JSON-lines audit file of a data dir. Each
 // mutation writes two lines with one id: the intent (outcome "pending")
 // before the mutation and the outcome after; both are fsynced. Readers merge
 // them by id. Appends and rotation are serialised across processes by an
@@ -63,7 +73,7 @@ const (
 // only the bytes appended since the last read are parsed; rotated files are
 // read on demand (a lookup by id builds an id-to-offset index per rotated
 // file once). It is safe for concurrent use.
-type auditLog struct {
+type Log struct {
 	mu       sync.Mutex
 	dir      string
 	path     string
@@ -74,7 +84,7 @@ type auditLog struct {
 	// the merged entries in order of first appearance.
 	cur os.FileInfo
 	off int64
-	idx auditIndex
+	idx index
 
 	// rotated holds the id index of each rotated file, by path.
 	rotated map[string]*rotatedIndex
@@ -85,40 +95,35 @@ type rotatedIndex struct {
 	ids map[string]int64 // id -> offset of its last line in the file
 }
 
-func newAuditLog(dir string, maxBytes int64, keep int) *auditLog {
+func New(dir string, maxBytes int64, keep int) *Log {
 	if maxBytes <= 0 {
-		maxBytes = DefaultAuditMaxBytes
+		maxBytes = DefaultMaxBytes
 	}
 	if keep <= 0 {
-		keep = DefaultAuditKeep
+		keep = DefaultKeep
 	}
-	return &auditLog{dir: dir, path: filepath.Join(dir, AuditFileName), maxBytes: maxBytes, keep: keep, rotated: map[string]*rotatedIndex{}}
+	return &Log{dir: dir, path: filepath.Join(dir, FileName), maxBytes: maxBytes, keep: keep, rotated: map[string]*rotatedIndex{}}
 }
 
-// newAuditID returns a time-ordered unique id such as 20261125-181502-3fa9c1.
-func newAuditID(now time.Time) string {
+// NewID returns a time-ordered unique id such as 20261125-181502-3fa9c1.
+func NewID(now time.Time) string {
 	var b [3]byte
 	_, _ = rand.Read(b[:])
 	return now.UTC().Format("20060102-150405") + "-" + hex.EncodeToString(b[:])
 }
 
-// procHost is this process's host name, recorded with its pid in each
+// host is this process's host name, recorded with its pid in each
 // entry so a reader can tell an intent in flight from one whose process
 // ended.
-var procHost = func() string { h, _ := os.Hostname(); return h }()
+var host = func() string { h, _ := os.Hostname(); return h }()
 
-// fillWho sets the who/when fields of an entry.
-func fillWho(ctx context.Context, e *AuditEntry, now time.Time) {
-	if a, ok := ActorFrom(ctx); ok {
-		if e.User == "" {
-			e.User = a.User
-		}
-		if e.Host == "" && a.Host != "" {
-			e.Host = a.Host
-		}
-	}
+// Fill sets the who/when fields of an entry that are still empty: the id,
+// the time, the user (the process's), the SSH client, the host, the command
+// line and the process ("host:pid"). A caller that knows who asked (an
+// actor) sets User and Host before calling it.
+func Fill(e *Entry, now time.Time) {
 	if e.ID == "" {
-		e.ID = newAuditID(now)
+		e.ID = NewID(now)
 	}
 	if e.Time.IsZero() {
 		e.Time = now.UTC()
@@ -137,20 +142,20 @@ func fillWho(ctx context.Context, e *AuditEntry, now time.Time) {
 		}
 	}
 	if e.Host == "" {
-		e.Host = procHost
+		e.Host = host
 	}
 	if e.Command == "" {
 		e.Command = strings.Join(os.Args, " ")
 	}
 	if e.Process == "" {
-		e.Process = procHost + ":" + strconv.Itoa(os.Getpid())
+		e.Process = host + ":" + strconv.Itoa(os.Getpid())
 	}
 }
 
 // lockFile takes an exclusive flock on the data dir's audit.lock; the
 // returned func releases it. The kernel releases it if the process dies.
-func (a *auditLog) lockFile() (func(), error) {
-	f, err := os.OpenFile(filepath.Join(a.dir, auditLockName), os.O_CREATE|os.O_RDWR, 0o600)
+func (a *Log) lockFile() (func(), error) {
+	f, err := os.OpenFile(filepath.Join(a.dir, lockName), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
 		return nil, err
 	}
@@ -161,9 +166,9 @@ func (a *auditLog) lockFile() (func(), error) {
 	return func() { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN); f.Close() }, nil
 }
 
-// append writes one entry and fsyncs it, rotating the file first when the
+// Append writes one entry and fsyncs it, rotating the file first when the
 // entry would take it past maxBytes.
-func (a *auditLog) append(e AuditEntry) error {
+func (a *Log) Append(e Entry) error {
 	b, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -212,7 +217,7 @@ func (a *auditLog) append(e AuditEntry) error {
 
 // rotate renames audit.jsonl to audit.jsonl.1, shifting older files up and
 // removing the one past keep. The caller holds the lock file.
-func (a *auditLog) rotate() error {
+func (a *Log) rotate() error {
 	_ = os.Remove(a.rotatedPath(a.keep))
 	for i := a.keep - 1; i >= 1; i-- {
 		if err := os.Rename(a.rotatedPath(i), a.rotatedPath(i+1)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -229,12 +234,12 @@ func (a *auditLog) rotate() error {
 	return nil
 }
 
-func (a *auditLog) rotatedPath(i int) string { return a.path + "." + strconv.Itoa(i) }
+func (a *Log) rotatedPath(i int) string { return a.path + "." + strconv.Itoa(i) }
 
 // refresh brings the index of the current file up to date, reading only the
 // complete lines appended since the last call. A rotation (another file at
 // the path, or a shorter one) starts the index over. The caller holds a.mu.
-func (a *auditLog) refresh() error {
+func (a *Log) refresh() error {
 	f, err := os.Open(a.path)
 	if errors.Is(err, os.ErrNotExist) {
 		a.reset(nil)
@@ -258,7 +263,7 @@ func (a *auditLog) refresh() error {
 		return fmt.Errorf("cannot read the audit log %s: %w", a.path, err)
 	}
 	n, err := scanLines(f, func(line []byte, _ int64) {
-		if e, ok := parseAuditLine(line); ok {
+		if e, ok := parseLine(line); ok {
 			a.idx.merge(e)
 		}
 	})
@@ -269,20 +274,20 @@ func (a *auditLog) refresh() error {
 	return nil
 }
 
-func (a *auditLog) reset(fi os.FileInfo) {
-	a.cur, a.off, a.idx = fi, 0, auditIndex{}
+func (a *Log) reset(fi os.FileInfo) {
+	a.cur, a.off, a.idx = fi, 0, index{}
 }
 
-// auditIndex holds the entries of one file merged by id, in order of first
+// index holds the entries of one file merged by id, in order of first
 // appearance.
-type auditIndex struct {
-	entries []AuditEntry
+type index struct {
+	entries []Entry
 	byID    map[string]int
 }
 
 // merge adds an entry; a later line of the same id (the outcome) replaces
 // the earlier one (the intent).
-func (x *auditIndex) merge(e AuditEntry) {
+func (x *index) merge(e Entry) {
 	if i, ok := x.byID[e.ID]; ok {
 		x.entries[i] = e
 		return
@@ -313,35 +318,35 @@ func scanLines(r io.Reader, fn func(line []byte, at int64)) (int64, error) {
 	}
 }
 
-func parseAuditLine(line []byte) (AuditEntry, bool) {
-	var e AuditEntry
+func parseLine(line []byte) (Entry, bool) {
+	var e Entry
 	if len(bytes.TrimSpace(line)) == 0 || json.Unmarshal(line, &e) != nil || e.ID == "" {
-		return AuditEntry{}, false
+		return Entry{}, false
 	}
 	return e, true
 }
 
 // readAll returns the merged entries of one rotated file, oldest first.
-func readAll(path string) ([]AuditEntry, error) {
+func readAll(path string) ([]Entry, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	var x auditIndex
+	var x index
 	_, err = scanLines(f, func(line []byte, _ int64) {
-		if e, ok := parseAuditLine(line); ok {
+		if e, ok := parseLine(line); ok {
 			x.merge(e)
 		}
 	})
 	return x.entries, err
 }
 
-// list calls fn for every entry, newest file first and, within a file,
+// List calls fn for every entry, newest file first and, within a file,
 // newest first, until fn returns false. Each id is passed once, with its
 // latest line (the outcome when there is one). Rotated files are read only
 // when fn asks for more than the current file holds.
-func (a *auditLog) list(fn func(AuditEntry) bool) error {
+func (a *Log) List(fn func(Entry) bool) error {
 	seen, more, err := a.listCurrent(fn)
 	if err != nil || !more {
 		return err
@@ -370,7 +375,7 @@ func (a *auditLog) list(fn func(AuditEntry) bool) error {
 // listCurrent calls fn for the current file's entries, newest first, under
 // a.mu (fn must not call back into a), and returns their ids and whether fn
 // asked for more.
-func (a *auditLog) listCurrent(fn func(AuditEntry) bool) (map[string]bool, bool, error) {
+func (a *Log) listCurrent(fn func(Entry) bool) (map[string]bool, bool, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err := a.refresh(); err != nil {
@@ -387,13 +392,13 @@ func (a *auditLog) listCurrent(fn func(AuditEntry) bool) (map[string]bool, bool,
 	return seen, true, nil
 }
 
-// get returns the latest line of an entry by id: from the current file's
+// Get returns the latest line of an entry by id: from the current file's
 // index, else from the rotated files' id indexes (built once per file).
-func (a *auditLog) get(id string) (AuditEntry, bool, error) {
+func (a *Log) Get(id string) (Entry, bool, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if err := a.refresh(); err != nil {
-		return AuditEntry{}, false, err
+		return Entry{}, false, err
 	}
 	if i, ok := a.idx.byID[id]; ok {
 		return a.idx.entries[i], true, nil
@@ -405,7 +410,7 @@ func (a *auditLog) get(id string) (AuditEntry, bool, error) {
 			break
 		}
 		if err != nil {
-			return AuditEntry{}, false, err
+			return Entry{}, false, err
 		}
 		at, ok := idx.ids[id]
 		if !ok {
@@ -413,16 +418,16 @@ func (a *auditLog) get(id string) (AuditEntry, bool, error) {
 		}
 		e, err := readLineAt(p, at)
 		if err != nil {
-			return AuditEntry{}, false, err
+			return Entry{}, false, err
 		}
 		return e, true, nil
 	}
-	return AuditEntry{}, false, nil
+	return Entry{}, false, nil
 }
 
 // rotatedIdx returns the id index of a rotated file, building it when the
 // file is new or was replaced by a rotation. The caller holds a.mu.
-func (a *auditLog) rotatedIdx(path string) (*rotatedIndex, error) {
+func (a *Log) rotatedIdx(path string) (*rotatedIndex, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		delete(a.rotated, path)
@@ -452,29 +457,29 @@ func (a *auditLog) rotatedIdx(path string) (*rotatedIndex, error) {
 	return idx, nil
 }
 
-func readLineAt(path string, at int64) (AuditEntry, error) {
+func readLineAt(path string, at int64) (Entry, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return AuditEntry{}, err
+		return Entry{}, err
 	}
 	defer f.Close()
 	if _, err := f.Seek(at, io.SeekStart); err != nil {
-		return AuditEntry{}, err
+		return Entry{}, err
 	}
 	line, err := bufio.NewReaderSize(f, 64<<10).ReadBytes('\n')
 	if err != nil && err != io.EOF {
-		return AuditEntry{}, err
+		return Entry{}, err
 	}
-	e, ok := parseAuditLine(bytes.TrimSuffix(line, []byte{'\n'}))
+	e, ok := parseLine(bytes.TrimSuffix(line, []byte{'\n'}))
 	if !ok {
-		return AuditEntry{}, fmt.Errorf("the audit log %s changed while it was read; try again", path)
+		return Entry{}, fmt.Errorf("the audit log %s changed while it was read; try again", path)
 	}
 	return e, nil
 }
 
-// clone returns e with its own slices and map, so a caller may change the
+// Clone returns e with its own slices and map, so a caller may change the
 // entries it got without changing the index.
-func (e AuditEntry) clone() AuditEntry {
+func (e Entry) Clone() Entry {
 	e.Before = append([]OffsetValue(nil), e.Before...)
 	e.After = append([]OffsetValue(nil), e.After...)
 	if e.Details != nil {
@@ -487,9 +492,9 @@ func (e AuditEntry) clone() AuditEntry {
 	return e
 }
 
-// resolvePending turns the intent of an entry without an outcome into
+// Resolve turns the intent of an entry without an outcome into
 // OutcomePending while its process runs, and OutcomeUnknown once it ended.
-func resolvePending(e AuditEntry) AuditEntry {
+func Resolve(e Entry) Entry {
 	if e.Outcome != OutcomePending {
 		return e
 	}
@@ -497,7 +502,7 @@ func resolvePending(e AuditEntry) AuditEntry {
 	n, err := strconv.Atoi(pid)
 	switch {
 	case !ok || err != nil || n <= 0:
-	case host != procHost:
+	case host != host:
 		e.Outcome, e.Error = OutcomeUnknown, fmt.Sprintf("unknown outcome: process %s on another host wrote the intent and no outcome followed", pid)
 		return e
 	case n == os.Getpid() || syscall.Kill(n, 0) == nil || errors.Is(syscall.Kill(n, 0), syscall.EPERM):
@@ -505,115 +510,4 @@ func resolvePending(e AuditEntry) AuditEntry {
 	}
 	e.Outcome, e.Error = OutcomeUnknown, "unknown outcome, process ended: the change may or may not have been made; check the current state"
 	return e
-}
-
-// audit returns the data dir's audit log. Every face of one data dir writes
-// and reads the same file: the configuration's data dir, also when the
-// embedded default keeps its cluster under DATA_DIR/embedded.
-func (l *Local) audit() *auditLog {
-	l.auditOnce.Do(func() {
-		l.auditLog = newAuditLog(l.cfg.DataDir(), l.lc.auditMaxBytes, l.lc.auditKeep)
-	})
-	return l.auditLog
-}
-
-// auditIntent fills the who/when fields of e and writes it as an intent
-// (outcome "pending") before the mutation it describes. When the intent
-// cannot be written it returns an error and the caller must not mutate.
-// Pass the same e to recordAudit afterwards to write the outcome.
-func (l *Local) auditIntent(ctx context.Context, e *AuditEntry) error {
-	fillWho(ctx, e, l.now())
-	in := *e
-	in.Outcome = OutcomePending
-	if err := l.audit().append(in); err != nil {
-		return &wrapped{msg: fmt.Sprintf("%v: nothing was changed, because every change must be audited first; check the data dir's permissions and free space", err), err: ErrAuditWrite}
-	}
-	return nil
-}
-
-// recordAudit appends the outcome of a mutation (after auditIntent wrote
-// its intent with the same entry, or alone for a mutation without one). A
-// failure to write it is logged: the mutation has already happened, and the
-// intent stands as "unknown outcome".
-func (l *Local) recordAudit(ctx context.Context, e AuditEntry, opErr error) AuditEntry {
-	fillWho(ctx, &e, l.now())
-	e.Outcome, e.Error = OutcomeOK, ""
-	if opErr != nil {
-		e.Outcome, e.Error = OutcomeFailed, opErr.Error()
-	}
-	if err := l.audit().append(e); err != nil {
-		l.log.Error("audit log write failed", "err", err, "id", e.ID)
-	}
-	if topic := l.cfg.Ops.AuditTopic; topic != "" {
-		if err := l.produceAudit(topic, e); err != nil {
-			l.log.Error("audit topic write failed", "err", err, "id", e.ID, "topic", topic)
-		}
-	}
-	return e
-}
-
-// auditProduceTimeout bounds writing an entry to [ops] audit_topic.
-const auditProduceTimeout = 5 * time.Second
-
-// produceAudit writes an entry to the audit topic on the default cluster,
-// keyed by its group (or job, or action), and waits for the ack.
-func (l *Local) produceAudit(topic string, e AuditEntry) error {
-	c, err := l.client("")
-	if err != nil {
-		return err
-	}
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), auditProduceTimeout)
-	defer cancel()
-	key := firstNonEmpty(e.Group, e.Job, e.Action)
-	return c.kgo.ProduceSync(ctx, &kgo.Record{Topic: topic, Key: []byte(key), Value: b, Timestamp: e.Time}).FirstErr()
-}
-
-// matchAction reports whether an entry's action matches a filter's.
-func matchAction(filter, action string) bool {
-	return filter == "" || action == filter || strings.HasPrefix(action, filter+".")
-}
-
-// Audit implements Service.
-func (l *Local) Audit(ctx context.Context, f AuditFilter) ([]AuditEntry, error) {
-	var out []AuditEntry
-	err := l.audit().list(func(e AuditEntry) bool {
-		switch {
-		case f.Cluster != "" && e.Cluster != f.Cluster,
-			f.Group != "" && e.Group != f.Group,
-			f.Job != "" && e.Job != f.Job,
-			!matchAction(f.Action, e.Action),
-			!f.Since.IsZero() && e.Time.Before(f.Since),
-			!f.Until.IsZero() && e.Time.After(f.Until):
-			return true
-		}
-		out = append(out, resolvePending(e.clone()))
-		return f.Limit <= 0 || len(out) < f.Limit
-	})
-	if err != nil {
-		return nil, err
-	}
-	if out == nil {
-		out = []AuditEntry{}
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].Time.After(out[j].Time) })
-	return out, nil
-}
-
-// AuditEntry implements Service.
-func (l *Local) AuditEntry(ctx context.Context, id string) (AuditEntry, error) {
-	if strings.TrimSpace(id) == "" {
-		return AuditEntry{}, invalidf("no audit id given: list entries with 'kdeck audit'")
-	}
-	e, ok, err := l.audit().get(id)
-	if err != nil {
-		return AuditEntry{}, err
-	}
-	if !ok {
-		return AuditEntry{}, notFoundf(ErrNotFound, "audit entry %q not found; list entries with 'kdeck audit'", id)
-	}
-	return resolvePending(e.clone()), nil
 }

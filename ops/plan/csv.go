@@ -1,4 +1,4 @@
-package ops
+package plan
 
 import (
 	"encoding/csv"
@@ -9,14 +9,14 @@ import (
 	"strings"
 )
 
-// ParseOffsetsCSV reads a CSV plan in kafka-consumer-groups' format: rows of
+// ParseCSV reads a CSV plan in kafka-consumer-groups' format: rows of
 // topic,partition,offset or group,topic,partition,offset, without a header
 // (a header row naming those columns is accepted and skipped), blank lines
 // ignored. name is the file name used in errors, which give the line of the
 // first bad row (both lines of two rows for one partition) and match
-// ErrInvalid. It reads r to the end and does not
+// ops wraps them in ErrInvalid. It reads r to the end and does not
 // close it.
-func ParseOffsetsCSV(r io.Reader, name string) ([]FileOffset, error) {
+func ParseCSV(r io.Reader, name string) ([]FileOffset, error) {
 	cr := csv.NewReader(r)
 	cr.FieldsPerRecord = -1
 	cr.TrimLeadingSpace = true
@@ -35,9 +35,9 @@ func ParseOffsetsCSV(r io.Reader, name string) ([]FileOffset, error) {
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
-				return nil, invalidf("%s line %d: %v", name, pe.Line, pe.Err)
+				return nil, fmt.Errorf("%s line %d: %v", name, pe.Line, pe.Err)
 			}
-			return nil, invalidf("%s: %v", name, err)
+			return nil, fmt.Errorf("%s: %v", name, err)
 		}
 		line, _ := cr.FieldPos(0)
 		for i := range rec {
@@ -57,32 +57,32 @@ func ParseOffsetsCSV(r io.Reader, name string) ([]FileOffset, error) {
 		case 4:
 			fo.Group, fo.Topic, ps, offs = rec[0], rec[1], rec[2], rec[3]
 			if fo.Group == "" {
-				return nil, invalidf("%s line %d: the group column is empty", name, line)
+				return nil, fmt.Errorf("%s line %d: the group column is empty", name, line)
 			}
 		default:
-			return nil, invalidf("%s line %d: %d columns; want topic,partition,offset or group,topic,partition,offset", name, line, len(rec))
+			return nil, fmt.Errorf("%s line %d: %d columns; want topic,partition,offset or group,topic,partition,offset", name, line, len(rec))
 		}
 		if fo.Topic == "" {
-			return nil, invalidf("%s line %d: the topic column is empty", name, line)
+			return nil, fmt.Errorf("%s line %d: the topic column is empty", name, line)
 		}
 		p, err := strconv.ParseInt(ps, 10, 32)
 		if err != nil || p < 0 {
-			return nil, invalidf("%s line %d: partition %q is not a partition number (0 or more)", name, line, ps)
+			return nil, fmt.Errorf("%s line %d: partition %q is not a partition number (0 or more)", name, line, ps)
 		}
 		o, err := strconv.ParseInt(offs, 10, 64)
 		if err != nil || o < 0 {
-			return nil, invalidf("%s line %d: offset %q is not an offset (a number, 0 or more)", name, line, offs)
+			return nil, fmt.Errorf("%s line %d: offset %q is not an offset (a number, 0 or more)", name, line, offs)
 		}
 		fo.Partition, fo.Offset = int32(p), o
 		k := rowKey{fo.Group, fo.Topic, fo.Partition}
 		if first, dup := seen[k]; dup {
-			return nil, invalidf("%s lines %d and %d: both set %s partition %d%s; keep one row per partition", name, first, line, fo.Topic, fo.Partition, ofGroup(fo.Group))
+			return nil, fmt.Errorf("%s lines %d and %d: both set %s partition %d%s; keep one row per partition", name, first, line, fo.Topic, fo.Partition, ofGroup(fo.Group))
 		}
 		seen[k] = line
 		out = append(out, fo)
 	}
 	if len(out) == 0 {
-		return nil, invalidf("%s has no rows: want lines of topic,partition,offset or group,topic,partition,offset", name)
+		return nil, fmt.Errorf("%s has no rows: want lines of topic,partition,offset or group,topic,partition,offset", name)
 	}
 	return out, nil
 }
@@ -107,12 +107,12 @@ func isCSVHeader(rec []string) bool {
 	return true
 }
 
-// WritePlanCSV writes a plan's new offsets in kafka-consumer-groups' CSV
+// WriteCSV writes a plan's new offsets in kafka-consumer-groups' CSV
 // format, topic,partition,offset, or with withGroup group,topic,partition,offset
 // as it exports several groups. Rows without a new offset (deleted commits)
 // are left out. kafka-consumer-groups --reset-offsets --from-file reads it,
-// and so does ParseOffsetsCSV.
-func WritePlanCSV(w io.Writer, p *Plan, withGroup bool) error {
+// and so does ParseCSV.
+func WriteCSV(w io.Writer, p *Plan, withGroup bool) error {
 	cw := csv.NewWriter(w)
 	for _, r := range p.Rows {
 		if r.New < 0 {

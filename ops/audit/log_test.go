@@ -1,4 +1,4 @@
-package ops
+package audit
 
 import (
 	"bytes"
@@ -9,14 +9,14 @@ import (
 	"time"
 )
 
-func entryN(i int) AuditEntry {
-	return AuditEntry{ID: fmt.Sprintf("id-%04d", i), Time: time.Unix(int64(i), 0).UTC(), Action: ActionOffsetsReset, Group: "g", Outcome: OutcomeOK}
+func entryN(i int) Entry {
+	return Entry{ID: fmt.Sprintf("id-%04d", i), Time: time.Unix(int64(i), 0).UTC(), Action: "offsets.reset", Group: "g", Outcome: OutcomeOK}
 }
 
-func listIDs(t *testing.T, a *auditLog) []string {
+func listIDs(t *testing.T, a *Log) []string {
 	t.Helper()
 	var ids []string
-	if err := a.list(func(e AuditEntry) bool { ids = append(ids, e.ID); return true }); err != nil {
+	if err := a.List(func(e Entry) bool { ids = append(ids, e.ID); return true }); err != nil {
 		t.Fatal(err)
 	}
 	return ids
@@ -24,13 +24,13 @@ func listIDs(t *testing.T, a *auditLog) []string {
 
 // Reading is incremental: a second list parses only the bytes appended
 // since the first, so a rewrite of bytes already read goes unseen, and
-// entries appended by another process (another auditLog on the same dir)
+// entries appended by another process (another Log on the same dir)
 // appear.
 func TestAuditIndexReadsOnlyNewBytes(t *testing.T) {
 	dir := t.TempDir()
-	reader, writer := newAuditLog(dir, 0, 0), newAuditLog(dir, 0, 0)
+	reader, writer := New(dir, 0, 0), New(dir, 0, 0)
 	for i := range 3 {
-		if err := writer.append(entryN(i)); err != nil {
+		if err := writer.Append(entryN(i)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -39,14 +39,14 @@ func TestAuditIndexReadsOnlyNewBytes(t *testing.T) {
 	}
 	// Overwrite the first line in place with garbage of the same length:
 	// a reader that re-read the file would lose id-0000.
-	p := filepath.Join(dir, AuditFileName)
+	p := filepath.Join(dir, FileName)
 	b, _ := os.ReadFile(p)
 	nl := bytes.IndexByte(b, '\n')
 	copy(b, bytes.Repeat([]byte{'x'}, nl))
 	if err := os.WriteFile(p, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if err := writer.append(entryN(3)); err != nil {
+	if err := writer.Append(entryN(3)); err != nil {
 		t.Fatal(err)
 	}
 	ids := listIDs(t, reader)
@@ -58,10 +58,10 @@ func TestAuditIndexReadsOnlyNewBytes(t *testing.T) {
 	}
 }
 
-func mustLine(t *testing.T, e AuditEntry) []byte {
+func mustLine(t *testing.T, e Entry) []byte {
 	t.Helper()
-	a := newAuditLog(t.TempDir(), 0, 0)
-	if err := a.append(e); err != nil {
+	a := New(t.TempDir(), 0, 0)
+	if err := a.Append(e); err != nil {
 		t.Fatal(err)
 	}
 	b, _ := os.ReadFile(a.path)
@@ -73,9 +73,9 @@ func mustLine(t *testing.T, e AuditEntry) []byte {
 func TestAuditRotation(t *testing.T) {
 	dir := t.TempDir()
 	line := len(mustLine(t, entryN(0)))
-	a := newAuditLog(dir, int64(line*10), 3) // ten entries a file
+	a := New(dir, int64(line*10), 3) // ten entries a file
 	for i := range 45 {
-		if err := a.append(entryN(i)); err != nil {
+		if err := a.Append(entryN(i)); err != nil {
 			t.Fatal(err)
 		}
 		if i == 12 {
@@ -102,15 +102,15 @@ func TestAuditRotation(t *testing.T) {
 		t.Fatalf("list %d entries, %v … %v", len(ids), ids[0], ids[len(ids)-1])
 	}
 	for _, id := range []string{"id-0044", "id-0031", "id-0010"} {
-		if e, ok, err := a.get(id); err != nil || !ok || e.ID != id {
+		if e, ok, err := a.Get(id); err != nil || !ok || e.ID != id {
 			t.Fatalf("get %s: %+v %v %v", id, e, ok, err)
 		}
 	}
-	if _, ok, _ := a.get("id-0005"); ok {
+	if _, ok, _ := a.Get("id-0005"); ok {
 		t.Fatal("an entry of a dropped file is still found")
 	}
 	// A fresh reader (another process) finds rotated entries too.
-	if e, ok, err := newAuditLog(dir, int64(line*10), 3).get("id-0015"); err != nil || !ok || e.ID != "id-0015" {
+	if e, ok, err := New(dir, int64(line*10), 3).Get("id-0015"); err != nil || !ok || e.ID != "id-0015" {
 		t.Fatalf("fresh reader get: %+v %v %v", e, ok, err)
 	}
 }
@@ -118,8 +118,8 @@ func TestAuditRotation(t *testing.T) {
 // A torn last line (a crash mid-write) does not swallow the next entry.
 func TestAuditTornLine(t *testing.T) {
 	dir := t.TempDir()
-	a := newAuditLog(dir, 0, 0)
-	if err := a.append(entryN(0)); err != nil {
+	a := New(dir, 0, 0)
+	if err := a.Append(entryN(0)); err != nil {
 		t.Fatal(err)
 	}
 	f, _ := os.OpenFile(a.path, os.O_APPEND|os.O_WRONLY, 0o600)
@@ -128,7 +128,7 @@ func TestAuditTornLine(t *testing.T) {
 	if ids := listIDs(t, a); len(ids) != 1 {
 		t.Fatalf("list with a torn line: %v", ids)
 	}
-	if err := a.append(entryN(1)); err != nil {
+	if err := a.Append(entryN(1)); err != nil {
 		t.Fatal(err)
 	}
 	if ids := listIDs(t, a); len(ids) != 2 || ids[0] != "id-0001" {

@@ -1,4 +1,16 @@
-package ops
+// Package lag evaluates consumer lag: Burrow's status rules over a window
+// of offset samples (OK, WARN, STOP, STALL, REWIND), the time lag estimate
+// from the log end offset's growth (kafka-lag-exporter's method), and the
+// sliding windows in which ops keeps every sampled group.
+//
+//	w := lag.NewWindows(lag.DefaultWindow)
+//	w.Observe("local", "billing", true, time.Now(), []lag.Observation{
+//		{Partition: lag.TopicPartition{Topic: "orders", Partition: 0}, Committed: 40, LogEndOffset: 50},
+//	})
+//	status, estimate := w.Summary("local", "billing", time.Now())
+//
+// The functions are pure; Windows is safe for concurrent use.
+package lag
 
 import "time"
 
@@ -15,9 +27,9 @@ const (
 // statusRank orders statuses; a group takes its worst partition's status.
 var statusRank = map[string]int{"": 0, StatusOK: 1, StatusWarn: 2, StatusStop: 3, StatusStall: 4, StatusRewind: 5}
 
-// WorseStatus returns the worse of two statuses (OK < WARN < STOP < STALL <
+// Worse returns the worse of two statuses (OK < WARN < STOP < STALL <
 // REWIND, Burrow's order; "" means unknown and loses to any status).
-func WorseStatus(a, b string) string {
+func Worse(a, b string) string {
 	if statusRank[b] > statusRank[a] {
 		return b
 	}
