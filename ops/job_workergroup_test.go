@@ -24,7 +24,6 @@ import (
 // the other.
 func TestWorkerGroupSpreadsAndRefusesDifferingJobs(t *testing.T) {
 	a := kafkatest.New(t, kafkatest.Name("a"))
-	a.NotYetOnReal(t, "worker groups: on Apache Kafka a JoinGroup of the worker group waits out the 60 s rebalance timeout for a member that does not rejoin, and the manage loop fails with an i/o timeout (issue 15)")
 	b := kafkatest.New(t, kafkatest.Name("b"))
 	a.CreateTopic(t, "orders", 1)
 	dir := t.TempDir()
@@ -112,7 +111,6 @@ func TestWorkerGroupSpreadsAndRefusesDifferingJobs(t *testing.T) {
 // share of the partitions; together they mirror every record once.
 func TestWorkerGroupShardsAMirrorFlow(t *testing.T) {
 	a := kafkatest.New(t, kafkatest.Name("a"))
-	a.NotYetOnReal(t, "worker groups: on Apache Kafka a JoinGroup of the worker group waits out the 60 s rebalance timeout for a member that does not rejoin, and the manage loop fails with an i/o timeout (issue 15)")
 	b := kafkatest.New(t, kafkatest.Name("b"))
 	a.CreateTopic(t, "orders", 4)
 	a.ProduceN(t, "orders", 400)
@@ -169,5 +167,48 @@ func TestWorkerGroupShardsAMirrorFlow(t *testing.T) {
 	ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
 	if n != 400 {
 		t.Fatalf("a.orders holds %d records, want the 400 of orders once", n)
+	}
+}
+
+// TestWorkerGroupIsNotAConsumerGroup: a worker group joins with kdeck's own
+// protocol type, as Connect's workers join with "connect", so neither the
+// brokers nor the console take it for a consumer group. With protocol type
+// "consumer", Apache Kafka 3.9 and 4.3 parse the workers' metadata as
+// consumer subscriptions when a join completes, fail on it and never
+// complete the join; and the console listed the group as a consumer group.
+func TestWorkerGroupIsNotAConsumerGroup(t *testing.T) {
+	a := kafkatest.New(t)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "x.log"), []byte("1\n2\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	w := hostJobs(t, &config.Config{
+		DefaultCluster: "a",
+		Clusters:       map[string]*config.Cluster{"a": a.Config()},
+		Ops:            config.Ops{DataDir: filepath.Join(dir, "w1")},
+		Worker:         config.Worker{ID: "w1", Group: "solo", SessionTimeout: config.Duration{Duration: 6 * time.Second}},
+		Connectors: []config.Job{{Table: map[string]any{"name": "logs", "class": "file-source", "cluster": "a",
+			"path": filepath.Join(dir, "*.log"), "topic": "lines"}}},
+	})
+	ctx := context.Background()
+	kafkatest.WaitFor(t, 30*time.Second, "the worker to run logs' task", func() bool {
+		js, _ := w.Job(ctx, "logs")
+		return len(js.Tasks) == 1 && js.Tasks[0].State == ops.StateRunning && js.Tasks[0].Detail["worker"] == "w1"
+	})
+	d, err := w.DescribeGroup(ctx, "a", "_kdeck-worker-solo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Protocol != "kdeck-worker" || d.State != "Stable" || d.Members != 1 {
+		t.Fatalf("worker group described as protocol %q, state %q, %d members; want kdeck-worker, Stable, 1", d.Protocol, d.State, d.Members)
+	}
+	gs, err := w.ListGroups(ctx, "a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range gs {
+		if g.Group == "_kdeck-worker-solo" {
+			t.Fatalf("the worker group is listed among consumer groups: %+v", g)
+		}
 	}
 }

@@ -1,14 +1,82 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
+
+// topicReader reads every record value of a topic from its start, with
+// read_committed when committed is set, and names the tool that read them.
+type topicReader func(topic string, committed bool) (values []string, tool string)
+
+// consoleTotal is the count Apache Kafka's console consumer prints on exit.
+var consoleTotal = regexp.MustCompile(`Processed a total of (\d+) messages`)
+
+// independentReader returns a reader of c's topics that shares no code with
+// kdeck, for tests that account for every record: Apache Kafka's console
+// consumer (kafka-console-consumer's class, run with java on the jars the
+// real tier resolved) on the real tier, kcat (librdkafka) on the embedded
+// tier. It checks the tool is there before the test does any work.
+func independentReader(t *testing.T, c *kafkatest.Cluster) topicReader {
+	t.Helper()
+	run := func(name string, args ...string) (string, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, name, args...)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", filepath.Base(name), err, stderr.String())
+		}
+		return string(out), stderr.String()
+	}
+	if !c.IsReal() {
+		kcat := needKcat(t)
+		return func(topic string, committed bool) ([]string, string) {
+			args := []string{"-b", c.Addr(), "-C", "-t", topic, "-e", "-q", "-f", "%s\n"}
+			if committed {
+				args = append(args, "-X", "isolation.level=read_committed")
+			}
+			out, _ := run(kcat, args...)
+			return strings.Fields(out), "kcat"
+		}
+	}
+	lib := kafkatest.KafkaLib()
+	if lib == "" {
+		t.Fatalf("%s is not set: start the real tier's clusters with testing/realkafka/kafka.sh", kafkatest.EnvLib)
+	}
+	return func(topic string, committed bool) ([]string, string) {
+		// It reads until no record came for --timeout-ms, then exits 0
+		// and prints how many it processed.
+		args := []string{"-Xmx128m", "-cp", filepath.Join(lib, "*"), "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+			"org.apache.kafka.tools.consumer.ConsoleConsumer", "--bootstrap-server", c.Addr(),
+			"--topic", topic, "--from-beginning", "--timeout-ms", "5000"}
+		if committed {
+			args = append(args, "--isolation-level", "read_committed")
+		}
+		out, errOut := run("java", args...)
+		values := strings.Fields(out)
+		m := consoleTotal.FindStringSubmatch(errOut)
+		if m == nil {
+			t.Fatalf("kafka-console-consumer did not say how many records it read:\n%s", errOut)
+		}
+		if n, _ := strconv.Atoi(m[1]); n != len(values) {
+			t.Fatalf("kafka-console-consumer processed %d records but printed %d values", n, len(values))
+		}
+		return values, "kafka-console-consumer"
+	}
+}
 
 // needKcat returns kcat's path. kcat is a third-party client users have; CI
 // installs it (.ci/run), so there a missing kcat fails the test.

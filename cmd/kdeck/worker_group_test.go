@@ -93,16 +93,17 @@ func startGroupWorker(t testing.TB, bin, name, cfgPath string) *groupWorker {
 // tasks one per worker; a worker stopped with SIGTERM hands its task over
 // at once (before the session timeout could have expired it); a worker
 // killed with SIGKILL loses its task to the survivor after the session
-// timeout. An independent client (kcat) then reads the topic: every line of
-// every file is there (0 lost) and duplicates are counted and reported.
+// timeout. An independent client (independentReader: Apache Kafka's
+// console consumer on the real tier, kcat on the embedded one) then reads
+// the topic: every line of every file is there (0 lost) and duplicates are
+// counted and reported.
 func TestWorkerGroupFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-process test; runs without -short")
 	}
-	kcat := needKcat(t)
 	bin := buildKdeck(t)
 	c := kafkatest.New(t)
-	c.NotYetOnReal(t, "worker groups: on Apache Kafka a JoinGroup of the worker group waits out the rebalance timeout and no worker gets work (issue 15)")
+	read := independentReader(t, c)
 	c.CreateTopic(t, "lines", 1)
 	dir := t.TempDir()
 	files := []string{"a", "b", "c"}
@@ -254,7 +255,7 @@ batch_lines = 200
 	failover := awaitLine("a", from, "after SIGKILL").Sub(killedAt)
 	t.Logf("SIGKILL of %s: file a flowing again after %v (session timeout %v)", victim.name, failover.Round(time.Millisecond), session)
 
-	// Every line, counted by kcat.
+	// Every line, counted by an independent client.
 	stopGrowing()
 	for _, f := range files {
 		awaitLine(f, linesNow(f)-1, "the end")
@@ -267,17 +268,14 @@ batch_lines = 200
 	}
 	_ = last.cmd.Process.Signal(syscall.SIGTERM)
 	<-last.done
-	out, err := exec.Command(kcat, "-b", c.Addr(), "-C", "-t", "lines", "-e", "-q", "-f", "%s\n").Output()
-	if err != nil {
-		t.Fatalf("kcat -C: %v", err)
-	}
+	values, tool := read("lines", false)
 	count := map[string]map[int]int{"a": {}, "b": {}, "c": {}}
 	total := 0
-	for _, v := range strings.Fields(string(out)) {
+	for _, v := range values {
 		f, n, _ := strings.Cut(v, "-")
 		i, err := strconv.Atoi(n)
 		if count[f] == nil || err != nil {
-			t.Fatalf("kcat read %q, which no file holds", v)
+			t.Fatalf("%s read %q, which no file holds", tool, v)
 		}
 		count[f][i]++
 		total++
@@ -300,7 +298,7 @@ batch_lines = 200
 			t.Fatalf("file %s: %d distinct lines in the topic, the file has %d", f, len(count[f]), lines[f])
 		}
 	}
-	t.Logf("%d lines in 3 files, %d records read by kcat: 0 lost, %d duplicates by file %v (lines the SIGKILLed worker had produced but whose offsets it had not saved yet)", want, total, dups, perFile)
+	t.Logf("%d lines in 3 files, %d records read by %s: 0 lost, %d duplicates by file %v (lines the SIGKILLed worker had produced but whose offsets it had not saved yet)", want, total, tool, dups, perFile)
 }
 
 // TestRunWorkerGroupFlagRefusesBadName: a bad --worker-group is a usage
@@ -315,18 +313,18 @@ func TestRunWorkerGroupFlagRefusesBadName(t *testing.T) {
 // TestWorkerGroupMirrorKillLoop runs a mirror flow split into four shards
 // on three workers of a group while records keep arriving at the source,
 // SIGKILLs a random worker at a random moment and restarts it in place,
-// three times, then kills one for good. An independent client (kcat) reads
-// the remote topic: every source record is there (0 lost); duplicates (the
-// unsaved window of the killed workers) are counted and reported.
+// three times, then kills one for good. An independent client
+// (independentReader) reads the remote topic: every source record is there
+// (0 lost); duplicates (the unsaved window of the killed workers) are
+// counted and reported.
 func TestWorkerGroupMirrorKillLoop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-process test; runs without -short")
 	}
-	kcat := needKcat(t)
 	bin := buildKdeck(t)
 	a := kafkatest.New(t, kafkatest.Name("a"))
-	a.NotYetOnReal(t, "worker groups: on Apache Kafka a JoinGroup of the worker group waits out the rebalance timeout and no worker gets work (issue 15)")
 	b := kafkatest.New(t, kafkatest.Name("b"))
+	readB := independentReader(t, b)
 	a.CreateTopic(t, "orders", 4)
 	dir := t.TempDir()
 	cfgFor := func(name string) string {
@@ -411,16 +409,13 @@ commit_interval = "100ms"
 		ends.Each(func(o kadm.ListedOffset) { n += o.Offset })
 		return n >= total
 	})
-	out, err := exec.Command(kcat, "-b", b.Addr(), "-C", "-t", "a.orders", "-e", "-q", "-f", "%s\n").Output()
-	if err != nil {
-		t.Fatalf("kcat -C: %v", err)
-	}
+	values, tool := readB("a.orders", false)
 	count := make([]int, total)
 	read := 0
-	for _, v := range strings.Fields(string(out)) {
+	for _, v := range values {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 || n >= total {
-			t.Fatalf("kcat read %q, which the source never had", v)
+			t.Fatalf("%s read %q, which the source never had", tool, v)
 		}
 		count[n]++
 		read++
@@ -432,23 +427,22 @@ commit_interval = "100ms"
 		}
 		dups += c - 1
 	}
-	t.Logf("%d source records, %d read by kcat from a.orders: 0 lost, %d duplicates (mirrored again after a kill, from the last committed progress)", total, read, dups)
+	t.Logf("%d source records, %d read by %s from a.orders: 0 lost, %d duplicates (mirrored again after a kill, from the last committed progress)", total, read, tool, dups)
 }
 
 // TestWorkerGroupExactlyOnceStreamKillLoop runs an exactly-once stream job on
 // three workers of a group (an instance on each; the job's own group splits
 // the partitions) while input keeps arriving, SIGKILLs a random worker at a
 // random moment and restarts it in place, three times, then kills one for
-// good. kcat reads the output read_committed: every input appears exactly
-// once.
+// good. An independent client (independentReader) reads the output
+// read_committed: every input appears exactly once.
 func TestWorkerGroupExactlyOnceStreamKillLoop(t *testing.T) {
 	if testing.Short() {
 		t.Skip("whole-process test; runs without -short")
 	}
-	kcat := needKcat(t)
 	bin := buildKdeck(t)
 	c := kafkatest.New(t)
-	c.NotYetOnReal(t, "worker groups: on Apache Kafka a JoinGroup of the worker group waits out the rebalance timeout and no worker gets work (issue 15)")
+	read := independentReader(t, c)
 	c.CreateTopic(t, "in", 4)
 	c.CreateTopic(t, "out", 4)
 	dir := t.TempDir()
@@ -515,7 +509,8 @@ guarantee = "exactly_once"
 	<-prodDone
 	total := produced.Load()
 
-	// Wait for every input in the output (read_committed), then count with kcat.
+	// Wait for every input in the output (read_committed), then count with
+	// an independent client.
 	cl := c.Client(t, kgo.ConsumeTopics("out"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchIsolationLevel(kgo.ReadCommitted()))
 	seen := map[int64]bool{}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
@@ -531,15 +526,12 @@ guarantee = "exactly_once"
 			}
 		})
 	}
-	out, err := exec.Command(kcat, "-b", c.Addr(), "-C", "-t", "out", "-e", "-q", "-X", "isolation.level=read_committed", "-f", "%s\n").Output()
-	if err != nil {
-		t.Fatalf("kcat -C: %v", err)
-	}
+	values, tool := read("out", true)
 	count := make([]int, total)
-	for _, v := range strings.Fields(string(out)) {
+	for _, v := range values {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || n < 0 || n >= total {
-			t.Fatalf("kcat read %q, which no input had", v)
+			t.Fatalf("%s read %q, which no input had", tool, v)
 		}
 		count[n]++
 	}
@@ -548,5 +540,5 @@ guarantee = "exactly_once"
 			t.Fatalf("input %d appears %d times in the committed output, want exactly once", n, k)
 		}
 	}
-	t.Logf("%d inputs, each exactly once in the committed output (kcat, read_committed), after 3 kills with restart in place and 1 for good", total)
+	t.Logf("%d inputs, each exactly once in the committed output (%s, read_committed), after 3 kills with restart in place and 1 for good", total, tool)
 }

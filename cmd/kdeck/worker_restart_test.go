@@ -15,17 +15,19 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
 // TestRestartInPlace SIGKILLs a 'kdeck run' hosting one job and restarts it
-// at once with the same data dir, for each runtime that is a member of a
-// consumer group: a stream job (group APP), a sink connector (group
-// connect-NAME) and a source connector run by a worker group (group
-// _kdeck-worker-GROUP). Each is a static member (instance id from the job
-// and the persisted worker id), so the restarted worker takes its work back
-// without waiting for the dead member's session to expire. The test asserts
-// the job processes again before the session timeout and logs the time
+// at once with the same data dir, for every runtime, stand-alone and in a
+// worker group: a stream job (group APP), a sink connector (group
+// connect-NAME), a source connector and a mirror flow (no consumer group of
+// their own), and in a worker group the membership of _kdeck-worker-GROUP
+// besides. Each member is static (instance id from the job and the
+// persisted worker id), so the restarted worker takes its work back without
+// waiting for the dead member's session to expire. The test asserts the job
+// processes again before the session timeout and logs the time
 // (BENCHMARKS.md records it). Without static membership the stream job
 // waited the whole session timeout (10.07s here).
 func TestRestartInPlace(t *testing.T) {
@@ -34,21 +36,38 @@ func TestRestartInPlace(t *testing.T) {
 	}
 	bin := buildKdeck(t)
 	const session = 10 * time.Second
-	for _, rt := range []struct {
+	type runtime struct {
 		name string
-		// job returns the job's TOML; dir is the test's directory.
-		job func(dir string) string
+		// job returns the job's TOML; dir is the test's directory. A
+		// mirror flows from the default cluster to cluster "b".
+		job    func(dir string) string
+		mirror bool
 		// feed writes input number n; seen returns the highest number
-		// the job has output so far (-1 for none).
+		// the job has output so far (-1 for none); b is nil but for a
+		// mirror.
 		feed func(t *testing.T, c *kafkatest.Cluster, dir string) func(n int64) error
-		seen func(t *testing.T, c *kafkatest.Cluster, dir string) func() int64
-	}{
+		seen func(t *testing.T, c, b *kafkatest.Cluster, dir string) func() int64
+	}
+	fileFeed := func(t *testing.T, _ *kafkatest.Cluster, dir string) func(int64) error {
+		return func(n int64) error {
+			f, err := os.OpenFile(filepath.Join(dir, "in.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+			if err != nil {
+				return err
+			}
+			defer f.Close()
+			_, err = fmt.Fprintf(f, "%d\n", n)
+			return err
+		}
+	}
+	var runtimes []runtime
+	for _, rt := range []runtime{
 		{
 			name: "stream",
 			job: func(string) string {
 				return "[[streams]]\nname = \"copy\"\ninputs = [\"in\"]\nvalue = \"value.n\"\noutput = \"out\"\n"
 			},
-			feed: produceN, seen: consumeN,
+			feed: produceN,
+			seen: func(t *testing.T, c, _ *kafkatest.Cluster, _ string) func() int64 { return consumeN(t, c, "out") },
 		},
 		{
 			name: "sink connector",
@@ -56,40 +75,55 @@ func TestRestartInPlace(t *testing.T) {
 				return fmt.Sprintf("[[connectors]]\nname = \"sink\"\nclass = \"file-sink\"\ntopics = [\"in\"]\npath = %q\n", filepath.Join(dir, "sink.out"))
 			},
 			feed: produceN,
-			seen: func(t *testing.T, _ *kafkatest.Cluster, dir string) func() int64 {
+			seen: func(_ *testing.T, _, _ *kafkatest.Cluster, dir string) func() int64 {
 				return func() int64 { return lastN(filepath.Join(dir, "sink.out")) }
 			},
 		},
 		{
-			name: "source connector in a worker group",
+			name: "source connector",
 			job: func(dir string) string {
-				return fmt.Sprintf("[worker]\ngroup = \"g\"\nsession_timeout = %q\n\n[[connectors]]\nname = \"tail\"\nclass = \"file-source\"\npath = %q\ntopic = \"out\"\npoll_interval = \"20ms\"\noffset_flush_interval = \"100ms\"\n",
-					session.String(), filepath.Join(dir, "in.log"))
+				return fmt.Sprintf("[[connectors]]\nname = \"tail\"\nclass = \"file-source\"\npath = %q\ntopic = \"out\"\npoll_interval = \"20ms\"\noffset_flush_interval = \"100ms\"\n",
+					filepath.Join(dir, "in.log"))
 			},
-			feed: func(t *testing.T, _ *kafkatest.Cluster, dir string) func(int64) error {
-				return func(n int64) error {
-					f, err := os.OpenFile(filepath.Join(dir, "in.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-					if err != nil {
-						return err
-					}
-					defer f.Close()
-					_, err = fmt.Fprintf(f, "%d\n", n)
-					return err
-				}
+			feed: fileFeed,
+			seen: func(t *testing.T, c, _ *kafkatest.Cluster, _ string) func() int64 { return consumeN(t, c, "out") },
+		},
+		{
+			name:   "mirror",
+			mirror: true,
+			job: func(string) string {
+				return fmt.Sprintf("[[mirrors]]\nname = \"ab\"\nsource = %q\ntarget = \"b\"\ntopics = [\"in\"]\ncommit_interval = \"100ms\"\n", config.DefaultClusterName)
 			},
-			seen: consumeN,
+			feed: produceN,
+			seen: func(t *testing.T, _, b *kafkatest.Cluster, _ string) func() int64 {
+				return consumeN(t, b, config.DefaultClusterName+".in")
+			},
 		},
 	} {
+		grouped := rt
+		grouped.name += " in a worker group"
+		job := rt.job
+		grouped.job = func(dir string) string {
+			return fmt.Sprintf("[worker]\ngroup = \"g\"\nsession_timeout = %q\n\n", session.String()) + job(dir)
+		}
+		runtimes = append(runtimes, rt, grouped)
+	}
+	for _, rt := range runtimes {
 		t.Run(rt.name, func(t *testing.T) {
 			c := kafkatest.New(t)
-			if strings.Contains(rt.job(t.TempDir()), "[worker]\ngroup") {
-				c.NotYetOnReal(t, "worker groups: on Apache Kafka a JoinGroup of the worker group waits out the rebalance timeout and no worker gets work (issue 15)")
+			var b *kafkatest.Cluster
+			if rt.mirror {
+				b = kafkatest.New(t, kafkatest.Name("b"))
 			}
 			c.CreateTopic(t, "in", 2)
 			c.CreateTopic(t, "out", 2)
 			dir := t.TempDir()
 			cfgPath := filepath.Join(dir, "kdeck.toml")
-			cfg := c.TOML() + fmt.Sprintf("\n[ops]\ndata_dir = %q\n\n", filepath.Join(dir, "data"))
+			cfg := fmt.Sprintf("default_cluster = %q\n\n", config.DefaultClusterName) + c.TOML()
+			if b != nil {
+				cfg += "\n" + b.TOML()
+			}
+			cfg += fmt.Sprintf("\n[ops]\ndata_dir = %q\n\n", filepath.Join(dir, "data"))
 			job := rt.job(dir)
 			if !strings.Contains(job, "[worker]") {
 				cfg += fmt.Sprintf("[worker]\nsession_timeout = %q\n\n", session.String())
@@ -125,7 +159,7 @@ func TestRestartInPlace(t *testing.T) {
 				}
 			}()
 			defer func() { fcancel(); <-feedDone }()
-			seen := rt.seen(t, c, dir)
+			seen := rt.seen(t, c, b, dir)
 			// awaitBeyond returns when the job has output a number above floor.
 			awaitBeyond := func(floor int64, what string) time.Time {
 				for seen() <= floor {
@@ -176,10 +210,10 @@ func produceN(t *testing.T, c *kafkatest.Cluster, _ string) func(int64) error {
 	}
 }
 
-// consumeN follows topic out, whose values are numbers, and returns the
-// highest seen.
-func consumeN(t *testing.T, c *kafkatest.Cluster, _ string) func() int64 {
-	cl := c.Client(t, kgo.ConsumeTopics("out"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond))
+// consumeN follows topic on c, whose values are numbers or {"n":N}, and
+// returns the highest seen.
+func consumeN(t *testing.T, c *kafkatest.Cluster, topic string) func() int64 {
+	cl := c.Client(t, kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(50*time.Millisecond))
 	var top atomic.Int64
 	top.Store(-1)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -188,7 +222,8 @@ func consumeN(t *testing.T, c *kafkatest.Cluster, _ string) func() int64 {
 		defer close(done)
 		for ctx.Err() == nil {
 			cl.PollFetches(ctx).EachRecord(func(r *kgo.Record) {
-				if n, err := strconv.ParseInt(strings.TrimSpace(string(r.Value)), 10, 64); err == nil && n > top.Load() {
+				v := strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(string(r.Value)), `{"n":`), "}")
+				if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > top.Load() {
 					top.Store(n)
 				}
 			})

@@ -1,10 +1,12 @@
 // Package workergroup divides a worker group's work — connector tasks and
 // mirror flows — among the kdeck workers of the group through a Kafka
 // consumer group, as Kafka Connect's distributed herder does: no coordinator
-// of kdeck's own. Each worker joins the consumer group _kdeck-worker-GROUP
-// with kdeck's own protocol (a franz-go kgo.GroupBalancer, protocol
-// "kdeck-worker-v1"); its member metadata carries the worker id, the jobs it
-// can run with a hash of each job's configuration, and the tasks it runs now.
+// of kdeck's own. Each worker joins the group _kdeck-worker-GROUP with
+// kdeck's own protocol type "kdeck-worker" (a franz-go kgo.GroupBalancer,
+// protocol "kdeck-worker-v1"), as Connect's workers join theirs with
+// protocol type "connect"; its member metadata carries the worker id, the
+// jobs it can run with a hash of each job's configuration, and the tasks it
+// runs now.
 // The group's leader assigns every task to exactly one worker.
 //
 // Assignment is sticky, balanced and incremental: a task stays with the
@@ -55,6 +57,16 @@ import (
 
 // Protocol is the group protocol name of kdeck workers.
 const Protocol = "kdeck-worker-v1"
+
+// ProtocolType is the group's protocol type, as "connect" is Kafka Connect
+// workers'. It must not be "consumer": for a group of that type the broker
+// parses every member's metadata as a consumer subscription when a join
+// completes, and Apache Kafka 3.9 and 4.3 (whose parser throws a plain
+// RuntimeException on other bytes, caught only as a SchemaException from
+// 4.4 on) then never complete the join: the group stays in
+// PreparingRebalance, every JoinGroup waits out the rebalance timeout, and
+// on 3.9 the group can no longer be deleted.
+const ProtocolType = "kdeck-worker"
 
 // DefaultSessionTimeout is the session timeout when Config sets none.
 const DefaultSessionTimeout = 10 * time.Second
@@ -162,6 +174,7 @@ func (m *Member) Run(ctx context.Context) error {
 	}
 	opts := append(append([]kgo.Opt(nil), m.cfg.ClientOpts...),
 		kgo.ConsumerGroup(GroupID(m.cfg.Group)),
+		kgo.GroupProtocol(ProtocolType),
 		kgo.ConsumeTopics(topic),
 		kgo.InstanceID(m.cfg.WorkerID),
 		kgo.SessionTimeout(m.cfg.SessionTimeout),
