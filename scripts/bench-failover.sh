@@ -145,7 +145,8 @@ first_after() {
 # inflight TOPIC FROM TO counts records appended in [FROM, TO) (it stops
 # reading at the first later record: the topic keeps growing).
 inflight() {
-	kcat -C -b "$B" -t "$1" -o "s@$2" -q -f '%T\n' 2>/dev/null | awk -v to="$3" '$1 >= to {exit} {n++} END {print n + 0}'
+	{ kcat -C -b "$B" -t "$1" -o "s@$2" -q -f '%T\n' 2>/dev/null || true; } |
+		awk -v to="$3" '$1 >= to {exit} {n++} END {print n + 0}'
 }
 
 # account TOPIC WRITTEN prints "lost=L duplicates=D" for lines 1..WRITTEN.
