@@ -42,6 +42,13 @@
 # dir) and the next run kills whichever process runs the task then. At the
 # end of a side every line is read back with kcat: lost lines and duplicates.
 #
+# Connect's leader alone remembers the previous assignment, and with it the
+# scheduled rebalance delay: when the worker that runs the task also leads
+# the group, a kill measures only the session timeout. So by default the
+# task is first moved off the leader (graceful restarts of its worker, noted
+# in the log); CONNECT_KILL=any kills whichever worker runs it. The note
+# column says whether the killed worker led the group.
+#
 # Markdown table on stdout and in $KDECK_BENCH_DIR/bench-failover.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -64,6 +71,14 @@ die() { log "$*"; exit 1; }
 command -v kcat >/dev/null || die "kcat is not installed; install it (apt-get install kcat)"
 command -v jq >/dev/null || die "jq is not installed; install it (apt-get install jq)"
 
+for s in $SIDES; do
+	case $s in
+	connect-lowered | connect-default | kdeck | kdeck-restart) ;;
+	*) die "unknown side '$s' in SIDES; use connect-lowered, kdeck, kdeck-restart or connect-default" ;;
+	esac
+done
+[[ $BACKEND == real || $BACKEND == embedded ]] || die "BACKEND must be real or embedded, got '$BACKEND'"
+[[ $RUNS =~ ^[1-9][0-9]*$ && $RATE =~ ^[1-9][0-9]*$ ]] || die "RUNS and RATE must be positive whole numbers, got RUNS='$RUNS' RATE='$RATE'"
 [[ $BACKEND == embedded && $SIDES == *connect* ]] && die "the Connect sides run on Apache Kafka only; with BACKEND=embedded set SIDES to kdeck sides"
 # Every process this script starts is recorded here and killed at exit.
 declare -A PIDS=()

@@ -58,6 +58,12 @@ defaults)
 	exit 2
 	;;
 esac
+for n in $RUNS $RECORDS $PARTITIONS $TASKS $WORKERS; do
+	[[ $n =~ ^[1-9][0-9]*$ ]] || {
+		echo "bench-mirror: RUNS, RECORDS, PARTITIONS, TASKS and WORKERS must be positive whole numbers, got '$n'" >&2
+		exit 2
+	}
+done
 export KDECK_REALKAFKA_DIR=${KDECK_BENCH_DIR:-/tmp/kdeck-bench-mirror}
 # The figures in BENCHMARKS.md were measured on 4.3.1 (MirrorMaker 2 and
 # Kafka Streams of the broker's line): keep it unless asked.
