@@ -124,6 +124,7 @@ type Member struct {
 
 	mu         sync.Mutex
 	owned      map[string][]int // tasks running or being stopped here
+	cl         *kgo.Client      // the group client while Run runs; SetJobs rebalances through it
 	pending    map[string][]int // tasks of the latest assignment received and not yet applied
 	pendingGen int32
 }
@@ -200,7 +201,11 @@ func (m *Member) Run(ctx context.Context) error {
 			}
 		}
 	}()
-	m.log.Info("joining worker group", "group_id", GroupID(m.cfg.Group), "jobs", len(m.cfg.Jobs))
+	m.mu.Lock()
+	m.cl = cl
+	njobs := len(m.cfg.Jobs)
+	m.mu.Unlock()
+	m.log.Info("joining worker group", "group_id", GroupID(m.cfg.Group), "jobs", njobs)
 	for {
 		select {
 		case a := <-m.assigned:
@@ -217,6 +222,9 @@ func (m *Member) Run(ctx context.Context) error {
 	m.apply(stopCtx, Assignment{Tasks: map[string][]int{}}, nil)
 	pcancel()
 	<-pollDone
+	m.mu.Lock()
+	m.cl = nil
+	m.mu.Unlock()
 	cl.Close() // a static member does not leave on Close
 	adm, err := kgo.NewClient(m.cfg.ClientOpts...)
 	if err == nil {
