@@ -80,6 +80,7 @@ func (l *Local) startWorkerGroup(s *supervisor) error {
 		Apply: func(ctx context.Context, a workergroup.Assignment) {
 			g.state.setGeneration(a.Generation)
 			l.applyAssignment(s, g, a)
+			g.state.publish(ctx) // before the group hands stopped tasks over
 		},
 	})
 	if err != nil {

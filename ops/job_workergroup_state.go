@@ -79,6 +79,7 @@ type groupState struct {
 	wg              sync.WaitGroup
 
 	applyMu sync.Mutex // serialises applyConfigs
+	pubMu   sync.Mutex // serialises publish
 
 	mu       sync.Mutex
 	live     map[string]workergroup.LiveMember // members now, by worker id; nil until first described
@@ -566,12 +567,15 @@ func newRequestID() string {
 // publish writes the status of the tasks running here that changed (or
 // were last written statusRefresh ago), and this worker's identity.
 func (st *groupState) publish(ctx context.Context) {
+	st.pubMu.Lock()
+	defer st.pubMu.Unlock()
 	l, s := st.l, st.s
 	now := l.now()
 	st.mu.Lock()
 	gen := st.gen
 	st.mu.Unlock()
 	out := map[string][]byte{}
+	running := map[string]bool{}
 	for _, n := range s.names() {
 		h := s.get(n)
 		if h == nil || !l.groupManaged(h) {
@@ -587,6 +591,7 @@ func (st *groupState) publish(ctx context.Context) {
 			rec := workergroup.TaskStatus{Job: n, Task: id, State: string(ts.State), Worker: st.me, Trace: ts.Trace,
 				Generation: gen, RecordsInPerSec: ts.Metrics.RecordsInPerSec, RecordsOutPerSec: ts.Metrics.RecordsOutPerSec, At: now}
 			key := workergroup.TaskKey(n, id)
+			running[key] = true
 			st.mu.Lock()
 			last, ok := st.written[key]
 			st.mu.Unlock()
@@ -601,6 +606,22 @@ func (st *groupState) publish(ctx context.Context) {
 			st.mu.Unlock()
 		}
 	}
+	// Tasks that stopped here: UNASSIGNED, written before the group can
+	// give them to another worker (publish runs in Apply, before the
+	// rebalance that hands them over), so the new owner's status comes
+	// after it.
+	st.mu.Lock()
+	for key, last := range st.written {
+		if last.Job == "" || running[key] {
+			continue
+		}
+		rec := workergroup.TaskStatus{Job: last.Job, Task: last.Task, State: string(StateUnassigned), Worker: st.me, Generation: gen, At: now}
+		if b, err := json.Marshal(rec); err == nil {
+			out[key] = b
+		}
+		delete(st.written, key)
+	}
+	st.mu.Unlock()
 	wkey := workergroup.WorkerKeyPrefix + st.me
 	st.mu.Lock()
 	last, ok := st.written[wkey]
@@ -615,7 +636,11 @@ func (st *groupState) publish(ctx context.Context) {
 	if err := st.status.Write(ctx, out); err != nil && ctx.Err() == nil {
 		l.log.Warn("cannot write the worker group status", "err", err)
 		st.mu.Lock()
-		clear(st.written) // write everything again next time
+		for k, v := range st.written {
+			if running[k] || v.Job == "" {
+				delete(st.written, k) // write it again next time
+			}
+		}
 		st.mu.Unlock()
 	}
 }
@@ -632,7 +657,14 @@ func localTask(kind JobKind, js JobStatus, id, shares int) TaskStatus {
 		}
 		return TaskStatus{ID: id, State: js.State}
 	}
-	ts := TaskStatus{ID: id, State: js.State, Detail: map[string]string{"partitions": fmt.Sprint(len(js.Tasks))}}
+	// The partitions this worker mirrors, over all its shards of the flow.
+	var parts []string
+	for _, t := range js.Tasks {
+		if t.Detail["topic"] != "" {
+			parts = append(parts, t.Detail["topic"]+"-"+t.Detail["partition"])
+		}
+	}
+	ts := TaskStatus{ID: id, State: js.State, Detail: map[string]string{"worker_partitions": strings.Join(parts, ",")}}
 	if js.State == StateFailed {
 		ts.Trace = js.LastError
 	}
@@ -774,12 +806,20 @@ func (st *groupState) groupWorkers() WorkersReport {
 	}
 	live[st.me] = workergroup.LiveMember{Worker: st.me, ClientHost: st.host}
 	rep := workersFrom(st.group, st.status.Snapshot(), live, st.me)
-	// This worker's own share is fresher than what it last wrote.
 	for i := range rep.Workers {
 		w := &rep.Workers[i]
 		if !w.Self {
+			// Only the group's jobs as this worker knows them: a deleted
+			// or stopped job's last statuses are history.
+			for j, ts := range w.Tasks {
+				if _, ok := tasksOf[j]; !ok || st.appliedTarget(j) == workergroup.TargetStopped {
+					delete(w.Tasks, j)
+					w.TaskCount -= len(ts)
+				}
+			}
 			continue
 		}
+		// This worker's own share is fresher than what it last wrote.
 		w.Tasks, w.TaskCount = map[string][]int{}, 0
 		w.RecordsInPerSec, w.RecordsOutPerSec = 0, 0
 		for _, n := range st.s.names() {
