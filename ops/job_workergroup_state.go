@@ -726,7 +726,7 @@ func (st *groupState) view(h *hostedJob, js *JobStatus) {
 		} else if r, ok := st.remoteTask(h.name, id); ok {
 			ts = TaskStatus{ID: id, State: State(r.State), Worker: r.Worker, Trace: r.Trace,
 				Metrics: JobMetrics{RecordsInPerSec: r.RecordsInPerSec, RecordsOutPerSec: r.RecordsOutPerSec},
-				Detail: map[string]string{"worker_group": st.group}}
+				Detail:  map[string]string{"worker_group": st.group}}
 		} else {
 			ts = TaskStatus{ID: id, State: StateUnassigned, Detail: map[string]string{"worker_group": st.group}}
 		}
