@@ -93,11 +93,40 @@ type groupState struct {
 
 // gstate returns the group state of this worker, nil outside a group or
 // before StartJobs joined it.
-func (l *Local) gstate() *groupState {
-	if g := l.group; g != nil {
-		return g.state
+func (l *Local) gstate() *groupState { return l.gstateP.Load() }
+
+// groupFor returns the group state for a change made through this worker:
+// nil outside a group or in a process that hosts no jobs (the CLI), and
+// for a worker still joining its group (its API serves before StartJobs
+// joined), the state once joined, waiting up to 30s. A change must not be
+// kept by this worker alone while the group's topics exist.
+func (l *Local) groupFor(ctx context.Context) (*groupState, error) {
+	if l.cfg.Worker.Group == "" {
+		return nil, nil
 	}
-	return nil
+	wait := time.NewTimer(30 * time.Second)
+	defer wait.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		if st := l.gstate(); st != nil {
+			return st, nil
+		}
+		s := l.sup()
+		s.mu.Lock()
+		started, closed := s.started, s.closed
+		s.mu.Unlock()
+		if !started || closed {
+			return nil, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-wait.C:
+			return nil, refusedf("this worker has not joined worker group %q yet: retry in a moment", l.cfg.Worker.Group)
+		case <-tick.C:
+		}
+	}
 }
 
 // startGroupState opens the group's topics, reads them to their end, adds
@@ -150,6 +179,7 @@ func (l *Local) startGroupState(s *supervisor, g *workerGroup, id string) (*grou
 	}
 	g.state = st
 	st.applyConfigsLocked(false)
+	l.gstateP.Store(st)
 	st.refreshLive(ctx)
 	st.wg.Go(func() { st.applyLoop(ctx) })
 	st.wg.Go(func() { st.statusLoop(ctx) })
@@ -158,6 +188,7 @@ func (l *Local) startGroupState(s *supervisor, g *workerGroup, id string) (*grou
 
 // stop stops the goroutines and closes the clients.
 func (st *groupState) stop() {
+	st.l.gstateP.Store(nil)
 	// The last statuses: this worker's tasks are stopped now.
 	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	st.publish(wctx)
@@ -489,9 +520,9 @@ func (st *groupState) putConfig(ctx context.Context, key string, v any) error {
 // groupAction performs a lifecycle verb through the configs topic when this
 // worker is in a group; handled is false when the verb is not the group's.
 func (l *Local) groupAction(ctx context.Context, h *hostedJob, action JobAction, opts JobActionOptions, details map[string]string) (handled bool, err error) {
-	st := l.gstate()
-	if st == nil {
-		return false, nil
+	st, err := l.groupFor(ctx)
+	if st == nil || err != nil {
+		return err != nil, err
 	}
 	details["worker_group"] = st.group
 	by, now := actorName(ctx), l.now()

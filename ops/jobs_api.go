@@ -208,8 +208,11 @@ func (l *Local) PutJob(ctx context.Context, req PutJobRequest) (JobConfig, bool,
 	if b, err := json.Marshal(req.Table); err == nil {
 		entry.Details["table"] = string(b)
 	}
-	var err error
-	if st := l.gstate(); st != nil {
+	st, err := l.groupFor(ctx)
+	if err != nil {
+		return JobConfig{}, false, err
+	}
+	if st != nil {
 		// The worker group's configs topic holds it; every worker applies it.
 		entry.Details["worker_group"] = st.group
 		err = st.putConfig(ctx, workergroup.JobKeyPrefix+name, workergroup.JobConfig{Kind: string(req.Kind), Table: req.Table, By: actorName(ctx), At: l.now()})
@@ -276,7 +279,11 @@ func (l *Local) DeleteJob(ctx context.Context, name, command string) (AuditEntry
 		return AuditEntry{}, err
 	}
 	s := l.sup()
-	if st := l.gstate(); st != nil {
+	st, err := l.groupFor(ctx)
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	if st != nil {
 		err = st.deleteJob(ctx, name)
 	} else if !s.stop(h, DefaultJobStopTimeout) {
 		err = fmt.Errorf("job %q did not stop within %v", name, DefaultJobStopTimeout)
