@@ -121,7 +121,7 @@ type Local struct {
 	workerID   string
 	workerErr  error
 
-	group      *workerGroup // worker group membership; nil outside a group (job_workergroup.go)
+	group      *workerGroup               // worker group membership; nil outside a group (job_workergroup.go)
 	gstateP    atomic.Pointer[groupState] // the group's topics once joined (job_workergroup_state.go)
 	supOnce    sync.Once
 	supervisor *supervisor // jobs; see jobs.go
