@@ -3,12 +3,11 @@ package main
 import (
 	"fmt"
 	"io"
-	"sort"
-	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/kdeck/kdeck/ops"
+	"github.com/kdeck/kdeck/tui/workers"
 )
 
 func init() {
@@ -41,30 +40,6 @@ group it lists this process alone.`,
 	}
 }
 
-// workerTasks formats a worker's tasks as "job[0,2] other[1]".
-func workerTasks(ts map[string][]int) string {
-	jobs := make([]string, 0, len(ts))
-	for j := range ts {
-		jobs = append(jobs, j)
-	}
-	sort.Strings(jobs)
-	var b strings.Builder
-	for i, j := range jobs {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		ids := make([]string, len(ts[j]))
-		for k, id := range ts[j] {
-			ids[k] = fmt.Sprint(id)
-		}
-		fmt.Fprintf(&b, "%s[%s]", j, strings.Join(ids, ","))
-	}
-	if b.Len() == 0 {
-		return "-"
-	}
-	return b.String()
-}
-
 func printWorkers(w io.Writer, rep ops.WorkersReport) {
 	group := rep.Group
 	if group == "" {
@@ -77,7 +52,7 @@ func printWorkers(w io.Writer, rep ops.WorkersReport) {
 		if wk.Self {
 			id += " *"
 		}
-		t.Row(id, wk.Host, wk.TaskCount, fmt.Sprintf("%.1f", wk.RecordsInPerSec), fmt.Sprintf("%.1f", wk.RecordsOutPerSec), workerTasks(wk.Tasks))
+		t.Row(id, wk.Host, wk.TaskCount, fmt.Sprintf("%.1f", wk.RecordsInPerSec), fmt.Sprintf("%.1f", wk.RecordsOutPerSec), workers.Tasks(wk.Tasks))
 	}
 	t.Write(w)
 }
