@@ -30,9 +30,11 @@ type WorkerStatus struct {
 	Host string `json:"host"`
 	// Live is true while the worker is a member of the group; a worker
 	// that stopped or died (after its session timeout) is not.
-	Live    bool       `json:"live"`
-	Self    bool       `json:"self,omitempty"`
-	Started *time.Time `json:"started,omitempty"`
+	Live bool `json:"live"`
+	// Self is true for the worker that answered.
+	Self bool `json:"self"`
+	// Started is when the worker started, nil when unknown (null).
+	Started *time.Time `json:"started"`
 	// Tasks maps each job to the task ids the worker runs, sorted.
 	Tasks map[string][]int `json:"tasks"`
 	// TaskCount is the number of tasks in Tasks.
