@@ -278,19 +278,8 @@ func (m *Member) apply(ctx context.Context, a Assignment, cl *kgo.Client) {
 }
 
 func (m *Member) ensureTopic(ctx context.Context, topic string) error {
-	cl, err := kgo.NewClient(m.cfg.ClientOpts...)
-	if err != nil {
+	if err := EnsureCompactedTopic(ctx, m.cfg.ClientOpts, topic); err != nil {
 		return fmt.Errorf("worker group %s: %w", m.cfg.Group, err)
-	}
-	defer cl.Close()
-	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	resp, err := kadm.NewClient(cl).CreateTopic(cctx, 1, -1, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}, topic)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("worker group %s: cannot create its topic %s: %w", m.cfg.Group, topic, err)
 	}
 	return nil
 }
