@@ -83,11 +83,23 @@ func OpenTable(ctx context.Context, opts []kgo.Opt, topic string, log *slog.Logg
 	}
 	t := &Table{topic: topic, log: log.With("topic", topic), cl: cl, vals: map[string][]byte{},
 		next: map[int32]int64{}, changed: make(chan struct{}), ready: make(chan struct{})}
+	// A topic just created may not be known to every broker yet: retry
+	// until it is, within 15s.
 	lctx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	defer cancel()
-	ends, err := kadm.NewClient(cl).ListEndOffsets(lctx, topic)
-	if err == nil {
-		err = ends.Error()
+	var ends kadm.ListedOffsets
+	for {
+		ends, err = kadm.NewClient(cl).ListEndOffsets(lctx, topic)
+		if err == nil {
+			err = ends.Error()
+		}
+		if err == nil || lctx.Err() != nil {
+			break
+		}
+		select {
+		case <-lctx.Done():
+		case <-time.After(200 * time.Millisecond):
+		}
 	}
 	if err != nil {
 		cl.Close()
