@@ -215,6 +215,11 @@ tokens_file = %q
 		t.Fatalf("kdeck workers: exit %d\n%s\n%s", code, out, errOut)
 	}
 
+	out, errOut, code = kdeckProc(t, bin, "--config", clientCfg, "connect", "status", "gen")
+	if code != 0 || !strings.Contains(out, "WORKER") || !strings.Contains(out, survivors[0].name) || !strings.Contains(out, survivors[1].name) || strings.Contains(out, " "+victim+" ") {
+		t.Fatalf("kdeck connect status gen on a survivor: exit %d\n%s\n%s", code, out, errOut)
+	}
+
 	// Delete through the other survivor: gone everywhere.
 	if code, body := call("DELETE", urls[survivors[1].name]+"/connectors/gen", "read-secret", nil); code != http.StatusForbidden {
 		t.Fatalf("DELETE with a read token = %d %s, want 403", code, body)
