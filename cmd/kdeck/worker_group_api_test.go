@@ -215,6 +215,31 @@ tokens_file = %q
 		t.Fatalf("kdeck workers: exit %d\n%s\n%s", code, out, errOut)
 	}
 
+	// Each survivor's /metrics has the tasks it runs, not the others': the
+	// group's sum counts each task once.
+	runningSeries := 0
+	for _, w := range survivors {
+		code, body := call("GET", urls[w.name]+"/metrics", "read-secret", nil)
+		if code != http.StatusOK {
+			t.Fatalf("%s: GET /metrics = %d", w.name, code)
+		}
+		n := strings.Count(string(body), `kdeck_task_state{job="gen",kind="connector",task="`)
+		running := regexp.MustCompile(`kdeck_task_state\{job="gen",kind="connector",task="\d+",state="RUNNING"\} 1`).FindAllString(string(body), -1)
+		var mine int
+		for _, wk := range rep.Workers {
+			if wk.ID == w.name {
+				mine = len(wk.Tasks["gen"])
+			}
+		}
+		if len(running) != mine || n != mine*6 {
+			t.Fatalf("%s: /metrics has %d RUNNING task series of gen (%d series), it runs %d tasks", w.name, len(running), n, mine)
+		}
+		runningSeries += len(running)
+	}
+	if runningSeries != 3 {
+		t.Fatalf("the survivors' /metrics count %d running tasks of gen, want 3", runningSeries)
+	}
+
 	out, errOut, code = kdeckProc(t, bin, "--config", clientCfg, "connect", "status", "gen")
 	if code != 0 || !strings.Contains(out, "WORKER") || !strings.Contains(out, survivors[0].name) || !strings.Contains(out, survivors[1].name) || strings.Contains(out, " "+victim+" ") {
 		t.Fatalf("kdeck connect status gen on a survivor: exit %d\n%s\n%s", code, out, errOut)
