@@ -231,6 +231,11 @@ func TestWorkerGroupConfigsSurviveARestartOfTheGroup(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// w1 learns of idle from the configs topic (eventually, as in Connect).
+	kafkatest.WaitFor(t, 30*time.Second, "w1 to read idle from the configs topic", func() bool {
+		_, err := ws[0].Job(ctx, "idle")
+		return err == nil
+	})
 	if _, err := ws[0].JobAction(ctx, "idle", ops.ActionStop, ops.JobActionOptions{}); err != nil {
 		t.Fatal(err)
 	}
