@@ -9,8 +9,12 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/ops"
@@ -266,6 +270,81 @@ func TestWorkerGroupConfigsSurviveARestartOfTheGroup(t *testing.T) {
 			js, err := w.Job(ctx, "idle")
 			ok = ok && err == nil && js.State == ops.StateStopped
 		}
+		return ok
+	})
+}
+
+// TestWorkerGroupLeftWorkersTasksUnassignedUntilReassigned: when a worker
+// leaves the group, its tasks are shown UNASSIGNED by the workers that stay
+// (with no worker) until the group gives them to one of them. The embedded
+// cluster holds the survivors' JoinGroup (answering "coordinator loading",
+// which clients retry) so the reassignment waits while the test looks.
+func TestWorkerGroupLeftWorkersTasksUnassignedUntilReassigned(t *testing.T) {
+	c := kafkatest.New(t, kafkatest.Name("a"))
+	c.NeedsFake(t)
+	dir := t.TempDir()
+	ws := groupWorkers(t, c, dir, "w1", "w2", "w3")
+	ctx := context.Background()
+	table := map[string]any{"name": "gen", "class": "datagen", "topic": "gen", "rate": 20.0, "tasks_max": int64(3), "offsets_topic": "gen-offsets"}
+	if _, _, err := ws[0].PutJob(ctx, ops.PutJobRequest{Kind: ops.KindConnector, Table: table}); err != nil {
+		t.Fatal(err)
+	}
+	kafkatest.WaitFor(t, 45*time.Second, "gen's three tasks one per worker", func() bool {
+		ok, _ := sameView(ctx, ws, "gen", func(js ops.JobStatus) bool {
+			tw, _ := taskWorkers(js)
+			s := slices.Sorted(slices.Values(tw))
+			return slices.Equal(s, []string{"w1", "w2", "w3"})
+		})
+		return ok
+	})
+	js, _ := ws[0].Job(ctx, "gen")
+	w3task := slices.IndexFunc(js.Tasks, func(ts ops.TaskStatus) bool { return ts.Worker == "w3" })
+
+	var hold atomic.Bool
+	hold.Store(true)
+	c.Fake.ControlKey(int16(kmsg.JoinGroup), func(req kmsg.Request) (kmsg.Response, error, bool) {
+		c.Fake.KeepControl()
+		if r := req.(*kmsg.JoinGroupRequest); !hold.Load() || r.Group != "_kdeck-worker-g" {
+			return nil, nil, false
+		}
+		resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+		resp.ErrorCode = kerr.CoordinatorLoadInProgress.Code
+		return resp, nil, true
+	})
+	if err := ws[2].Close(); err != nil {
+		t.Fatal(err)
+	}
+	survivors := ws[:2]
+	var desc string
+	kafkatest.WaitFor(t, 30*time.Second, "w3's task UNASSIGNED on both survivors while the group cannot rebalance", func() bool {
+		ok, d := sameView(ctx, survivors, "gen", func(js ops.JobStatus) bool {
+			if len(js.Tasks) != 3 {
+				return false
+			}
+			for i, ts := range js.Tasks {
+				if i == w3task && (ts.State != ops.StateUnassigned || ts.Worker != "") {
+					return false
+				}
+				if i != w3task && ts.State != ops.StateRunning {
+					return false
+				}
+			}
+			return js.State == ops.StateRunning
+		})
+		desc = d
+		return ok
+	})
+	rep, err := survivors[1].Workers(ctx)
+	if err != nil || len(rep.Workers) != 2 || rep.Unassigned != 1 {
+		t.Fatalf("Workers while w3's task waits = %+v, %v; want two workers and one task unassigned (%s)", rep, err, desc)
+	}
+	hold.Store(false)
+	kafkatest.WaitFor(t, 45*time.Second, "w3's task RUNNING on a survivor once the group rebalanced", func() bool {
+		ok, d := sameView(ctx, survivors, "gen", func(js ops.JobStatus) bool {
+			tw, _ := taskWorkers(js)
+			return len(tw) == 3 && !slices.Contains(tw, "") && !slices.Contains(tw, "w3")
+		})
+		desc = d
 		return ok
 	})
 }
