@@ -110,6 +110,11 @@ tokens_file = %q
 		urls[w.name] = "http://" + apiAddr(t, w)
 	}
 	defer func() {
+		for _, w := range ws {
+			if strings.Contains(w.log.String(), "WARNING: DATA RACE") {
+				t.Errorf("%s reported a data race:\n%s", w.name, lastBytes(w.log.String(), 6000))
+			}
+		}
 		if t.Failed() {
 			for _, w := range ws {
 				t.Logf("%s log (tail):\n%s", w.name, lastBytes(w.log.String(), 3000))
