@@ -168,6 +168,19 @@ func (l *Local) startGroupState(s *supervisor, g *workerGroup, id string) (*grou
 			l.log.Warn("the worker group topic was not read to its end in time; going on with what was read", "topic", t.Topic())
 		}
 	}
+	// What this worker's previous incarnation said it ran (a SIGKILL writes
+	// nothing) is not true any more: nothing runs here yet.
+	stale := map[string][]byte{}
+	for k, v := range st.status.Snapshot() {
+		var r workergroup.TaskStatus
+		if _, _, ok := workergroup.ParseTaskKey(k); ok && json.Unmarshal(v, &r) == nil && r.Worker == id && r.State != string(StateUnassigned) {
+			r.State, r.Trace, r.RecordsInPerSec, r.RecordsOutPerSec, r.At = string(StateUnassigned), "", 0, 0, l.now()
+			stale[k], _ = json.Marshal(r)
+		}
+	}
+	if err := st.status.Write(octx, stale); err != nil {
+		l.log.Warn("cannot clear this worker's old task statuses", "err", err)
+	}
 	// Restart requests written before this worker started are history.
 	for k, v := range st.configs.Snapshot() {
 		if name, ok := strings.CutPrefix(k, workergroup.RestartKeyPrefix); ok {

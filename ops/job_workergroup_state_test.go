@@ -2,6 +2,7 @@ package ops_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,10 +15,12 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kdeck/kdeck/config"
 	"github.com/kdeck/kdeck/ops"
+	"github.com/kdeck/kdeck/ops/workergroup"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
@@ -260,7 +263,17 @@ func TestWorkerGroupConfigsSurviveARestartOfTheGroup(t *testing.T) {
 			t.Fatalf("%s keeps the group's API jobs in its data dir (%v): the configs topic holds them", n, err)
 		}
 	}
+	// As if w1 had been killed while it ran idle's task 0 (a SIGKILL writes
+	// no last status): its next incarnation must not be taken to run it.
+	stale, _ := json.Marshal(workergroup.TaskStatus{Job: "idle", Task: 0, State: "RUNNING", Worker: "w1", At: time.Now()})
+	if err := c.Client(t).ProduceSync(ctx, &kgo.Record{Topic: workergroup.StatusTopic("g"), Key: []byte(workergroup.TaskKey("idle", 0)), Value: stale}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
 	ws = groupWorkers(t, c, dir, "w1", "w2")
+	kafkatest.WaitFor(t, 30*time.Second, "idle's offsets reset through w2 (no worker runs it)", func() bool {
+		_, err := ws[1].AlterJobOffsets(ctx, "idle", ops.AlterOffsetsRequest{Reset: true})
+		return err == nil
+	})
 	kafkatest.WaitFor(t, 45*time.Second, "gen running again after the group restarted, idle still STOPPED", func() bool {
 		ok, _ := sameView(ctx, ws, "gen", func(js ops.JobStatus) bool {
 			tw, _ := taskWorkers(js)
