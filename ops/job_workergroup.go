@@ -91,6 +91,7 @@ func (l *Local) startWorkerGroup(s *supervisor) error {
 	ctx, cancel := context.WithCancel(s.ctx)
 	g.cancel, g.done = cancel, make(chan struct{})
 	l.group = g
+	g.state.start()
 	go func() {
 		defer close(g.done)
 		if err := m.Run(ctx); err != nil {

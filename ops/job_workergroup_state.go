@@ -75,6 +75,7 @@ type groupState struct {
 
 	configs, status *workergroup.Table
 	adm             *kgo.Client
+	ctx             context.Context // of the goroutines below; cancel ends it
 	cancel          context.CancelFunc
 	wg              sync.WaitGroup
 
@@ -131,8 +132,8 @@ func (l *Local) groupFor(ctx context.Context) (*groupState, error) {
 
 // startGroupState opens the group's topics, reads them to their end, adds
 // the API jobs they hold to s and applies their target states; it then
-// starts the readers, the applier and the status writer. Declaring the jobs
-// (groupDecl) and joining the group are the caller's.
+// starts the readers. Declaring the jobs (groupDecl), creating the member
+// and then start (the applier and the status writer) are the caller's.
 func (l *Local) startGroupState(s *supervisor, g *workerGroup, id string) (*groupState, error) {
 	opts, _, err := l.ClientFor(l.def)
 	if err != nil {
@@ -192,11 +193,17 @@ func (l *Local) startGroupState(s *supervisor, g *workerGroup, id string) (*grou
 	}
 	g.state = st
 	st.applyConfigsLocked(false)
-	l.gstateP.Store(st)
+	st.ctx = ctx
 	st.refreshLive(ctx)
-	st.wg.Go(func() { st.applyLoop(ctx) })
-	st.wg.Go(func() { st.statusLoop(ctx) })
 	return st, nil
+}
+
+// start publishes the state to the API side and starts the configs applier
+// and the status writer; the member must exist (they declare jobs to it).
+func (st *groupState) start() {
+	st.l.gstateP.Store(st)
+	st.wg.Go(func() { st.applyLoop(st.ctx) })
+	st.wg.Go(func() { st.statusLoop(st.ctx) })
 }
 
 // stop stops the goroutines and closes the clients.
@@ -654,6 +661,7 @@ func (st *groupState) publish(ctx context.Context) {
 	// give them to another worker (publish runs in Apply, before the
 	// rebalance that hands them over), so the new owner's status comes
 	// after it.
+	dropped := map[string]workergroup.TaskStatus{}
 	st.mu.Lock()
 	for key, last := range st.written {
 		if last.Job == "" || running[key] {
@@ -663,6 +671,7 @@ func (st *groupState) publish(ctx context.Context) {
 		if b, err := json.Marshal(rec); err == nil {
 			out[key] = b
 		}
+		dropped[key] = last
 		delete(st.written, key)
 	}
 	st.mu.Unlock()
@@ -685,6 +694,7 @@ func (st *groupState) publish(ctx context.Context) {
 				delete(st.written, k) // write it again next time
 			}
 		}
+		maps.Copy(st.written, dropped) // say again next time that they stopped
 		st.mu.Unlock()
 	}
 }

@@ -75,13 +75,16 @@ func TestWorkerGroupSpreadsAndRefusesDifferingJobs(t *testing.T) {
 				abOn++
 			}
 		}
-		failed := 0
+		failed, otherOn := 0, 0
 		for _, v := range []view{v1, v2} {
 			if v.other.State == ops.StateFailed && strings.Contains(v.other.LastError, "differs from the one") {
 				failed++
 			}
+			if running(v.other) > 0 {
+				otherOn++
+			}
 		}
-		ok := running(v1.logs) == 1 && running(v2.logs) == 1 && abOn == 1 && failed == 1
+		ok := running(v1.logs) == 1 && running(v2.logs) == 1 && abOn == 1 && failed == 1 && otherOn == 1
 		if !ok && time.Since(began) > 25*time.Second {
 			t.Logf("w1: logs %s %+v; ab %s; other %s %q", v1.logs.State, v1.logs.Tasks, v1.ab.State, v1.other.State, v1.other.LastError)
 			t.Logf("w2: logs %s %+v; ab %s; other %s %q", v2.logs.State, v2.logs.Tasks, v2.ab.State, v2.other.State, v2.other.LastError)
