@@ -178,6 +178,14 @@ type Worker struct {
 	// others; default 10s. Apache Kafka brokers accept 6s to 30m by default
 	// (group.min/max.session.timeout.ms).
 	SessionTimeout Duration `toml:"session_timeout"`
+	// ConfigsTopic is the worker group's configs topic (jobs created
+	// through the API, target states, restart requests; Kafka Connect's
+	// config.storage.topic); default _kdeck-GROUP-configs.
+	ConfigsTopic string `toml:"configs_topic"`
+	// StatusTopic is the worker group's status topic (each task's state
+	// and worker; Kafka Connect's status.storage.topic); default
+	// _kdeck-GROUP-status.
+	StatusTopic string `toml:"status_topic"`
 }
 
 // DefaultWorkerSessionTimeout is [worker] session_timeout's default.
@@ -418,6 +426,14 @@ func validWorker(path string, src *source, w Worker) []*Error {
 		if f.v != "" && !ValidName(f.v) {
 			at(f.key, fmt.Sprintf("%q is not a valid name: use letters, digits, '.', '_' and '-' (at most 100)", f.v))
 		}
+	}
+	for _, f := range []struct{ key, v string }{{"configs_topic", w.ConfigsTopic}, {"status_topic", w.StatusTopic}} {
+		if f.v != "" && !ValidName(f.v) {
+			at(f.key, fmt.Sprintf("%q is not a valid topic name here: use letters, digits, '.', '_' and '-' (at most 100)", f.v))
+		}
+	}
+	if w.ConfigsTopic != "" && w.ConfigsTopic == w.StatusTopic {
+		at("status_topic", fmt.Sprintf("%q is also the configs_topic: give the status its own topic", w.StatusTopic))
 	}
 	if d := w.SessionTimeout.Duration; d != 0 && (d < time.Second || d > 30*time.Minute) {
 		at("session_timeout", fmt.Sprintf("%v is out of range: use 1s to 30m (Apache Kafka brokers require at least 6s by default)", d))

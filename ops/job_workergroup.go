@@ -75,7 +75,7 @@ func (l *Local) startWorkerGroup(s *supervisor) error {
 	}
 	decl := l.groupDecl(s, g)
 	m, err := workergroup.New(workergroup.Config{
-		Group: l.cfg.Worker.Group, WorkerID: id, SessionTimeout: l.workerSessionTimeout(),
+		Group: l.cfg.Worker.Group, WorkerID: id, SessionTimeout: l.workerSessionTimeout(), StatusTopic: l.groupStatusTopic(),
 		ClientOpts: opts, Logger: l.log, Jobs: decl,
 		Apply: func(ctx context.Context, a workergroup.Assignment) {
 			g.state.setGeneration(a.Generation)

@@ -145,10 +145,10 @@ func (l *Local) startGroupState(s *supervisor, g *workerGroup, id string) (*grou
 		tasks: map[string]int{}, written: map[string]workergroup.TaskStatus{}}
 	octx, ocancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer ocancel()
-	if st.configs, err = workergroup.OpenTable(octx, opts, workergroup.ConfigsTopic(st.group), l.log); err != nil {
+	if st.configs, err = workergroup.OpenTable(octx, opts, l.groupConfigsTopic(), l.log); err != nil {
 		return nil, fmt.Errorf("worker group %s: %w", st.group, err)
 	}
-	if st.status, err = workergroup.OpenTable(octx, opts, workergroup.StatusTopic(st.group), l.log); err != nil {
+	if st.status, err = workergroup.OpenTable(octx, opts, l.groupStatusTopic(), l.log); err != nil {
 		st.configs.Close()
 		return nil, fmt.Errorf("worker group %s: %w", st.group, err)
 	}
@@ -204,6 +204,22 @@ func (st *groupState) start() {
 	st.l.gstateP.Store(st)
 	st.wg.Go(func() { st.applyLoop(st.ctx) })
 	st.wg.Go(func() { st.statusLoop(st.ctx) })
+}
+
+// groupConfigsTopic is [worker] configs_topic or _kdeck-GROUP-configs.
+func (l *Local) groupConfigsTopic() string {
+	if t := l.cfg.Worker.ConfigsTopic; t != "" {
+		return t
+	}
+	return workergroup.ConfigsTopic(l.cfg.Worker.Group)
+}
+
+// groupStatusTopic is [worker] status_topic or _kdeck-GROUP-status.
+func (l *Local) groupStatusTopic() string {
+	if t := l.cfg.Worker.StatusTopic; t != "" {
+		return t
+	}
+	return workergroup.StatusTopic(l.cfg.Worker.Group)
 }
 
 // stop stops the goroutines and closes the clients.
@@ -1002,7 +1018,7 @@ func (l *Local) readWorkers(ctx context.Context, group, self string) (WorkersRep
 	if err != nil {
 		return WorkersReport{}, err
 	}
-	t, err := workergroup.OpenTable(ctx, opts, workergroup.StatusTopic(group), l.log)
+	t, err := workergroup.OpenTable(ctx, opts, l.groupStatusTopic(), l.log)
 	if err != nil {
 		return WorkersReport{}, err
 	}

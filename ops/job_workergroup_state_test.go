@@ -25,8 +25,9 @@ import (
 )
 
 // groupWorkers starts Locals w1..wN in worker group g with no configured
-// job, each on its own data dir under dir.
-func groupWorkers(t *testing.T, c *kafkatest.Cluster, dir string, names ...string) []*ops.Local {
+// job, each on its own data dir under dir; mod, if not nil, changes their
+// [worker] table.
+func groupWorkers(t *testing.T, c *kafkatest.Cluster, dir string, mod func(*config.Worker), names ...string) []*ops.Local {
 	t.Helper()
 	var out []*ops.Local
 	for _, n := range names {
@@ -35,6 +36,9 @@ func groupWorkers(t *testing.T, c *kafkatest.Cluster, dir string, names ...strin
 			Clusters:       map[string]*config.Cluster{"a": c.Config()},
 			Ops:            config.Ops{DataDir: filepath.Join(dir, n)},
 			Worker:         config.Worker{ID: n, Group: "g", SessionTimeout: config.Duration{Duration: 6 * time.Second}},
+		}
+		if mod != nil {
+			mod(&cfg.Worker)
 		}
 		out = append(out, hostJobs(t, cfg, ops.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("w", n))))
 	}
@@ -93,7 +97,7 @@ func TestWorkerGroupAPIJobThroughTopics(t *testing.T) {
 	c := kafkatest.New(t, kafkatest.Name("a"))
 	c.NotYetOnReal(t, "worker groups: on Apache Kafka a JoinGroup of the worker group waits out the 60 s rebalance timeout for a member that does not rejoin, and the manage loop fails with an i/o timeout (issue 15)")
 	dir := t.TempDir()
-	ws := groupWorkers(t, c, dir, "w1", "w2", "w3")
+	ws := groupWorkers(t, c, dir, nil, "w1", "w2", "w3")
 	ctx := ops.WithActor(context.Background(), ops.Actor{User: "token:ci", Host: "127.0.0.1", Via: "api"})
 	ro := ops.WithActor(context.Background(), ops.Actor{User: "token:viewer", Host: "127.0.0.1", Via: "api", ReadOnly: true})
 	table := map[string]any{"name": "gen", "class": "datagen", "topic": "gen", "rate": 50.0, "tasks_max": int64(3), "offsets_topic": "gen-offsets"}
@@ -231,7 +235,7 @@ func TestWorkerGroupConfigsSurviveARestartOfTheGroup(t *testing.T) {
 	c.NotYetOnReal(t, "worker groups: on Apache Kafka a JoinGroup of the worker group waits out the 60 s rebalance timeout for a member that does not rejoin, and the manage loop fails with an i/o timeout (issue 15)")
 	dir := t.TempDir()
 	ctx := context.Background()
-	ws := groupWorkers(t, c, dir, "w1", "w2")
+	ws := groupWorkers(t, c, dir, nil, "w1", "w2")
 	for _, name := range []string{"gen", "idle"} {
 		table := map[string]any{"name": name, "class": "datagen", "topic": name, "rate": 20.0, "tasks_max": int64(2), "offsets_topic": name + "-offsets"}
 		if _, _, err := ws[1].PutJob(ctx, ops.PutJobRequest{Kind: ops.KindConnector, Table: table}); err != nil {
@@ -269,7 +273,7 @@ func TestWorkerGroupConfigsSurviveARestartOfTheGroup(t *testing.T) {
 	if err := c.Client(t).ProduceSync(ctx, &kgo.Record{Topic: workergroup.StatusTopic("g"), Key: []byte(workergroup.TaskKey("idle", 0)), Value: stale}).FirstErr(); err != nil {
 		t.Fatal(err)
 	}
-	ws = groupWorkers(t, c, dir, "w1", "w2")
+	ws = groupWorkers(t, c, dir, nil, "w1", "w2")
 	kafkatest.WaitFor(t, 30*time.Second, "idle's offsets reset through w2 (no worker runs it)", func() bool {
 		_, err := ws[1].AlterJobOffsets(ctx, "idle", ops.AlterOffsetsRequest{Reset: true})
 		return err == nil
@@ -296,7 +300,8 @@ func TestWorkerGroupLeftWorkersTasksUnassignedUntilReassigned(t *testing.T) {
 	c := kafkatest.New(t, kafkatest.Name("a"))
 	c.NeedsFake(t)
 	dir := t.TempDir()
-	ws := groupWorkers(t, c, dir, "w1", "w2", "w3")
+	// Named topics, as Connect's config.storage.topic and status.storage.topic.
+	ws := groupWorkers(t, c, dir, func(w *config.Worker) { w.ConfigsTopic, w.StatusTopic = "g.configs", "g.status" }, "w1", "w2", "w3")
 	ctx := context.Background()
 	table := map[string]any{"name": "gen", "class": "datagen", "topic": "gen", "rate": 20.0, "tasks_max": int64(3), "offsets_topic": "gen-offsets"}
 	if _, _, err := ws[0].PutJob(ctx, ops.PutJobRequest{Kind: ops.KindConnector, Table: table}); err != nil {
@@ -310,6 +315,13 @@ func TestWorkerGroupLeftWorkersTasksUnassignedUntilReassigned(t *testing.T) {
 		})
 		return ok
 	})
+	topics, err := c.Admin(t).ListTopics(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !topics.Has("g.configs") || !topics.Has("g.status") || topics.Has(workergroup.ConfigsTopic("g")) || topics.Has(workergroup.StatusTopic("g")) {
+		t.Fatalf("topics %v: want g.configs and g.status, not the default names", topics.Names())
+	}
 	js, _ := ws[0].Job(ctx, "gen")
 	w3task := slices.IndexFunc(js.Tasks, func(ts ops.TaskStatus) bool { return ts.Worker == "w3" })
 

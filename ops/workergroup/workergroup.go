@@ -98,6 +98,10 @@ type Config struct {
 	Group string
 	// WorkerID is this worker's stable id, its static member id. Required.
 	WorkerID string
+	// StatusTopic is the topic the members subscribe to (the classic group
+	// protocol starts only with a topic interest); default
+	// StatusTopic(Group).
+	StatusTopic string
 	// SessionTimeout is how long the group waits for a silent worker;
 	// default DefaultSessionTimeout.
 	SessionTimeout time.Duration
@@ -157,7 +161,10 @@ func New(cfg Config) (*Member, error) {
 // leaves the group so the others take the work over at once. It returns
 // nil after a stop, or the error that kept it from joining.
 func (m *Member) Run(ctx context.Context) error {
-	topic := StatusTopic(m.cfg.Group)
+	topic := m.cfg.StatusTopic
+	if topic == "" {
+		topic = StatusTopic(m.cfg.Group)
+	}
 	if err := m.ensureTopic(ctx, topic); err != nil {
 		return err
 	}
