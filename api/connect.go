@@ -127,9 +127,16 @@ func (s *Server) connectStatus(j ops.JobStatus, p PluginInfo) ConnectorStatus {
 		st.Connector.Trace = j.LastError
 	}
 	for _, t := range connectTasks(j) {
+		// In a worker group the connector is where its first running
+		// task is (kdeck has no separate connector instance).
+		if t.Worker != "" && st.Connector.WorkerID == s.cfg.workerID && t.State == ops.StateRunning {
+			st.Connector.WorkerID = t.Worker
+		}
+	}
+	for _, t := range connectTasks(j) {
 		w := t.Worker
-		if w == "" {
-			w = s.cfg.workerID
+		if w == "" && t.Detail["worker_group"] == "" {
+			w = s.cfg.workerID // not in a worker group: this worker
 		}
 		st.Tasks = append(st.Tasks, TaskState{ID: t.ID, State: string(t.State), WorkerID: w, Version: p.Version, Trace: t.Trace})
 	}

@@ -149,6 +149,7 @@ func (s *Server) kdeckRoutes() {
 		return InfoBody{Info: svc.Info(), Worker: s.root()}, nil
 	})
 	s.handle("GET "+p+"/clusters", func(r *http.Request) (any, error) { return svc.Clusters(r.Context()) })
+	s.handle("GET "+p+"/workers", func(r *http.Request) (any, error) { return svc.Workers(r.Context()) })
 	s.handle("GET "+p+"/cluster", func(r *http.Request) (any, error) {
 		return svc.Cluster(r.Context(), r.URL.Query().Get("cluster"))
 	})

@@ -102,14 +102,25 @@ var jobMetrics = []metric{
 
 // taskMetrics calls fn with the task label and metrics of each task of j,
 // or of the job itself (task "") when it has no tasks.
+// In a worker group a job's status lists the tasks other workers run:
+// they are left out, so that summing over the group's workers counts each
+// task once.
 func taskMetrics(j ops.JobStatus, fn func(task string, m ops.JobMetrics)) {
 	if len(j.Tasks) == 0 {
 		fn("", j.Metrics)
 		return
 	}
 	for _, t := range j.Tasks {
-		fn(strconv.Itoa(t.ID), t.Metrics)
+		if !elsewhere(t) {
+			fn(strconv.Itoa(t.ID), t.Metrics)
+		}
 	}
+}
+
+// elsewhere reports whether t is a task of a worker group that this worker
+// does not run (its status came from the group's status topic).
+func elsewhere(t ops.TaskStatus) bool {
+	return t.Detail["worker_group"] != "" && t.Detail["worker"] == ""
 }
 
 // ServeHTTP implements http.Handler.
@@ -134,6 +145,9 @@ func (h *Metrics) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	family("kdeck_task_state", "gauge", "1 for the task's current state, 0 for the others.")
 	for _, j := range jobs {
 		for _, t := range j.Tasks {
+			if elsewhere(t) {
+				continue
+			}
 			for _, s := range states {
 				fmt.Fprintf(bw, "kdeck_task_state{job=%s,kind=%s,task=\"%d\",state=%s} %d\n", q(j.Name), q(string(j.Kind)), t.ID, q(string(s)), b2i(t.State == s))
 			}

@@ -177,6 +177,14 @@ type Worker struct {
 	// others; default 10s. Apache Kafka brokers accept 6s to 30m by default
 	// (group.min/max.session.timeout.ms).
 	SessionTimeout Duration `toml:"session_timeout"`
+	// ConfigsTopic is the worker group's configs topic (jobs created
+	// through the API, target states, restart requests; Kafka Connect's
+	// config.storage.topic); default _kdeck-GROUP-configs.
+	ConfigsTopic string `toml:"configs_topic"`
+	// StatusTopic is the worker group's status topic (each task's state
+	// and worker; Kafka Connect's status.storage.topic); default
+	// _kdeck-GROUP-status.
+	StatusTopic string `toml:"status_topic"`
 }
 
 // DefaultWorkerSessionTimeout is [worker] session_timeout's default.

@@ -59,7 +59,7 @@ var knownKeys = map[string][]string{
 	"ops":                            {"data_dir", "read_only", "audit_topic", "lag_window", "lag_sample_interval", "max_restarts"},
 	"server":                         {"listen"},
 	"tui":                            {"refresh"},
-	"worker":                         {"id", "group", "session_timeout"},
+	"worker":                         {"id", "group", "session_timeout", "configs_topic", "status_topic"},
 	"ssh":                            {"listen", "host_key", "idle_timeout", "users"},
 	"ssh.users":                      {"name", "role", "public_keys", "public_keys_file"},
 }

@@ -121,6 +121,14 @@ func validWorker(path string, src *source, w Worker) []*Error {
 			at(f.key, fmt.Sprintf("%q is not a valid name: use letters, digits, '.', '_' and '-' (at most 100)", f.v))
 		}
 	}
+	for _, f := range []struct{ key, v string }{{"configs_topic", w.ConfigsTopic}, {"status_topic", w.StatusTopic}} {
+		if f.v != "" && !ValidName(f.v) {
+			at(f.key, fmt.Sprintf("%q is not a valid topic name here: use letters, digits, '.', '_' and '-' (at most 100)", f.v))
+		}
+	}
+	if w.ConfigsTopic != "" && w.ConfigsTopic == w.StatusTopic {
+		at("status_topic", fmt.Sprintf("%q is also the configs_topic: give the status its own topic", w.StatusTopic))
+	}
 	if d := w.SessionTimeout.Duration; d != 0 && (d < time.Second || d > 30*time.Minute) {
 		at("session_timeout", fmt.Sprintf("%v is out of range: use 1s to 30m (Apache Kafka brokers require at least 6s by default)", d))
 	}

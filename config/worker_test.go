@@ -43,3 +43,24 @@ func TestWorkerTableErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestWorkerTopics: [worker] configs_topic and status_topic name the
+// group's topics; a bad name, or one topic for both, is an error naming
+// the key.
+func TestWorkerTopics(t *testing.T) {
+	cfg, err := Parse("k.toml", []byte("[worker]\ngroup = \"etl\"\nconfigs_topic = \"etl-configs\"\nstatus_topic = \"etl-status\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Worker.ConfigsTopic != "etl-configs" || cfg.Worker.StatusTopic != "etl-status" {
+		t.Fatalf("worker = %+v", cfg.Worker)
+	}
+	_, err = Parse("k.toml", []byte("[worker]\ngroup = \"etl\"\nconfigs_topic = \"a b\"\nstatus_topic = \"x\"\n"))
+	if err == nil || !strings.Contains(err.Error(), `k.toml:3: worker.configs_topic: "a b" is not a valid topic name`) {
+		t.Fatalf("a bad configs_topic: %v", err)
+	}
+	_, err = Parse("k.toml", []byte("[worker]\ngroup = \"etl\"\nconfigs_topic = \"t\"\nstatus_topic = \"t\"\n"))
+	if err == nil || !strings.Contains(err.Error(), `worker.status_topic: "t" is also the configs_topic`) {
+		t.Fatalf("one topic for both: %v", err)
+	}
+}

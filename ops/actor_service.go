@@ -192,6 +192,11 @@ func (s *actorService) PlanMirrorFailover(ctx context.Context, flow, group strin
 	return s.svc.PlanMirrorFailover(s.ctx(ctx), flow, group)
 }
 
+// Workers implements Service.
+func (s *actorService) Workers(ctx context.Context) (WorkersReport, error) {
+	return s.svc.Workers(s.ctx(ctx))
+}
+
 // JobConfig implements Service.
 func (s *actorService) JobConfig(ctx context.Context, name string) (JobConfig, error) {
 	return s.svc.JobConfig(s.ctx(ctx), name)

@@ -296,6 +296,9 @@ func (l *Local) AlterJobOffsets(ctx context.Context, name string, req AlterOffse
 	if st := l.sup().status(h).State; st != StateStopped && st != StateUnassigned {
 		return AuditEntry{}, refusedf("job %q is %s: offsets can be altered or reset only while it is STOPPED; stop it first ('kdeck connect stop %s')", name, st, name)
 	}
+	if err := l.groupOffsetsRefusal(name); err != nil {
+		return AuditEntry{}, err
+	}
 	or, done, err := l.offsetsFor(h)
 	if err != nil {
 		return AuditEntry{}, err

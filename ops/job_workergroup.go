@@ -18,7 +18,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -39,6 +38,8 @@ type workerGroup struct {
 	jobs       map[string]bool  // jobs run through the group
 	shares     map[string][]int // job -> task ids running here
 	conflicted map[string]bool  // jobs refused here: their table differs from the group's
+
+	state *groupState // the group's configs and status topics (job_workergroup_state.go)
 }
 
 // groupManaged reports whether h runs through the worker group.
@@ -69,44 +70,28 @@ func (l *Local) startWorkerGroup(s *supervisor) error {
 		return err
 	}
 	g := &workerGroup{jobs: map[string]bool{}, shares: map[string][]int{}, conflicted: map[string]bool{}}
-	var decl []workergroup.Job
-	for _, n := range s.names() {
-		h := s.get(n)
-		if h == nil || !l.groupManaged(h) || h.spec.Table["disabled"] == true {
-			continue
-		}
-		var tasks int
-		switch h.kind {
-		case KindConnector:
-			confs, err := connect.SplitTasks(l.registry(), h.spec.Table)
-			if err != nil {
-				h.fail(fmt.Errorf("connector %q cannot split its work: %w", h.name, err), l.now())
-				continue
-			}
-			tasks = len(confs)
-		case KindMirror:
-			cfg, err := mirror.ParseConfig(h.spec.Table)
-			if err != nil {
-				h.fail(err, l.now())
-				continue
-			}
-			tasks = max(cfg.TasksMax, 1) // each task is a shard of the flow's partitions
-		}
-		g.jobs[n] = true
-		decl = append(decl, workergroup.Job{Name: n, Kind: string(h.kind), Hash: jobHash(h.spec), Tasks: tasks})
+	if _, err := l.startGroupState(s, g, id); err != nil {
+		return err
 	}
+	decl := l.groupDecl(s, g)
 	m, err := workergroup.New(workergroup.Config{
-		Group: l.cfg.Worker.Group, WorkerID: id, SessionTimeout: l.workerSessionTimeout(),
+		Group: l.cfg.Worker.Group, WorkerID: id, SessionTimeout: l.workerSessionTimeout(), StatusTopic: l.groupStatusTopic(),
 		ClientOpts: opts, Logger: l.log, Jobs: decl,
-		Apply: func(ctx context.Context, a workergroup.Assignment) { l.applyAssignment(s, g, a) },
+		Apply: func(ctx context.Context, a workergroup.Assignment) {
+			g.state.setGeneration(a.Generation)
+			l.applyAssignment(s, g, a)
+			g.state.publish(ctx) // before the group hands stopped tasks over
+		},
 	})
 	if err != nil {
+		g.state.stop()
 		return err
 	}
 	g.m = m
 	ctx, cancel := context.WithCancel(s.ctx)
 	g.cancel, g.done = cancel, make(chan struct{})
 	l.group = g
+	g.state.start()
 	go func() {
 		defer close(g.done)
 		if err := m.Run(ctx); err != nil {
@@ -122,6 +107,7 @@ func (l *Local) stopWorkerGroup() {
 	if g := l.group; g != nil {
 		g.cancel()
 		<-g.done
+		g.state.stop()
 	}
 }
 
@@ -199,7 +185,11 @@ func (l *Local) groupShare(name string) ([]int, bool) {
 }
 
 // groupDetail adds the worker group and this worker's share to a status.
-func (l *Local) groupDetail(js *JobStatus) {
+func (l *Local) groupDetail(h *hostedJob, js *JobStatus) {
+	if st := l.gstate(); st != nil && l.groupManaged(h) {
+		st.view(h, js)
+		return
+	}
 	share, ok := l.groupShare(js.Name)
 	if !ok {
 		return

@@ -70,17 +70,20 @@ func TestWorkerGroupSpreadsAndRefusesDifferingJobs(t *testing.T) {
 		v1, v2 := get(w1), get(w2)
 		abOn := 0
 		for _, v := range []view{v1, v2} {
-			if v.ab.State == ops.StateRunning {
+			if running(v.ab) > 0 {
 				abOn++
 			}
 		}
-		failed := 0
+		failed, otherOn := 0, 0
 		for _, v := range []view{v1, v2} {
 			if v.other.State == ops.StateFailed && strings.Contains(v.other.LastError, "differs from the one") {
 				failed++
 			}
+			if running(v.other) > 0 {
+				otherOn++
+			}
 		}
-		ok := running(v1.logs) == 1 && running(v2.logs) == 1 && abOn == 1 && failed == 1
+		ok := running(v1.logs) == 1 && running(v2.logs) == 1 && abOn == 1 && failed == 1 && otherOn == 1
 		if !ok && time.Since(began) > 25*time.Second {
 			t.Logf("w1: logs %s %+v; ab %s; other %s %q", v1.logs.State, v1.logs.Tasks, v1.ab.State, v1.other.State, v1.other.LastError)
 			t.Logf("w2: logs %s %+v; ab %s; other %s %q", v2.logs.State, v2.logs.Tasks, v2.ab.State, v2.other.State, v2.other.LastError)
@@ -88,8 +91,20 @@ func TestWorkerGroupSpreadsAndRefusesDifferingJobs(t *testing.T) {
 		return ok
 	})
 	v1, v2 := get(w1), get(w2)
-	if v1.logs.Tasks[0].ID == v2.logs.Tasks[0].ID {
-		t.Fatalf("both workers run task %d of logs", v1.logs.Tasks[0].ID)
+	// Each worker shows both tasks (the group's view), its own with its
+	// worker detail, the other's on the other worker.
+	local := func(js ops.JobStatus) (int, string) {
+		for _, ts := range js.Tasks {
+			if ts.Detail["worker"] != "" {
+				return ts.ID, ts.Worker
+			}
+		}
+		return -1, ""
+	}
+	t1, on1 := local(v1.logs)
+	t2, on2 := local(v2.logs)
+	if t1 == t2 || on1 != "w1" || on2 != "w2" || len(v1.logs.Tasks) != 2 || len(v2.logs.Tasks) != 2 {
+		t.Fatalf("logs: w1 runs task %d (on %q), w2 runs task %d (on %q); tasks %+v", t1, on1, t2, on2, v1.logs.Tasks)
 	}
 	for _, v := range []view{v1, v2} {
 		if v.other.State != ops.StateFailed && v.other.State != ops.StateRunning {
@@ -98,7 +113,7 @@ func TestWorkerGroupSpreadsAndRefusesDifferingJobs(t *testing.T) {
 	}
 	// Starting ab where the group does not run it would run it twice.
 	idle := w1
-	if v1.ab.State == ops.StateRunning {
+	if running(v1.ab) > 0 {
 		idle = w2
 	}
 	if _, err := idle.JobAction(ctx, "ab", ops.ActionStart, ops.JobActionOptions{}); !errors.Is(err, ops.ErrRefused) || !strings.Contains(err.Error(), "other workers") {
@@ -132,8 +147,13 @@ func TestWorkerGroupShardsAMirrorFlow(t *testing.T) {
 		js, _ := l.Job(ctx, "ab")
 		out := map[string]bool{}
 		for _, ts := range js.Tasks {
-			if p, ok := ts.Detail["partition"]; ok && ts.Detail["worker"] != "" {
-				out[p] = true
+			if ts.Detail["worker"] == "" {
+				continue // a shard another worker runs
+			}
+			for _, p := range strings.Split(ts.Detail["worker_partitions"], ",") {
+				if strings.HasPrefix(p, "orders-") {
+					out[p] = true
+				}
 			}
 		}
 		return out

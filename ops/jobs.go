@@ -544,8 +544,16 @@ func (s *supervisor) stop(h *hostedJob, timeout time.Duration) bool {
 	return true
 }
 
-// status merges the runner's view with the supervisor's.
+// status merges the runner's view with the supervisor's and, in a worker
+// group, with the group's (job_workergroup_state.go).
 func (s *supervisor) status(h *hostedJob) JobStatus {
+	js := s.localStatus(h)
+	s.l.groupDetail(h, &js)
+	return js
+}
+
+// localStatus merges the runner's view with the supervisor's.
+func (s *supervisor) localStatus(h *hostedJob) JobStatus {
 	h.mu.Lock()
 	r, st, lastErr, lastAt, running := h.runner, h.state, h.lastErr, h.lastAt, h.done != nil
 	restarts := h.restarts
@@ -592,7 +600,6 @@ func (s *supervisor) status(h *hostedJob) JobStatus {
 		}
 		js.Tasks[0].Detail["job_restarts"] = strconv.Itoa(restarts)
 	}
-	s.l.groupDetail(&js)
 	return js
 }
 
@@ -668,7 +675,10 @@ func (l *Local) JobAction(ctx context.Context, name string, action JobAction, op
 	if err := l.auditIntent(ctx, &entry); err != nil {
 		return AuditEntry{}, err
 	}
-	err = l.jobAction(h, action, opts, entry.Details)
+	handled, err := l.groupAction(ctx, h, action, opts, entry.Details)
+	if !handled {
+		err = l.jobAction(h, action, opts, entry.Details)
+	}
 	entry.Details["state_after"] = string(l.sup().status(h).State)
 	if errors.Is(err, ErrInvalid) || errors.Is(err, ErrNoWorker) {
 		l.recordAudit(ctx, entry, err) // the intent's outcome: nothing was attempted

@@ -17,6 +17,7 @@ import (
 	"sync"
 
 	"github.com/kdeck/kdeck/config"
+	"github.com/kdeck/kdeck/ops/workergroup"
 )
 
 // JobSourceAPI is JobConfig.Source of a job created through the API.
@@ -134,7 +135,7 @@ func (st *apiJobs) put(name string, j *persistedJob) error {
 // owner says who owns job name, for refusals: the file, or the embedded
 // default.
 func (l *Local) owner(name string) string {
-	if l.apiStore().has(name) {
+	if st := l.gstate(); st != nil && st.hasAPIJob(name) || l.apiStore().has(name) {
 		return JobSourceAPI
 	}
 	for _, js := range jobTables(l.cfg) {
@@ -210,9 +211,19 @@ func (l *Local) PutJob(ctx context.Context, req PutJobRequest) (JobConfig, bool,
 	if b, err := json.Marshal(req.Table); err == nil {
 		entry.Details["table"] = string(b)
 	}
-	err := l.apiStore().put(name, &persistedJob{Kind: req.Kind, Table: req.Table})
-	if err == nil {
-		err = l.replaceJob(old, req.Kind, j)
+	st, err := l.groupFor(ctx)
+	if err != nil {
+		return JobConfig{}, false, err
+	}
+	if st != nil {
+		// The worker group's configs topic holds it; every worker applies it.
+		entry.Details["worker_group"] = st.group
+		err = st.putConfig(ctx, workergroup.JobKeyPrefix+name, workergroup.JobConfig{Kind: string(req.Kind), Table: req.Table, By: actorName(ctx), At: l.now()})
+	} else {
+		err = l.apiStore().put(name, &persistedJob{Kind: req.Kind, Table: req.Table})
+		if err == nil {
+			err = l.replaceJob(old, req.Kind, j)
+		}
 	}
 	l.recordAudit(ctx, entry, err)
 	if err != nil {
@@ -271,7 +282,13 @@ func (l *Local) DeleteJob(ctx context.Context, name, command string) (AuditEntry
 		return AuditEntry{}, err
 	}
 	s := l.sup()
-	if !s.stop(h, DefaultJobStopTimeout) {
+	st, err := l.groupFor(ctx)
+	if err != nil {
+		return AuditEntry{}, err
+	}
+	if st != nil {
+		err = st.deleteJob(ctx, name)
+	} else if !s.stop(h, DefaultJobStopTimeout) {
 		err = fmt.Errorf("job %q did not stop within %v", name, DefaultJobStopTimeout)
 	} else {
 		s.remove(name)

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -122,7 +123,8 @@ type Local struct {
 	workerID   string
 	workerErr  error
 
-	group      *workerGroup // worker group membership; nil outside a group (job_workergroup.go)
+	group      *workerGroup               // worker group membership; nil outside a group (job_workergroup.go)
+	gstateP    atomic.Pointer[groupState] // the group's topics once joined (job_workergroup_state.go)
 	supOnce    sync.Once
 	supervisor *supervisor // jobs; see jobs.go
 

@@ -123,6 +123,8 @@ type Service interface {
 	StreamService
 	// MirrorFailoverPlanner: consumer group failover plans of mirror flows.
 	MirrorFailoverPlanner
+	// WorkerService: the workers of the worker group.
+	WorkerService
 
 	// Close stops everything the service owns (jobs, samplers, clients)
 	// and waits for it, within a bounded time.

@@ -20,7 +20,7 @@ cd "$(dirname "$0")/.."
 
 # Packages with end-to-end tests; add a package here when its tests use
 # testing/kafkatest and pass on Apache Kafka.
-REAL_PACKAGES=(${KDECK_REAL_PACKAGES:-./ops/ ./cmd/kdeck/ ./testing/... ./connect/ ./mirror/ ./streams/ ./api/ ./ops/remote/})
+REAL_PACKAGES=(${KDECK_REAL_PACKAGES:-./ops/ ./ops/workergroup/ ./cmd/kdeck/ ./testing/... ./connect/ ./mirror/ ./streams/ ./api/ ./ops/remote/})
 VERSIONS=(${KDECK_REAL_VERSIONS:-4.4.0 3.9.2})
 KAFKA=testing/realkafka/kafka.sh
 # connect's TestDebeziumComparison runs Debezium beside postgres-cdc on these

@@ -31,6 +31,7 @@ var commands = []command{
 	{names: []string{"job"}, arg: "job", page: screen.JobDetail},
 	{names: []string{"audit", "a"}, page: screen.Audit},
 	{names: []string{"schemas", "subjects"}, page: screen.Schemas},
+	{names: []string{"workers", "w"}, page: screen.Workers},
 	{names: []string{"cluster"}, arg: "cluster"},
 	{names: []string{"help"}},
 	{names: []string{"quit", "q"}},

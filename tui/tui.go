@@ -46,6 +46,7 @@ import (
 	"github.com/kdeck/kdeck/tui/screen"
 	"github.com/kdeck/kdeck/tui/styles"
 	"github.com/kdeck/kdeck/tui/topics"
+	"github.com/kdeck/kdeck/tui/workers"
 )
 
 // inputMode is what the bottom line is doing.
@@ -155,6 +156,7 @@ func New(svc ops.Service, opts ...Opt) (*Model, error) {
 		screen.JobDetail:   jobs.NewDetail(c),
 		screen.Audit:       audit.New(c),
 		screen.Schemas:     schemas.New(c),
+		screen.Workers:     workers.New(c),
 	}
 	if _, ok := m.pages[cf.start]; !ok {
 		return nil, fmt.Errorf("tui: unknown start page %q", cf.start)

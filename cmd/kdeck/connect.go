@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -156,13 +157,26 @@ func printJob(w io.Writer, j ops.JobStatus) {
 	}
 	if len(j.Tasks) > 0 {
 		fmt.Fprintln(w)
+		// In a worker group every task shows the worker that runs it.
+		grouped := slices.ContainsFunc(j.Tasks, func(ts ops.TaskStatus) bool { return ts.Worker != "" })
 		t := newTable("TASK", "STATE", "IN/S", "OUT/S", "RECORDS OUT", "ERRORS", "DLQ", "LAST ACTIVITY").Right(0, 2, 3, 4, 5, 6)
+		if grouped {
+			t = newTable("TASK", "STATE", "WORKER", "IN/S", "OUT/S", "RECORDS OUT", "ERRORS", "DLQ", "LAST ACTIVITY").Right(0, 3, 4, 5, 6, 7)
+		}
 		for _, ts := range j.Tasks {
 			last := "-"
 			if ts.Metrics.LastActivity != nil {
 				last = ts.Metrics.LastActivity.UTC().Format("15:04:05")
 			}
-			t.Row(ts.ID, string(ts.State), humanize.Rate(ts.Metrics.RecordsInPerSec), humanize.Rate(ts.Metrics.RecordsOutPerSec), ts.Metrics.RecordsOut, ts.Metrics.Errors, ts.Metrics.DLQ, last)
+			cells := []any{ts.ID, string(ts.State), humanize.Rate(ts.Metrics.RecordsInPerSec), humanize.Rate(ts.Metrics.RecordsOutPerSec), ts.Metrics.RecordsOut, ts.Metrics.Errors, ts.Metrics.DLQ, last}
+			if grouped {
+				w := ts.Worker
+				if w == "" {
+					w = "-"
+				}
+				cells = slices.Insert(cells, 2, any(w))
+			}
+			t.Row(cells...)
 		}
 		t.Write(w)
 		for _, ts := range j.Tasks {

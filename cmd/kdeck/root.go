@@ -207,6 +207,7 @@ cluster there headless.`,
 		newMirrorCmd(a),
 		newStreamsCmd(a),
 		newSchemasCmd(a),
+		newWorkersCmd(a),
 	)
 	// Wrong arguments are usage errors too.
 	var wrapArgs func(c *cobra.Command)

@@ -68,8 +68,10 @@ console on the same data dir attach to it by themselves.`,
 				return err
 			}
 			n := len(cfg.Connectors) + len(cfg.Mirrors) + len(cfg.Streams)
-			if n == 0 {
-				return usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins')", orNone(cfg.Path))
+			if n == 0 && cfg.Worker.Group == "" {
+				// A worker of a group may start empty: the group's configs
+				// topic holds the jobs created through the API.
+				return usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins'), or join a worker group (--worker-group) to run jobs created through the API", orNone(cfg.Path))
 			}
 			lock, err := ops.LockWorker(cfg.DataDir(), "kdeck run")
 			if err != nil {

@@ -576,6 +576,12 @@ func (c *Client) Jobs(ctx context.Context) ([]ops.JobStatus, error) {
 	return out, c.do(ctx, "GET", api.PathPrefix+"/jobs", nil, &out)
 }
 
+// Workers implements ops.Service.
+func (c *Client) Workers(ctx context.Context) (ops.WorkersReport, error) {
+	var out ops.WorkersReport
+	return out, c.do(ctx, "GET", api.PathPrefix+"/workers", nil, &out)
+}
+
 // Job implements ops.Service.
 func (c *Client) Job(ctx context.Context, name string) (ops.JobStatus, error) {
 	var out ops.JobStatus

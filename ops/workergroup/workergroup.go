@@ -110,6 +110,10 @@ type Config struct {
 	Group string
 	// WorkerID is this worker's stable id, its static member id. Required.
 	WorkerID string
+	// StatusTopic is the topic the members subscribe to (the classic group
+	// protocol starts only with a topic interest); default
+	// StatusTopic(Group).
+	StatusTopic string
 	// SessionTimeout is how long the group waits for a silent worker;
 	// default DefaultSessionTimeout.
 	SessionTimeout time.Duration
@@ -136,6 +140,7 @@ type Member struct {
 
 	mu         sync.Mutex
 	owned      map[string][]int // tasks running or being stopped here
+	cl         *kgo.Client      // the group client while Run runs; SetJobs rebalances through it
 	pending    map[string][]int // tasks of the latest assignment received and not yet applied
 	pendingGen int32
 }
@@ -168,7 +173,10 @@ func New(cfg Config) (*Member, error) {
 // leaves the group so the others take the work over at once. It returns
 // nil after a stop, or the error that kept it from joining.
 func (m *Member) Run(ctx context.Context) error {
-	topic := StatusTopic(m.cfg.Group)
+	topic := m.cfg.StatusTopic
+	if topic == "" {
+		topic = StatusTopic(m.cfg.Group)
+	}
 	if err := m.ensureTopic(ctx, topic); err != nil {
 		return err
 	}
@@ -213,7 +221,11 @@ func (m *Member) Run(ctx context.Context) error {
 			}
 		}
 	}()
-	m.log.Info("joining worker group", "group_id", GroupID(m.cfg.Group), "jobs", len(m.cfg.Jobs))
+	m.mu.Lock()
+	m.cl = cl
+	njobs := len(m.cfg.Jobs)
+	m.mu.Unlock()
+	m.log.Info("joining worker group", "group_id", GroupID(m.cfg.Group), "jobs", njobs)
 	for {
 		select {
 		case a := <-m.assigned:
@@ -230,6 +242,9 @@ func (m *Member) Run(ctx context.Context) error {
 	m.apply(stopCtx, Assignment{Tasks: map[string][]int{}}, nil)
 	pcancel()
 	<-pollDone
+	m.mu.Lock()
+	m.cl = nil
+	m.mu.Unlock()
 	cl.Close() // a static member does not leave on Close
 	adm, err := kgo.NewClient(m.cfg.ClientOpts...)
 	if err == nil {
@@ -283,19 +298,8 @@ func (m *Member) apply(ctx context.Context, a Assignment, cl *kgo.Client) {
 }
 
 func (m *Member) ensureTopic(ctx context.Context, topic string) error {
-	cl, err := kgo.NewClient(m.cfg.ClientOpts...)
-	if err != nil {
+	if err := EnsureCompactedTopic(ctx, m.cfg.ClientOpts, topic); err != nil {
 		return fmt.Errorf("worker group %s: %w", m.cfg.Group, err)
-	}
-	defer cl.Close()
-	cctx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	defer cancel()
-	resp, err := kadm.NewClient(cl).CreateTopic(cctx, 1, -1, map[string]*string{"cleanup.policy": kadm.StringPtr("compact")}, topic)
-	if err == nil {
-		err = resp.Err
-	}
-	if err != nil && !errors.Is(err, kerr.TopicAlreadyExists) {
-		return fmt.Errorf("worker group %s: cannot create its topic %s: %w", m.cfg.Group, topic, err)
 	}
 	return nil
 }

@@ -137,6 +137,7 @@ const (
 	JobDetail   ID = "job"
 	Audit       ID = "audit"
 	Schemas     ID = "schemas"
+	Workers     ID = "workers"
 )
 
 // NavigateMsg asks the root to show page To with argument Arg, pushing the

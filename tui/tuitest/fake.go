@@ -39,6 +39,7 @@ type Fake struct {
 	RecordList  []ops.Record
 	JobList     []ops.JobStatus
 	AuditList   []ops.AuditEntry
+	WorkerList  ops.WorkersReport
 
 	// Calls records the mutating calls made ("PlanReset demo-billing to-earliest").
 	Calls []string
@@ -420,6 +421,16 @@ func (f *Fake) AuditEntry(ctx context.Context, id string) (ops.AuditEntry, error
 // Health implements ops.Service.
 func (f *Fake) Health(ctx context.Context) (ops.HealthReport, error) {
 	return ops.HealthReport{OK: false, Problems: []string{"cluster prod is unreachable", "group demo-billing: STOP (lag 3,400)"}}, nil
+}
+
+// Workers implements ops.Service.
+func (f *Fake) Workers(ctx context.Context) (ops.WorkersReport, error) {
+	if err := f.fail(); err != nil {
+		return ops.WorkersReport{}, err
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.WorkerList, nil
 }
 
 // Jobs implements ops.Service.
