@@ -398,33 +398,8 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
 	sort.Strings(names)
 	values := toConnect(table)
 	for i, n := range names {
-		f := fields[n]
-		ck := strings.ReplaceAll(n, "_", ".")
-		if n == "class" {
-			ck = "connector.class"
-		}
-		group := class
-		if common[n] {
-			group = "Common"
-		}
-		def := ConfigKeyInfo{Name: ck, Type: connectType(f.Type), Required: f.Required, Importance: "MEDIUM",
-			Documentation: f.Description, Group: &group, OrderInGroup: i + 1, Width: "NONE", DisplayName: ck, Dependents: []string{}}
-		if f.Default != nil {
-			d := fmt.Sprint(f.Default)
-			def.DefaultValue = &d
-		}
-		val := ConfigValueInfo{Name: ck, RecommendedValues: f.Choices, Errors: byField[n], Visible: true}
-		if val.RecommendedValues == nil {
-			val.RecommendedValues = []string{}
-		}
-		if val.Errors == nil {
-			val.Errors = []string{}
-		}
-		if v, ok := values[ck]; ok {
-			val.Value = &v
-		}
+		res.Configs = append(res.Configs, declaredConfigInfo(class, n, i+1, fields[n], common[n], byField[n], values))
 		delete(byField, n)
-		res.Configs = append(res.Configs, ConfigInfo{Definition: def, Value: val})
 	}
 	// Problems on keys the plugin does not declare (unknown keys).
 	rest := make([]string, 0, len(byField))
@@ -441,4 +416,37 @@ func (s *Server) validate(w http.ResponseWriter, r *http.Request) {
 		})
 	}
 	writeJSON(w, http.StatusOK, res)
+}
+
+// declaredConfigInfo is the validate answer's entry for the plugin's field n
+// (f), shown in Kafka Connect's dotted key form: its definition (in group
+// "Common" for a common field, else the class's; order is its place among
+// the plugin's fields sorted by name, from 1), its value in values and its
+// errors errs.
+func declaredConfigInfo(class, n string, order int, f ops.PluginField, common bool, errs []string, values map[string]string) ConfigInfo {
+	ck := strings.ReplaceAll(n, "_", ".")
+	if n == "class" {
+		ck = "connector.class"
+	}
+	group := class
+	if common {
+		group = "Common"
+	}
+	def := ConfigKeyInfo{Name: ck, Type: connectType(f.Type), Required: f.Required, Importance: "MEDIUM",
+		Documentation: f.Description, Group: &group, OrderInGroup: order, Width: "NONE", DisplayName: ck, Dependents: []string{}}
+	if f.Default != nil {
+		d := fmt.Sprint(f.Default)
+		def.DefaultValue = &d
+	}
+	val := ConfigValueInfo{Name: ck, RecommendedValues: f.Choices, Errors: errs, Visible: true}
+	if val.RecommendedValues == nil {
+		val.RecommendedValues = []string{}
+	}
+	if val.Errors == nil {
+		val.Errors = []string{}
+	}
+	if v, ok := values[ck]; ok {
+		val.Value = &v
+	}
+	return ConfigInfo{Definition: def, Value: val}
 }

@@ -312,30 +312,9 @@ func (j *Job) Run(ctx context.Context) error {
 	j.ran = true
 	j.mu.Unlock()
 
-	var confs []Conf
-	var err error
-	if j.source != nil {
-		confs, err = j.source.Tasks(int(j.p.Int(FieldTasksMax)))
-	} else {
-		confs, err = j.sink.Tasks(int(j.p.Int(FieldTasksMax)))
-	}
-	if err != nil {
-		return fmt.Errorf("connector %q cannot split its work: %w", j.name, err)
-	}
-	if len(confs) == 0 {
-		return fmt.Errorf("connector %q produced no task configurations", j.name)
-	}
-	if max := int(j.p.Int(FieldTasksMax)); len(confs) > max {
-		confs = confs[:max]
-	}
-	tasks := make([]*task, 0, len(confs))
-	for i, c := range confs {
-		if j.cfg.only == nil || j.cfg.only[i] {
-			tasks = append(tasks, newTask(i, c))
-		}
-	}
-	if len(tasks) == 0 {
-		return nil
+	tasks, err := j.planTasks()
+	if err != nil || len(tasks) == 0 {
+		return err
 	}
 	rt := &runtime{j: j}
 	if err := rt.open(ctx); err != nil {
@@ -360,28 +339,8 @@ loop:
 		case <-ctx.Done():
 			break loop
 		case <-changed:
-			failed, finished := 0, 0
-			var first string
-			var errs []error
-			for _, t := range tasks {
-				switch st, trace := t.stateTrace(); st {
-				case jobstate.Failed:
-					failed++
-					if first == "" {
-						first = fmt.Sprintf("task %d: %s", t.id, firstLine(trace))
-					}
-					t.mu.Lock()
-					errs = append(errs, t.err)
-					t.mu.Unlock()
-				case jobstate.Stopped:
-					finished++
-				}
-			}
-			if failed == len(tasks) {
-				runErr = &tasksFailedError{msg: fmt.Sprintf("connector %q: %v: %s", j.name, ErrAllTasksFailed, first), errs: errs}
-				break loop
-			}
-			if finished == len(tasks) {
+			var over bool
+			if over, runErr = j.tasksOver(tasks); over {
 				break loop
 			}
 		}
@@ -389,6 +348,62 @@ loop:
 	cancel()
 	wg.Wait()
 	return runErr
+}
+
+// planTasks asks the connector to split its work into at most tasks_max
+// task configurations and returns the tasks of those this job runs (all,
+// or the ones its worker was assigned); none is not an error.
+func (j *Job) planTasks() ([]*task, error) {
+	var confs []Conf
+	var err error
+	if j.source != nil {
+		confs, err = j.source.Tasks(int(j.p.Int(FieldTasksMax)))
+	} else {
+		confs, err = j.sink.Tasks(int(j.p.Int(FieldTasksMax)))
+	}
+	if err != nil {
+		return nil, fmt.Errorf("connector %q cannot split its work: %w", j.name, err)
+	}
+	if len(confs) == 0 {
+		return nil, fmt.Errorf("connector %q produced no task configurations", j.name)
+	}
+	if max := int(j.p.Int(FieldTasksMax)); len(confs) > max {
+		confs = confs[:max]
+	}
+	tasks := make([]*task, 0, len(confs))
+	for i, c := range confs {
+		if j.cfg.only == nil || j.cfg.only[i] {
+			tasks = append(tasks, newTask(i, c))
+		}
+	}
+	return tasks, nil
+}
+
+// tasksOver reports whether Run is over after a task changed state: every
+// task failed (err wraps ErrAllTasksFailed with the first task's reason) or
+// every task finished (err is nil).
+func (j *Job) tasksOver(tasks []*task) (over bool, err error) {
+	failed, finished := 0, 0
+	var first string
+	var errs []error
+	for _, t := range tasks {
+		switch st, trace := t.stateTrace(); st {
+		case jobstate.Failed:
+			failed++
+			if first == "" {
+				first = fmt.Sprintf("task %d: %s", t.id, firstLine(trace))
+			}
+			t.mu.Lock()
+			errs = append(errs, t.err)
+			t.mu.Unlock()
+		case jobstate.Stopped:
+			finished++
+		}
+	}
+	if failed == len(tasks) {
+		return true, &tasksFailedError{msg: fmt.Sprintf("connector %q: %v: %s", j.name, ErrAllTasksFailed, first), errs: errs}
+	}
+	return finished == len(tasks), nil
 }
 
 // tasksFailedError is Run's error when every task failed: it matches

@@ -179,19 +179,9 @@ func (t *pgCDCTask) Start(ctx context.Context, tc TaskContext) (err error) {
 	if err := t.checkTables(qctx); err != nil {
 		return err
 	}
-	off := tc.Offset(t.part)
-	// Streaming offsets have no snapshot key: a snapshot completed before.
-	snapDone := off != nil && (off["snapshot"] == snapCompleted || off["snapshot"] == nil && off["lsn"] != nil)
-	if off != nil {
-		if s, _ := off["lsn"].(string); s != "" {
-			if t.safe, err = pglogrepl.ParseLSN(s); err != nil {
-				return fmt.Errorf("saved offset has a bad lsn %q: reset the connector's offsets", s)
-			}
-			t.confirmed.Store(uint64(t.safe))
-			if off["snapshot"] == nil {
-				t.lastCommit = t.safe
-			}
-		}
+	snapDone, err := t.restoreOffset(tc.Offset(t.part))
+	if err != nil {
+		return err
 	}
 	if t.mode == "initial_only" {
 		if snapDone {
@@ -242,6 +232,27 @@ func (t *pgCDCTask) Start(ctx context.Context, tc TaskContext) (err error) {
 		return t.beginSnapshot(qctx, "")
 	}
 	return t.startStreaming(ctx)
+}
+
+// restoreOffset resumes from the saved offset off (nil when none): the LSN
+// confirmed to the slot and, for a streaming offset, the last transaction
+// streamed. snapDone reports whether a snapshot completed before (streaming
+// offsets have no snapshot key).
+func (t *pgCDCTask) restoreOffset(off map[string]any) (snapDone bool, err error) {
+	snapDone = off != nil && (off["snapshot"] == snapCompleted || off["snapshot"] == nil && off["lsn"] != nil)
+	if off == nil {
+		return snapDone, nil
+	}
+	if s, _ := off["lsn"].(string); s != "" {
+		if t.safe, err = pglogrepl.ParseLSN(s); err != nil {
+			return false, fmt.Errorf("saved offset has a bad lsn %q: reset the connector's offsets", s)
+		}
+		t.confirmed.Store(uint64(t.safe))
+		if off["snapshot"] == nil {
+			t.lastCommit = t.safe
+		}
+	}
+	return snapDone, nil
 }
 
 // dsnWith returns the connection string with the session settings the

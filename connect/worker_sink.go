@@ -25,42 +25,11 @@ func (rt *runtime) runSink(ctx context.Context, t *task) error {
 	if len(topics) == 0 {
 		return fmt.Errorf("sink connector %q has no topics", j.name)
 	}
-	opts := append([]kgo.Opt(nil), j.cfg.clientOpts...)
-	opts = append(opts,
-		kgo.ConsumerGroup(j.Group()),
-		kgo.ConsumeTopics(topics...),
-		kgo.DisableAutoCommit(),
-		kgo.BlockRebalanceOnPoll(),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchMaxWait(250*time.Millisecond),
-		kgo.ClientID(fmt.Sprintf("kdeck-connect-%s-%d", j.name, t.id)),
-	)
-	instance := ""
-	if j.cfg.member != "" {
-		instance = fmt.Sprintf("%s-%d-%s", j.name, t.id, j.cfg.member)
-		opts = append(opts, kgo.InstanceID(instance))
-	}
-	if j.cfg.session > 0 {
-		opts = append(opts, kgo.SessionTimeout(j.cfg.session))
-	}
-	cl, err := kgo.NewClient(opts...)
+	cl, instance, err := rt.newSinkClient(t, topics)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		cl.AllowRebalance()
-		lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = cl.LeaveGroupContext(lctx)
-		cl.Close()
-		if instance != "" {
-			// A static member's Close does not leave: leave by instance id
-			// so the group hands its partitions over at once.
-			if _, err := kadm.NewClient(rt.producer).LeaveGroup(lctx, kadm.LeaveGroup(j.Group()).InstanceIDs(instance).Reason("kdeck sink task stopping")); err != nil {
-				j.log.Warn("could not leave the sink group; others take the task's partitions after the session timeout", "task", t.id, "err", err)
-			}
-		}
-	}()
+	defer rt.leaveSinkGroup(t, cl, instance)
 	sk, err := j.sink.NewTask(t.conf)
 	if err != nil {
 		return fmt.Errorf("building task %d: %w", t.id, err)
@@ -98,19 +67,8 @@ func (rt *runtime) runSink(ctx context.Context, t *task) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		var fatal error
-		fs.EachError(func(topic string, p int32, err error) {
-			if errors.Is(err, context.Canceled) {
-				return
-			}
-			t.errs.Add(1)
-			j.log.Warn("fetch error", "task", t.id, "topic", topic, "partition", p, "err", err)
-			if errors.Is(err, kgo.ErrClientClosed) {
-				fatal = err
-			}
-		})
-		if fatal != nil {
-			return fatal
+		if err := rt.sinkFetchErrors(t, fs); err != nil {
+			return err
 		}
 		recs := fs.Records()
 		if len(recs) == 0 {
@@ -120,19 +78,95 @@ func (rt *runtime) runSink(ctx context.Context, t *task) error {
 		if err := rt.sinkBatch(ctx, t, sk, recs); err != nil {
 			return err
 		}
-		cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		err := rt.withRetry(cctx, t, "commit", func() error {
-			if err := cl.CommitRecords(cctx, recs...); err != nil {
-				return Retriable(err)
-			}
-			return nil
-		})
-		cancel()
-		if err != nil {
-			return fmt.Errorf("committing offsets of group %s: %w", j.Group(), err)
+		if err := rt.commitSinkBatch(t, cl, recs); err != nil {
+			return err
 		}
 		cl.AllowRebalance()
 	}
+}
+
+// newSinkClient builds the consumer of sink task t in the group
+// connect-NAME: offsets committed by hand after each batch, rebalances held
+// while a batch is in hand, and a static member id (returned as instance,
+// "" when the worker has none) when the worker runs in a group.
+func (rt *runtime) newSinkClient(t *task, topics []string) (cl *kgo.Client, instance string, err error) {
+	j := rt.j
+	opts := append([]kgo.Opt(nil), j.cfg.clientOpts...)
+	opts = append(opts,
+		kgo.ConsumerGroup(j.Group()),
+		kgo.ConsumeTopics(topics...),
+		kgo.DisableAutoCommit(),
+		kgo.BlockRebalanceOnPoll(),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxWait(250*time.Millisecond),
+		kgo.ClientID(fmt.Sprintf("kdeck-connect-%s-%d", j.name, t.id)),
+	)
+	if j.cfg.member != "" {
+		instance = fmt.Sprintf("%s-%d-%s", j.name, t.id, j.cfg.member)
+		opts = append(opts, kgo.InstanceID(instance))
+	}
+	if j.cfg.session > 0 {
+		opts = append(opts, kgo.SessionTimeout(j.cfg.session))
+	}
+	cl, err = kgo.NewClient(opts...)
+	if err != nil {
+		return nil, "", err
+	}
+	return cl, instance, nil
+}
+
+// leaveSinkGroup leaves the sink group and closes cl, within 5 s. A static
+// member (instance != "") is also removed by its instance id, since its
+// Close does not leave.
+func (rt *runtime) leaveSinkGroup(t *task, cl *kgo.Client, instance string) {
+	j := rt.j
+	cl.AllowRebalance()
+	lctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = cl.LeaveGroupContext(lctx)
+	cl.Close()
+	if instance != "" {
+		// A static member's Close does not leave: leave by instance id
+		// so the group hands its partitions over at once.
+		if _, err := kadm.NewClient(rt.producer).LeaveGroup(lctx, kadm.LeaveGroup(j.Group()).InstanceIDs(instance).Reason("kdeck sink task stopping")); err != nil {
+			j.log.Warn("could not leave the sink group; others take the task's partitions after the session timeout", "task", t.id, "err", err)
+		}
+	}
+}
+
+// sinkFetchErrors counts and logs the fetch errors of one poll (not those of
+// a cancelled context) and returns the one that ends the attempt: the
+// client being closed. Other fetch errors are retried by the client.
+func (rt *runtime) sinkFetchErrors(t *task, fs kgo.Fetches) error {
+	var fatal error
+	fs.EachError(func(topic string, p int32, err error) {
+		if errors.Is(err, context.Canceled) {
+			return
+		}
+		t.errs.Add(1)
+		rt.j.log.Warn("fetch error", "task", t.id, "topic", topic, "partition", p, "err", err)
+		if errors.Is(err, kgo.ErrClientClosed) {
+			fatal = err
+		}
+	})
+	return fatal
+}
+
+// commitSinkBatch commits the offsets of a batch that was put, flushed and
+// dead-lettered, retrying for up to 30 s.
+func (rt *runtime) commitSinkBatch(t *task, cl *kgo.Client, recs []*kgo.Record) error {
+	cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err := rt.withRetry(cctx, t, "commit", func() error {
+		if err := cl.CommitRecords(cctx, recs...); err != nil {
+			return Retriable(err)
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("committing offsets of group %s: %w", rt.j.Group(), err)
+	}
+	return nil
 }
 
 // sinkBatch converts, transforms, puts and flushes one batch, with failed

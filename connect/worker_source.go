@@ -103,20 +103,9 @@ func (o *offsetTracker) untake(offs []SourceOffset) {
 // runSource runs one attempt of a source task.
 func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 	j := rt.j
-	st, err := j.source.NewTask(t.conf)
+	st, err := rt.startSourceTask(ctx, t)
 	if err != nil {
-		return fmt.Errorf("building task %d: %w", t.id, err)
-	}
-	saved, err := j.cfg.store.Load(ctx, j.name)
-	if err != nil {
-		return fmt.Errorf("loading source offsets: %w", err)
-	}
-	tc := &taskContext{id: t.id, name: j.name, offsets: map[string]map[string]any{}}
-	for _, so := range saved {
-		tc.offsets[partitionKey(so.Partition)] = so.Offset
-	}
-	if err := st.Start(ctx, tc); err != nil {
-		return fmt.Errorf("starting task %d: %w", t.id, err)
+		return err
 	}
 	t.setDetailer(st)
 	defer t.setDetailer(nil)
@@ -129,43 +118,8 @@ func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 	// Records are produced under their own context, cancelled only after
 	// the stop's flush: cancelling ctx must not fail buffered records.
 	pctx, pcancel := context.WithCancel(context.Background())
-	save := func(sctx context.Context) error {
-		offs := tr.take()
-		if len(offs) == 0 {
-			return nil
-		}
-		if err := j.cfg.store.Save(sctx, j.name, offs); err != nil {
-			tr.untake(offs)
-			return err
-		}
-		if sc, ok := st.(SourceCommitter); ok {
-			sc.Committed(offs)
-		}
-		return nil
-	}
 	defer func() {
-		// Graceful end: flush what was produced, then save what Kafka
-		// acknowledged. A failed record blocks its partition's offset.
-		fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if ferr := rt.producer.Flush(fctx); ferr != nil {
-			j.log.Warn("flush at stop did not finish", "task", t.id, "err", ferr)
-		}
-		if rej.pending() {
-			// Records Kafka rejected during the flush: dead-letter them
-			// too, so that their offsets may be saved.
-			rt.deadLetterRejected(fctx, t, tr, rej, onErr)
-			if ferr := rt.producer.Flush(fctx); ferr != nil {
-				j.log.Warn("flush at stop did not finish", "task", t.id, "err", ferr)
-			}
-		}
-		pcancel()
-		if serr := save(fctx); serr != nil && err == nil {
-			err = fmt.Errorf("saving source offsets: %w", serr)
-		}
-		if cerr := st.Close(); cerr != nil {
-			j.log.Warn("closing task", "task", t.id, "err", cerr)
-		}
+		err = rt.stopSource(t, st, tr, rej, onErr, pcancel, err)
 		if err == nil {
 			if p := prodErr.Load(); p != nil {
 				err = *p
@@ -179,7 +133,7 @@ func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 		}
 		rt.deadLetterRejected(pctx, t, tr, rej, onErr)
 		if time.Since(lastSave) >= j.flushEvery {
-			if err := save(ctx); err != nil {
+			if err := rt.saveSourceOffsets(ctx, st, tr); err != nil {
 				return fmt.Errorf("saving source offsets: %w", err)
 			}
 			lastSave = time.Now()
@@ -212,6 +166,84 @@ func (rt *runtime) runSource(ctx context.Context, t *task) (err error) {
 	}
 }
 
+// startSourceTask builds source task t and starts it from the offsets the
+// job's store saved.
+func (rt *runtime) startSourceTask(ctx context.Context, t *task) (SourceTask, error) {
+	j := rt.j
+	st, err := j.source.NewTask(t.conf)
+	if err != nil {
+		return nil, fmt.Errorf("building task %d: %w", t.id, err)
+	}
+	saved, err := j.cfg.store.Load(ctx, j.name)
+	if err != nil {
+		return nil, fmt.Errorf("loading source offsets: %w", err)
+	}
+	tc := &taskContext{id: t.id, name: j.name, offsets: map[string]map[string]any{}}
+	for _, so := range saved {
+		tc.offsets[partitionKey(so.Partition)] = so.Offset
+	}
+	if err := st.Start(ctx, tc); err != nil {
+		return nil, fmt.Errorf("starting task %d: %w", t.id, err)
+	}
+	return st, nil
+}
+
+// saveSourceOffsets saves the offsets Kafka acknowledged since the last save
+// and tells the task (SourceCommitter); on failure they stay to be saved
+// next time.
+func (rt *runtime) saveSourceOffsets(ctx context.Context, st SourceTask, tr *offsetTracker) error {
+	offs := tr.take()
+	if len(offs) == 0 {
+		return nil
+	}
+	if err := rt.j.cfg.store.Save(ctx, rt.j.name, offs); err != nil {
+		tr.untake(offs)
+		return err
+	}
+	if sc, ok := st.(SourceCommitter); ok {
+		sc.Committed(offs)
+	}
+	return nil
+}
+
+// stopSource ends an attempt of source task t gracefully, within 10 s:
+// flush what was produced (dead-lettering records Kafka rejected during the
+// flush), cancel the produce context, save what Kafka acknowledged (a failed
+// record blocks its partition's offset) and close the task. It returns err,
+// or the saving error when err is nil.
+func (rt *runtime) stopSource(t *task, st SourceTask, tr *offsetTracker, rej *rejections, onErr func(error), pcancel context.CancelFunc, err error) error {
+	j := rt.j
+	fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if ferr := rt.producer.Flush(fctx); ferr != nil {
+		j.log.Warn("flush at stop did not finish", "task", t.id, "err", ferr)
+	}
+	if rej.pending() {
+		// Records Kafka rejected during the flush: dead-letter them
+		// too, so that their offsets may be saved.
+		rt.deadLetterRejected(fctx, t, tr, rej, onErr)
+		if ferr := rt.producer.Flush(fctx); ferr != nil {
+			j.log.Warn("flush at stop did not finish", "task", t.id, "err", ferr)
+		}
+	}
+	pcancel()
+	if serr := rt.saveSourceOffsets(fctx, st, tr); serr != nil && err == nil {
+		err = fmt.Errorf("saving source offsets: %w", serr)
+	}
+	if cerr := st.Close(); cerr != nil {
+		j.log.Warn("closing task", "task", t.id, "err", cerr)
+	}
+	return err
+}
+
+// batchPart is the open pending batch of one source partition within one
+// poll batch, with the promise its records are produced with.
+type batchPart struct {
+	b       *pendingBatch
+	pt      *partTrack
+	promise func(*kgo.Record, error) // one per batch, not per record
+}
+
 // produceBatch transforms, converts and produces one poll batch, tracking
 // its offsets; errors go to the DLQ or fail the task.
 func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker, rej *rejections, recs []*Record, onErr func(error)) error {
@@ -221,44 +253,15 @@ func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker,
 	j := rt.j
 	t.recsIn.Add(int64(len(recs)))
 	t.touch()
-	type open struct {
-		b       *pendingBatch
-		pt      *partTrack
-		promise func(*kgo.Record, error) // one per batch, not per record
-	}
 	pool := make([]kgo.Record, len(recs))
-	// failed handles a record Kafka did not take: a rejected one waits
-	// for the task's goroutine to dead-letter it (its batch is released
-	// there) or fails the task permanently; any other error fails it.
-	failed := func(r *kgo.Record, perr error, pt *partTrack, b *pendingBatch) {
-		src := sourceOf(r, pool, recs)
-		switch {
-		case !rejected(perr):
-			onErr(fmt.Errorf("producing to %s: %w", r.Topic, perr))
-		case j.tolerateAll:
-			rej.add(rejection{rec: r, src: src, err: perr, pt: pt, b: b})
-		default:
-			re := &RejectedRecordError{Topic: r.Topic, Size: len(r.Key) + len(r.Value), Err: perr}
-			if src != nil {
-				re.SourcePartition, re.SourceOffset = src.SourcePartition, src.SourceOffset
-			}
-			onErr(re)
-		}
-	}
-	untracked := func(r *kgo.Record, perr error) {
-		if perr != nil {
-			failed(r, perr, nil, nil)
-			return
-		}
-		t.recsOut.Add(1)
-		t.bytesOut.Add(int64(len(r.Key) + len(r.Value)))
-	}
+	failed := rt.produceFailed(rej, pool, recs, onErr)
+	untracked := untrackedPromise(t, failed)
 	var lastKey string
 	var lastPart map[string]any
-	opened := map[string]open{}
+	opened := map[string]batchPart{}
 	var firstErr error
 	for i, r := range recs {
-		var ob open
+		var ob batchPart
 		tracked := r.SourcePartition != nil
 		if tracked {
 			// Tasks reuse one map per source partition: avoid
@@ -270,17 +273,7 @@ func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker,
 			lastPart = r.SourcePartition
 			o, ok := opened[key]
 			if !ok {
-				b, pt := tr.begin(r.SourcePartition, key)
-				o = open{b: b, pt: pt}
-				o.promise = func(r *kgo.Record, perr error) {
-					if perr != nil {
-						failed(r, perr, pt, b)
-						return
-					}
-					t.recsOut.Add(1)
-					t.bytesOut.Add(int64(len(r.Key) + len(r.Value)))
-					tr.release(pt, b)
-				}
+				o = openBatchPart(t, tr, r.SourcePartition, key, failed)
 				opened[key] = o
 			}
 			if r.SourceOffset != nil {
@@ -296,23 +289,9 @@ func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker,
 				firstErr = fmt.Errorf("record for %s (source %v at %v) failed in %s: %w", origTopic, r.SourcePartition, r.SourceOffset, stage, err)
 				break
 			}
-			if j.dlqTopic == "" {
-				continue
+			if j.dlqTopic != "" {
+				rt.deadLetterUnprepared(ctx, t, tr, r, origTopic, stage, class, err, tracked, ob, onErr)
 			}
-			t.dlq.Add(1)
-			d := sourceDLQRecord(j, t.id, r, origTopic, stage, class, err)
-			if tracked {
-				ob.b.remaining.Add(1)
-			}
-			rt.producer.Produce(ctx, d, func(_ *kgo.Record, perr error) {
-				if perr != nil {
-					onErr(fmt.Errorf("dead-letter topic %s is not writable: %w", j.dlqTopic, perr))
-					return
-				}
-				if tracked {
-					tr.release(ob.pt, ob.b)
-				}
-			})
 			continue
 		}
 		if out == nil {
@@ -331,6 +310,82 @@ func (rt *runtime) produceBatch(ctx context.Context, t *task, tr *offsetTracker,
 		}
 	}
 	return firstErr
+}
+
+// produceFailed returns the handler of a record of one poll batch that
+// Kafka did not take: a rejected one waits for the task's goroutine to
+// dead-letter it (its batch is released there) or fails the task
+// permanently; any other error fails it. pool holds the batch's produced
+// records, recs its source records, index for index.
+func (rt *runtime) produceFailed(rej *rejections, pool []kgo.Record, recs []*Record, onErr func(error)) func(*kgo.Record, error, *partTrack, *pendingBatch) {
+	j := rt.j
+	return func(r *kgo.Record, perr error, pt *partTrack, b *pendingBatch) {
+		src := sourceOf(r, pool, recs)
+		switch {
+		case !rejected(perr):
+			onErr(fmt.Errorf("producing to %s: %w", r.Topic, perr))
+		case j.tolerateAll:
+			rej.add(rejection{rec: r, src: src, err: perr, pt: pt, b: b})
+		default:
+			re := &RejectedRecordError{Topic: r.Topic, Size: len(r.Key) + len(r.Value), Err: perr}
+			if src != nil {
+				re.SourcePartition, re.SourceOffset = src.SourcePartition, src.SourceOffset
+			}
+			onErr(re)
+		}
+	}
+}
+
+// untrackedPromise returns the promise of records without a source
+// partition: it counts what Kafka took and hands the rest to failed.
+func untrackedPromise(t *task, failed func(*kgo.Record, error, *partTrack, *pendingBatch)) func(*kgo.Record, error) {
+	return func(r *kgo.Record, perr error) {
+		if perr != nil {
+			failed(r, perr, nil, nil)
+			return
+		}
+		t.recsOut.Add(1)
+		t.bytesOut.Add(int64(len(r.Key) + len(r.Value)))
+	}
+}
+
+// openBatchPart begins the pending batch of source partition part (encoded
+// as key) within one poll batch, with its promise: it counts what Kafka
+// took and releases the batch's hold per record, and hands the rest to
+// failed.
+func openBatchPart(t *task, tr *offsetTracker, part map[string]any, key string, failed func(*kgo.Record, error, *partTrack, *pendingBatch)) batchPart {
+	b, pt := tr.begin(part, key)
+	return batchPart{b: b, pt: pt, promise: func(r *kgo.Record, perr error) {
+		if perr != nil {
+			failed(r, perr, pt, b)
+			return
+		}
+		t.recsOut.Add(1)
+		t.bytesOut.Add(int64(len(r.Key) + len(r.Value)))
+		tr.release(pt, b)
+	}}
+}
+
+// deadLetterUnprepared produces source record r, which failed in stage
+// (class names the transform or converter), to the dead-letter topic. A
+// tracked record holds its partition's batch ob until the dead-letter topic
+// acknowledged it; a dead-letter topic that is not writable fails the task.
+func (rt *runtime) deadLetterUnprepared(ctx context.Context, t *task, tr *offsetTracker, r *Record, origTopic, stage, class string, err error, tracked bool, ob batchPart, onErr func(error)) {
+	j := rt.j
+	t.dlq.Add(1)
+	d := sourceDLQRecord(j, t.id, r, origTopic, stage, class, err)
+	if tracked {
+		ob.b.remaining.Add(1)
+	}
+	rt.producer.Produce(ctx, d, func(_ *kgo.Record, perr error) {
+		if perr != nil {
+			onErr(fmt.Errorf("dead-letter topic %s is not writable: %w", j.dlqTopic, perr))
+			return
+		}
+		if tracked {
+			tr.release(ob.pt, ob.b)
+		}
+	})
 }
 
 // rejected reports whether err is Kafka refusing one record for what it is

@@ -163,6 +163,16 @@ func (rf *resetFlags) request(cmd *cobra.Command, group string) (ops.ResetReques
 	if len(scope) == 0 && !rf.allTopics && mode != "--from-file" && mode != "--to-group" {
 		return req, usagef("no topics given: use --topic T (repeatable, T:0,2,5 for some partitions) or --all-topics")
 	}
+	if err := rf.applyMode(cmd, mode, &req); err != nil {
+		return req, err
+	}
+	return req, nil
+}
+
+// applyMode fills req (whose Scope is already parsed) for the reset mode
+// flag mode, checking that flag's value; a bad value is a usage error.
+func (rf *resetFlags) applyMode(cmd *cobra.Command, mode string, req *ops.ResetRequest) error {
+	scope := req.Scope
 	now := time.Now()
 	switch mode {
 	case "--to-earliest":
@@ -175,38 +185,38 @@ func (rf *resetFlags) request(cmd *cobra.Command, group string) (ops.ResetReques
 		req.Mode = ops.ResetToOffset
 		n, err := strconv.ParseInt(strings.TrimSpace(rf.toOffset), 10, 64)
 		if err != nil || n < 0 {
-			return req, usagef("--to-offset %q is not an offset: give a number of 0 or more", rf.toOffset)
+			return usagef("--to-offset %q is not an offset: give a number of 0 or more", rf.toOffset)
 		}
 		req.Offset = n
 	case "--shift-by":
 		req.Mode = ops.ResetShiftBy
 		n, err := strconv.ParseInt(strings.TrimSpace(rf.shiftBy), 10, 64)
 		if err != nil {
-			return req, usagef("--shift-by %q is not a number: give a count such as -100 or 50", rf.shiftBy)
+			return usagef("--shift-by %q is not a number: give a count such as -100 or 50", rf.shiftBy)
 		}
 		req.Offset = n
 	case "--to-datetime":
 		req.Mode = ops.ResetToDatetime
 		t, err := timespec.ParseTime(rf.datetime, now)
 		if err != nil {
-			return req, usagef("--to-datetime: %v", err)
+			return usagef("--to-datetime: %v", err)
 		}
 		req.Time = t
 	case "--by-duration":
 		req.Mode = ops.ResetByDuration
 		d, err := timespec.ParseDuration(rf.duration)
 		if err != nil {
-			return req, usagef("--by-duration: %v", err)
+			return usagef("--by-duration: %v", err)
 		}
 		if d == 0 {
-			return req, usagef("--by-duration %q is zero: give how far back, such as PT15M or 90m", rf.duration)
+			return usagef("--by-duration %q is zero: give how far back, such as PT15M or 90m", rf.duration)
 		}
 		req.Duration = d
 	case "--to-group":
 		req.Mode = ops.ResetToGroup
 		req.FromGroup = rf.toGroup
 		if req.FromGroup == "" {
-			return req, usagef("--to-group needs the name of the group to copy")
+			return usagef("--to-group needs the name of the group to copy")
 		}
 		if len(scope) == 0 {
 			req.AllTopics = true
@@ -214,18 +224,18 @@ func (rf *resetFlags) request(cmd *cobra.Command, group string) (ops.ResetReques
 	case "--from-file":
 		req.Mode = ops.ResetFromFile
 		if len(scope) > 0 || rf.allTopics {
-			return req, usagef("--from-file takes its partitions from the file: drop --topic and --all-topics")
+			return usagef("--from-file takes its partitions from the file: drop --topic and --all-topics")
 		}
 		if rf.fileRows == nil {
 			rows, err := rf.readFile(cmd.InOrStdin())
 			if err != nil {
-				return req, err
+				return err
 			}
 			rf.fileRows = rows
 		}
 		req.FileOffsets = rf.fileRows
 	}
-	return req, nil
+	return nil
 }
 
 // resetMode returns the one reset mode flag given ("--to-earliest"...), or a

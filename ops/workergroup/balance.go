@@ -44,8 +44,46 @@ func Balance(members []MemberState) map[string]Assignment {
 	if len(ms) == 0 {
 		return out
 	}
+	eligible, all := jobEligibility(ms, out)
+	owned, busy := currentOwners(ms)
 
-	// Which members may run which job, and how many tasks it has.
+	load := make([]int, len(ms))
+	assign := func(i int, t taskRef) {
+		a := out[ms[i].ID]
+		a.Tasks[t.job] = append(a.Tasks[t.job], t.id)
+		load[i]++
+	}
+	keepShares(len(ms), owned, all, eligible, assign)
+
+	// Give: unowned tasks go to the least loaded eligible member.
+	for _, t := range all {
+		if busy[t] {
+			continue
+		}
+		best := -1
+		for i := range ms {
+			if eligible[t.job][i] && (best < 0 || load[i] < load[best]) {
+				best = i
+			}
+		}
+		if best >= 0 {
+			assign(best, t)
+		}
+	}
+	for id, a := range out {
+		for j := range a.Tasks {
+			slices.Sort(a.Tasks[j])
+		}
+		out[id] = a
+	}
+	return out
+}
+
+// jobEligibility finds which members (by index in ms) may run which job:
+// those declaring it with the hash most members agree on (ties: the smaller
+// hash). The others get a conflict for it in out. It returns the eligible
+// members by job and every task of every job, in job order.
+func jobEligibility(ms []MemberState, out map[string]Assignment) (eligible map[string]map[int]bool, all []taskRef) {
 	type decl struct {
 		hash  string
 		tasks int
@@ -64,8 +102,7 @@ func Balance(members []MemberState) map[string]Assignment {
 		jobs = append(jobs, j)
 	}
 	sort.Strings(jobs)
-	eligible := map[string]map[int]bool{}
-	var all []taskRef
+	eligible = map[string]map[int]bool{}
 	for _, j := range jobs {
 		count := map[string]int{}
 		for _, d := range byJob[j] {
@@ -97,11 +134,16 @@ func Balance(members []MemberState) map[string]Assignment {
 			all = append(all, taskRef{j, id})
 		}
 	}
+	return eligible, all
+}
 
-	// Who owns what now; a task claimed twice keeps its first owner.
+// currentOwners returns who owns what now: each member's tasks (by index
+// in ms, in job order) and the set of owned tasks, which are not assignable
+// to another member this round. A task claimed twice keeps its first owner.
+func currentOwners(ms []MemberState) (owned [][]taskRef, busy map[taskRef]bool) {
 	owner := map[taskRef]int{}
-	busy := map[taskRef]bool{} // owned by someone: not assignable to another member this round
-	owned := make([][]taskRef, len(ms))
+	busy = map[taskRef]bool{}
+	owned = make([][]taskRef, len(ms))
 	for i, m := range ms {
 		js := make([]string, 0, len(m.Owned))
 		for j := range m.Owned {
@@ -120,22 +162,21 @@ func Balance(members []MemberState) map[string]Assignment {
 			}
 		}
 	}
+	return owned, busy
+}
+
+// keepShares lets each of the n members keep the tasks it owns that still
+// exist and that it may still run, up to its share: the task count divided
+// by n, rounded down, or up for as many members as the remainder (those
+// holding the most valid tasks first).
+func keepShares(n int, owned [][]taskRef, all []taskRef, eligible map[string]map[int]bool, assign func(int, taskRef)) {
 	exists := map[taskRef]bool{}
 	for _, t := range all {
 		exists[t] = true
 	}
-
-	// Keep: each member keeps its valid tasks up to its share.
-	n := len(ms)
 	floor, extra := len(all)/n, len(all)%n
-	load := make([]int, n)
-	assign := func(i int, t taskRef) {
-		a := out[ms[i].ID]
-		a.Tasks[t.job] = append(a.Tasks[t.job], t.id)
-		load[i]++
-	}
 	valid := make([][]taskRef, n)
-	for i := range ms {
+	for i := range n {
 		for _, t := range owned[i] {
 			if exists[t] && eligible[t.job][i] {
 				valid[i] = append(valid[i], t)
@@ -159,27 +200,4 @@ func Balance(members []MemberState) map[string]Assignment {
 			}
 		}
 	}
-
-	// Give: unowned tasks go to the least loaded eligible member.
-	for _, t := range all {
-		if busy[t] {
-			continue
-		}
-		best := -1
-		for i := range ms {
-			if eligible[t.job][i] && (best < 0 || load[i] < load[best]) {
-				best = i
-			}
-		}
-		if best >= 0 {
-			assign(best, t)
-		}
-	}
-	for id, a := range out {
-		for j := range a.Tasks {
-			slices.Sort(a.Tasks[j])
-		}
-		out[id] = a
-	}
-	return out
 }
