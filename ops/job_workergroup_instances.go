@@ -132,7 +132,9 @@ func (st *groupState) liveInstances(snap map[string][]byte) map[string]workergro
 // streamView turns a stream job's local status into the group's: one task
 // per live worker's instance, numbered in the order of the workers' ids,
 // each on its worker with the partitions it processes, and the job's state
-// and rates over all of them.
+// and rates over all of them. As for connector tasks, only this worker's
+// own instance has Detail["worker"] (the API's /metrics leaves the others
+// out, so that summing over the group's workers counts each once).
 func (st *groupState) streamView(h *hostedJob, js *JobStatus) {
 	var tasks []TaskStatus
 	if instanceRuns(js.State) {
@@ -144,7 +146,7 @@ func (st *groupState) streamView(h *hostedJob, js *JobStatus) {
 		}
 		tasks = append(tasks, TaskStatus{State: State(r.State), Worker: r.Worker, Trace: r.Trace,
 			Metrics: JobMetrics{RecordsInPerSec: r.RecordsInPerSec, RecordsOutPerSec: r.RecordsOutPerSec, RecordsIn: r.RecordsIn, RecordsOut: r.RecordsOut, Lag: r.Lag},
-			Detail:  map[string]string{"worker": r.Worker, "worker_group": st.group, "partitions": joinInts(r.Partitions)}})
+			Detail:  map[string]string{"worker_group": st.group, "partitions": joinInts(r.Partitions)}})
 	}
 	if len(tasks) == 0 {
 		return // no instance anywhere: the local state says why

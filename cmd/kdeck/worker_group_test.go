@@ -435,9 +435,8 @@ commit_interval = "100ms"
 // three workers of a group (an instance on each; the job's own group splits
 // the partitions; 'kdeck streams status' attached to any worker lists the
 // three instances, each with its worker and partitions) while input keeps
-// arriving, SIGKILLs a random worker at a
-// random moment and restarts it in place, three times, then kills one for
-// good. An independent client (independentReader) reads the output
+// arriving, SIGKILLs a random worker at a random moment and restarts it in
+// place, three times, then kills one for good. An independent client (independentReader) reads the output
 // read_committed: every input appears exactly once.
 func TestWorkerGroupExactlyOnceStreamKillLoop(t *testing.T) {
 	if testing.Short() {
