@@ -190,6 +190,10 @@ func (l *Local) groupDetail(h *hostedJob, js *JobStatus) {
 		st.view(h, js)
 		return
 	}
+	if st := l.gstate(); st != nil && h.kind == KindStream {
+		st.streamView(h, js)
+		return
+	}
 	share, ok := l.groupShare(js.Name)
 	if !ok {
 		return

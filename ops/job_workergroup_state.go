@@ -25,7 +25,15 @@ package ops
 //     for the whole group: a task is shown on the worker that wrote its
 //     status while that worker is a member of the group (the coordinator's
 //     view, described every second), and UNASSIGNED once it is not, until
-//     its new owner writes.
+//     its new owner writes. Stream jobs run an instance on every worker
+//     (their own consumer group splits the partitions): each worker writes
+//     its instance's status the same way ("instance-NAME-WORKER": state,
+//     worker id, trace, rates, lag, the partitions it processes), and
+//     UNASSIGNED when the instance stops there or the worker stops; a
+//     stream job's status on any worker is one task per live worker's
+//     instance, numbered in the order of the workers' ids
+//     (job_workergroup_instances.go), and Workers counts each instance as
+//     one task of its worker's load.
 //
 // Jobs declared in TOML keep their rule (they run when every worker's file
 // declares them identically) and take their target state from the topic.
@@ -40,6 +48,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"strings"
 	"sync"
@@ -82,6 +91,9 @@ type groupState struct {
 	restarts map[string]string                 // job -> id of the last restart request seen
 	tasks    map[string]int                    // group-managed job -> task count
 	written  map[string]workergroup.TaskStatus // status last written, by key
+
+	instances map[string]workergroup.InstanceStatus // stream job instances' status last written, by key
+	leaving   bool                                  // stop began: no instance runs here any more
 }
 
 // gstate returns the group state of this worker, nil outside a group or
@@ -134,7 +146,7 @@ func (l *Local) startGroupState(s *supervisor, g *workerGroup, id string) (*grou
 	host, _ := os.Hostname()
 	st := &groupState{l: l, s: s, g: g, group: l.cfg.Worker.Group, me: id, host: host, began: time.Now(),
 		applied: map[string]string{}, targets: map[string]string{}, restarts: map[string]string{},
-		tasks: map[string]int{}, written: map[string]workergroup.TaskStatus{}}
+		tasks: map[string]int{}, written: map[string]workergroup.TaskStatus{}, instances: map[string]workergroup.InstanceStatus{}}
 	octx, ocancel := context.WithTimeout(s.ctx, 30*time.Second)
 	defer ocancel()
 	if st.configs, err = workergroup.OpenTable(octx, opts, l.groupConfigsTopic(), l.log); err != nil {
@@ -171,6 +183,7 @@ func (l *Local) startGroupState(s *supervisor, g *workerGroup, id string) (*grou
 			stale[k], _ = json.Marshal(r)
 		}
 	}
+	maps.Copy(stale, staleInstances(st.status.Snapshot(), id, l.now()))
 	if err := st.status.Write(octx, stale); err != nil {
 		l.log.Warn("cannot clear this worker's old task statuses", "err", err)
 	}
@@ -217,7 +230,11 @@ func (l *Local) groupStatusTopic() string {
 // stop stops the goroutines and closes the clients.
 func (st *groupState) stop() {
 	st.l.gstateP.Store(nil)
-	// The last statuses: this worker's tasks are stopped now.
+	// The last statuses: this worker's tasks are stopped now, and its
+	// stream job instances are about to stop (closeJobs stops them next).
+	st.mu.Lock()
+	st.leaving = true
+	st.mu.Unlock()
 	wctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	st.publish(wctx)
 	cancel()

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -26,8 +27,8 @@ import (
 
 // groupWorkers starts Locals w1..wN in worker group g with no configured
 // job, each on its own data dir under dir; mod, if not nil, changes their
-// [worker] table.
-func groupWorkers(t *testing.T, c *kafkatest.Cluster, dir string, mod func(*config.Worker), names ...string) []*ops.Local {
+// configuration.
+func groupWorkers(t *testing.T, c *kafkatest.Cluster, dir string, mod func(*config.Config), names ...string) []*ops.Local {
 	t.Helper()
 	var out []*ops.Local
 	for _, n := range names {
@@ -38,7 +39,7 @@ func groupWorkers(t *testing.T, c *kafkatest.Cluster, dir string, mod func(*conf
 			Worker:         config.Worker{ID: n, Group: "g", SessionTimeout: config.Duration{Duration: 6 * time.Second}},
 		}
 		if mod != nil {
-			mod(&cfg.Worker)
+			mod(cfg)
 		}
 		out = append(out, hostJobs(t, cfg, ops.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})).With("w", n))))
 	}
@@ -299,7 +300,7 @@ func TestWorkerGroupLeftWorkersTasksUnassignedUntilReassigned(t *testing.T) {
 	c.NeedsFake(t)
 	dir := t.TempDir()
 	// Named topics, as Connect's config.storage.topic and status.storage.topic.
-	ws := groupWorkers(t, c, dir, func(w *config.Worker) { w.ConfigsTopic, w.StatusTopic = "g.configs", "g.status" }, "w1", "w2", "w3")
+	ws := groupWorkers(t, c, dir, func(cfg *config.Config) { cfg.Worker.ConfigsTopic, cfg.Worker.StatusTopic = "g.configs", "g.status" }, "w1", "w2", "w3")
 	ctx := context.Background()
 	table := map[string]any{"name": "gen", "class": "datagen", "topic": "gen", "rate": 20.0, "tasks_max": int64(3), "offsets_topic": "gen-offsets"}
 	if _, _, err := ws[0].PutJob(ctx, ops.PutJobRequest{Kind: ops.KindConnector, Table: table}); err != nil {
@@ -370,4 +371,113 @@ func TestWorkerGroupLeftWorkersTasksUnassignedUntilReassigned(t *testing.T) {
 		desc = d
 		return ok
 	})
+}
+
+// instanceView describes a stream job's tasks as a worker shows them: the
+// worker of each RUNNING instance, and the partitions over all of them.
+func instanceView(js ops.JobStatus) (workers []string, parts []int) {
+	for _, ts := range js.Tasks {
+		if ts.State != ops.StateRunning || ts.Worker == "" {
+			continue
+		}
+		workers = append(workers, ts.Worker)
+		for p := range strings.SplitSeq(ts.Detail["partitions"], ",") {
+			if n, err := strconv.Atoi(p); err == nil {
+				parts = append(parts, n)
+			}
+		}
+	}
+	slices.Sort(parts)
+	return workers, parts
+}
+
+// TestWorkerGroupStreamInstancesThroughTopics: a stream job declared
+// identically on the three workers of a group runs an instance on each;
+// every worker shows it as three tasks, one per worker's instance, with the
+// partitions each processes (together every input partition once), and
+// Workers counts each worker's instance in its load. When one worker stops
+// gracefully, it writes its instance UNASSIGNED and the two survivors show
+// the two live instances, which take over every partition.
+func TestWorkerGroupStreamInstancesThroughTopics(t *testing.T) {
+	c := kafkatest.New(t, kafkatest.Name("a"))
+	c.CreateTopic(t, "in", 6)
+	c.CreateTopic(t, "out", 1)
+	dir := t.TempDir()
+	ctx := context.Background()
+	ws := groupWorkers(t, c, dir, func(cfg *config.Config) {
+		cfg.Streams = []config.Job{{Table: map[string]any{"name": "copy", "cluster": "a", "inputs": []any{"in"}, "value": "value.n", "output": "out"}}}
+	}, "w1", "w2", "w3")
+	allParts := []int{0, 1, 2, 3, 4, 5}
+	var desc string
+	defer func() {
+		if t.Failed() {
+			t.Log(desc)
+		}
+	}()
+	shows := func(ws []*ops.Local, want []string) bool {
+		var d []string
+		good := true
+		for i, w := range ws {
+			js, err := w.Job(ctx, "copy")
+			if err != nil {
+				desc = err.Error()
+				return false
+			}
+			tw, parts := instanceView(js)
+			d = append(d, fmt.Sprintf("w%d: %s %v %v (%d tasks)", i+1, js.State, tw, parts, len(js.Tasks)))
+			good = good && js.State == ops.StateRunning && len(js.Tasks) == len(want) && slices.Equal(tw, want) && slices.Equal(parts, allParts)
+		}
+		desc = strings.Join(d, "; ")
+		return good
+	}
+	kafkatest.WaitFor(t, 60*time.Second, "every worker to show copy's three instances, one per worker, over every partition", func() bool {
+		return shows(ws, []string{"w1", "w2", "w3"})
+	})
+	js, _ := ws[1].Job(ctx, "copy")
+	for i, ts := range js.Tasks {
+		if ts.ID != i || ts.Detail["worker_group"] != "g" || (ts.Detail["worker"] != "") != (ts.Worker == "w2") {
+			t.Fatalf("w2: copy's task %d = %+v; want id %d, group g in Detail, and Detail's worker on its own instance only (as /metrics reads it)", i, ts, i)
+		}
+	}
+	for i, w := range ws {
+		rep, err := w.Workers(ctx)
+		if err != nil || len(rep.Workers) != 3 {
+			t.Fatalf("w%d: Workers = %+v, %v; want three workers", i+1, rep, err)
+		}
+		for k, wk := range rep.Workers {
+			if wk.TaskCount != 1 || !slices.Equal(wk.Instances, []string{"copy"}) || !slices.Equal(wk.Tasks["copy"], []int{k}) {
+				t.Fatalf("w%d: Workers shows %+v; want copy's instance %d counted in its load", i+1, wk, k)
+			}
+		}
+	}
+
+	if err := ws[2].Close(); err != nil {
+		t.Fatal(err)
+	}
+	var last workergroup.InstanceStatus
+	for _, r := range c.ReadToEnd(t, workergroup.StatusTopic("g")) {
+		if string(r.Key) == workergroup.InstanceKey("copy", "w3") {
+			if err := json.Unmarshal(r.Value, &last); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if last.Worker != "w3" || last.State != string(ops.StateUnassigned) {
+		t.Fatalf("w3's last word on its instance of copy = %+v; want UNASSIGNED, written as it stopped", last)
+	}
+	survivors := ws[:2]
+	kafkatest.WaitFor(t, 60*time.Second, "both survivors to show copy's two live instances over every partition", func() bool {
+		return shows(survivors, []string{"w1", "w2"})
+	})
+	for i, w := range survivors {
+		rep, err := w.Workers(ctx)
+		if err != nil || len(rep.Workers) != 2 {
+			t.Fatalf("w%d: Workers after w3 left = %+v, %v; want two workers", i+1, rep, err)
+		}
+		for _, wk := range rep.Workers {
+			if wk.TaskCount != 1 || !slices.Equal(wk.Instances, []string{"copy"}) {
+				t.Fatalf("w%d: Workers after w3 left shows %+v; want copy's instance counted", i+1, wk)
+			}
+		}
+	}
 }

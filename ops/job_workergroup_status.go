@@ -9,12 +9,14 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/kdeck/kdeck/ops/workergroup"
 )
 
-// publish writes the status of the tasks running here that changed (or
-// were last written statusRefresh ago), and this worker's identity.
+// publish writes the status of the tasks and stream job instances running
+// here that changed (or were last written statusRefresh ago), and this
+// worker's identity.
 func (st *groupState) publish(ctx context.Context) {
 	st.pubMu.Lock()
 	defer st.pubMu.Unlock()
@@ -41,18 +43,9 @@ func (st *groupState) publish(ctx context.Context) {
 				Generation: gen, RecordsInPerSec: ts.Metrics.RecordsInPerSec, RecordsOutPerSec: ts.Metrics.RecordsOutPerSec, At: now}
 			key := workergroup.TaskKey(n, id)
 			running[key] = true
-			st.mu.Lock()
-			last, ok := st.written[key]
-			st.mu.Unlock()
-			if ok && last.State == rec.State && last.Trace == rec.Trace && last.Generation == rec.Generation && now.Sub(last.At) < statusRefresh {
-				continue
-			}
-			if b, err := json.Marshal(rec); err == nil {
-				out[key] = b
-			}
-			st.mu.Lock()
-			st.written[key] = rec
-			st.mu.Unlock()
+			stage(st, st.written, out, key, rec, now, func(last workergroup.TaskStatus) bool {
+				return last.State == rec.State && last.Trace == rec.Trace && last.Generation == rec.Generation && now.Sub(last.At) < statusRefresh
+			})
 		}
 	}
 	// Tasks that stopped here: UNASSIGNED, written before the group can
@@ -73,6 +66,7 @@ func (st *groupState) publish(ctx context.Context) {
 		delete(st.written, key)
 	}
 	st.mu.Unlock()
+	instRunning, instDropped := st.publishInstances(out, now)
 	wkey := workergroup.WorkerKeyPrefix + st.me
 	st.mu.Lock()
 	last, ok := st.written[wkey]
@@ -94,7 +88,26 @@ func (st *groupState) publish(ctx context.Context) {
 		}
 		maps.Copy(st.written, dropped) // say again next time that they stopped
 		st.mu.Unlock()
+		st.unpublished(instRunning, instDropped)
 	}
+}
+
+// stage adds rec to out under key and remembers it in written (guarded by
+// st.mu) unless the record last written there is current: same reports
+// whether it says the same and was written less than statusRefresh ago.
+func stage[T any](st *groupState, written map[string]T, out map[string][]byte, key string, rec T, now time.Time, same func(last T) bool) {
+	st.mu.Lock()
+	last, ok := written[key]
+	st.mu.Unlock()
+	if ok && same(last) {
+		return
+	}
+	if b, err := json.Marshal(rec); err == nil {
+		out[key] = b
+	}
+	st.mu.Lock()
+	written[key] = rec
+	st.mu.Unlock()
 }
 
 // localTask is task id of a job running here, from its local status: a
@@ -186,11 +199,17 @@ func (st *groupState) view(h *hostedJob, js *JobStatus) {
 		out += ts.Metrics.RecordsOutPerSec
 		tasks = append(tasks, ts)
 	}
-	js.Tasks = tasks
 	if len(share) == 0 {
 		js.Metrics = JobMetrics{}
 	}
 	js.Metrics.RecordsInPerSec, js.Metrics.RecordsOutPerSec = in, out
+	setGroupTasks(js, tasks)
+}
+
+// setGroupTasks gives js the group's tasks, the state they make, and the
+// first FAILED task's error when js has none.
+func setGroupTasks(js *JobStatus, tasks []TaskStatus) {
+	js.Tasks = tasks
 	js.State = groupJobState(tasks, js.State)
 	if js.LastError == "" {
 		for _, t := range tasks {

@@ -28,13 +28,24 @@ func (st *groupState) groupWorkers() WorkersReport {
 		live = map[string]workergroup.LiveMember{st.me: {Worker: st.me}}
 	}
 	live[st.me] = workergroup.LiveMember{Worker: st.me, ClientHost: st.host}
-	rep := workersFrom(st.group, st.status.Snapshot(), live, st.me)
+	// This worker's own instances are fresher than what it last wrote.
+	snap := st.status.Snapshot()
+	for _, n := range st.s.names() {
+		if h := st.s.get(n); h != nil && h.kind == KindStream {
+			b, _ := json.Marshal(instanceRecord(n, st.me, st.s.localStatus(h), st.l.now()))
+			snap[workergroup.InstanceKey(n, st.me)] = b
+		}
+	}
+	rep := workersFrom(st.group, snap, live, st.me)
 	for i := range rep.Workers {
 		w := &rep.Workers[i]
 		if !w.Self {
 			// Only the group's jobs as this worker knows them: a deleted
 			// or stopped job's last statuses are history.
 			for j, ts := range w.Tasks {
+				if slices.Contains(w.Instances, j) {
+					continue
+				}
 				if _, ok := tasksOf[j]; !ok || st.appliedTarget(j) == workergroup.TargetStopped {
 					delete(w.Tasks, j)
 					w.TaskCount -= len(ts)
@@ -42,16 +53,24 @@ func (st *groupState) groupWorkers() WorkersReport {
 			}
 			continue
 		}
-		// This worker's own share is fresher than what it last wrote.
-		w.Tasks, w.TaskCount = map[string][]int{}, 0
+		// This worker's own share is fresher than what it last wrote (its
+		// instances are fresh already).
+		tasks := map[string][]int{}
+		for _, j := range w.Instances {
+			tasks[j] = w.Tasks[j]
+		}
+		w.Tasks, w.TaskCount = tasks, len(tasks)
 		w.RecordsInPerSec, w.RecordsOutPerSec = 0, 0
 		for _, n := range st.s.names() {
 			h := st.s.get(n)
-			share, ok := st.l.groupShare(n)
-			if h == nil || !ok || len(share) == 0 {
+			if h == nil {
 				continue
 			}
-			w.Tasks[n], w.TaskCount = share, w.TaskCount+len(share)
+			if share, ok := st.l.groupShare(n); ok && len(share) > 0 {
+				w.Tasks[n], w.TaskCount = share, w.TaskCount+len(share)
+			} else if _, inst := tasks[n]; !inst {
+				continue
+			}
 			js := st.s.localStatus(h)
 			w.RecordsInPerSec += js.Metrics.RecordsInPerSec
 			w.RecordsOutPerSec += js.Metrics.RecordsOutPerSec
@@ -84,6 +103,7 @@ func (st *groupState) groupWorkers() WorkersReport {
 // and the group's live members; self is this worker's id ("" for none).
 func workersFrom(group string, snap map[string][]byte, live map[string]workergroup.LiveMember, self string) WorkersReport {
 	ws := map[string]*WorkerStatus{}
+	instances := map[string][]workergroup.InstanceStatus{} // stream job -> its live instances
 	for id, m := range live {
 		ws[id] = &WorkerStatus{ID: id, Host: m.ClientHost, Live: true, Self: id == self, Tasks: map[string][]int{}}
 	}
@@ -99,7 +119,14 @@ func workersFrom(group string, snap map[string][]byte, live map[string]workergro
 			}
 			continue
 		}
-		if _, _, ok := workergroup.ParseTaskKey(k); !ok {
+		if _, _, ok := workergroup.ParseTaskKey(k); !ok && !strings.HasPrefix(k, workergroup.InstanceKeyPrefix) {
+			continue
+		}
+		if strings.HasPrefix(k, workergroup.InstanceKeyPrefix) {
+			var r workergroup.InstanceStatus
+			if json.Unmarshal(v, &r) == nil && ws[r.Worker] != nil && instanceRuns(State(r.State)) {
+				instances[r.Job] = append(instances[r.Job], r)
+			}
 			continue
 		}
 		var r workergroup.TaskStatus
@@ -115,8 +142,22 @@ func workersFrom(group string, snap map[string][]byte, live map[string]workergro
 		w.RecordsInPerSec += r.RecordsInPerSec
 		w.RecordsOutPerSec += r.RecordsOutPerSec
 	}
+	// A stream job's instances are its tasks, numbered as its status
+	// numbers them: in the order of their workers' ids.
+	for job, is := range instances {
+		sort.Slice(is, func(i, j int) bool { return is[i].Worker < is[j].Worker })
+		for i, r := range is {
+			w := ws[r.Worker]
+			w.Tasks[job] = []int{i}
+			w.TaskCount++
+			w.Instances = append(w.Instances, job)
+			w.RecordsInPerSec += r.RecordsInPerSec
+			w.RecordsOutPerSec += r.RecordsOutPerSec
+		}
+	}
 	rep := WorkersReport{Group: group, Workers: []WorkerStatus{}}
 	for _, w := range ws {
+		slices.Sort(w.Instances)
 		for j := range w.Tasks {
 			slices.Sort(w.Tasks[j])
 		}

@@ -38,7 +38,11 @@ type WorkerStatus struct {
 	// Tasks maps each job to the task ids the worker runs, sorted.
 	Tasks map[string][]int `json:"tasks"`
 	// TaskCount is the number of tasks in Tasks.
-	TaskCount        int     `json:"task_count"`
-	RecordsInPerSec  float64 `json:"records_in_per_sec"`
-	RecordsOutPerSec float64 `json:"records_out_per_sec"`
+	TaskCount int `json:"task_count"`
+	// Instances names the stream jobs the worker runs an instance of,
+	// sorted; each instance is one task in Tasks (numbered as the job's
+	// status numbers its instances) and in TaskCount.
+	Instances        []string `json:"instances,omitempty"`
+	RecordsInPerSec  float64  `json:"records_in_per_sec"`
+	RecordsOutPerSec float64  `json:"records_out_per_sec"`
 }

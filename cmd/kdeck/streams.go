@@ -98,6 +98,15 @@ func (a *app) streamsStatusCmd() *cobra.Command {
 					fmt.Fprintln(w, "no tasks here (UNASSIGNED: the job runs in 'kdeck run', or holds no partitions)")
 					return
 				}
+				if j.Tasks[0].Worker != "" {
+					// In a worker group: one task per worker's instance.
+					t := newTable("INSTANCE", "STATE", "WORKER", "PARTITIONS", "RECORDS IN", "LAG", "STORES").Right(0, 4, 5).Flex(6)
+					for _, ts := range j.Tasks {
+						t.Row(ts.ID, string(ts.State), ts.Worker, ts.Detail["partitions"], ts.Metrics.RecordsIn, ts.Metrics.Lag, streamStores(ts.Detail))
+					}
+					t.Write(w)
+					return
+				}
 				t := newTable("PARTITION", "STATE", "RECORDS IN", "LAG", "LATE", "STORES").Right(0, 2, 3, 4).Flex(5)
 				for _, ts := range j.Tasks {
 					t.Row(ts.ID, string(ts.State), ts.Metrics.RecordsIn, ts.Metrics.Lag, ts.Metrics.LateRecords, streamStores(ts.Detail))

@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/kdeck/kdeck/ops"
 	"github.com/kdeck/kdeck/testing/kafkatest"
 )
 
@@ -432,9 +433,10 @@ commit_interval = "100ms"
 
 // TestWorkerGroupExactlyOnceStreamKillLoop runs an exactly-once stream job on
 // three workers of a group (an instance on each; the job's own group splits
-// the partitions) while input keeps arriving, SIGKILLs a random worker at a
-// random moment and restarts it in place, three times, then kills one for
-// good. An independent client (independentReader) reads the output
+// the partitions; 'kdeck streams status' attached to any worker lists the
+// three instances, each with its worker and partitions) while input keeps
+// arriving, SIGKILLs a random worker at a random moment and restarts it in
+// place, three times, then kills one for good. An independent client (independentReader) reads the output
 // read_committed: every input appears exactly once.
 func TestWorkerGroupExactlyOnceStreamKillLoop(t *testing.T) {
 	if testing.Short() {
@@ -472,6 +474,35 @@ guarantee = "exactly_once"
 	workers := map[string]*groupWorker{}
 	for _, n := range names {
 		workers[n] = startGroupWorker(t, bin, n, cfgFor(n))
+	}
+	// Any worker answers for the group: the CLI attached to w2 lists the
+	// job's three instances, one per worker, over the four partitions.
+	var last, first string
+	defer func() {
+		if t.Failed() {
+			t.Log("last kdeck streams status:", last)
+		}
+	}()
+	kafkatest.WaitFor(t, 60*time.Second, "kdeck streams status copy on w2 to list an instance on each worker", func() bool {
+		out, errOut, code := kdeckProc(t, bin, "--config", cfgFor("w2"), "streams", "status", "copy", "-o", "json")
+		last = fmt.Sprintf("exit %d: %s %s", code, out, errOut)
+		var js ops.JobStatus
+		if code != 0 || json.Unmarshal([]byte(out), &js) != nil || len(js.Tasks) != 3 {
+			return false
+		}
+		var on, parts []string
+		for _, ts := range js.Tasks {
+			on = append(on, ts.Worker)
+			if ts.Detail["partitions"] != "" {
+				parts = append(parts, strings.Split(ts.Detail["partitions"], ",")...)
+			}
+		}
+		slices.Sort(parts)
+		first = on[0]
+		return len(slices.Compact(slices.Sorted(slices.Values(on)))) == 3 && !slices.Contains(on, "") && slices.Equal(parts, []string{"0", "1", "2", "3"})
+	})
+	if out, errOut, code := kdeckProc(t, bin, "--config", cfgFor("w3"), "streams", "status", "copy"); code != 0 || !strings.Contains(out, "INSTANCE") || !strings.Contains(out, first) {
+		t.Fatalf("kdeck streams status copy on w3: exit %d\n%s\n%s", code, out, errOut)
 	}
 	prod := c.Client(t)
 	var produced atomic.Int64

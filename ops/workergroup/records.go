@@ -33,7 +33,16 @@ const (
 	TaskKeyPrefix = "task-"
 	// WorkerKeyPrefix + ID holds a WorkerInfo.
 	WorkerKeyPrefix = "worker-"
+	// InstanceKeyPrefix + NAME-WORKER holds the InstanceStatus of a
+	// stream job's instance on one worker (stream jobs run on every
+	// worker; their own consumer group splits the partitions).
+	InstanceKeyPrefix = "instance-"
 )
+
+// InstanceKey is the status topic's key of stream job job's instance on
+// worker. Job names and worker ids may hold '-': readers take both from
+// the value, not from the key.
+func InstanceKey(job, worker string) string { return InstanceKeyPrefix + job + "-" + worker }
 
 // TaskKey is the status topic's key of task id of job.
 func TaskKey(job string, id int) string { return TaskKeyPrefix + job + "-" + strconv.Itoa(id) }
@@ -98,6 +107,23 @@ type TaskStatus struct {
 	Generation       int32     `json:"generation"`
 	RecordsInPerSec  float64   `json:"records_in_per_sec"`
 	RecordsOutPerSec float64   `json:"records_out_per_sec"`
+	At               time.Time `json:"at"`
+}
+
+// InstanceStatus is a stream job instance's status as the worker running
+// it last wrote it: UNASSIGNED once the instance stopped there.
+type InstanceStatus struct {
+	Job    string `json:"job"`
+	State  string `json:"state"`
+	Worker string `json:"worker_id"`
+	Trace  string `json:"trace,omitempty"`
+	// Partitions are the input partitions the instance processes, sorted.
+	Partitions       []int     `json:"partitions"`
+	RecordsInPerSec  float64   `json:"records_in_per_sec"`
+	RecordsOutPerSec float64   `json:"records_out_per_sec"`
+	RecordsIn        int64     `json:"records_in"`
+	RecordsOut       int64     `json:"records_out"`
+	Lag              int64     `json:"lag"`
 	At               time.Time `json:"at"`
 }
 
