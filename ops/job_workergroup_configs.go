@@ -54,8 +54,19 @@ func (st *groupState) applyConfigs() { st.applyConfigsLocked(true) }
 func (st *groupState) applyConfigsLocked(declare bool) {
 	st.applyMu.Lock()
 	defer st.applyMu.Unlock()
-	l, s := st.l, st.s
 	snap := st.configs.Snapshot()
+	changed := st.applyAPIJobs(st.wantedJobs(snap))
+	if st.applyTargets() {
+		changed = true
+	}
+	st.applyRestarts(snap)
+	if changed && declare {
+		st.g.m.SetJobs(st.l.groupDecl(st.s, st.g))
+	}
+}
+
+// wantedJobs returns the API jobs of a configs snapshot by name.
+func (st *groupState) wantedJobs(snap map[string][]byte) map[string]workergroup.JobConfig {
 	want := map[string]workergroup.JobConfig{}
 	for k, v := range snap {
 		name, ok := strings.CutPrefix(k, workergroup.JobKeyPrefix)
@@ -64,12 +75,19 @@ func (st *groupState) applyConfigsLocked(declare bool) {
 		}
 		var jc workergroup.JobConfig
 		if err := json.Unmarshal(v, &jc); err != nil {
-			l.log.Warn("ignoring a job in the worker group's configs topic: not valid JSON", "job", name, "err", err)
+			st.l.log.Warn("ignoring a job in the worker group's configs topic: not valid JSON", "job", name, "err", err)
 			continue
 		}
 		want[name] = jc
 	}
-	changed := false
+	return want
+}
+
+// applyAPIJobs removes the API jobs no longer wanted (or changed) and adds
+// the new ones; it reports whether the job set changed. Called with
+// applyMu held.
+func (st *groupState) applyAPIJobs(want map[string]workergroup.JobConfig) (changed bool) {
+	l, s := st.l, st.s
 	// Removed or changed API jobs.
 	for _, name := range slices.Sorted(maps.Keys(st.applied)) {
 		jc, ok := want[name]
@@ -104,7 +122,14 @@ func (st *groupState) applyConfigsLocked(declare bool) {
 			s.start(h) // stream jobs run an instance on every worker
 		}
 	}
-	// Target states.
+	return changed
+}
+
+// applyTargets brings every job here to its target state (started,
+// paused, stopped); it reports whether a group-managed job's task set
+// changed (a STOPPED job declares no task). Called with applyMu held.
+func (st *groupState) applyTargets() (changed bool) {
+	l, s := st.l, st.s
 	for _, name := range s.names() {
 		h := s.get(name)
 		if h == nil {
@@ -137,7 +162,12 @@ func (st *groupState) applyConfigsLocked(declare bool) {
 			}
 		}
 	}
-	// Restart requests.
+	return changed
+}
+
+// applyRestarts acts on the restart requests of a configs snapshot not
+// acted on yet. Called with applyMu held.
+func (st *groupState) applyRestarts(snap map[string][]byte) {
 	for k, v := range snap {
 		name, ok := strings.CutPrefix(k, workergroup.RestartKeyPrefix)
 		if !ok {
@@ -149,9 +179,6 @@ func (st *groupState) applyConfigsLocked(declare bool) {
 		}
 		st.restarts[name] = r.ID
 		st.restart(name, r)
-	}
-	if changed && declare {
-		st.g.m.SetJobs(l.groupDecl(s, st.g))
 	}
 }
 

@@ -155,6 +155,37 @@ cluster there headless.`,
 	root.SetFlagErrorFunc(func(cmd *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%v (see '%s --help')", err, cmd.CommandPath())}
 	})
+	a.rootFlags(root)
+
+	root.AddCommand(
+		newClustersCmd(a),
+		newTopicsCmd(a),
+		newGroupsCmd(a),
+		newTailCmd(a),
+		newProduceCmd(a),
+		newConfigCmd(a),
+		newDevCmd(a),
+		newServeCmd(a),
+		newVersionCmd(a),
+		newCompletionCmd(a),
+		newOffsetsCmd(a),
+		newReplayCmd(a),
+		newAuditCmd(a),
+		newHealthCmd(a),
+		newConnectCmd(a),
+		newRunCmd(a),
+		newMirrorCmd(a),
+		newStreamsCmd(a),
+		newSchemasCmd(a),
+		newWorkersCmd(a),
+	)
+	usageArgs(root)
+	return root
+}
+
+// rootFlags declares the persistent flags every command takes and checks
+// them before any command runs.
+func (a *app) rootFlags(root *cobra.Command) {
 	pf := root.PersistentFlags()
 	pf.StringVar(&a.configPath, "config", "", "configuration file (default: $KDECK_CONFIG, ./kdeck.toml, $XDG_CONFIG_HOME/kdeck/config.toml)")
 	markLocalFile(pf, "config")
@@ -186,47 +217,23 @@ cluster there headless.`,
 	}
 	_ = root.RegisterFlagCompletionFunc("cluster", a.completeClusters)
 	_ = root.RegisterFlagCompletionFunc("output", cobra.FixedCompletions([]string{"table", "json"}, cobra.ShellCompDirectiveNoFileComp))
+}
 
-	root.AddCommand(
-		newClustersCmd(a),
-		newTopicsCmd(a),
-		newGroupsCmd(a),
-		newTailCmd(a),
-		newProduceCmd(a),
-		newConfigCmd(a),
-		newDevCmd(a),
-		newServeCmd(a),
-		newVersionCmd(a),
-		newCompletionCmd(a),
-		newOffsetsCmd(a),
-		newReplayCmd(a),
-		newAuditCmd(a),
-		newHealthCmd(a),
-		newConnectCmd(a),
-		newRunCmd(a),
-		newMirrorCmd(a),
-		newStreamsCmd(a),
-		newSchemasCmd(a),
-		newWorkersCmd(a),
-	)
-	// Wrong arguments are usage errors too.
-	var wrapArgs func(c *cobra.Command)
-	wrapArgs = func(c *cobra.Command) {
-		if c.Args != nil {
-			orig := c.Args
-			c.Args = func(cmd *cobra.Command, args []string) error {
-				if err := orig(cmd, args); err != nil {
-					return usageError{fmt.Errorf("%v (see '%s --help')", err, cmd.CommandPath())}
-				}
-				return nil
+// usageArgs makes wrong arguments usage errors (exit 2) in c and every
+// command below it.
+func usageArgs(c *cobra.Command) {
+	if c.Args != nil {
+		orig := c.Args
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := orig(cmd, args); err != nil {
+				return usageError{fmt.Errorf("%v (see '%s --help')", err, cmd.CommandPath())}
 			}
-		}
-		for _, s := range c.Commands() {
-			wrapArgs(s)
+			return nil
 		}
 	}
-	wrapArgs(root)
-	return root
+	for _, s := range c.Commands() {
+		usageArgs(s)
+	}
 }
 
 // loadConfig reads the configuration once.

@@ -51,27 +51,9 @@ console on the same data dir attach to it by themselves.`,
 			if stopTimeout <= 0 {
 				return usagef("--stop-timeout must be positive")
 			}
-			cfg, err := a.loadConfig()
+			cfg, n, err := a.runConfig(workerGroup)
 			if err != nil {
 				return err
-			}
-			if workerGroup != "" {
-				if !config.ValidName(workerGroup) {
-					return usagef("--worker-group %q is not a valid name: use letters, digits, '.', '_' and '-' (at most 100)", workerGroup)
-				}
-				cfg.Worker.Group = workerGroup
-			}
-			if a.readOnly || cfg.Ops.ReadOnly {
-				return &refusedError{msg: "kdeck run refuses to start in read-only mode (--read-only or [ops] read_only = true): a worker's jobs write records, offsets and topics; drop read-only to run them, or use the console or 'kdeck jobs' to look"}
-			}
-			if err := validateJobs(cfg); err != nil {
-				return err
-			}
-			n := len(cfg.Connectors) + len(cfg.Mirrors) + len(cfg.Streams)
-			if n == 0 && cfg.Worker.Group == "" {
-				// A worker of a group may start empty: the group's configs
-				// topic holds the jobs created through the API.
-				return usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins'), or join a worker group (--worker-group) to run jobs created through the API", orNone(cfg.Path))
 			}
 			lock, err := ops.LockWorker(cfg.DataDir(), "kdeck run")
 			if err != nil {
@@ -105,6 +87,35 @@ console on the same data dir attach to it by themselves.`,
 	f.DurationVar(&stopTimeout, "stop-timeout", 30*time.Second, "how long a graceful stop may take")
 	f.StringVar(&workerGroup, "worker-group", "", "join this worker group (overrides [worker] group): workers of a group share connector tasks and mirror flows")
 	return cmd
+}
+
+// runConfig loads the worker's configuration, applies --worker-group and
+// refuses what cannot run: read-only mode, invalid jobs, no jobs outside a
+// worker group. It returns the number of configured jobs.
+func (a *app) runConfig(workerGroup string) (*config.Config, int, error) {
+	cfg, err := a.loadConfig()
+	if err != nil {
+		return nil, 0, err
+	}
+	if workerGroup != "" {
+		if !config.ValidName(workerGroup) {
+			return nil, 0, usagef("--worker-group %q is not a valid name: use letters, digits, '.', '_' and '-' (at most 100)", workerGroup)
+		}
+		cfg.Worker.Group = workerGroup
+	}
+	if a.readOnly || cfg.Ops.ReadOnly {
+		return nil, 0, &refusedError{msg: "kdeck run refuses to start in read-only mode (--read-only or [ops] read_only = true): a worker's jobs write records, offsets and topics; drop read-only to run them, or look with the console or 'kdeck connect list', 'kdeck mirror list' and 'kdeck streams list'"}
+	}
+	if err := validateJobs(cfg); err != nil {
+		return nil, 0, err
+	}
+	n := len(cfg.Connectors) + len(cfg.Mirrors) + len(cfg.Streams)
+	if n == 0 && cfg.Worker.Group == "" {
+		// A worker of a group may start empty: the group's configs topic
+		// holds the jobs created through the API.
+		return nil, 0, usagef("no jobs are configured in %s: add [[connectors]], [[mirrors]] or [[streams]] tables (see 'kdeck connect plugins'), or join a worker group (--worker-group) to run jobs created through the API", orNone(cfg.Path))
+	}
+	return cfg, n, nil
 }
 
 // runLogger returns the worker's logger on w: text or json at level, the

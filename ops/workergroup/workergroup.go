@@ -197,30 +197,8 @@ func (m *Member) Run(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("worker group %s: %w", m.cfg.Group, err)
 	}
-	// The client only needs to live for the group: polling is not needed
-	// for a group whose assignment holds no partitions, but PollFetches
-	// keeps franz-go's consumer state moving; it returns at once with no
-	// partitions and ctx ends it.
-	pollDone := make(chan struct{})
 	pctx, pcancel := context.WithCancel(ctx)
-	go func() {
-		defer close(pollDone)
-		var last string
-		for pctx.Err() == nil {
-			// Group errors (a join refused) surface here as fetch errors.
-			for _, fe := range cl.PollFetches(pctx).Errors() {
-				if pctx.Err() != nil || fe.Err.Error() == last {
-					continue
-				}
-				last = fe.Err.Error()
-				if errors.Is(fe.Err, kerr.InvalidSessionTimeout) {
-					m.log.Error("the cluster refuses this worker's session timeout: set [worker] session_timeout within the brokers' group.min.session.timeout.ms and group.max.session.timeout.ms (6s to 30m by default)", "session_timeout", m.cfg.SessionTimeout)
-					continue
-				}
-				m.log.Error("worker group membership", "err", fe.Err)
-			}
-		}
-	}()
+	pollDone := m.poll(pctx, cl)
 	m.mu.Lock()
 	m.cl = cl
 	njobs := len(m.cfg.Jobs)
@@ -246,17 +224,52 @@ func (m *Member) Run(ctx context.Context) error {
 	m.cl = nil
 	m.mu.Unlock()
 	cl.Close() // a static member does not leave on Close
+	m.leave(stopCtx)
+	return nil
+}
+
+// poll keeps franz-go's consumer state moving until ctx ends and logs the
+// group errors it surfaces; the returned channel closes when it stopped.
+// The client only needs to live for the group: polling is not needed for a
+// group whose assignment holds no partitions, but PollFetches returns at
+// once with no partitions and ctx ends it.
+func (m *Member) poll(ctx context.Context, cl *kgo.Client) <-chan struct{} {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		var last string
+		for ctx.Err() == nil {
+			// Group errors (a join refused) surface here as fetch errors.
+			for _, fe := range cl.PollFetches(ctx).Errors() {
+				if ctx.Err() != nil || fe.Err.Error() == last {
+					continue
+				}
+				last = fe.Err.Error()
+				if errors.Is(fe.Err, kerr.InvalidSessionTimeout) {
+					m.log.Error("the cluster refuses this worker's session timeout: set [worker] session_timeout within the brokers' group.min.session.timeout.ms and group.max.session.timeout.ms (6s to 30m by default)", "session_timeout", m.cfg.SessionTimeout)
+					continue
+				}
+				m.log.Error("worker group membership", "err", fe.Err)
+			}
+		}
+	}()
+	return done
+}
+
+// leave takes this static member out of the group at once (Close does not
+// for a static member), so the others take over without waiting for the
+// session timeout.
+func (m *Member) leave(ctx context.Context) {
 	adm, err := kgo.NewClient(m.cfg.ClientOpts...)
 	if err == nil {
 		defer adm.Close()
-		_, err = kadm.NewClient(adm).LeaveGroup(stopCtx, kadm.LeaveGroup(GroupID(m.cfg.Group)).InstanceIDs(m.cfg.WorkerID).Reason("kdeck worker stopping"))
+		_, err = kadm.NewClient(adm).LeaveGroup(ctx, kadm.LeaveGroup(GroupID(m.cfg.Group)).InstanceIDs(m.cfg.WorkerID).Reason("kdeck worker stopping"))
 	}
 	if err != nil {
 		m.log.Warn("could not leave the worker group; the others take over after the session timeout", "err", err, "session_timeout", m.cfg.SessionTimeout)
 	} else {
 		m.log.Info("left the worker group")
 	}
-	return nil
 }
 
 // apply runs one assignment. While it stops revoked tasks they stay in the
