@@ -3,13 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -88,19 +86,7 @@ batch_lines = 100
 	}()
 	defer func() { gcancel(); <-growDone }()
 
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 16))
-	for i := range 3 {
-		time.Sleep(time.Duration(300+rng.IntN(1500)) * time.Millisecond)
-		n := names[rng.IntN(len(names))]
-		_ = workers[n].cmd.Process.Signal(syscall.SIGKILL)
-		<-workers[n].done
-		workers[n] = startGroupWorker(t, bin, n, cfgFor(n))
-		t.Logf("kill %d: %s SIGKILLed and restarted in place", i+1, n)
-	}
-	time.Sleep(time.Duration(300+rng.IntN(1500)) * time.Millisecond)
-	gone := names[rng.IntN(len(names))]
-	_ = workers[gone].cmd.Process.Signal(syscall.SIGKILL)
-	<-workers[gone].done
+	gone := killLoop(t, bin, names, workers, cfgFor, 300*time.Millisecond, 1500*time.Millisecond)
 	t.Logf("%s SIGKILLed for good: its tasks move after the session timeout", gone)
 	time.Sleep(500 * time.Millisecond)
 	gcancel()

@@ -381,19 +381,7 @@ commit_interval = "100ms"
 	}()
 	defer func() { pcancel(); <-prodDone }()
 
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 15))
-	for i := range 3 {
-		time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
-		n := names[rng.IntN(len(names))]
-		_ = workers[n].cmd.Process.Signal(syscall.SIGKILL)
-		<-workers[n].done
-		workers[n] = startGroupWorker(t, bin, n, cfgFor(n))
-		t.Logf("kill %d: %s SIGKILLed and restarted in place", i+1, n)
-	}
-	time.Sleep(time.Duration(300+rng.IntN(1200)) * time.Millisecond)
-	gone := names[rng.IntN(len(names))]
-	_ = workers[gone].cmd.Process.Signal(syscall.SIGKILL)
-	<-workers[gone].done
+	gone := killLoop(t, bin, names, workers, cfgFor, 300*time.Millisecond, 1200*time.Millisecond)
 	t.Logf("%s SIGKILLed for good: its shards move after the session timeout", gone)
 	time.Sleep(500 * time.Millisecond)
 	pcancel()
@@ -521,19 +509,7 @@ guarantee = "exactly_once"
 	}()
 	defer func() { pcancel(); <-prodDone }()
 
-	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 16))
-	for i := range 3 {
-		time.Sleep(time.Duration(500+rng.IntN(1500)) * time.Millisecond)
-		n := names[rng.IntN(len(names))]
-		_ = workers[n].cmd.Process.Signal(syscall.SIGKILL)
-		<-workers[n].done
-		workers[n] = startGroupWorker(t, bin, n, cfgFor(n))
-		t.Logf("kill %d: %s SIGKILLed and restarted in place", i+1, n)
-	}
-	time.Sleep(time.Duration(500+rng.IntN(1500)) * time.Millisecond)
-	gone := names[rng.IntN(len(names))]
-	_ = workers[gone].cmd.Process.Signal(syscall.SIGKILL)
-	<-workers[gone].done
+	gone := killLoop(t, bin, names, workers, cfgFor, 500*time.Millisecond, 1500*time.Millisecond)
 	t.Logf("%s SIGKILLed for good", gone)
 	time.Sleep(500 * time.Millisecond)
 	pcancel()
@@ -572,4 +548,27 @@ guarantee = "exactly_once"
 		}
 	}
 	t.Logf("%d inputs, each exactly once in the committed output (%s, read_committed), after 3 kills with restart in place and 1 for good", total, tool)
+}
+
+// killLoop SIGKILLs a random worker of names three times at random moments
+// (pause plus up to spread apart), restarting it in place each time from
+// cfgFor, then kills one for good and returns its name; workers holds the
+// live processes by name.
+func killLoop(t *testing.T, bin string, names []string, workers map[string]*groupWorker, cfgFor func(string) string, pause, spread time.Duration) string {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), uint64(len(names))))
+	wait := func() { time.Sleep(pause + time.Duration(rng.Int64N(int64(spread)))) }
+	for i := range 3 {
+		wait()
+		n := names[rng.IntN(len(names))]
+		_ = workers[n].cmd.Process.Signal(syscall.SIGKILL)
+		<-workers[n].done
+		workers[n] = startGroupWorker(t, bin, n, cfgFor(n))
+		t.Logf("kill %d: %s SIGKILLed and restarted in place", i+1, n)
+	}
+	wait()
+	gone := names[rng.IntN(len(names))]
+	_ = workers[gone].cmd.Process.Signal(syscall.SIGKILL)
+	<-workers[gone].done
+	return gone
 }
