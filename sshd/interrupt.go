@@ -52,6 +52,10 @@ func (ir *interruptReader) pump(r io.Reader, interrupt func()) {
 		for ir.buf.Len()+len(b) > maxPending && ir.err == nil {
 			ir.cond.Wait()
 		}
+		if ir.err != nil { // closed: the exec ended
+			ir.mu.Unlock()
+			return
+		}
 		ir.buf.Write(b)
 		if err != nil {
 			ir.err = err
@@ -77,4 +81,16 @@ func (ir *interruptReader) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	return 0, ir.err
+}
+
+// close ends the pump once the exec returned, even one waiting for room
+// (input typed ahead that the command never read), so that the session's
+// handler does not wait on it.
+func (ir *interruptReader) close() {
+	ir.mu.Lock()
+	if ir.err == nil {
+		ir.err = io.ErrClosedPipe
+	}
+	ir.cond.Broadcast()
+	ir.mu.Unlock()
 }

@@ -86,7 +86,9 @@ func (s *Server) dispatch(next ssh.Handler) ssh.Handler {
 					var interrupt context.CancelFunc
 					ectx, interrupt = context.WithCancel(ctx)
 					defer interrupt()
-					in = watchInterrupts(sess, &ss.wg, interrupt)
+					ir := watchInterrupts(sess, &ss.wg, interrupt)
+					defer ir.close()
+					in = ir
 				}
 				code = s.exec(ectx, cmd, ss.view, in, sess, sess.Stderr())
 			}
